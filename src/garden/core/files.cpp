@@ -1,0 +1,87 @@
+#include "garden/core/files.h"
+
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "garden/core/error.h"
+
+namespace garden {
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot read " + path.string() + ": no such file or not readable");
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+fs::path staging_path(const fs::path& path) {
+  static std::atomic<int> counter{0};
+  return fs::path(path.string() + ".tmp-" + std::to_string(::getpid()) + "-" +
+                  std::to_string(counter++));
+}
+
+void write_file_atomic(const fs::path& path, const std::string& contents) {
+  if (path.has_parent_path()) fs::create_directories(path.parent_path());
+  const fs::path tmp = staging_path(path);
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw Error("cannot write " + tmp.string() + ": check the folder exists and is writable");
+    out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
+    out.flush();
+    if (!out) {
+      std::error_code ignored;
+      fs::remove(tmp, ignored);
+      throw Error("write failed for " + path.string() + " (disk full?)");
+    }
+  }
+  fs::rename(tmp, path);
+}
+
+void append_line(const fs::path& path, const std::string& line) {
+  if (path.has_parent_path()) fs::create_directories(path.parent_path());
+  std::ofstream out(path, std::ios::app);
+  if (!out) throw Error("cannot append to " + path.string());
+  out << line << '\n';
+  out.flush();
+}
+
+void replace_dir_atomic(const fs::path& staged, const fs::path& target) {
+  // rename() cannot replace a non-empty folder, so the old one is moved aside first and
+  // removed only once the new one is in place.
+  fs::path old;
+  if (fs::exists(target)) {
+    old = staging_path(target);
+    fs::rename(target, old);
+  }
+  fs::rename(staged, target);
+  if (!old.empty()) fs::remove_all(old);
+}
+
+namespace {
+std::string to_hex(const unsigned char* digest, unsigned length) {
+  static const char* digits = "0123456789abcdef";
+  std::string hex;
+  for (unsigned i = 0; i < length; ++i) {
+    hex += digits[digest[i] >> 4];
+    hex += digits[digest[i] & 15];
+  }
+  return hex;
+}
+}  // namespace
+
+std::string sha256_hex(const std::string& bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned length = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
+  return to_hex(digest, length);
+}
+
+std::string sha256_file_hex(const fs::path& path) { return sha256_hex(read_file(path)); }
+
+}  // namespace garden

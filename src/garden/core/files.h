@@ -1,0 +1,24 @@
+// File helpers: every output garden writes goes through write_file_atomic (temp file in
+// the same folder + rename), so a crash or Ctrl-C never leaves a half-written file.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace garden {
+
+namespace fs = std::filesystem;
+
+std::string read_file(const fs::path& path);
+void write_file_atomic(const fs::path& path, const std::string& contents);
+// Appends one line (a newline is added) and flushes; for logs such as metrics.jsonl.
+void append_line(const fs::path& path, const std::string& line);
+// Replaces folder `target` by `staged` (a fully written sibling folder) in one rename.
+void replace_dir_atomic(const fs::path& staged, const fs::path& target);
+// A fresh sibling path for staging: "<path>.tmp-<pid>-<n>".
+fs::path staging_path(const fs::path& path);
+std::string sha256_hex(const std::string& bytes);
+std::string sha256_file_hex(const fs::path& path);
+
+}  // namespace garden

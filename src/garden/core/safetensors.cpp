@@ -1,0 +1,96 @@
+#include "garden/core/safetensors.h"
+
+#include <cstring>
+
+#include "garden/core/error.h"
+#include "garden/core/files.h"
+#include "garden/core/json.h"
+
+namespace garden {
+
+namespace {
+
+std::string dtype_name(torch::ScalarType type) {
+  switch (type) {
+    case torch::kFloat32: return "F32";
+    case torch::kFloat64: return "F64";
+    case torch::kBFloat16: return "BF16";
+    case torch::kFloat16: return "F16";
+    case torch::kInt64: return "I64";
+    case torch::kInt32: return "I32";
+    default: throw Error(std::string("safetensors: unsupported dtype ") + c10::toString(type));
+  }
+}
+
+torch::ScalarType dtype_from_name(const std::string& name, const std::string& where) {
+  if (name == "F32") return torch::kFloat32;
+  if (name == "F64") return torch::kFloat64;
+  if (name == "BF16") return torch::kBFloat16;
+  if (name == "F16") return torch::kFloat16;
+  if (name == "I64") return torch::kInt64;
+  if (name == "I32") return torch::kInt32;
+  throw Error(where + ": unsupported safetensors dtype '" + name + "'");
+}
+
+}  // namespace
+
+void save_safetensors(const std::filesystem::path& path, const TensorMap& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  Json header = Json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  std::vector<torch::Tensor> contiguous;
+  size_t offset = 0;
+  for (const auto& [name, tensor] : tensors) {
+    torch::Tensor t = tensor.detach().to(torch::kCPU).contiguous();
+    const size_t bytes = t.numel() * t.element_size();
+    header[name] = {{"dtype", dtype_name(t.scalar_type())},
+                    {"shape", t.sizes().vec()},
+                    {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+    contiguous.push_back(t);
+  }
+  std::string header_text = header.dump();
+  header_text.resize((header_text.size() + 7) / 8 * 8, ' ');  // the format pads to 8 bytes
+  std::string out;
+  out.reserve(8 + header_text.size() + offset);
+  uint64_t n = header_text.size();
+  for (int i = 0; i < 8; ++i) out += static_cast<char>((n >> (8 * i)) & 0xff);
+  out += header_text;
+  for (const auto& t : contiguous)
+    out.append(static_cast<const char*>(t.data_ptr()), t.numel() * t.element_size());
+  write_file_atomic(path, out);
+}
+
+TensorMap load_safetensors(const std::filesystem::path& path) {
+  const std::string bytes = read_file(path);
+  const std::string where = path.string();
+  if (bytes.size() < 8) throw Error(where + ": truncated safetensors file (no header)");
+  uint64_t n = 0;
+  for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[i])) << (8 * i);
+  if (n > bytes.size() - 8) throw Error(where + ": truncated safetensors file (header length " + std::to_string(n) + ")");
+  Json header;
+  try {
+    header = Json::parse(bytes.substr(8, n));
+  } catch (const nlohmann::json::parse_error&) {
+    throw Error(where + ": corrupted safetensors header");
+  }
+  const size_t data_start = 8 + n;
+  const size_t data_size = bytes.size() - data_start;
+  TensorMap tensors;
+  for (const auto& [name, info] : header.items()) {
+    if (name == "__metadata__") continue;
+    const auto type = dtype_from_name(info.at("dtype").get<std::string>(), where);
+    const auto shape = info.at("shape").get<std::vector<int64_t>>();
+    const auto offsets = info.at("data_offsets").get<std::vector<size_t>>();
+    auto tensor = torch::empty(shape, torch::TensorOptions().dtype(type));
+    const size_t expected = tensor.numel() * tensor.element_size();
+    if (offsets.size() != 2 || offsets[1] < offsets[0] || offsets[1] > data_size ||
+        offsets[1] - offsets[0] != expected)
+      throw Error(where + ": tensor '" + name + "' has data offsets that do not match its shape (truncated file?)");
+    std::memcpy(tensor.data_ptr(), bytes.data() + data_start + offsets[0], expected);
+    tensors[name] = tensor;
+  }
+  return tensors;
+}
+
+}  // namespace garden

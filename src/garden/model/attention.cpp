@@ -1,0 +1,82 @@
+#include "garden/model/attention.h"
+
+#include <cmath>
+
+#include "garden/model/layers.h"
+
+namespace garden::model {
+
+AttentionImpl::AttentionImpl(const TransformerConfig& config) : config_(config) {
+  const int64_t c = config.d_model, d = config.head_dim(), h = config.n_heads, hkv = config.kv_heads();
+  auto linear = [](int64_t in, int64_t out) { return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false)); };
+  q = register_module("q", linear(c, h * d));
+  k = register_module("k", linear(c, hkv * d));
+  v = register_module("v", linear(c, hkv * d));
+  o = register_module("o", linear(h * d, c));
+  if (config.attention_gate != AttentionGate::none) {
+    const int64_t heads = config.gate_position == GatePosition::sdpa ? h : hkv;
+    const int64_t width = config.attention_gate == AttentionGate::elementwise ? heads * d : heads;
+    gate = register_module("gate", linear(c, width));
+  }
+  dropout = register_module("dropout", torch::nn::Dropout(config.dropout));
+}
+
+torch::Tensor AttentionImpl::gate_scores(const torch::Tensor& x, int64_t heads) {
+  const int64_t b = x.size(0), t = x.size(1);
+  auto logits = gate->forward(x);  // [B,T,H*D] or [B,T,H]
+  auto scores = config_.gate_activation == GateActivation::sigmoid ? torch::sigmoid(logits)
+                                                                    : 0.5 + 0.5 * torch::sigmoid(logits);
+  const int64_t per_head = config_.attention_gate == AttentionGate::elementwise ? config_.head_dim() : 1;
+  return scores.view({b, t, heads, per_head});  // [B,T,H,D] or [B,T,H,1]
+}
+
+AttentionOutput AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& allowed,
+                                       const torch::Tensor& positions, KVCache* cache, int64_t layer,
+                                       bool return_probabilities, bool return_gate) {
+  const int64_t b = x.size(0), t = x.size(1), d = config_.head_dim();
+  const int64_t h = config_.n_heads, hkv = config_.kv_heads();
+  AttentionOutput out;
+
+  auto queries = q(x).view({b, t, h, d}).transpose(1, 2);    // [B,H,T,D]
+  auto keys = k(x).view({b, t, hkv, d}).transpose(1, 2);     // [B,Hkv,T,D]
+  auto values = v(x).view({b, t, hkv, d});                   // [B,T,Hkv,D]
+  torch::Tensor scores;
+  if (gate) {
+    scores = gate_scores(x, config_.gate_position == GatePosition::sdpa ? h : hkv);
+    if (config_.gate_position == GatePosition::value) values = values * scores;  // G2
+    if (return_gate) out.gate = scores;
+  }
+  values = values.transpose(1, 2);  // [B,Hkv,T,D]
+  if (config_.pos == Positions::rope) {
+    queries = apply_rope(queries, positions, config_.rope_base);
+    keys = apply_rope(keys, positions, config_.rope_base);
+  }
+  if (cache) {
+    if (static_cast<int64_t>(cache->keys.size()) <= layer) {
+      cache->keys.resize(layer + 1);
+      cache->values.resize(layer + 1);
+    }
+    auto& ck = cache->keys[layer];
+    auto& cv = cache->values[layer];
+    ck = ck.defined() ? torch::cat({ck, keys}, 2) : keys;  // [B,Hkv,S,D]
+    cv = cv.defined() ? torch::cat({cv, values}, 2) : values;
+    keys = ck;
+    values = cv;
+  }
+  if (hkv != h) {
+    keys = keys.repeat_interleave(h / hkv, 1);  // [B,H,S,D]
+    values = values.repeat_interleave(h / hkv, 1);
+  }
+  auto logits = torch::matmul(queries, keys.transpose(-2, -1)) / std::sqrt(static_cast<double>(d));  // [B,H,T,S]
+  // -inf is safe: every query may attend to itself, so no row is fully masked.
+  logits = logits.masked_fill(allowed.logical_not(), -std::numeric_limits<double>::infinity());
+  auto probabilities = torch::softmax(logits, -1);
+  if (return_probabilities) out.probabilities = probabilities;
+  auto heads = torch::matmul(dropout(probabilities), values);  // [B,H,T,D]
+  heads = heads.transpose(1, 2);                               // [B,T,H,D]
+  if (gate && config_.gate_position == GatePosition::sdpa) heads = heads * scores;  // G1: per head, before W_O
+  out.output = dropout(o(heads.reshape({b, t, h * d})));  // [B,T,C]
+  return out;
+}
+
+}  // namespace garden::model

@@ -1,0 +1,41 @@
+// Multi-head (optionally grouped-query) self-attention with the output gate of
+// "Gated Attention for LLMs" (Qiu et al., arXiv:2505.06708). Attention is written out as
+// softmax(QK^T/sqrt(D) + mask) V because libtorch 1.13 has no fused SDPA and because
+// the probabilities are needed for attention-sink statistics.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <optional>
+
+#include "garden/model/config.h"
+#include "garden/model/kv_cache.h"
+
+namespace garden::model {
+
+struct AttentionOutput {
+  torch::Tensor output;         // [B,T,C]
+  torch::Tensor probabilities;  // [B,H,T,S], only when asked for
+  torch::Tensor gate;           // gate scores [B,T,H,D] or [B,T,H,1], only when asked for and gated
+};
+
+class AttentionImpl : public torch::nn::Module {
+ public:
+  AttentionImpl(const TransformerConfig& config);
+  // x: pre-normed block input [B,T,C]; allowed: [B,1,T,S] bool, true = may attend;
+  // positions: [T] absolute positions of the new tokens; cache/layer: append keys and
+  // values to cache->keys[layer] when given.
+  AttentionOutput forward(const torch::Tensor& x, const torch::Tensor& allowed, const torch::Tensor& positions,
+                          KVCache* cache, int64_t layer, bool return_probabilities, bool return_gate);
+
+  torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
+  torch::nn::Linear gate{nullptr};  // W_theta, from the same normed input as Q, K, V
+  torch::nn::Dropout dropout{nullptr};
+
+ private:
+  TransformerConfig config_;
+  torch::Tensor gate_scores(const torch::Tensor& x, int64_t heads);
+};
+TORCH_MODULE(Attention);
+
+}  // namespace garden::model

@@ -1,0 +1,132 @@
+#include "garden/model/generation.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "garden/core/error.h"
+
+namespace garden::model {
+
+torch::Tensor filter_logits(const torch::Tensor& logits, double temperature, int64_t top_k, double top_p) {
+  auto out = logits.to(torch::kFloat32) / temperature;  // [N,V]
+  const double neg_inf = -std::numeric_limits<double>::infinity();
+  const int64_t vocab = out.size(-1);
+  if (top_k > 0 && top_k < vocab) {
+    auto kth = std::get<0>(out.topk(top_k, -1)).narrow(-1, top_k - 1, 1);  // [N,1]
+    out = out.masked_fill(out < kth, neg_inf);
+  }
+  if (top_p < 1.0) {
+    auto [sorted, order] = out.sort(-1, /*descending=*/true);
+    auto probs = torch::softmax(sorted, -1);
+    // Keep a token while the mass before it is < top_p, so the kept set is the smallest
+    // prefix whose mass reaches top_p (the top token is always kept).
+    auto mass_before = probs.cumsum(-1) - probs;
+    auto drop_sorted = mass_before >= top_p;
+    auto drop = torch::zeros_like(drop_sorted).scatter(-1, order, drop_sorted);
+    out = out.masked_fill(drop, neg_inf);
+  }
+  return out;
+}
+
+std::vector<Completion> generate(Transformer& model, const std::vector<int64_t>& prompt, const GenerateOptions& options) {
+  if (prompt.empty()) throw Error("generate: the prompt is empty (add a BOS token)");
+  if (options.n_samples < 1) usage_error("generate: n_samples must be >= 1");
+  if (options.mask == MaskMode::bidirectional)
+    usage_error("generate: bidirectional attention cannot decode left to right; use causal or prefix");
+  if (options.temperature < 0) usage_error("generate: temperature must be >= 0");
+  torch::NoGradGuard no_grad;
+  const bool was_training = model->is_training();
+  model->eval();
+  auto device = model->token_embedding->weight.device();
+  const int64_t n = options.n_samples;
+
+  // Prefill the prompt once, then copy its cache to every sample.
+  KVCache cache;
+  ForwardOptions prefill;
+  prefill.mask = options.mask;
+  prefill.cache = &cache;
+  auto prompt_tensor = torch::tensor(prompt, torch::kLong).view({1, -1}).to(device);
+  if (options.mask == MaskMode::prefix) prefill.prefix_lengths = torch::tensor({static_cast<int64_t>(prompt.size())}, torch::kLong);
+  auto logits = model->forward(prompt_tensor, prefill).logits.select(1, -1);  // [1,V]
+  cache.repeat_batch(n);
+  logits = logits.expand({n, logits.size(-1)}).contiguous();
+
+  std::vector<at::Generator> generators;
+  for (int64_t i = 0; i < n; ++i) generators.push_back(at::make_generator<at::CPUGeneratorImpl>(options.seed + static_cast<uint64_t>(i)));
+
+  std::vector<Completion> completions(static_cast<size_t>(n));
+  std::vector<std::vector<int64_t>> generated(static_cast<size_t>(n));
+  std::vector<bool> finished(static_cast<size_t>(n), false);
+  ForwardOptions step;
+  step.cache = &cache;  // decode steps are causal: each new token sees everything before it
+
+  const int64_t total = static_cast<int64_t>(options.forced_prefix.size()) + options.max_new_tokens;
+  for (int64_t pos = 0; pos < total; ++pos) {
+    std::vector<int64_t> next(static_cast<size_t>(n));
+    if (pos < static_cast<int64_t>(options.forced_prefix.size())) {
+      std::fill(next.begin(), next.end(), options.forced_prefix[static_cast<size_t>(pos)]);
+    } else {
+      auto step_logits = logits.to(torch::kCPU).to(torch::kFloat32);  // [N,V]
+      if (options.logits_processor) options.logits_processor(step_logits, generated);
+      if (options.temperature == 0.0) {
+        auto best = step_logits.argmax(-1);
+        for (int64_t i = 0; i < n; ++i) next[static_cast<size_t>(i)] = best[i].item<int64_t>();
+      } else {
+        auto probs = torch::softmax(filter_logits(step_logits, options.temperature, options.top_k, options.top_p), -1);
+        for (int64_t i = 0; i < n; ++i) {
+          if (finished[static_cast<size_t>(i)]) continue;
+          next[static_cast<size_t>(i)] = torch::multinomial(probs[i], 1, false, generators[static_cast<size_t>(i)]).item<int64_t>();
+        }
+      }
+    }
+    bool all_done = true;
+    for (int64_t i = 0; i < n; ++i) {
+      const auto idx = static_cast<size_t>(i);
+      if (finished[idx]) {
+        next[idx] = generated[idx].back();  // keep feeding something; the output is ignored
+        continue;
+      }
+      generated[idx].push_back(next[idx]);
+      const bool stop = pos >= static_cast<int64_t>(options.forced_prefix.size()) &&
+                        std::find(options.stop_tokens.begin(), options.stop_tokens.end(), next[idx]) != options.stop_tokens.end();
+      if (stop) {
+        finished[idx] = true;
+        completions[idx].finish_reason = "stop";
+      }
+      all_done = all_done && finished[idx];
+    }
+    if (all_done || pos + 1 == total) break;
+    if (model->config().pos == Positions::learned && cache.length() + 1 > model->config().max_seq) break;
+    auto input = torch::tensor(next, torch::kLong).view({n, 1}).to(device);
+    logits = model->forward(input, step).logits.select(1, 0);  // [N,V]
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    const auto idx = static_cast<size_t>(i);
+    completions[idx].tokens = generated[idx];
+    if (completions[idx].finish_reason.empty()) completions[idx].finish_reason = "length";
+  }
+  model->train(was_training);
+  return completions;
+}
+
+torch::Tensor score_continuation(Transformer& model, const std::vector<int64_t>& context,
+                                 const std::vector<int64_t>& continuation) {
+  if (context.empty()) throw Error("score: the context is empty (add a BOS token)");
+  torch::NoGradGuard no_grad;
+  const bool was_training = model->is_training();
+  model->eval();
+  std::vector<int64_t> all(context);
+  all.insert(all.end(), continuation.begin(), continuation.end());
+  auto device = model->token_embedding->weight.device();
+  auto tokens = torch::tensor(all, torch::kLong).view({1, -1}).to(device);
+  auto logits = model->forward(tokens).logits[0].to(torch::kFloat64);  // [T,V]
+  const int64_t c = static_cast<int64_t>(context.size()), m = static_cast<int64_t>(continuation.size());
+  auto logp = torch::log_softmax(logits.narrow(0, c - 1, m), -1);  // position t predicts token t+1
+  auto targets = torch::tensor(continuation, torch::kLong).to(device).view({m, 1});
+  model->train(was_training);
+  return logp.gather(1, targets).view({m}).to(torch::kCPU);
+}
+
+}  // namespace garden::model

@@ -1,0 +1,49 @@
+// Decoding with a kv-cache: greedy / temperature / top-k / top-p sampling with a seed per
+// sample, many samples of one prompt in one batch, a forced prefix, a logits-processor hook
+// (e.g. a docid trie for DSI), stop tokens; and scoring of a given continuation.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "garden/model/transformer.h"
+
+namespace garden::model {
+
+// Called before sampling each step with logits [N,V] (float32) and the tokens generated so
+// far for each of the N samples; may edit logits in place (set -inf to forbid tokens).
+using LogitsProcessor = std::function<void(torch::Tensor& logits, const std::vector<std::vector<int64_t>>& generated)>;
+
+struct GenerateOptions {
+  int64_t max_new_tokens = 64;
+  double temperature = 1.0;  // 0 = greedy (argmax)
+  int64_t top_k = 0;         // 0 = off
+  double top_p = 1.0;        // nucleus threshold; 1 = off
+  int64_t n_samples = 1;     // completions of the same prompt, decoded as one batch
+  uint64_t seed = 0;         // sample i draws from its own generator seeded seed + i
+  std::vector<int64_t> forced_prefix;  // tokens every completion starts with
+  std::vector<int64_t> stop_tokens;    // a completion ends after emitting one of these
+  MaskMode mask = MaskMode::causal;    // prefix: the prompt attends to itself both ways
+  LogitsProcessor logits_processor;
+};
+
+struct Completion {
+  std::vector<int64_t> tokens;  // forced prefix + generated tokens (including a stop token)
+  std::string finish_reason;    // "stop" or "length"
+};
+
+std::vector<Completion> generate(Transformer& model, const std::vector<int64_t>& prompt, const GenerateOptions& options);
+
+// Turns logits [N,V] into the sampling distribution's logits: divided by temperature,
+// everything outside the top-k and outside the smallest set with mass >= top_p set to -inf.
+torch::Tensor filter_logits(const torch::Tensor& logits, double temperature, int64_t top_k, double top_p);
+
+// log p(continuation[i] | context, continuation[<i]) for each i, in nats (float64 [n]).
+torch::Tensor score_continuation(Transformer& model, const std::vector<int64_t>& context,
+                                 const std::vector<int64_t>& continuation);
+
+}  // namespace garden::model

@@ -1,0 +1,21 @@
+// Keys and values of the tokens seen so far, per layer, for incremental decoding.
+// Keys are stored after RoPE, so a cached key never needs re-rotating.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <vector>
+
+namespace garden::model {
+
+struct KVCache {
+  std::vector<torch::Tensor> keys;    // per layer [B,Hkv,S,D]
+  std::vector<torch::Tensor> values;  // per layer [B,Hkv,S,D]
+  torch::Tensor key_real;             // [B,S] bool: false where the cached token was padding
+  int64_t length() const { return key_real.defined() ? key_real.size(1) : 0; }
+  // Repeats every cached row `times` times (batch b -> rows b*times ..), e.g. to sample
+  // many completions from one prefilled prompt.
+  void repeat_batch(int64_t times);
+};
+
+}  // namespace garden::model
