@@ -1,1 +1,37 @@
-int main(){return 0;}
+// garden: one binary, thin subcommands over libgarden.
+#include <fmt/core.h>
+
+#include "garden/cli/common.h"
+#include "garden/core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"garden: small language models, embeddings and retrieval, with the papers' findings reproducible"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "garden 0.1.0");
+  garden::cli::register_data(app);
+  garden::cli::register_tokenizer(app);
+  garden::cli::register_lm(app);
+  garden::cli::register_repro(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "garden: usage error: {} (see --help)\n", e.what());
+    return 2;
+  } catch (const garden::Error& e) {
+    fmt::print(stderr, "garden: {}{}\n", e.kind() == garden::ErrorKind::usage ? "usage error: " : "error: ", e.what());
+    return e.kind() == garden::ErrorKind::usage ? 2 : 1;
+  } catch (const c10::Error& e) {
+    fmt::print(stderr, "garden: error: libtorch: {}\n", e.what_without_backtrace());
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "garden: error: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}

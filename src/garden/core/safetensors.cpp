@@ -18,6 +18,7 @@ std::string dtype_name(torch::ScalarType type) {
     case torch::kFloat16: return "F16";
     case torch::kInt64: return "I64";
     case torch::kInt32: return "I32";
+    case torch::kUInt8: return "U8";
     default: throw Error(std::string("safetensors: unsupported dtype ") + c10::toString(type));
   }
 }
@@ -29,6 +30,7 @@ torch::ScalarType dtype_from_name(const std::string& name, const std::string& wh
   if (name == "F16") return torch::kFloat16;
   if (name == "I64") return torch::kInt64;
   if (name == "I32") return torch::kInt32;
+  if (name == "U8") return torch::kUInt8;
   throw Error(where + ": unsupported safetensors dtype '" + name + "'");
 }
 

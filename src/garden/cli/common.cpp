@@ -1,0 +1,52 @@
+#include "garden/cli/common.h"
+
+#include "garden/core/error.h"
+
+namespace garden::cli {
+
+void add_runtime_options(CLI::App& app, RuntimeOptions& options) {
+  app.add_option("--threads", options.threads, "libtorch threads (0 = all cores)")->capture_default_str();
+  app.add_option("--device", options.device, "auto | cpu | cuda")->capture_default_str();
+  app.add_option("--data", options.data, "data root holding collections (default: $GARDEN_DATA)");
+  app.add_option("--cache", options.cache, "cache for shared artifacts (default: $GARDEN_CACHE or ~/.cache/garden)");
+}
+
+void add_json_flags(CLI::App& app, const Json& defaults, std::map<std::string, std::string>& given, const std::string& group) {
+  for (const auto& [key, value] : defaults.items()) {
+    std::string flag = "--" + key;
+    for (auto& c : flag) if (c == '_') c = '-';
+    app.add_option_function<std::string>(
+           flag, [&given, key = key](const std::string& v) { given[key] = v; }, "default " + value.dump())
+        ->group(group);
+  }
+}
+
+void apply_json_flags(const std::map<std::string, std::string>& given, const Json& defaults, Json& target) {
+  for (const auto& [key, text] : given) {
+    const auto& type_of = defaults.at(key);
+    std::string flag = "--" + key;
+    for (auto& c : flag) if (c == '_') c = '-';
+    try {
+      if (type_of.is_boolean()) {
+        if (text != "true" && text != "false" && text != "1" && text != "0") throw std::invalid_argument(text);
+        target[key] = text == "true" || text == "1";
+      } else if (type_of.is_number_integer() || type_of.is_number_unsigned()) {
+        size_t used = 0;
+        const long long v = std::stoll(text, &used);
+        if (used != text.size()) throw std::invalid_argument(text);
+        target[key] = v;
+      } else if (type_of.is_number_float()) {
+        size_t used = 0;
+        const double v = std::stod(text, &used);
+        if (used != text.size()) throw std::invalid_argument(text);
+        target[key] = v;
+      } else {
+        target[key] = text;
+      }
+    } catch (const std::logic_error&) {
+      usage_error(flag + ": '" + text + "' is not a valid " + std::string(type_of.type_name()));
+    }
+  }
+}
+
+}  // namespace garden::cli

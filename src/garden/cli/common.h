@@ -1,0 +1,34 @@
+// Option groups shared by subcommands, and the registry of subcommands. Parsing and
+// printing only: every subcommand calls one library function.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <map>
+#include <string>
+
+#include "garden/core/json.h"
+
+namespace garden::cli {
+
+struct RuntimeOptions {
+  int threads = 0;              // 0 = all cores
+  std::string device = "auto";  // auto | cpu | cuda
+  std::string data;             // data root; empty = $GARDEN_DATA
+  std::string cache;            // artifact cache; empty = $GARDEN_CACHE or ~/.cache/garden
+};
+
+void add_runtime_options(CLI::App& app, RuntimeOptions& options);
+
+// One flag per field of `defaults` (field some_name -> --some-name), typed after the
+// default's JSON type. After parsing, apply_json_flags writes the given ones into `target`.
+void add_json_flags(CLI::App& app, const Json& defaults, std::map<std::string, std::string>& given,
+                    const std::string& group);
+void apply_json_flags(const std::map<std::string, std::string>& given, const Json& defaults, Json& target);
+
+void register_data(CLI::App& app);
+void register_tokenizer(CLI::App& app);
+void register_lm(CLI::App& app);
+void register_repro(CLI::App& app);
+
+}  // namespace garden::cli

@@ -1,0 +1,188 @@
+#include "garden/repro/report.h"
+
+#include <fmt/core.h>
+
+#include <cstdlib>
+#include <sstream>
+
+#include "garden/core/error.h"
+#include "garden/core/files.h"
+#include "garden/core/progress.h"
+
+namespace garden::repro {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string gnuplot_quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string html_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+// Minimal inline markdown for the HTML report: **bold** and `code` are kept as text.
+std::string table_markdown(const Table& table) {
+  std::ostringstream md;
+  if (!table.title.empty()) md << "**" << table.title << "**\n\n";
+  md << "|";
+  for (const auto& h : table.header) md << " " << h << " |";
+  md << "\n|";
+  for (size_t i = 0; i < table.header.size(); ++i) md << (i == 0 ? " --- |" : " ---: |");
+  md << "\n";
+  for (const auto& row : table.rows) {
+    md << "|";
+    for (const auto& cell : row) md << " " << cell << " |";
+    md << "\n";
+  }
+  return md.str();
+}
+
+std::string table_html(const Table& table) {
+  std::ostringstream html;
+  if (!table.title.empty()) html << "<p><b>" << html_escape(table.title) << "</b></p>\n";
+  html << "<table><tr>";
+  for (const auto& h : table.header) html << "<th>" << html_escape(h) << "</th>";
+  html << "</tr>\n";
+  for (const auto& row : table.rows) {
+    html << "<tr>";
+    for (const auto& cell : row) html << "<td>" << html_escape(cell) << "</td>";
+    html << "</tr>\n";
+  }
+  return html.str() + "</table>\n";
+}
+
+}  // namespace
+
+std::string render_plot(const Plot& plot, const fs::path& dir) {
+  if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
+    fmt::print(stderr, "note: gnuplot is not installed; skipping plot {}\n", plot.file);
+    return "";
+  }
+  std::ostringstream data;
+  for (size_t i = 0; i < plot.series.size(); ++i) {
+    for (size_t j = 0; j < plot.series[i].x.size(); ++j) data << plot.series[i].x[j] << " " << plot.series[i].y[j] << "\n";
+    data << "\n\n";  // gnuplot data blocks are separated by two blank lines
+  }
+  const fs::path data_file = dir / (plot.file + ".dat");
+  write_file_atomic(data_file, data.str());
+  std::ostringstream script;
+  const fs::path svg = dir / plot.file;
+  const fs::path staged = staging_path(svg);
+  script << "set terminal svg size 720,420 dynamic enhanced font 'sans,12'\n"
+         << "set output " << gnuplot_quote(staged.string()) << "\n"
+         << "set title " << gnuplot_quote(plot.title) << " noenhanced\n"
+         << "set xlabel " << gnuplot_quote(plot.xlabel) << " noenhanced\n"
+         << "set ylabel " << gnuplot_quote(plot.ylabel) << " noenhanced\n"
+         << "set key outside right noenhanced\nset grid\n";
+  if (plot.log_y) script << "set logscale y\n";
+  script << "plot ";
+  for (size_t i = 0; i < plot.series.size(); ++i)
+    script << (i ? ", " : "") << gnuplot_quote(data_file.string()) << " index " << i << " with linespoints title "
+           << gnuplot_quote(plot.series[i].name);
+  script << "\n";
+  const fs::path script_file = dir / (plot.file + ".gp");
+  write_file_atomic(script_file, script.str());
+  const int rc = std::system(("gnuplot " + gnuplot_quote(script_file.string()) + " 2>/dev/null").c_str());
+  if (rc != 0 || !fs::exists(staged)) {
+    fmt::print(stderr, "note: gnuplot failed on {}; the figures are in {}\n", plot.file, data_file.string());
+    return "";
+  }
+  fs::rename(staged, svg);
+  return plot.file;
+}
+
+std::string result_markdown(const Result& result, const std::string& plot_prefix) {
+  std::ostringstream md;
+  md << "## " << result.title << " (`" << result.slug << "`)\n\n";
+  md << "**Claim.** " << result.claim << "\n\n";
+  md << "**Verdict: " << to_string(result.verdict) << "** — " << result.verdict_reason << "\n\n";
+  md << "Scale `" << result.scale << "`, " << format_duration(result.seconds) << ". Data: " << result.data_used << "\n\n";
+  for (const auto& table : result.tables) md << table_markdown(table) << "\n";
+  md << "**Criteria**\n\n| criterion | measured | result |\n| --- | --- | --- |\n";
+  for (const auto& c : result.criteria)
+    md << "| " << c.description << (c.gate ? " (precondition)" : "") << " | " << c.measured << " | "
+       << (c.passed ? "pass" : "fail") << " |\n";
+  md << "\n";
+  for (const auto& plot : result.rendered_plots) md << "![" << plot << "](" << plot_prefix << plot << ")\n\n";
+  for (const auto& note : result.notes) md << "- " << note << "\n";
+  if (!result.notes.empty()) md << "\n";
+  return md.str();
+}
+
+void write_result_files(const Result& result, const fs::path& dir) {
+  Json criteria = Json::array();
+  for (const auto& c : result.criteria)
+    criteria.push_back({{"description", c.description}, {"passed", c.passed}, {"measured", c.measured}, {"precondition", c.gate}});
+  write_json_atomic(dir / "results.json", Json{{"slug", result.slug}, {"scale", result.scale},
+                                               {"verdict", to_string(result.verdict)}, {"reason", result.verdict_reason},
+                                               {"seconds", result.seconds}, {"data", result.data_used},
+                                               {"criteria", criteria}, {"figures", result.figures}});
+  write_file_atomic(dir / "report.md", "# " + result.slug + "\n\n" + result_markdown(result, ""));
+}
+
+void write_combined_report(const std::vector<Result>& results, const std::vector<std::string>& subdirs, const fs::path& out) {
+  std::ostringstream md, html;
+  md << "# garden reproductions\n\n| paper | verdict | time |\n| --- | --- | ---: |\n";
+  for (const auto& r : results)
+    md << "| [" << r.slug << "](#" << r.slug << ") | " << to_string(r.verdict) << " | " << format_duration(r.seconds) << " |\n";
+  md << "\n";
+  html << "<!doctype html><html><head><meta charset=\"utf-8\"><title>garden reproductions</title><style>"
+       << "body{font-family:sans-serif;max-width:960px;margin:2em auto;line-height:1.4}"
+       << "table{border-collapse:collapse;margin:0.5em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
+       << "td:first-child,th:first-child{text-align:left}.REPRODUCED{color:#070}.NOT{color:#a00}.INCONCLUSIVE{color:#a60}"
+       << "</style></head><body><h1>garden reproductions</h1>\n<table><tr><th>paper</th><th>verdict</th><th>time</th></tr>\n";
+  for (const auto& r : results) {
+    const std::string verdict = to_string(r.verdict);
+    html << "<tr><td><a href=\"#" << r.slug << "\">" << r.slug << "</a></td><td class=\"" << verdict.substr(0, verdict.find(' '))
+         << "\">" << verdict << "</td><td>" << format_duration(r.seconds) << "</td></tr>\n";
+  }
+  html << "</table>\n";
+  for (size_t i = 0; i < results.size(); ++i) {
+    const auto& r = results[i];
+    md << "<a id=\"" << r.slug << "\"></a>\n" << result_markdown(r, subdirs[i] + "/");
+    const std::string verdict = to_string(r.verdict);
+    html << "<h2 id=\"" << r.slug << "\">" << html_escape(r.title) << "</h2>\n<p><b>Claim.</b> " << html_escape(r.claim)
+         << "</p>\n<p class=\"" << verdict.substr(0, verdict.find(' ')) << "\"><b>Verdict: " << verdict << "</b> — "
+         << html_escape(r.verdict_reason) << "</p>\n<p>Scale " << r.scale << ", " << format_duration(r.seconds)
+         << ". Data: " << html_escape(r.data_used) << "</p>\n";
+    for (const auto& table : r.tables) html << table_html(table);
+    Table criteria{"Criteria", {"criterion", "measured", "result"}, {}};
+    for (const auto& c : r.criteria)
+      criteria.rows.push_back({c.description + (c.gate ? " (precondition)" : ""), c.measured, c.passed ? "pass" : "fail"});
+    html << table_html(criteria);
+    for (const auto& plot : r.rendered_plots) {
+      const auto svg_path = out / subdirs[i] / plot;
+      std::string svg = read_file(svg_path);
+      if (auto start = svg.find("<svg"); start != std::string::npos) svg = svg.substr(start);  // drop the XML prolog
+      html << "<div>" << svg << "</div>\n";
+    }
+    if (!r.notes.empty()) {
+      html << "<ul>";
+      for (const auto& note : r.notes) html << "<li>" << html_escape(note) << "</li>";
+      html << "</ul>\n";
+    }
+  }
+  html << "</body></html>\n";
+  write_file_atomic(out / "report.md", md.str());
+  write_file_atomic(out / "report.html", html.str());
+}
+
+}  // namespace garden::repro

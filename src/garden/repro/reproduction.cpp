@@ -1,0 +1,95 @@
+#include "garden/repro/reproduction.h"
+
+#include <chrono>
+
+#include "garden/core/error.h"
+#include "garden/core/files.h"
+#include "garden/repro/report.h"
+
+namespace garden::repro {
+
+Result run_gated_attention(const Context& ctx);
+
+std::string to_string(Verdict v) {
+  switch (v) {
+    case Verdict::reproduced: return "REPRODUCED";
+    case Verdict::not_reproduced: return "NOT REPRODUCED";
+    case Verdict::inconclusive: return "INCONCLUSIVE";
+  }
+  return "";
+}
+
+void decide_verdict(Result& result) {
+  std::string failed_gates, failed;
+  for (const auto& c : result.criteria) {
+    if (c.passed) continue;
+    auto& list = c.gate ? failed_gates : failed;
+    list += (list.empty() ? "" : "; ") + c.description;
+  }
+  if (result.criteria.empty()) {
+    result.verdict = Verdict::inconclusive;
+    result.verdict_reason = "no criteria were evaluated";
+  } else if (!failed_gates.empty()) {
+    result.verdict = Verdict::inconclusive;
+    result.verdict_reason = "precondition not met: " + failed_gates;
+  } else if (!failed.empty()) {
+    result.verdict = Verdict::not_reproduced;
+    result.verdict_reason = "failed: " + failed;
+  } else {
+    result.verdict = Verdict::reproduced;
+    result.verdict_reason = "all criteria met";
+  }
+}
+
+const std::vector<Reproduction>& registry() {
+  static const std::vector<Reproduction> reproductions = {
+      {"gated-attention", "Gated attention: a sigmoid gate after SDPA",
+       "Qiu et al., Gated Attention for Large Language Models: Non-linearity, Sparsity, and Attention-Sink-Free, "
+       "NeurIPS 2025, arXiv:2505.06708",
+       "A head-specific, query-dependent sigmoid gate on each head's SDPA output (G1) lowers perplexity, makes "
+       "training stable at high learning rates, and removes the attention sink and massive activations.",
+       "quick: about 8-10 minutes on 2 CPU cores; full: hours on a GPU", run_gated_attention},
+  };
+  return reproductions;
+}
+
+const Reproduction* find_reproduction(const std::string& slug) {
+  for (const auto& r : registry())
+    if (r.slug == slug) return &r;
+  return nullptr;
+}
+
+std::vector<PaperStatus> paper_list() {
+  const std::vector<std::pair<std::string, std::string>> papers = {
+      {"ance", "retrieval training"}, {"nv-embed", "embeddings"}, {"matryoshka", "embeddings"},
+      {"gritlm", "embeddings + LM"}, {"hyde", "retrieval"}, {"llm2vec", "embeddings"},
+      {"llm2vec-gen", "embeddings"}, {"dsi", "generative retrieval"}, {"limit", "retrieval theory"},
+      {"llm-wiki", "knowledge systems"}, {"gated-attention", "architecture"}, {"rlvr-passk", "RL / evaluation"},
+      {"roll-the-dice", "training objectives"}, {"shallow-alignment", "alignment"}, {"resist-alignment", "alignment"},
+      {"lost-in-conversation", "evaluation"}, {"model-collapse", "training dynamics"},
+      {"succinct-transformers", "theory"}, {"agent-design", "agent systems"}};
+  std::vector<PaperStatus> list;
+  for (const auto& [slug, area] : papers) list.push_back({slug, area, find_reproduction(slug) != nullptr});
+  return list;
+}
+
+Result run_reproduction(const Reproduction& reproduction, const Context& ctx) {
+  if (ctx.scale != "quick" && ctx.scale != "full") usage_error("--scale must be quick or full, got '" + ctx.scale + "'");
+  std::filesystem::create_directories(ctx.out);
+  const auto started = std::chrono::steady_clock::now();
+  Result result = reproduction.run(ctx);
+  result.slug = reproduction.slug;
+  result.title = reproduction.title;
+  result.claim = reproduction.claim;
+  result.scale = ctx.scale;
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  decide_verdict(result);
+  for (const auto& plot : result.plots) {
+    auto written = render_plot(plot, ctx.out);
+    if (!written.empty()) result.rendered_plots.push_back(written);
+  }
+  write_result_files(result, ctx.out);
+  return result;
+}
+
+}  // namespace garden::repro

@@ -1,0 +1,139 @@
+#include "garden/text/prepare.h"
+
+#include <fmt/core.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "garden/core/error.h"
+#include "garden/core/files.h"
+#include "garden/core/json.h"
+
+namespace garden::text {
+
+namespace {
+
+std::string run_and_capture(const std::string& command) {
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
+  if (!pipe) throw Error("cannot run '" + command + "'");
+  std::string output;
+  std::array<char, 1 << 16> buffer{};
+  size_t n;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe.get())) > 0) output.append(buffer.data(), n);
+  return output;
+}
+
+bool starts_with_verse_number(const std::string& line, size_t& text_start) {
+  // Verses look like "  12 And God said ..."; continuation lines have no indent.
+  size_t i = 0;
+  while (i < line.size() && line[i] == ' ') ++i;
+  if (i == 0) return false;
+  size_t j = i;
+  while (j < line.size() && std::isdigit(static_cast<unsigned char>(line[j]))) ++j;
+  if (j == i || j >= line.size() || line[j] != ' ') return false;
+  text_start = j + 1;
+  return true;
+}
+
+}  // namespace
+
+std::vector<std::string> bible_verses() {
+  if (std::system("command -v bible >/dev/null 2>&1") != 0)
+    throw Error("the `bible` program is missing: install Debian's bible-kjv (scripts/setup does)");
+  const std::string text = run_and_capture("bible 'gen1:1-rev22:21' 2>/dev/null");
+  std::vector<std::string> verses;
+  std::istringstream in(text);
+  std::string line;
+  std::string current;
+  bool in_verse = false;
+  while (std::getline(in, line)) {
+    size_t start = 0;
+    if (starts_with_verse_number(line, start)) {
+      if (!current.empty()) verses.push_back(current);
+      current = line.substr(start);
+      in_verse = true;
+    } else if (line.empty() || (!line.empty() && line[0] != ' ' && !in_verse)) {
+      if (!current.empty()) verses.push_back(current);
+      current.clear();
+      in_verse = false;  // blank line or chapter heading ("Genesis 1") ends a verse
+    } else if (in_verse) {
+      current += " " + line;
+    }
+  }
+  if (!current.empty()) verses.push_back(current);
+  if (verses.size() < 30000) throw Error(fmt::format("bible printed only {} verses; is bible-kjv-text installed?", verses.size()));
+  return verses;
+}
+
+std::vector<std::string> wordnet_glosses(const std::filesystem::path& wordnet_dir) {
+  std::vector<std::string> glosses;
+  for (const char* part : {"noun", "verb", "adj", "adv"}) {
+    const auto path = wordnet_dir / (std::string("data.") + part);
+    std::ifstream in(path);
+    if (!in) throw Error("cannot read " + path.string() + ": install Debian's wordnet-base (scripts/setup does)");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.empty() || line[0] == ' ') continue;  // the licence header is indented
+      // offset lex_filenum ss_type w_cnt(hex) word lex_id [word lex_id ...] ... | gloss
+      std::istringstream fields(line);
+      std::string offset, lexfile, type, count_hex;
+      fields >> offset >> lexfile >> type >> count_hex;
+      const int count = static_cast<int>(std::stoul(count_hex, nullptr, 16));
+      std::string lemmas;
+      for (int i = 0; i < count; ++i) {
+        std::string word, lex_id;
+        fields >> word >> lex_id;
+        for (auto& c : word) if (c == '_') c = ' ';
+        if (auto paren = word.find('('); paren != std::string::npos) word.resize(paren);  // adj markers "(a)"
+        lemmas += (lemmas.empty() ? "" : ", ") + word;
+      }
+      const auto bar = line.find(" | ");
+      if (bar == std::string::npos) continue;
+      std::string gloss = line.substr(bar + 3);
+      while (!gloss.empty() && gloss.back() == ' ') gloss.pop_back();
+      glosses.push_back(lemmas + ": " + gloss);
+    }
+  }
+  return glosses;
+}
+
+std::filesystem::path default_corpus_dir(const std::filesystem::path& cache_dir) { return cache_dir / "corpora" / "default"; }
+
+PreparedCorpus prepare_default_corpus(const std::filesystem::path& out, bool force) {
+  PreparedCorpus corpus{out};
+  if (!force && std::filesystem::exists(out / "manifest.json")) return corpus;
+  struct Source {
+    std::string name, package;
+    std::vector<std::string> lines;
+  };
+  std::vector<Source> sources = {{"bible", "bible-kjv", bible_verses()}, {"wordnet", "wordnet-base", wordnet_glosses()}};
+  std::array<std::string, 3> splits;  // train, valid, test
+  Json manifest = {{"name", "default"}, {"sources", Json::array()}};
+  for (const auto& source : sources) {
+    std::array<int64_t, 3> counts{0, 0, 0};
+    for (size_t i = 0; i < source.lines.size(); ++i) {
+      const size_t block = (i / 100) % 20;
+      const int split = block == 18 ? 1 : block == 19 ? 2 : 0;
+      splits[split] += source.lines[i] + "\n";
+      ++counts[split];
+    }
+    manifest["sources"].push_back({{"name", source.name}, {"debian_package", source.package},
+                                   {"lines", {{"train", counts[0]}, {"valid", counts[1]}, {"test", counts[2]}}}});
+  }
+  const auto staged = staging_path(out);
+  std::filesystem::create_directories(staged);
+  const std::array<const char*, 3> names = {"train", "valid", "test"};
+  manifest["files"] = Json::object();
+  for (size_t i = 0; i < 3; ++i) {
+    write_file_atomic(staged / (std::string(names[i]) + ".txt"), splits[i]);
+    manifest["files"][names[i]] = {{"bytes", splits[i].size()}, {"sha256", sha256_hex(splits[i])}};
+  }
+  write_json_atomic(staged / "manifest.json", manifest);
+  replace_dir_atomic(staged, out);
+  return corpus;
+}
+
+}  // namespace garden::text

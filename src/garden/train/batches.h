@@ -1,0 +1,77 @@
+// Batch sources for LM training. A source is a pure function of (step): the batch of step s
+// is drawn from a generator seeded by (seed, s), so "where the data iterator is" is just
+// the step number and resuming a run reproduces its batches exactly.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "garden/text/tokenizer.h"
+
+namespace garden::train {
+
+struct Batch {
+  torch::Tensor input;           // [B,T] int64
+  torch::Tensor target;          // [B,T] int64
+  torch::Tensor loss_mask;       // [B,T] float, 1 = counted; undefined = all counted
+  torch::Tensor attention_mask;  // [B,T] 1 = real token; undefined = no padding
+  int64_t tokens() const { return input.numel(); }
+};
+
+class BatchSource {
+ public:
+  virtual ~BatchSource() = default;
+  virtual Batch train_batch(int64_t step) const = 0;
+  // Fixed held-out batches, the same at every evaluation.
+  virtual std::vector<Batch> eval_batches() const = 0;
+  virtual std::string describe() const = 0;
+};
+
+// A token stream cut into windows of `seq` tokens. Every window starts with BOS (so position
+// 0 is always the same token, the place an attention sink can form), followed by seq-1
+// tokens of text; the target is the window shifted by one.
+class TokenWindows final : public BatchSource {
+ public:
+  TokenWindows(std::vector<int32_t> train_tokens, std::vector<int32_t> eval_tokens, int64_t bos, int64_t seq,
+               int64_t batch, int64_t eval_windows, uint64_t seed);
+  Batch train_batch(int64_t step) const override;
+  std::vector<Batch> eval_batches() const override;
+  std::string describe() const override;
+
+ private:
+  Batch windows_at(const std::vector<int32_t>& tokens, const std::vector<int64_t>& starts) const;
+  std::vector<int32_t> train_, eval_;
+  int64_t bos_, seq_, batch_, eval_windows_;
+  uint64_t seed_;
+};
+
+// Prompt/completion examples from JSONL ({"prompt": ..., "completion": ...}): each example
+// is BOS + prompt + completion + EOS, right-padded; only completion (and EOS) tokens count.
+class PromptCompletionBatches final : public BatchSource {
+ public:
+  PromptCompletionBatches(const std::filesystem::path& train_file, const std::filesystem::path& eval_file,
+                          const text::Tokenizer& tokenizer, int64_t seq, int64_t batch, uint64_t seed);
+  Batch train_batch(int64_t step) const override;
+  std::vector<Batch> eval_batches() const override;
+  std::string describe() const override;
+
+ private:
+  struct Example {
+    std::vector<int64_t> tokens;
+    int64_t prompt_length;
+  };
+  std::vector<Example> read(const std::filesystem::path& file, const text::Tokenizer& tokenizer) const;
+  Batch collate(const std::vector<const Example*>& examples) const;
+  std::vector<Example> train_, eval_;
+  int64_t pad_, seq_, batch_;
+  uint64_t seed_;
+};
+
+// Tokenizes text line by line, joining lines with the tokenizer's newline token.
+std::vector<int32_t> encode_corpus(const text::Tokenizer& tokenizer, const std::string& text);
+
+}  // namespace garden::train

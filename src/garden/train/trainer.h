@@ -1,0 +1,88 @@
+// The training loop shared by every objective that trains a transformer on token batches:
+// AdamW (decoupled weight decay on matrices only), warmup + cosine, gradient clipping and
+// accumulation, optional bf16 autocast on CPU, periodic evaluation, checkpoints every N
+// steps and on SIGINT, bit-for-bit resume, metrics.jsonl, a progress bar, loss-spike
+// counting, and a clean stop (keeping the last good checkpoint) on a non-finite loss.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "garden/core/json.h"
+#include "garden/model/transformer.h"
+#include "garden/train/batches.h"
+
+namespace garden::train {
+
+struct TrainConfig {
+  int64_t steps = 1000;            // optimizer steps
+  int64_t batch = 32;              // sequences per micro-batch
+  int64_t seq = 128;               // tokens per sequence
+  int64_t grad_accum = 1;          // micro-batches per optimizer step
+  double lr = 3e-3;                // peak learning rate
+  double min_lr_ratio = 0.1;       // cosine floor as a fraction of lr
+  int64_t warmup = 100;            // linear warmup steps
+  double weight_decay = 0.1;       // AdamW decoupled decay (Loshchilov & Hutter), matrices only
+  double beta1 = 0.9, beta2 = 0.95;  // GPT-3 / LLaMA betas
+  double adam_eps = 1e-8;
+  double grad_clip = 1.0;          // max global gradient norm; 0 = off
+  bool bf16 = false;               // bf16 autocast for forward/backward (CPU or CUDA)
+  int64_t eval_every = 200;        // 0 = only at the end
+  int64_t eval_windows = 200;      // held-out windows per evaluation
+  int64_t checkpoint_every = 500;  // 0 = only at the end / on interrupt
+  int64_t keep_checkpoints = 2;
+  int64_t log_every = 10;
+  double spike_factor = 1.5;       // a step loss > factor * EMA(loss) after warmup is a spike
+  uint64_t seed = 0;
+  int64_t stop_after = 0;          // stop (with a checkpoint) after this many steps; 0 = run to `steps`
+
+  void validate() const;
+  Json to_json() const;
+  static TrainConfig from_json(const Json& json, const std::string& where);
+};
+
+struct TrainResult {
+  int64_t steps_done = 0;
+  bool interrupted = false;   // stopped by SIGINT or stop_after, with a checkpoint to resume
+  double final_train_loss = 0;
+  double val_loss = 0;
+  int64_t loss_spikes = 0;
+  double tokens_per_second = 0;
+  double seconds = 0;
+  std::vector<double> step_losses;  // loss of every step done in this process
+};
+
+// Evaluated every eval_every steps and at the end; add named scalars to `metrics`.
+using EvalHook = std::function<void(model::Transformer& model, int64_t step, Json& metrics)>;
+
+class Trainer {
+ public:
+  // `out` is the run folder: config.json, metrics.jsonl, checkpoints/.
+  Trainer(TrainConfig config, std::filesystem::path out);
+  TrainResult fit(model::Transformer& model, const BatchSource& data, bool resume, const EvalHook& hook = {});
+  // Mean held-out loss (nats per counted token).
+  static double evaluate(model::Transformer& model, const BatchSource& data, bool bf16);
+  bool quiet = false;             // no progress bar (tests, nested runs)
+  std::string tokenizer_spec;     // saved beside checkpoints so they load with their tokenizer
+
+ private:
+  TrainConfig config_;
+  std::filesystem::path out_;
+};
+
+// A saved model: <dir>/model.safetensors + <dir>/config.json ({"model": {...}, "tokenizer": ...}).
+void save_model(const std::filesystem::path& dir, model::Transformer& model, const std::string& tokenizer_spec);
+struct LoadedModel {
+  model::Transformer model{nullptr};
+  std::string tokenizer_spec;
+};
+// `path` is a model folder, a run folder (its latest checkpoint) or a checkpoint folder.
+LoadedModel load_model(const std::filesystem::path& path, torch::Device device = torch::kCPU);
+
+// Installs a SIGINT handler that asks running trainers to checkpoint and stop.
+void install_interrupt_handler();
+
+}  // namespace garden::train
