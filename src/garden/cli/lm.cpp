@@ -22,6 +22,7 @@ struct TrainCommand {
   RuntimeOptions runtime;
   std::string config_file, out = "runs/lm", train_file, valid_file, tokenizer = "bytes", format = "text";
   bool resume = false;
+  int64_t stop_after = 0;
   std::map<std::string, std::string> model_flags, train_flags;
 };
 
@@ -47,10 +48,13 @@ void run_train(TrainCommand& cmd) {
   apply_json_flags(cmd.model_flags, model::TransformerConfig{}.to_json(), model_json);
   apply_json_flags(cmd.train_flags, train::TrainConfig{}.to_json(), train_json);
 
+  if (cmd.resume && train::latest_checkpoint(cmd.out).empty())
+    throw Error("--resume: " + cmd.out + " has no checkpoint to resume from");
   auto tokenizer = text::load_tokenizer(cmd.tokenizer);
   model_json["vocab"] = tokenizer->vocab_size();
   auto model_config = model::TransformerConfig::from_json(model_json, "model config");
   auto train_config = train::TrainConfig::from_json(train_json, "train config");
+  train_config.stop_after = cmd.stop_after;
   train_config.validate();
   if (model_config.pos == model::Positions::learned && train_config.seq > model_config.max_seq)
     usage_error(fmt::format("--seq {} exceeds --max-seq {}", train_config.seq, model_config.max_seq));
@@ -110,6 +114,7 @@ void register_lm(CLI::App& app) {
   train->add_option("--tokenizer", cmd->tokenizer, "SentencePiece .model or 'bytes'")->capture_default_str();
   train->add_option("--format", cmd->format, "text | prompt-completion (loss on completions only)")->capture_default_str();
   train->add_flag("--resume", cmd->resume, "continue from the run folder's latest checkpoint");
+  train->add_option("--stop-after", cmd->stop_after, "stop with a checkpoint after this many steps (resume later)");
   add_runtime_options(*train, cmd->runtime);
   Json model_defaults = model::TransformerConfig{}.to_json();
   model_defaults.erase("vocab");  // always the tokenizer's

@@ -57,6 +57,8 @@ model::ForwardOptions forward_options(const Batch& batch, torch::Device device) 
 
 std::string checkpoint_name(int64_t step) { return fmt::format("step_{:08d}", step); }
 
+}  // namespace
+
 fs::path latest_checkpoint(const fs::path& run) {
   const auto pointer = run / "checkpoints" / "latest";
   if (!fs::exists(pointer)) return {};
@@ -64,6 +66,8 @@ fs::path latest_checkpoint(const fs::path& run) {
   while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
   return run / "checkpoints" / name;
 }
+
+namespace {
 
 TensorMap model_tensors(model::Transformer& model) {
   TensorMap tensors;
@@ -304,7 +308,7 @@ TrainResult Trainer::fit(model::Transformer& model, const BatchSource& data, boo
       if (!std::isfinite(value)) {
         const auto latest = latest_checkpoint(out_);
         throw Error(fmt::format("training stopped: loss is {} at step {} (lower --lr or enable --grad-clip); last good checkpoint: {}",
-                                value, step, latest.empty() ? std::string("none yet") : latest.string()));
+                                std::isnan(value) ? "NaN" : value > 0 ? "+inf" : "-inf", step, latest.empty() ? std::string("none yet") : latest.string()));
       }
       (loss / static_cast<double>(config_.grad_accum)).backward();
       step_loss += value / static_cast<double>(config_.grad_accum);

@@ -82,6 +82,9 @@ struct LoadedModel {
 // `path` is a model folder, a run folder (its latest checkpoint) or a checkpoint folder.
 LoadedModel load_model(const std::filesystem::path& path, torch::Device device = torch::kCPU);
 
+// The newest checkpoint folder of a run folder, or an empty path when it has none.
+std::filesystem::path latest_checkpoint(const std::filesystem::path& run);
+
 // Installs a SIGINT handler that asks running trainers to checkpoint and stop.
 void install_interrupt_handler();
 

@@ -9,6 +9,10 @@
 #include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -86,7 +90,17 @@ char* garden_spm_id_to_piece(void* handle, int id) {
 }
 
 int garden_spm_train(const char* arguments, char* error, size_t error_size) {
+  // SentencePiece logs its command line and progress to stderr whatever minloglevel says;
+  // silence fd 2 while it trains (errors come back through the status).
+  std::fflush(stderr);
+  const int saved = ::dup(2);
+  const int null = ::open("/dev/null", O_WRONLY);
+  if (null >= 0) ::dup2(null, 2);
   auto status = sentencepiece::SentencePieceTrainer::Train(arguments);
+  std::fflush(stderr);
+  if (saved >= 0) ::dup2(saved, 2);
+  if (saved >= 0) ::close(saved);
+  if (null >= 0) ::close(null);
   if (!status.ok()) {
     set_error(error, error_size, status.ToString());
     return 0;

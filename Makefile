@@ -1,0 +1,34 @@
+# The two commands of the README. Each installs what is missing (scripts/setup), builds,
+# and runs: `make demo` the reproductions on built-in defaults, `make test` the test suite.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+# Tests, benchmarks and the demo use the shared data folder beside the checkout when it exists.
+DATA ?= $(firstword $(wildcard ../shared/data) $(wildcard ../data))
+export GARDEN_DATA ?= $(abspath $(DATA))
+
+.PHONY: setup build build-tests demo test bench clean
+
+setup:
+	scripts/setup
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DGARDEN_BUILD_TESTS=ON -DGARDEN_BUILD_BENCH=ON
+
+build: setup $(BUILD)/build.ninja
+	cmake --build $(BUILD) --parallel $(JOBS) --target garden
+
+build-tests: setup $(BUILD)/build.ninja
+	cmake --build $(BUILD) --parallel $(JOBS)
+
+demo: build
+	$(BUILD)/src/garden/garden repro all --scale quick --out runs/demo
+	@echo "open runs/demo/report.html"
+
+test: build-tests
+	cd $(BUILD) && ctest --output-on-failure --label-exclude slow --timeout 900
+
+bench: build-tests
+	$(BUILD)/bench/garden_bench_lm
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# End-to-end checks of the garden binary: bad inputs give a one-line error naming the input
+# and a non-zero exit; a tiny LM trains, resumes, evaluates and generates; a tokenizer
+# trains and round-trips through encode/decode.
+set -u
+garden="$1"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+passes=0
+
+pass() { passes=$((passes + 1)); }
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+# expect_error CODE FRAGMENT -- command...: exit code CODE, one stderr line containing FRAGMENT.
+expect_error() {
+  local code="$1" fragment="$2"
+  shift 3
+  "$@" >"$work/out" 2>"$work/err"
+  local rc=$?
+  if [ "$rc" -ne "$code" ]; then fail "$* exited $rc, expected $code ($(cat "$work/err"))"; return; fi
+  if ! grep -qF -- "$fragment" "$work/err"; then fail "$*: stderr lacks '$fragment': $(cat "$work/err")"; return; fi
+  if [ "$(wc -l <"$work/err")" -ne 1 ]; then fail "$*: error is not one line: $(cat "$work/err")"; return; fi
+  pass
+}
+
+printf 'line one of text\nline two of text\n' >"$work/small.txt"
+printf '{"prompt": "a", "completion": "b"}\n{"prompt": \n' >"$work/bad.jsonl"
+
+expect_error 2 "--no-such-option" -- "$garden" lm train --no-such-option
+expect_error 2 "unknown reproduction 'nope'" -- "$garden" repro run nope
+expect_error 1 "$work/missing.txt: no such file" -- "$garden" tokenizer train --input "$work/missing.txt" --vocab 50 --out "$work/t.model"
+expect_error 1 "too large for this corpus" -- "$garden" tokenizer train --input "$work/small.txt" --vocab 5000 --out "$work/t.model"
+[ -e "$work/t.model" ] && fail "a failed tokenizer run left $work/t.model" || pass
+expect_error 2 "--lr: 'fast' is not a valid number" -- "$garden" lm train --lr fast
+expect_error 2 "n_heads must divide d_model" -- "$garden" lm train --train "$work/small.txt" --valid "$work/small.txt" --n-heads 3 --seq 8
+expect_error 1 "bad.jsonl:2: not a valid JSON line" -- "$garden" lm train --format prompt-completion --train "$work/bad.jsonl" --valid "$work/bad.jsonl"
+expect_error 1 "$work/nowhere: no such folder" -- "$garden" lm eval --model "$work/nowhere" --input "$work/small.txt"
+expect_error 2 "--scale must be quick or full" -- "$garden" repro run gated-attention --scale huge --out "$work/r"
+
+# A tokenizer round trip through the CLI, special token included.
+for i in $(seq 1 300); do echo "the cat $i sat on the mat number $((i * 7)) while the dog slept, then ran over fields and hills"; done >"$work/corpus.txt"
+if "$garden" tokenizer train --input "$work/corpus.txt" --vocab 300 --special '<|embed|>' --out "$work/t.model" >/dev/null 2>&1; then
+  text='the dog <|embed|> sat  twice'
+  back=$("$garden" tokenizer encode --model "$work/t.model" --text "$text" | "$garden" tokenizer decode --model "$work/t.model")
+  [ "$back" = "$text" ] && pass || fail "tokenizer round trip gave '$back'"
+else
+  fail "tokenizer train failed"
+fi
+
+# Train 6 steps straight, and 3 + resume 3: the final weights are identical.
+head -c 20000 /dev/urandom | base64 >"$work/train.txt"
+common=(--train "$work/train.txt" --valid "$work/train.txt" --d-model 16 --n-layers 1 --n-heads 2 --seq 16 --batch 4
+  --steps 6 --warmup 1 --eval-every 3 --eval-windows 4 --threads 1 --log-every 1)
+"$garden" lm train "${common[@]}" --out "$work/a" >/dev/null 2>&1 || fail "lm train (straight) failed"
+"$garden" lm train "${common[@]}" --out "$work/b" --stop-after 3 >"$work/stop.out" 2>&1 || fail "lm train (first half) failed"
+grep -q "continue with --resume" "$work/stop.out" && pass || fail "interrupted run does not say how to resume"
+"$garden" lm train "${common[@]}" --out "$work/b" --resume >/dev/null 2>&1 || fail "lm train --resume failed"
+if cmp -s "$work/a/checkpoints/step_00000006/model.safetensors" "$work/b/checkpoints/step_00000006/model.safetensors"; then pass; else
+  fail "resumed weights differ from the straight run"; fi
+expect_error 1 "has no checkpoint to resume from" -- "$garden" lm train "${common[@]}" --out "$work/empty" --resume
+
+"$garden" lm eval --model "$work/a" --input "$work/small.txt" --threads 1 >"$work/eval.out" 2>&1 &&
+  grep -q "bits/byte" "$work/eval.out" && pass || fail "lm eval: $(cat "$work/eval.out")"
+"$garden" lm generate --model "$work/a" --prompt "ab" --max-tokens 5 --n 2 --seed 3 --threads 1 >"$work/gen.out" 2>&1 &&
+  [ "$(grep -c -- '--- sample' "$work/gen.out")" -eq 2 ] && pass || fail "lm generate: $(cat "$work/gen.out")"
+"$garden" repro list | grep -q "gated-attention .*available" && pass || fail "repro list lacks gated-attention"
+
+echo "$passes passed, $failures failed"
+[ "$failures" -eq 0 ]

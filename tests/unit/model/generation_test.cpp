@@ -1,0 +1,163 @@
+// Decoding: kv-cache logits equal full-forward logits for every mask/gate variant, the
+// samplers on hand-computed distributions, seeds, stop tokens, forced prefixes, processors.
+#include "garden/model/generation.h"
+
+#include <gtest/gtest.h>
+
+#include "test_helpers.h"
+
+namespace garden::model {
+namespace {
+
+struct CacheCase {
+  AttentionGate gate;
+  MaskMode mask;
+  Positions pos;
+  int64_t kv_heads;
+  GatePosition gate_position;
+};
+
+class KvCache : public ::testing::TestWithParam<CacheCase> {};
+
+TEST_P(KvCache, StepwiseLogitsEqualFullForward) {
+  const auto p = GetParam();
+  auto c = testing::tiny_config(p.gate);
+  c.pos = p.pos;
+  c.n_kv_heads = p.kv_heads;
+  c.gate_position = p.gate_position;
+  torch::manual_seed(11);
+  Transformer m(c);
+  m->eval();
+  auto tokens = torch::tensor({{1, 4, 2, 8, 5, 7, 3}}, torch::kLong);
+  const int64_t prompt = 3;  // prefilled in one call (the prefix in prefix mode)
+  ForwardOptions full;
+  full.mask = p.mask;
+  if (p.mask == MaskMode::prefix) full.prefix_lengths = torch::tensor({prompt}, torch::kLong);
+  auto expected = m->forward(tokens, full).logits;  // [1,7,V]
+
+  KVCache cache;
+  ForwardOptions prefill = full;
+  prefill.cache = &cache;
+  auto got = m->forward(tokens.narrow(1, 0, prompt), prefill).logits;
+  EXPECT_TRUE(torch::allclose(got, expected.narrow(1, 0, prompt), 1e-5, 1e-5));
+  ForwardOptions step;
+  step.cache = &cache;
+  for (int64_t t = prompt; t < tokens.size(1); ++t) {
+    auto logits = m->forward(tokens.narrow(1, t, 1), step).logits;
+    EXPECT_TRUE(torch::allclose(logits[0][0], expected[0][t], 1e-5, 1e-5)) << "position " << t;
+  }
+  EXPECT_EQ(cache.length(), tokens.size(1));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Generation, KvCache,
+    ::testing::Values(CacheCase{AttentionGate::none, MaskMode::causal, Positions::rope, 0, GatePosition::sdpa},
+                      CacheCase{AttentionGate::headwise, MaskMode::causal, Positions::rope, 0, GatePosition::sdpa},
+                      CacheCase{AttentionGate::elementwise, MaskMode::causal, Positions::rope, 0, GatePosition::sdpa},
+                      CacheCase{AttentionGate::elementwise, MaskMode::causal, Positions::rope, 0, GatePosition::value},
+                      CacheCase{AttentionGate::none, MaskMode::prefix, Positions::rope, 0, GatePosition::sdpa},
+                      CacheCase{AttentionGate::headwise, MaskMode::prefix, Positions::rope, 0, GatePosition::sdpa},
+                      CacheCase{AttentionGate::elementwise, MaskMode::prefix, Positions::learned, 0, GatePosition::sdpa},
+                      CacheCase{AttentionGate::none, MaskMode::causal, Positions::learned, 0, GatePosition::sdpa},
+                      CacheCase{AttentionGate::elementwise, MaskMode::causal, Positions::rope, 1, GatePosition::sdpa}));
+
+TEST(FilterLogits, TopKAndTopPOnFourProbabilities) {
+  // p = (0.5, 0.25, 0.15, 0.10) as logits log p.
+  auto logits = torch::tensor({{0.5, 0.25, 0.15, 0.10}}).log();
+  // top-k 2 keeps {0, 1}: renormalised (2/3, 1/3, 0, 0).
+  auto k2 = torch::softmax(filter_logits(logits, 1.0, 2, 1.0), -1)[0];
+  EXPECT_NEAR(k2[0].item<double>(), 2.0 / 3.0, 1e-6);
+  EXPECT_NEAR(k2[2].item<double>(), 0.0, 1e-12);
+  // top-p 0.7: mass before token 1 is 0.5 < 0.7 (kept), before token 2 is 0.75 (dropped).
+  auto p7 = torch::softmax(filter_logits(logits, 1.0, 0, 0.7), -1)[0];
+  EXPECT_NEAR(p7[1].item<double>(), 1.0 / 3.0, 1e-6);
+  EXPECT_NEAR(p7[2].item<double>(), 0.0, 1e-12);
+  // top-p 0.5 keeps only the top token (its own mass reaches 0.5).
+  auto p5 = torch::softmax(filter_logits(logits, 1.0, 0, 0.5), -1)[0];
+  EXPECT_NEAR(p5[0].item<double>(), 1.0, 1e-6);
+  // temperature 2 halves the log-probabilities: p ~ sqrt(p).
+  auto t2 = torch::softmax(filter_logits(logits, 2.0, 0, 1.0), -1)[0];
+  const double z = std::sqrt(0.5) + std::sqrt(0.25) + std::sqrt(0.15) + std::sqrt(0.10);
+  EXPECT_NEAR(t2[0].item<double>(), std::sqrt(0.5) / z, 1e-6);
+}
+
+Transformer small_model() {
+  torch::manual_seed(12);
+  return Transformer(testing::tiny_config(AttentionGate::elementwise));
+}
+
+TEST(Generate, GreedyEqualsArgmaxOfFullForward) {
+  auto m = small_model();
+  GenerateOptions o;
+  o.temperature = 0;
+  o.max_new_tokens = 5;
+  auto out = generate(m, {1, 2}, o)[0].tokens;
+  ASSERT_EQ(out.size(), 5u);
+  std::vector<int64_t> seq{1, 2};
+  torch::NoGradGuard no_grad;
+  m->eval();
+  for (int64_t expected : out) {
+    auto logits = m->forward(torch::tensor(seq, torch::kLong).view({1, -1})).logits[0][-1];
+    EXPECT_EQ(logits.argmax().item<int64_t>(), expected);
+    seq.push_back(expected);
+  }
+}
+
+TEST(Generate, SeedsMakeSamplesReproducibleAndBatchedEqualsSingle) {
+  auto m = small_model();
+  GenerateOptions o;
+  o.max_new_tokens = 6;
+  o.n_samples = 3;
+  o.seed = 42;
+  auto batch = generate(m, {1, 2, 3}, o);
+  auto again = generate(m, {1, 2, 3}, o);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(batch[i].tokens, again[i].tokens);
+  // Sample i of a batch uses seed + i: the same as a batch of one with that seed.
+  GenerateOptions single = o;
+  single.n_samples = 1;
+  single.seed = 43;
+  EXPECT_EQ(generate(m, {1, 2, 3}, single)[0].tokens, batch[1].tokens);
+}
+
+TEST(Generate, StopTokensForcedPrefixAndProcessor) {
+  auto m = small_model();
+  GenerateOptions o;
+  o.max_new_tokens = 20;
+  o.forced_prefix = {7, 7};
+  o.seed = 1;
+  // The processor forbids everything but tokens 3 and 4; token 4 stops.
+  o.logits_processor = [](torch::Tensor& logits, const std::vector<std::vector<int64_t>>&) {
+    auto keep = torch::zeros_like(logits, torch::kBool);
+    keep.index_put_({torch::indexing::Slice(), 3}, true);
+    keep.index_put_({torch::indexing::Slice(), 4}, true);
+    logits.masked_fill_(keep.logical_not(), -std::numeric_limits<float>::infinity());
+  };
+  o.stop_tokens = {4};
+  auto c = generate(m, {1}, o)[0];
+  ASSERT_GE(c.tokens.size(), 3u);
+  EXPECT_EQ(c.tokens[0], 7);
+  EXPECT_EQ(c.tokens[1], 7);
+  for (size_t i = 2; i < c.tokens.size(); ++i) EXPECT_TRUE(c.tokens[i] == 3 || c.tokens[i] == 4);
+  if (c.finish_reason == "stop") EXPECT_EQ(c.tokens.back(), 4);
+  else EXPECT_EQ(c.tokens.size(), 22u);
+}
+
+TEST(Generate, BidirectionalIsRefused) {
+  auto m = small_model();
+  GenerateOptions o;
+  o.mask = MaskMode::bidirectional;
+  testing::expect_error_containing([&] { generate(m, {1}, o); }, "bidirectional");
+}
+
+TEST(Score, ContinuationLogProbsMatchFullForward) {
+  auto m = small_model();
+  auto lp = score_continuation(m, {1, 2}, {3, 4});
+  torch::NoGradGuard no_grad;
+  m->eval();
+  auto logp = torch::log_softmax(m->forward(torch::tensor({{1, 2, 3, 4}}, torch::kLong)).logits[0].to(torch::kFloat64), -1);
+  EXPECT_NEAR(lp[0].item<double>(), logp[1][3].item<double>(), 1e-6);
+  EXPECT_NEAR(lp[1].item<double>(), logp[2][4].item<double>(), 1e-6);
+}
+
+}  // namespace
+}  // namespace garden::model

@@ -1,0 +1,74 @@
+#include "garden/text/tokenizer.h"
+
+#include <gtest/gtest.h>
+
+#include "garden/core/files.h"
+#include "test_helpers.h"
+
+namespace garden::text {
+namespace {
+
+TEST(ByteTokenizer, RoundTripsAnyBytesAndHasFixedSpecials) {
+  ByteTokenizer tok;
+  const std::string text = "caf\xc3\xa9\n\t<|embed|>";
+  EXPECT_EQ(tok.decode(tok.encode(text)), text);
+  EXPECT_EQ(tok.encode("A")[0], 65);
+  EXPECT_EQ(tok.bos_id(), 256);
+  EXPECT_EQ(tok.decode({256, 'h', 'i', 257}), "hi");  // specials decode to nothing
+}
+
+// One SentencePiece model shared by the tests below (training takes a second or two).
+class SentencePiece : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir();
+    std::string corpus;
+    const char* lines[] = {"the quick brown fox jumps over the lazy dog", "a stitch in time saves nine",
+                           "all that glitters is not gold", "to be or not to be, that is the question"};
+    for (int i = 0; i < 200; ++i) corpus += std::string(lines[i % 4]) + " " + std::to_string(i) + "\n";
+    write_file_atomic(dir_->path() / "corpus.txt", corpus);
+    TokenizerTrainOptions o;
+    o.inputs = {dir_->path() / "corpus.txt"};
+    o.vocab = 300;  // byte fallback alone takes 256 ids
+    o.user_symbols = {"<|embed|>", "<mask>"};
+    train_tokenizer(o, dir_->path() / "tok.model");
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  static testing::TempDir* dir_;
+};
+testing::TempDir* SentencePiece::dir_ = nullptr;
+
+TEST_F(SentencePiece, RoundTripIncludingSpecialTokensAndSpaces) {
+  auto tok = load_tokenizer((dir_->path() / "tok.model").string());
+  EXPECT_EQ(tok->vocab_size(), 300);
+  EXPECT_EQ(tok->bos_id(), 1);
+  EXPECT_EQ(tok->eos_id(), 2);
+  EXPECT_EQ(tok->pad_id(), 3);
+  const std::string text = "the  lazy <|embed|> fox<mask> 42 \xc3\xa9t\xc3\xa9";  // double space, unseen é
+  auto ids = tok->encode(text);
+  EXPECT_EQ(tok->decode(ids), text);
+  const int64_t embed = tok->piece_to_id("<|embed|>");
+  ASSERT_GE(embed, 0);
+  EXPECT_NE(std::find(ids.begin(), ids.end(), embed), ids.end()) << "a special token stays one piece";
+  EXPECT_EQ(tok->piece_to_id("<never-seen>"), -1);
+}
+
+TEST_F(SentencePiece, VocabTooLargeForCorpusIsAClearError) {
+  TokenizerTrainOptions o;
+  o.inputs = {dir_->path() / "corpus.txt"};
+  o.vocab = 100000;
+  testing::expect_error_containing([&] { train_tokenizer(o, dir_->path() / "big.model"); }, "too large for this corpus");
+  EXPECT_FALSE(std::filesystem::exists(dir_->path() / "big.model"));
+}
+
+TEST(TokenizerErrors, MissingFilesAreNamed) {
+  testing::expect_error_containing([] { load_tokenizer("/nonexistent/tok.model"); }, "/nonexistent/tok.model: no such file");
+  TokenizerTrainOptions o;
+  o.inputs = {"/nonexistent/corpus.txt"};
+  testing::expect_error_containing([&] { train_tokenizer(o, "/tmp/x.model"); }, "/nonexistent/corpus.txt: no such file");
+  o.type = "wordpiece";
+  testing::expect_error_containing([&] { train_tokenizer(o, "/tmp/x.model"); }, "--type must be bpe or unigram");
+}
+
+}  // namespace
+}  // namespace garden::text

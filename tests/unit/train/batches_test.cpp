@@ -1,0 +1,48 @@
+#include "garden/train/batches.h"
+
+#include <gtest/gtest.h>
+
+#include "garden/core/files.h"
+#include "test_helpers.h"
+
+namespace garden::train {
+namespace {
+
+TEST(TokenWindows, StartWithBosAndShiftTargetsByOne) {
+  std::vector<int32_t> tokens;
+  for (int32_t i = 0; i < 50; ++i) tokens.push_back(i);
+  TokenWindows data(tokens, tokens, 99, 6, 3, 4, 1);
+  auto b = data.train_batch(0);
+  for (int64_t r = 0; r < 3; ++r) {
+    EXPECT_EQ(b.input[r][0].item<int64_t>(), 99);
+    for (int64_t t = 1; t < 6; ++t) EXPECT_EQ(b.input[r][t].item<int64_t>(), b.target[r][t - 1].item<int64_t>());
+    // Targets are consecutive text tokens.
+    for (int64_t t = 1; t < 6; ++t) EXPECT_EQ(b.target[r][t].item<int64_t>(), b.target[r][t - 1].item<int64_t>() + 1);
+  }
+  EXPECT_TRUE(torch::equal(data.train_batch(5).input, data.train_batch(5).input));  // a pure function of the step
+  EXPECT_FALSE(torch::equal(data.train_batch(5).input, data.train_batch(6).input));
+}
+
+TEST(PromptCompletion, OnlyCompletionTokensCount) {
+  testing::TempDir dir;
+  write_file_atomic(dir.path() / "d.jsonl", "{\"prompt\": \"ab\", \"completion\": \"c\"}\n");
+  text::ByteTokenizer tok;
+  PromptCompletionBatches data(dir.path() / "d.jsonl", dir.path() / "d.jsonl", tok, 8, 1, 0);
+  auto b = data.eval_batches()[0];
+  // BOS a b c EOS: inputs BOS a b c, targets a b c EOS; counted: c and EOS.
+  EXPECT_EQ(b.input.sizes(), (std::vector<int64_t>{1, 4}));
+  EXPECT_TRUE(torch::equal(b.loss_mask, torch::tensor({{0.0f, 0.0f, 1.0f, 1.0f}})));
+  EXPECT_EQ(b.target[0][2].item<int64_t>(), 'c');
+  EXPECT_EQ(b.target[0][3].item<int64_t>(), tok.eos_id());
+}
+
+TEST(PromptCompletion, MalformedLineNamesFileAndLine) {
+  testing::TempDir dir;
+  write_file_atomic(dir.path() / "bad.jsonl", "{\"prompt\": \"a\", \"completion\": \"b\"}\n{\"prompt\": 1}\n");
+  text::ByteTokenizer tok;
+  testing::expect_error_containing([&] { PromptCompletionBatches(dir.path() / "bad.jsonl", dir.path() / "bad.jsonl", tok, 8, 1, 0); },
+                                   "bad.jsonl:2: needs string fields");
+}
+
+}  // namespace
+}  // namespace garden::train

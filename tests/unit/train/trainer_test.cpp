@@ -1,0 +1,131 @@
+// The trainer: bit-for-bit resume, the non-finite-loss stop, the schedule and the loss.
+#include "garden/train/trainer.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "garden/core/files.h"
+#include "garden/train/objectives/lm.h"
+#include "garden/train/schedule.h"
+#include "test_helpers.h"
+
+namespace garden::train {
+namespace {
+
+std::vector<int32_t> cyclic_tokens(int64_t n) {
+  std::vector<int32_t> t;
+  for (int64_t i = 0; i < n; ++i) t.push_back(static_cast<int32_t>((i * 7 + i / 5) % 10));
+  return t;
+}
+
+TrainConfig small_train(int64_t steps) {
+  TrainConfig c;
+  c.steps = steps;
+  c.batch = 4;
+  c.seq = 8;
+  c.warmup = 2;
+  c.lr = 1e-2;
+  c.eval_every = 3;
+  c.eval_windows = 4;
+  c.checkpoint_every = 100;
+  c.log_every = 1;
+  return c;
+}
+
+model::Transformer fresh_model() {
+  auto c = testing::tiny_config(model::AttentionGate::elementwise);
+  c.dropout = 0.1;  // so the resumed run must also restore the dropout generator
+  torch::manual_seed(21);
+  return model::Transformer(c);
+}
+
+TEST(Trainer, ResumeContinuesBitForBit) {
+  torch::set_num_threads(1);
+  testing::TempDir dir;
+  TokenWindows data(cyclic_tokens(400), cyclic_tokens(100), 10, 8, 4, 4, 5);
+  const int64_t n = 8, k = 3;
+
+  auto straight = fresh_model();
+  Trainer a(small_train(n), dir.path() / "straight");
+  a.quiet = true;
+  a.fit(straight, data, false);
+
+  auto first = fresh_model();
+  auto interrupted = small_train(n);
+  interrupted.stop_after = k;
+  Trainer b1(interrupted, dir.path() / "resumed");
+  b1.quiet = true;
+  auto partial = b1.fit(first, data, false);
+  EXPECT_TRUE(partial.interrupted);
+  EXPECT_EQ(partial.steps_done, k);
+
+  torch::manual_seed(999);  // a different global generator state, which resume must restore
+  auto second = fresh_model();
+  Trainer b2(small_train(n), dir.path() / "resumed");
+  b2.quiet = true;
+  auto finished = b2.fit(second, data, true);
+  EXPECT_EQ(finished.steps_done, n);
+
+  auto pa = straight->named_parameters(), pb = second->named_parameters();
+  for (const auto& item : pa) EXPECT_TRUE(torch::equal(item.value(), pb[item.key()])) << item.key();
+  // The metrics log of the resumed run has each step once.
+  const auto log = read_file(dir.path() / "resumed" / "metrics.jsonl");
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), static_cast<long>(n + 3));  // n train lines + evals at 3, 6, 8
+}
+
+TEST(Trainer, NonFiniteLossStopsAndKeepsTheLastCheckpoint) {
+  testing::TempDir dir;
+  TokenWindows data(cyclic_tokens(400), cyclic_tokens(100), 10, 8, 4, 4, 5);
+  auto m = fresh_model();
+  auto config = small_train(6);
+  config.checkpoint_every = 2;
+  // Poison the model after step 3 (via the eval hook): the next loss is NaN.
+  config.eval_every = 3;
+  Trainer t(config, dir.path());
+  t.quiet = true;
+  testing::expect_error_containing(
+      [&] {
+        t.fit(m, data, false, [](model::Transformer& model, int64_t, Json&) {
+          torch::NoGradGuard no_grad;
+          model->token_embedding->weight.fill_(std::numeric_limits<float>::quiet_NaN());
+        });
+      },
+      "loss is NaN at step 4");
+  EXPECT_EQ(read_file(dir.path() / "checkpoints" / "latest"), "step_00000002\n");
+  auto loaded = load_model(dir.path());
+  EXPECT_FALSE(torch::isnan(loaded.model->token_embedding->weight).any().item<bool>());
+}
+
+TEST(Schedule, WarmupThenCosine) {
+  EXPECT_DOUBLE_EQ(cosine_lr(5, 100, 10, 1.0, 0.1), 0.5);
+  EXPECT_DOUBLE_EQ(cosine_lr(10, 100, 10, 1.0, 0.1), 1.0);
+  EXPECT_NEAR(cosine_lr(55, 100, 10, 1.0, 0.1), 0.55, 1e-12);  // halfway: (1 + 0.1) / 2
+  EXPECT_NEAR(cosine_lr(100, 100, 10, 1.0, 0.1), 0.1, 1e-12);
+}
+
+TEST(LmLoss, MaskedMeanOfCrossEntropy) {
+  // Uniform logits over 4 tokens: every position costs ln 4; the mask counts 3 of 4.
+  auto logits = torch::zeros({1, 4, 4});
+  auto targets = torch::tensor({{0, 1, 2, 3}}, torch::kLong);
+  auto mask = torch::tensor({{0.0, 1.0, 1.0, 1.0}});
+  auto loss = lm_loss(logits, targets, mask);
+  EXPECT_NEAR(loss.loss.item<double>(), std::log(4.0), 1e-6);
+  EXPECT_NEAR(loss.sum.item<double>(), 3 * std::log(4.0), 1e-5);
+  // A confident correct logit at the masked-out position does not change the loss.
+  logits[0][0][0] = 50;
+  EXPECT_NEAR(lm_loss(logits, targets, mask).loss.item<double>(), std::log(4.0), 1e-6);
+  testing::expect_error_containing([&] { lm_loss(logits, targets, torch::zeros({1, 4})); }, "no counted target");
+}
+
+TEST(TrainConfig, ValidationNamesTheField) {
+  auto c = small_train(10);
+  c.warmup = 10;
+  testing::expect_error_containing([&] { c.validate(); }, "warmup must be in [0, steps)");
+  c = small_train(10);
+  c.lr = -1;
+  testing::expect_error_containing([&] { c.validate(); }, "lr must be a positive number");
+}
+
+}  // namespace
+}  // namespace garden::train
