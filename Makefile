@@ -6,6 +6,11 @@ JOBS ?= $(shell nproc)
 DATA ?= $(firstword $(wildcard ../shared/data) $(wildcard ../data))
 export GARDEN_DATA ?= $(abspath $(DATA))
 
+# ccache: paths relative to the checkout, so a fresh clone elsewhere hits the same cache,
+# and the sloppiness that lets it cache compilations using the precompiled header.
+export CCACHE_BASEDIR ?= $(CURDIR)
+export CCACHE_SLOPPINESS ?= pch_defines,time_macros,include_file_mtime,include_file_ctime
+
 .PHONY: setup build build-tests demo test bench clean
 
 setup:

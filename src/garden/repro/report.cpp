@@ -95,7 +95,9 @@ std::string render_plot(const Plot& plot, const fs::path& dir) {
   if (plot.log_y) script << "set logscale y\n";
   script << "plot ";
   for (size_t i = 0; i < plot.series.size(); ++i)
-    script << (i ? ", " : "") << gnuplot_quote(data_file.string()) << " index " << i << " with linespoints title "
+    // Markers only where there are few points; dense curves read better as plain lines.
+    script << (i ? ", " : "") << gnuplot_quote(data_file.string()) << " index " << i
+           << (plot.series[i].x.size() <= 30 ? " with linespoints" : " with lines lw 1.5") << " title "
            << gnuplot_quote(plot.series[i].name);
   script << "\n";
   const fs::path script_file = dir / (plot.file + ".gp");
