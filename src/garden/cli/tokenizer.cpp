@@ -55,7 +55,10 @@ void register_tokenizer(CLI::App& app) {
     std::string line;
     while (std::getline(lines, line)) {
       std::string out;
-      for (auto id : tokenizer->encode(line)) out += (out.empty() ? "" : " ") + std::to_string(id);
+      for (auto id : tokenizer->encode(line)) {
+        if (!out.empty()) out += ' ';
+        out += std::to_string(id);
+      }
       fmt::print("{}\n", out);
     }
   });

@@ -73,12 +73,12 @@ const SentencePieceModule& sentencepiece_module() {
     std::string tried;
     for (const auto& path : candidates) {
       if (!std::filesystem::exists(path)) {
-        tried += " " + path.string();
+        tried.append(" ").append(path.string());
         continue;
       }
       library = ::dlmopen(LM_ID_NEWLM, path.c_str(), RTLD_NOW | RTLD_LOCAL);
       if (library) break;
-      tried += " " + path.string() + " (" + ::dlerror() + ")";
+      tried.append(" ").append(path.string()).append(" (").append(::dlerror()).append(")");
     }
     if (!library) throw Error(std::string("SentencePiece module ") + name + " not found; tried:" + tried);
     SentencePieceModule m{};
