@@ -30,7 +30,7 @@ demo: build
 	@echo "open runs/demo/report.html"
 
 test: build-tests
-	cd $(BUILD) && ctest --output-on-failure --label-exclude slow --timeout 900
+	cd $(BUILD) && ctest --output-on-failure --label-exclude slow --timeout 900 --parallel $(JOBS)
 
 bench: build-tests
 	$(BUILD)/bench/garden_bench_lm

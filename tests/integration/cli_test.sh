@@ -58,6 +58,10 @@ grep -q "continue with --resume" "$work/stop.out" && pass || fail "interrupted r
 "$garden" lm train "${common[@]}" --out "$work/b" --resume >/dev/null 2>&1 || fail "lm train --resume failed"
 if cmp -s "$work/a/checkpoints/step_00000006/model.safetensors" "$work/b/checkpoints/step_00000006/model.safetensors"; then pass; else
   fail "resumed weights differ from the straight run"; fi
+grep -q '"val_loss"' "$work/a/results.json" && pass || fail "results.json lacks val_loss"
+for i in $(seq 1 40); do echo "{\"_id\": \"$i\", \"text\": \"document $i says hello\"}"; done >"$work/docs.jsonl"
+"$garden" lm train --train "$work/docs.jsonl" --valid "$work/docs.jsonl" --d-model 16 --n-layers 1 --n-heads 2 --seq 16 \
+  --batch 4 --steps 2 --warmup 0 --eval-windows 2 --threads 1 --out "$work/j" >/dev/null 2>&1 && pass || fail "lm train on JSONL failed"
 expect_error 1 "has no checkpoint to resume from" -- "$garden" lm train "${common[@]}" --out "$work/empty" --resume
 
 "$garden" lm eval --model "$work/a" --input "$work/small.txt" --threads 1 >"$work/eval.out" 2>&1 &&

@@ -11,6 +11,7 @@
 #include "garden/core/runtime.h"
 #include "garden/eval/lm_metrics.h"
 #include "garden/model/generation.h"
+#include "garden/text/corpus.h"
 #include "garden/text/prepare.h"
 #include "garden/train/trainer.h"
 
@@ -20,7 +21,7 @@ namespace {
 
 struct TrainCommand {
   RuntimeOptions runtime;
-  std::string config_file, out = "runs/lm", train_file, valid_file, tokenizer = "bytes", format = "text";
+  std::string config_file, out = "runs/lm", train_file, valid_file, tokenizer = "bytes", format = "text", field = "text";
   bool resume = false;
   int64_t stop_after = 0;
   std::map<std::string, std::string> model_flags, train_flags;
@@ -67,10 +68,17 @@ void run_train(TrainCommand& cmd) {
   }
   if (cmd.valid_file.empty()) usage_error("--valid is required when --train is given");
 
+  // Plain text is used as it is; a .jsonl file contributes its documents' `field`, one a line.
+  auto read_text = [&](const std::string& path) {
+    if (std::filesystem::path(path).extension() != ".jsonl") return read_file(path);
+    std::string joined;
+    for (const auto& doc : text::read_jsonl_field(path, cmd.field)) joined.append(doc).append("\n");
+    return joined;
+  };
   std::unique_ptr<train::BatchSource> data;
   if (cmd.format == "text") {
-    data = std::make_unique<train::TokenWindows>(train::encode_corpus(*tokenizer, read_file(cmd.train_file)),
-                                                 train::encode_corpus(*tokenizer, read_file(cmd.valid_file)),
+    data = std::make_unique<train::TokenWindows>(train::encode_corpus(*tokenizer, read_text(cmd.train_file)),
+                                                 train::encode_corpus(*tokenizer, read_text(cmd.valid_file)),
                                                  tokenizer->bos_id(), train_config.seq, train_config.batch,
                                                  train_config.eval_windows, train_config.seed);
   } else if (cmd.format == "prompt-completion") {
@@ -92,7 +100,8 @@ void run_train(TrainCommand& cmd) {
     fmt::print("stopped at step {} with a checkpoint; continue with --resume --out {}\n", result.steps_done, cmd.out);
     return;
   }
-  fmt::print("step {}: train loss {:.4f}, val loss {:.4f} (ppl {:.2f}), {} loss spikes, {:.0f} tokens/s\nrun folder: {}\n",
+  fmt::print("step {}: train loss {:.4f}, val loss {:.4f} (ppl {:.2f}), {} loss spikes, {:.0f} tokens/s\nrun folder: {} "
+             "(config.json, metrics.jsonl, results.json, checkpoints/)\n",
              result.steps_done, result.final_train_loss, result.val_loss, std::exp(result.val_loss), result.loss_spikes,
              result.tokens_per_second, cmd.out);
 }
@@ -113,6 +122,7 @@ void register_lm(CLI::App& app) {
   train->add_option("--valid", cmd->valid_file, "validation file, same format");
   train->add_option("--tokenizer", cmd->tokenizer, "SentencePiece .model or 'bytes'")->capture_default_str();
   train->add_option("--format", cmd->format, "text | prompt-completion (loss on completions only)")->capture_default_str();
+  train->add_option("--field", cmd->field, "with --format text: the JSONL field read from .jsonl files")->capture_default_str();
   train->add_flag("--resume", cmd->resume, "continue from the run folder's latest checkpoint");
   train->add_option("--stop-after", cmd->stop_after, "stop with a checkpoint after this many steps (resume later)");
   add_runtime_options(*train, cmd->runtime);

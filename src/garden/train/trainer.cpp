@@ -280,7 +280,9 @@ TrainResult Trainer::fit(model::Transformer& model, const BatchSource& data, boo
   double last_loss = 0;
   g_interrupted = false;
 
+  bool evaluated = false;
   auto run_eval = [&](int64_t step) {
+    evaluated = true;
     Json metrics = {{"step", step}, {"kind", "eval"}};
     result.val_loss = evaluate(model, data, config_.bf16);
     metrics["val_loss"] = result.val_loss;
@@ -348,6 +350,14 @@ TrainResult Trainer::fit(model::Transformer& model, const BatchSource& data, boo
   result.loss_spikes = spikes;
   result.tokens_per_second = tokens_done / std::max(result.seconds, 1e-9);
   if (!quiet) progress.finish(fmt::format("loss {:.4f}  val {:.4f}", last_loss, result.val_loss));
+  Json summary{{"steps_done", result.steps_done}, {"steps", config_.steps}, {"interrupted", result.interrupted},
+               {"train_loss", result.final_train_loss}, {"loss_spikes", result.loss_spikes},
+               {"tokens_per_second", result.tokens_per_second}, {"seconds", result.seconds}};
+  if (evaluated) {
+    summary["val_loss"] = result.val_loss;
+    summary["val_ppl"] = std::exp(result.val_loss);
+  }
+  write_json_atomic(out_ / "results.json", summary);
   return result;
 }
 
