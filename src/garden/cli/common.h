@@ -29,6 +29,7 @@ void apply_json_flags(const std::map<std::string, std::string>& given, const Jso
 void register_data(CLI::App& app);
 void register_tokenizer(CLI::App& app);
 void register_lm(CLI::App& app);
+void register_eval(CLI::App& app);
 void register_repro(CLI::App& app);
 
 }  // namespace garden::cli
