@@ -36,6 +36,12 @@ expect_error 2 "--lr: 'fast' is not a valid number" -- "$garden" lm train --lr f
 expect_error 2 "n_heads must divide d_model" -- "$garden" lm train --train "$work/small.txt" --valid "$work/small.txt" --n-heads 3 --seq 8
 expect_error 1 "bad.jsonl:2: not a valid JSON line" -- "$garden" lm train --format prompt-completion --train "$work/bad.jsonl" --valid "$work/bad.jsonl"
 expect_error 1 "$work/nowhere: no such folder" -- "$garden" lm eval --model "$work/nowhere" --input "$work/small.txt"
+printf '1 Q0 d1 1 2.0 x\n1 Q0 d2 2 1.0 x\n' >"$work/r.run"
+printf 'query-id\tcorpus-id\tscore\n1\td2\t1\n' >"$work/q.tsv"
+"$garden" eval retrieval --run "$work/r.run" --qrels "$work/q.tsv" --metrics mrr,p@1 >"$work/ir.out" 2>&1 &&
+  grep -q "mrr .*all .*0.5000" "$work/ir.out" && pass || fail "eval retrieval: $(cat "$work/ir.out")"
+expect_error 1 "$work/none.tsv: no such file" -- "$garden" eval retrieval --run "$work/r.run" --qrels "$work/none.tsv"
+expect_error 2 "unknown metric 'bleu'" -- "$garden" eval retrieval --run "$work/r.run" --qrels "$work/q.tsv" --metrics bleu
 expect_error 2 "--scale must be quick or full" -- "$garden" repro run gated-attention --scale huge --out "$work/r"
 
 # A tokenizer round trip through the CLI, special token included.
