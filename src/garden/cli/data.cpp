@@ -4,6 +4,7 @@
 #include "garden/cli/common.h"
 #include "garden/core/data_root.h"
 #include "garden/core/json.h"
+#include "garden/retrieval/collection.h"
 #include "garden/text/prepare.h"
 
 namespace garden::cli {
@@ -27,6 +28,26 @@ void register_data(CLI::App& app) {
     fmt::print("corpus: {}\n", corpus.dir.string());
     for (const auto& [split, info] : manifest["files"].items())
       fmt::print("  {:<5} {:>10} bytes  sha256 {}\n", split, info["bytes"].get<int64_t>(), info["sha256"].get<std::string>().substr(0, 16));
+  });
+
+  struct InspectOptions {
+    std::string collection, split = "test";
+  };
+  auto inspect_options = std::make_shared<InspectOptions>();
+  auto* inspect = data->add_subcommand("inspect", "read and validate a BEIR-layout collection; print its counts");
+  inspect->add_option("--collection", inspect_options->collection, "folder with corpus.jsonl, queries.jsonl, qrels/")->required();
+  inspect->add_option("--split", inspect_options->split, "qrels split")->capture_default_str();
+  inspect->callback([inspect_options] {
+    const auto c = retrieval::read_beir_collection(inspect_options->collection, inspect_options->split);
+    int64_t judgements = 0, relevant = 0;
+    for (const auto& [qid, judged] : c.qrels)
+      for (const auto& [doc, rel] : judged) {
+        ++judgements;
+        relevant += rel >= 1;
+      }
+    fmt::print("{}: {} documents, {} queries, {} judged queries, {} judgements ({} relevant)\n", c.name, c.corpus.size(),
+               c.queries.size(), c.qrels.size(), judgements, relevant);
+    for (const auto& warning : c.warnings) fmt::print("warning: {}\n", warning);
   });
 }
 

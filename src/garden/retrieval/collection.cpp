@@ -1,0 +1,92 @@
+#include "garden/retrieval/collection.h"
+
+#include <fmt/core.h>
+
+#include <fstream>
+#include <set>
+
+#include "garden/core/error.h"
+#include "garden/core/json.h"
+
+namespace garden::retrieval {
+
+namespace {
+
+// Calls fn(object, line number) for every non-blank line of a JSONL file.
+template <typename Fn>
+void for_each_object(const std::filesystem::path& path, Fn&& fn) {
+  std::ifstream in(path);
+  if (!in) throw Error("cannot read " + path.string() + ": no such file or not readable");
+  std::string line;
+  for (int64_t number = 1; std::getline(in, line); ++number) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    Json object;
+    try {
+      object = Json::parse(line);
+    } catch (const nlohmann::json::parse_error&) {
+      throw Error(fmt::format("{}:{}: not a valid JSON line", path.string(), number));
+    }
+    if (!object.is_object()) throw Error(fmt::format("{}:{}: not a JSON object", path.string(), number));
+    fn(object, number);
+  }
+}
+
+std::string string_field(const Json& object, const char* key, bool required, const std::filesystem::path& path, int64_t line) {
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) {
+    if (required) throw Error(fmt::format("{}:{}: missing field '{}'", path.string(), line, key));
+    return "";
+  }
+  if (it->is_number_integer()) return std::to_string(it->get<int64_t>());  // some dumps write numeric ids
+  if (!it->is_string()) throw Error(fmt::format("{}:{}: field '{}' is not a string", path.string(), line, key));
+  return it->get<std::string>();
+}
+
+}  // namespace
+
+std::string document_text(const Document& doc) { return doc.title.empty() ? doc.text : doc.title + " " + doc.text; }
+
+Collection read_beir_collection(const std::filesystem::path& dir, const std::string& split) {
+  if (!std::filesystem::is_directory(dir)) throw Error("collection " + dir.string() + ": no such folder");
+  Collection c;
+  c.name = dir.filename().string();
+  std::set<std::string> doc_ids, query_ids;
+  int64_t empty_docs = 0;
+  const auto corpus_path = dir / "corpus.jsonl";
+  for_each_object(corpus_path, [&](const Json& o, int64_t line) {
+    Document d{string_field(o, "_id", true, corpus_path, line), string_field(o, "title", false, corpus_path, line),
+               string_field(o, "text", true, corpus_path, line)};
+    if (!doc_ids.insert(d.id).second) throw Error(fmt::format("{}:{}: duplicate document id '{}'", corpus_path.string(), line, d.id));
+    if (d.title.empty() && d.text.empty()) ++empty_docs;
+    c.corpus.push_back(std::move(d));
+  });
+  const auto queries_path = dir / "queries.jsonl";
+  for_each_object(queries_path, [&](const Json& o, int64_t line) {
+    Query q{string_field(o, "_id", true, queries_path, line), string_field(o, "text", true, queries_path, line)};
+    if (!query_ids.insert(q.id).second) throw Error(fmt::format("{}:{}: duplicate query id '{}'", queries_path.string(), line, q.id));
+    c.queries.push_back(std::move(q));
+  });
+  const auto qrels_path = dir / "qrels" / (split + ".tsv");
+  int64_t unknown_queries = 0, unknown_docs = 0;
+  for (const auto& [qid, judged] : read_beir_qrels(qrels_path)) {
+    if (!query_ids.count(qid)) {
+      unknown_queries += static_cast<int64_t>(judged.size());
+      continue;
+    }
+    for (const auto& [doc, rel] : judged) {
+      if (!doc_ids.count(doc)) {
+        ++unknown_docs;
+        continue;
+      }
+      c.qrels[qid][doc] = rel;
+    }
+  }
+  if (empty_docs) c.warnings.push_back(fmt::format("{}: {} documents have an empty title and text (kept)", corpus_path.string(), empty_docs));
+  if (unknown_queries) c.warnings.push_back(fmt::format("{}: {} judgements name unknown queries (dropped)", qrels_path.string(), unknown_queries));
+  if (unknown_docs) c.warnings.push_back(fmt::format("{}: {} judgements name unknown documents (dropped)", qrels_path.string(), unknown_docs));
+  if (c.corpus.empty()) throw Error(corpus_path.string() + ": no documents");
+  if (c.queries.empty()) throw Error(queries_path.string() + ": no queries");
+  return c;
+}
+
+}  // namespace garden::retrieval

@@ -1,0 +1,40 @@
+// BEIR-layout collections: corpus.jsonl ({"_id","title","text"}), queries.jsonl
+// ({"_id","text"}), qrels/<split>.tsv. Reading validates as it goes:
+//   errors (stop, naming file and line): unreadable file, a line that is not a JSON object,
+//     a missing or non-string _id / text, a duplicate id;
+//   warnings (counted, the collection still loads): documents whose title and text are both
+//     empty (kept), judgements naming an unknown query or document (dropped, as BEIR's own
+//     loader keeps only judgements it can resolve).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "garden/retrieval/trec.h"
+
+namespace garden::retrieval {
+
+struct Document {
+  std::string id, title, text;
+};
+
+struct Query {
+  std::string id, text;
+};
+
+struct Collection {
+  std::string name;
+  std::vector<Document> corpus;
+  std::vector<Query> queries;
+  Qrels qrels;
+  std::vector<std::string> warnings;  // one line each, with counts
+};
+
+Collection read_beir_collection(const std::filesystem::path& dir, const std::string& split = "test");
+
+// The text indexed and embedded for a document: title + " " + text (BEIR's convention; just
+// the text when the title is empty).
+std::string document_text(const Document& doc);
+
+}  // namespace garden::retrieval
