@@ -42,6 +42,17 @@ printf 'query-id\tcorpus-id\tscore\n1\td2\t1\n' >"$work/q.tsv"
   grep -q "mrr .*all .*0.5000" "$work/ir.out" && pass || fail "eval retrieval: $(cat "$work/ir.out")"
 expect_error 1 "$work/none.tsv: no such file" -- "$garden" eval retrieval --run "$work/r.run" --qrels "$work/none.tsv"
 expect_error 2 "unknown metric 'bleu'" -- "$garden" eval retrieval --run "$work/r.run" --qrels "$work/q.tsv" --metrics bleu
+mkdir -p "$work/coll/qrels"
+printf '{"_id": "d1", "title": "Wings", "text": "lift over the wing"}\n{"_id": "d2", "text": "drag of a body"}\n' >"$work/coll/corpus.jsonl"
+printf '{"_id": "q1", "text": "wing lift"}\n' >"$work/coll/queries.jsonl"
+printf 'query-id\tcorpus-id\tscore\nq1\td1\t1\n' >"$work/coll/qrels/test.tsv"
+"$garden" index build --corpus "$work/coll" --out "$work/idx" >/dev/null 2>&1 || fail "index build failed"
+"$garden" search --index "$work/idx" --queries "$work/coll/queries.jsonl" --run "$work/bm25.run" >/dev/null 2>&1 &&
+  "$garden" eval retrieval --run "$work/bm25.run" --qrels "$work/coll/qrels/test.tsv" --metrics mrr | grep -q "mrr .*1.0000" &&
+  pass || fail "bm25 search + eval did not rank d1 first"
+expect_error 2 "--stem must be none or english" -- "$garden" index build --corpus "$work/coll" --out "$work/idx2" --stem klingon
+echo '{"_id": "d3", "text": "new"}' >>"$work/coll/corpus.jsonl"
+expect_error 1 "is stale" -- "$garden" search --index "$work/idx" --query "wing"
 expect_error 2 "--scale must be quick or full" -- "$garden" repro run gated-attention --scale huge --out "$work/r"
 
 # A tokenizer round trip through the CLI, special token included.

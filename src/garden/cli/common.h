@@ -30,6 +30,7 @@ void register_data(CLI::App& app);
 void register_tokenizer(CLI::App& app);
 void register_lm(CLI::App& app);
 void register_eval(CLI::App& app);
+void register_index(CLI::App& app);
 void register_repro(CLI::App& app);
 
 }  // namespace garden::cli

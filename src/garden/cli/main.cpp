@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   garden::cli::register_data(app);
   garden::cli::register_tokenizer(app);
   garden::cli::register_lm(app);
+  garden::cli::register_index(app);
   garden::cli::register_eval(app);
   garden::cli::register_repro(app);
   try {

@@ -1,0 +1,164 @@
+#include "garden/retrieval/bm25.h"
+
+#include <fmt/core.h>
+#include <xapian.h>
+
+#include <cmath>
+#include <map>
+
+#include "garden/core/error.h"
+#include "garden/core/files.h"
+#include "garden/core/progress.h"
+
+namespace garden::retrieval {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Okapi BM25 as a Xapian weighting scheme (see bm25.h for the formula).
+class OkapiWeight : public Xapian::Weight {
+ public:
+  OkapiWeight(double k1, double b) : k1_(k1), b_(b) {
+    need_stat(COLLECTION_SIZE);
+    need_stat(TERMFREQ);
+    need_stat(AVERAGE_LENGTH);
+    need_stat(WDF);
+    need_stat(DOC_LENGTH);
+    need_stat(WQF);
+  }
+  Xapian::Weight* clone() const override { return new OkapiWeight(k1_, b_); }
+  void init(double factor) override {
+    const double n = static_cast<double>(get_collection_size()), df = static_cast<double>(get_termfreq());
+    // factor scales a subquery's weight (1 for a plain OR); wqf repeats a query token.
+    scale_ = factor * static_cast<double>(get_wqf()) * std::log(1.0 + (n - df + 0.5) / (df + 0.5));
+    average_length_ = get_average_length() > 0 ? static_cast<double>(get_average_length()) : 1.0;
+  }
+  double get_sumpart(Xapian::termcount wdf, Xapian::termcount doclen, Xapian::termcount) const override {
+    if (wdf == 0) return 0.0;
+    const double tf = static_cast<double>(wdf);
+    return scale_ * tf * (k1_ + 1) / (tf + k1_ * (1 - b_ + b_ * static_cast<double>(doclen) / average_length_));
+  }
+  double get_maxpart() const override { return scale_ * (k1_ + 1); }  // tf / (tf + K) < 1
+  double get_sumextra(Xapian::termcount, Xapian::termcount) const override { return 0.0; }
+  double get_maxextra() const override { return 0.0; }
+
+ private:
+  double k1_, b_;
+  double scale_ = 0, average_length_ = 1;
+};
+
+Xapian::Stem make_stemmer(const std::string& stem) {
+  if (stem == "none") return Xapian::Stem();
+  if (stem == "english") return Xapian::Stem("english");
+  usage_error("--stem must be none or english, got '" + stem + "'");
+}
+
+}  // namespace
+
+void Bm25Options::validate() const {
+  if (!(k1 >= 0)) usage_error(fmt::format("--k1 must be >= 0, got {}", k1));
+  if (!(b >= 0 && b <= 1)) usage_error(fmt::format("--b must be in [0, 1], got {}", b));
+  make_stemmer(stem);
+}
+
+Json Bm25Options::to_json() const { return Json{{"k1", k1}, {"b", b}, {"stem", stem}}; }
+
+std::vector<std::string> bm25_tokens(const std::string& text, const std::string& stem) {
+  const auto stemmer = make_stemmer(stem);
+  std::vector<std::string> tokens;
+  std::string current;
+  auto flush = [&] {
+    if (current.empty()) return;
+    tokens.push_back(stem == "none" ? current : stemmer(current));
+    current.clear();
+  };
+  for (char raw : text) {
+    const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(raw)));
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) current += c;
+    else flush();
+  }
+  flush();
+  return tokens;
+}
+
+void build_bm25_index(const fs::path& corpus_dir, const fs::path& out, const Bm25Options& options) {
+  options.validate();
+  const auto collection = read_beir_collection(corpus_dir);
+  for (const auto& warning : collection.warnings) fmt::print(stderr, "warning: {}\n", warning);
+  const auto staged = staging_path(out);
+  fs::create_directories(staged);
+  {
+    Xapian::WritableDatabase db((staged / "xapian").string(), Xapian::DB_CREATE_OR_OVERWRITE);
+    Progress progress("index", static_cast<int64_t>(collection.corpus.size()), "docs");
+    int64_t done = 0;
+    for (const auto& doc : collection.corpus) {
+      Xapian::Document xdoc;
+      xdoc.set_data(doc.id);
+      // wdf = occurrences, so Xapian's document length is the token count |d|.
+      for (const auto& token : bm25_tokens(document_text(doc), options.stem)) xdoc.add_term(token);
+      db.add_document(xdoc);
+      if (++done % 1000 == 0) progress.update(done);
+    }
+    db.commit();
+    progress.finish();
+  }
+  Json manifest{{"kind", "bm25"},
+                {"parameters", options.to_json()},
+                {"collection", collection.name},
+                {"corpus", fs::absolute(corpus_dir / "corpus.jsonl").string()},
+                {"corpus_sha256", sha256_file_hex(corpus_dir / "corpus.jsonl")},
+                {"documents", collection.corpus.size()},
+                {"tokenizer", "lower-case [a-z0-9]+ runs"}};
+  write_json_atomic(staged / "manifest.json", manifest);
+  replace_dir_atomic(staged, out);
+}
+
+struct Bm25Index::State {
+  Xapian::Database db;
+  Bm25Options options;
+};
+
+Bm25Index::Bm25Index(const fs::path& dir) : state_(std::make_unique<State>()) {
+  if (!fs::exists(dir / "manifest.json")) throw Error("index " + dir.string() + ": no manifest.json (build it with garden index build)");
+  manifest_ = read_json_file(dir / "manifest.json");
+  if (manifest_.value("kind", "") != "bm25") throw Error("index " + dir.string() + ": not a bm25 index");
+  const auto where = (dir / "manifest.json").string();
+  read_field(manifest_["parameters"], "k1", state_->options.k1, where);
+  read_field(manifest_["parameters"], "b", state_->options.b, where);
+  read_field(manifest_["parameters"], "stem", state_->options.stem, where);
+  // A corpus that changed since indexing makes the index stale: refuse it.
+  const std::string corpus = manifest_.value("corpus", "");
+  if (!corpus.empty() && fs::exists(corpus) && sha256_file_hex(corpus) != manifest_.value("corpus_sha256", ""))
+    throw Error("index " + dir.string() + " is stale: " + corpus + " changed since it was built; rebuild it");
+  try {
+    state_->db = Xapian::Database((dir / "xapian").string());
+  } catch (const Xapian::Error& e) {
+    throw Error("index " + dir.string() + ": cannot open the Xapian database (" + e.get_msg() + ")");
+  }
+}
+
+Bm25Index::~Bm25Index() = default;
+
+std::vector<ScoredDoc> Bm25Index::search(const std::string& query, int64_t k) const {
+  std::map<std::string, Xapian::termcount> counts;
+  for (const auto& token : bm25_tokens(query, state_->options.stem)) ++counts[token];
+  if (counts.empty() || k <= 0) return {};
+  std::vector<Xapian::Query> terms;
+  for (const auto& [term, wqf] : counts) terms.emplace_back(term, wqf);
+  Xapian::Enquire enquire(state_->db);
+  enquire.set_query(Xapian::Query(Xapian::Query::OP_OR, terms.begin(), terms.end()));
+  enquire.set_weighting_scheme(OkapiWeight(state_->options.k1, state_->options.b));
+  const auto mset = enquire.get_mset(0, static_cast<Xapian::doccount>(k));
+  std::vector<ScoredDoc> results;
+  for (auto it = mset.begin(); it != mset.end(); ++it) results.push_back({it.get_document().get_data(), it.get_weight()});
+  return results;
+}
+
+Run Bm25Index::search_all(const std::vector<Query>& queries, int64_t k) const {
+  Run run;
+  for (const auto& q : queries) run[q.id] = search(q.text, k);
+  return run;
+}
+
+}  // namespace garden::retrieval

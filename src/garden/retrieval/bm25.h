@@ -1,0 +1,51 @@
+// BM25 over a persistent Xapian database. Xapian stores the inverted index and runs the
+// matching (with its max-score pruning); the scoring is garden's own Xapian::Weight so that
+// it is the textbook Okapi BM25 the reference runs use:
+//   score(q, d) = sum over query tokens t (with repetition) of
+//                 idf(t) * tf(t,d) * (k1 + 1) / (tf(t,d) + k1 * (1 - b + b * |d| / avgdl)),
+//   idf(t) = ln(1 + (N - df(t) + 0.5) / (df(t) + 0.5))
+// (Xapian's built-in BM25Weight uses a different idf and query-term saturation.)
+// Tokens: lower-case runs of [a-z0-9]; optionally Snowball-stemmed (Xapian::Stem). A
+// document is title + " " + text.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "garden/core/json.h"
+#include "garden/retrieval/collection.h"
+#include "garden/retrieval/trec.h"
+
+namespace garden::retrieval {
+
+struct Bm25Options {
+  double k1 = 0.9;            // term-frequency saturation; 0.9 as in Anserini/Pyserini's BEIR runs
+  double b = 0.4;             // length normalisation; 0.4 likewise
+  std::string stem = "none";  // none | english (Snowball, via Xapian::Stem)
+  void validate() const;
+  Json to_json() const;
+};
+
+std::vector<std::string> bm25_tokens(const std::string& text, const std::string& stem);
+
+// Writes IDX/xapian (the database) and IDX/manifest.json (kind, parameters, corpus sha256,
+// document count), atomically as one folder.
+void build_bm25_index(const std::filesystem::path& corpus_dir, const std::filesystem::path& out, const Bm25Options& options);
+
+class Bm25Index {
+ public:
+  explicit Bm25Index(const std::filesystem::path& dir);
+  ~Bm25Index();
+  std::vector<ScoredDoc> search(const std::string& query, int64_t k) const;
+  Run search_all(const std::vector<Query>& queries, int64_t k) const;
+  const Json& manifest() const { return manifest_; }
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+  Json manifest_;
+};
+
+}  // namespace garden::retrieval

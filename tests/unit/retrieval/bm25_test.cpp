@@ -1,0 +1,111 @@
+// BM25 over Xapian against a plain hand-written BM25, and against the reference BM25 runs of
+// every shared collection (the same formula, tokenizer and k1/b; see shared data README).
+#include "garden/retrieval/bm25.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "garden/core/files.h"
+#include "garden/eval/ir_metrics.h"
+#include "test_helpers.h"
+
+namespace garden::retrieval {
+namespace {
+
+// The textbook formula, computed directly from token lists.
+double slow_bm25(const std::vector<std::vector<std::string>>& docs, size_t d, const std::vector<std::string>& query,
+                 double k1, double b) {
+  double avgdl = 0;
+  for (const auto& doc : docs) avgdl += static_cast<double>(doc.size());
+  avgdl /= static_cast<double>(docs.size());
+  double score = 0;
+  for (const auto& t : query) {
+    double df = 0;
+    for (const auto& doc : docs) df += std::count(doc.begin(), doc.end(), t) > 0;
+    const double tf = static_cast<double>(std::count(docs[d].begin(), docs[d].end(), t));
+    if (tf == 0) continue;
+    const double idf = std::log(1 + (static_cast<double>(docs.size()) - df + 0.5) / (df + 0.5));
+    score += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * static_cast<double>(docs[d].size()) / avgdl));
+  }
+  return score;
+}
+
+TEST(Bm25, TokensAreLowercaseAlphanumericRuns) {
+  EXPECT_EQ(bm25_tokens("Hello, World-2x! ok", "none"), (std::vector<std::string>{"hello", "world", "2x", "ok"}));
+  EXPECT_EQ(bm25_tokens("running runs", "english"), (std::vector<std::string>{"run", "run"}));
+}
+
+TEST(Bm25, XapianScoresEqualTheHandWrittenFormula) {
+  testing::TempDir dir;
+  const std::vector<std::string> texts = {"the wing lift lift", "drag on the wing at high speed", "boundary layer",
+                                          "lift and drag and lift again of a thin wing"};
+  std::string corpus;
+  for (size_t i = 0; i < texts.size(); ++i) corpus += "{\"_id\": \"d" + std::to_string(i) + "\", \"text\": \"" + texts[i] + "\"}\n";
+  write_file_atomic(dir.path() / "c" / "corpus.jsonl", corpus);
+  write_file_atomic(dir.path() / "c" / "queries.jsonl", "{\"_id\": \"q\", \"text\": \"lift\"}\n");
+  write_file_atomic(dir.path() / "c" / "qrels" / "test.tsv", "query-id\tcorpus-id\tscore\nq\td0\t1\n");
+  Bm25Options options;
+  options.k1 = 1.2;
+  options.b = 0.75;
+  build_bm25_index(dir.path() / "c", dir.path() / "idx", options);
+  Bm25Index index(dir.path() / "idx");
+  std::vector<std::vector<std::string>> docs;
+  for (const auto& t : texts) docs.push_back(bm25_tokens(t, "none"));
+  const std::string query = "lift wing wing";  // a repeated query token counts twice
+  const auto hits = index.search(query, 10);
+  ASSERT_EQ(hits.size(), 3u);  // d2 shares no token with the query
+  for (const auto& hit : hits) {
+    const size_t d = static_cast<size_t>(std::stoi(hit.doc_id.substr(1)));
+    EXPECT_NEAR(hit.score, slow_bm25(docs, d, bm25_tokens(query, "none"), 1.2, 0.75), 1e-9) << hit.doc_id;
+  }
+  for (size_t i = 1; i < hits.size(); ++i) EXPECT_GE(hits[i - 1].score, hits[i].score);
+}
+
+TEST(Bm25, StaleIndexIsRefused) {
+  testing::TempDir dir;
+  write_file_atomic(dir.path() / "c" / "corpus.jsonl", "{\"_id\": \"d\", \"text\": \"a b\"}\n");
+  write_file_atomic(dir.path() / "c" / "queries.jsonl", "{\"_id\": \"q\", \"text\": \"a\"}\n");
+  write_file_atomic(dir.path() / "c" / "qrels" / "test.tsv", "query-id\tcorpus-id\tscore\nq\td\t1\n");
+  build_bm25_index(dir.path() / "c", dir.path() / "idx", {});
+  EXPECT_EQ(Bm25Index(dir.path() / "idx").search("a", 5).size(), 1u);
+  write_file_atomic(dir.path() / "c" / "corpus.jsonl", "{\"_id\": \"d\", \"text\": \"a b c\"}\n");
+  testing::expect_error_containing([&] { Bm25Index(dir.path() / "idx"); }, "is stale");
+  testing::expect_error_containing([&] { Bm25Index(dir.path() / "nowhere"); }, "no manifest.json");
+}
+
+TEST(Bm25, ReproducesTheReferenceRunsOfEverySharedCollection) {
+  const char* env = std::getenv("GARDEN_DATA");
+  const std::filesystem::path root = env && *env ? env : GARDEN_TEST_DATA;
+  int collections = 0;
+  if (std::filesystem::is_directory(root)) {
+    for (const auto& entry : std::filesystem::directory_iterator(root)) {
+      const auto ref = entry.path() / "reference";
+      if (!std::filesystem::exists(ref / "bm25.run") || !std::filesystem::exists(entry.path() / "corpus.jsonl")) continue;
+      ++collections;
+      SCOPED_TRACE(entry.path().filename().string());
+      testing::TempDir dir;
+      build_bm25_index(entry.path(), dir.path() / "idx", {});  // k1 0.9, b 0.4, no stemming: the reference's
+      const auto collection = read_beir_collection(entry.path());
+      auto ours = Bm25Index(dir.path() / "idx").search_all(collection.queries, 100);
+      const auto reference = read_trec_run(ref / "bm25.run");
+      // Scores of the top 10 agree with the reference to its 6 printed decimals.
+      for (const auto& [qid, docs] : reference) {
+        const auto ranked = rank_like_trec_eval(ours[qid]);
+        for (size_t i = 0; i < std::min<size_t>(10, docs.size()); ++i)
+          ASSERT_NEAR(ranked[i].score, docs[i].score, 1e-5) << qid << " rank " << i + 1;
+      }
+      // And the metrics of the whole run equal the reference's (scores rounded as it was).
+      for (auto& [qid, docs] : ours)
+        for (auto& d : docs) d.score = std::round(d.score * 1e6) / 1e6;
+      const auto qrels = read_qrels(ref / "qrels.trec");
+      const auto a = eval::evaluate_run(ours, qrels, {"map", "ndcg@10", "recall@100"});
+      const auto b = eval::evaluate_run(reference, qrels, {"map", "ndcg@10", "recall@100"});
+      for (const auto& m : a.metrics) EXPECT_NEAR(a.mean.at(m), b.mean.at(m), 1e-4) << m;
+    }
+  }
+  if (collections == 0) GTEST_SKIP() << "no collections with reference/ under " << root;
+}
+
+}  // namespace
+}  // namespace garden::retrieval
