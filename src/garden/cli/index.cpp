@@ -4,6 +4,7 @@
 #include "garden/cli/common.h"
 #include "garden/core/error.h"
 #include "garden/retrieval/bm25.h"
+#include "garden/retrieval/fusion.h"
 
 namespace garden::cli {
 
@@ -53,6 +54,34 @@ void register_index(CLI::App& app) {
     const auto collection = retrieval::read_beir_collection(dir);
     retrieval::write_trec_run(s->run, index.search_all(collection.queries, s->k), s->tag);
     fmt::print("wrote {} ({} queries)\n", s->run, collection.queries.size());
+  });
+
+  struct FuseOptions {
+    std::vector<std::string> runs;
+    std::vector<double> weights;
+    std::string method = "rrf", out, tag = "garden-fused";
+    double k = 60;
+    int64_t depth = 1000;
+  };
+  auto f = std::make_shared<FuseOptions>();
+  auto* fuse = app.add_subcommand("fuse", "fuse TREC runs of the same queries (reciprocal rank or weighted min-max scores)");
+  fuse->add_option("--run", f->runs, "TREC run files (two or more)")->required();
+  fuse->add_option("--method", f->method, "rrf | weighted")->capture_default_str();
+  fuse->add_option("--k", f->k, "rrf constant")->capture_default_str();
+  fuse->add_option("--weights", f->weights, "weighted: one weight per run")->delimiter(',');
+  fuse->add_option("--depth", f->depth, "documents kept per query")->capture_default_str();
+  fuse->add_option("--out", f->out, "fused TREC run")->required();
+  fuse->add_option("--tag", f->tag)->capture_default_str();
+  fuse->callback([f] {
+    std::vector<retrieval::Run> runs;
+    for (const auto& path : f->runs) runs.push_back(retrieval::read_trec_run(path));
+    retrieval::Run fused;
+    if (f->method == "rrf") fused = retrieval::reciprocal_rank_fusion(runs, f->k, f->depth);
+    else if (f->method == "weighted")
+      fused = retrieval::weighted_score_fusion(runs, f->weights.empty() ? std::vector<double>(runs.size(), 1.0) : f->weights, f->depth);
+    else usage_error("--method must be rrf or weighted, got '" + f->method + "'");
+    retrieval::write_trec_run(f->out, fused, f->tag);
+    fmt::print("wrote {} ({} queries)\n", f->out, fused.size());
   });
 }
 

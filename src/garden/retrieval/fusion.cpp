@@ -1,0 +1,57 @@
+#include "garden/retrieval/fusion.h"
+
+#include <algorithm>
+#include <map>
+
+#include "garden/core/error.h"
+
+namespace garden::retrieval {
+
+namespace {
+
+// Keeps each query's `depth` best documents, ranked.
+Run top(std::map<std::string, std::map<std::string, double>>& fused, int64_t depth) {
+  Run run;
+  for (auto& [qid, scores] : fused) {
+    std::vector<ScoredDoc> docs;
+    for (const auto& [doc, score] : scores) docs.push_back({doc, score});
+    docs = rank_like_trec_eval(std::move(docs));
+    if (static_cast<int64_t>(docs.size()) > depth) docs.resize(static_cast<size_t>(depth));
+    run[qid] = std::move(docs);
+  }
+  return run;
+}
+
+}  // namespace
+
+Run reciprocal_rank_fusion(const std::vector<Run>& runs, double k, int64_t depth) {
+  if (runs.empty()) usage_error("fusion needs at least one run");
+  if (k < 0) usage_error("reciprocal rank fusion: k must be >= 0");
+  std::map<std::string, std::map<std::string, double>> fused;
+  for (const auto& run : runs) {
+    for (const auto& [qid, docs] : run) {
+      const auto ranked = rank_like_trec_eval(docs);
+      for (size_t r = 0; r < ranked.size(); ++r) fused[qid][ranked[r].doc_id] += 1.0 / (k + static_cast<double>(r + 1));
+    }
+  }
+  return top(fused, depth);
+}
+
+Run weighted_score_fusion(const std::vector<Run>& runs, const std::vector<double>& weights, int64_t depth) {
+  if (runs.empty()) usage_error("fusion needs at least one run");
+  if (weights.size() != runs.size())
+    usage_error("weighted fusion: " + std::to_string(weights.size()) + " weights for " + std::to_string(runs.size()) + " runs");
+  std::map<std::string, std::map<std::string, double>> fused;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    for (const auto& [qid, docs] : runs[i]) {
+      if (docs.empty()) continue;
+      const auto [lo, hi] = std::minmax_element(docs.begin(), docs.end(),
+                                                [](const ScoredDoc& a, const ScoredDoc& b) { return a.score < b.score; });
+      const double span = hi->score - lo->score;
+      for (const auto& d : docs) fused[qid][d.doc_id] += weights[i] * (span > 0 ? (d.score - lo->score) / span : 1.0);
+    }
+  }
+  return top(fused, depth);
+}
+
+}  // namespace garden::retrieval
