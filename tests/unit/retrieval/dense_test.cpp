@@ -1,0 +1,129 @@
+// Dense indexes against the plain exhaustive search, vector files, Matryoshka truncation and
+// the funnel.
+#include "garden/retrieval/dense.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "garden/core/files.h"
+#include "test_helpers.h"
+
+namespace garden::retrieval {
+namespace {
+
+// Gaussian clusters: realistic for embeddings and hard enough for approximate indexes.
+Matrix clustered(int64_t rows, int64_t cols, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0, 1);
+  std::vector<std::vector<float>> centres(20, std::vector<float>(static_cast<size_t>(cols)));
+  for (auto& c : centres)
+    for (auto& v : c) v = normal(rng);
+  Matrix m{rows, cols, std::vector<float>(static_cast<size_t>(rows * cols))};
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) m.row(i)[j] = centres[static_cast<size_t>(i) % 20][static_cast<size_t>(j)] + 0.5f * normal(rng);
+  return m;
+}
+
+std::vector<std::string> row_ids(int64_t n) {
+  std::vector<std::string> ids;
+  for (int64_t i = 0; i < n; ++i) ids.push_back(std::string("d").append(std::to_string(i)));
+  return ids;
+}
+
+double recall_at_k(const std::vector<std::vector<Hit>>& got, const std::vector<std::vector<Hit>>& truth) {
+  double found = 0, total = 0;
+  for (size_t q = 0; q < truth.size(); ++q) {
+    for (const auto& t : truth[q]) {
+      total += 1;
+      for (const auto& g : got[q]) found += g.row == t.row;
+    }
+  }
+  return found / total;
+}
+
+TEST(Vectors, NpyAndFvecsRoundTripAndErrors) {
+  testing::TempDir dir;
+  Matrix m = clustered(5, 3, 1);
+  write_npy(dir.path() / "v.npy", m);
+  auto back = read_vectors(dir.path() / "v.npy");
+  EXPECT_EQ(back.rows, 5);
+  EXPECT_EQ(back.cols, 3);
+  EXPECT_EQ(back.data, m.data);
+  std::string fvecs;
+  for (int64_t i = 0; i < m.rows; ++i) {
+    int32_t d = 3;
+    fvecs.append(reinterpret_cast<const char*>(&d), 4).append(reinterpret_cast<const char*>(m.row(i)), 12);
+  }
+  write_file_atomic(dir.path() / "v.fvecs", fvecs);
+  EXPECT_EQ(read_vectors(dir.path() / "v.fvecs").data, m.data);
+  write_file_atomic(dir.path() / "cut.fvecs", fvecs.substr(0, fvecs.size() - 2));
+  testing::expect_error_containing([&] { read_vectors(dir.path() / "cut.fvecs"); }, "cut.fvecs: truncated");
+  std::string npy = read_file(dir.path() / "v.npy");
+  write_file_atomic(dir.path() / "short.npy", npy.substr(0, npy.size() - 4));
+  testing::expect_error_containing([&] { read_vectors(dir.path() / "short.npy"); }, "short.npy: 56 data bytes, expected 60");
+  auto f8 = npy;
+  f8.replace(f8.find("<f4"), 3, "<f8");
+  write_file_atomic(dir.path() / "f8.npy", f8);
+  testing::expect_error_containing([&] { read_vectors(dir.path() / "f8.npy"); }, "must be float32");
+}
+
+TEST(DenseIndex, FlatEqualsTheExhaustiveReference) {
+  testing::TempDir dir;
+  auto base = clustered(400, 16, 2), queries = clustered(20, 16, 3);
+  build_dense_index(base, row_ids(400), dir.path() / "flat", {}, "test");
+  auto got = DenseIndex(dir.path() / "flat").search(queries, 10);
+  auto truth = exact_search(truncate_rows(base, 16, true), truncate_rows(queries, 16, true), 10);
+  for (size_t q = 0; q < truth.size(); ++q)
+    for (size_t r = 0; r < truth[q].size(); ++r) {
+      EXPECT_NEAR(got[q][r].score, truth[q][r].score, 1e-5);
+      if (r + 1 < truth[q].size() && truth[q][r].score - truth[q][r + 1].score > 1e-5) {
+        EXPECT_EQ(got[q][r].row, truth[q][r].row);  // the order is only defined between distinct scores
+      }
+    }
+}
+
+TEST(DenseIndex, HnswAndIvfPqRecallAgainstFlat) {
+  testing::TempDir dir;
+  auto base = clustered(3000, 32, 4), queries = clustered(50, 32, 5);
+  auto truth = exact_search(truncate_rows(base, 32, true), truncate_rows(queries, 32, true), 10);
+  DenseOptions hnsw;
+  hnsw.kind = "hnsw";
+  build_dense_index(base, row_ids(3000), dir.path() / "hnsw", hnsw, "test");
+  // HNSW with ef 64 on 3k points: recall@10 is ~1 (hnswlib's own benchmarks); 0.95 leaves room.
+  EXPECT_GE(recall_at_k(DenseIndex(dir.path() / "hnsw").search(queries, 10), truth), 0.95);
+  DenseOptions ivf;
+  ivf.kind = "ivfpq";
+  ivf.nlist = 16;
+  build_dense_index(base, row_ids(3000), dir.path() / "ivf", ivf, "test");
+  DenseIndex index(dir.path() / "ivf");
+  index.set_nprobe(1);
+  const double narrow = recall_at_k(index.search(queries, 10), truth);
+  index.set_nprobe(16);
+  const double wide = recall_at_k(index.search(queries, 10), truth);
+  EXPECT_GE(wide, narrow);  // more lists visited never loses neighbours
+  EXPECT_GE(wide, 0.5);     // 8-byte PQ codes of 32-d vectors keep about half or more of the true top 10
+}
+
+TEST(DenseIndex, MatryoshkaPrefixAndFunnel) {
+  testing::TempDir dir;
+  auto base = clustered(300, 32, 6), queries = clustered(10, 32, 7);
+  DenseOptions prefix;
+  prefix.dims = 8;
+  build_dense_index(base, row_ids(300), dir.path() / "m8", prefix, "test");
+  DenseIndex index(dir.path() / "m8");
+  // The index searches the first 8 dimensions, re-normalised.
+  auto truth8 = exact_search(truncate_rows(base, 8, true), truncate_rows(queries, 8, true), 5);
+  auto got8 = index.search(queries, 5);
+  for (size_t q = 0; q < truth8.size(); ++q) EXPECT_NEAR(got8[q][0].score, truth8[q][0].score, 1e-5);
+  // A funnel whose shortlist is everything equals exact search at the re-rank width.
+  auto truth32 = exact_search(truncate_rows(base, 32, true), truncate_rows(queries, 32, true), 5);
+  auto funnel = index.funnel(queries, 5, 300, 32);
+  for (size_t q = 0; q < truth32.size(); ++q)
+    for (size_t r = 0; r < 5; ++r) EXPECT_NEAR(funnel[q][r].score, truth32[q][r].score, 1e-5);
+  testing::expect_error_containing([&] { index.funnel(queries, 5, 3, 32); }, "--shortlist (3) must be at least k (5)");
+  testing::expect_error_containing([&] { index.search(truncate_rows(queries, 16, false), 5); }, "16 dimensions");
+}
+
+}  // namespace
+}  // namespace garden::retrieval
