@@ -3,8 +3,11 @@
 
 #include "garden/cli/common.h"
 #include "garden/core/error.h"
+#include "garden/core/json.h"
 #include "garden/retrieval/bm25.h"
+#include "garden/retrieval/dense.h"
 #include "garden/retrieval/fusion.h"
+#include "garden/text/corpus.h"
 
 namespace garden::cli {
 
@@ -12,26 +15,52 @@ void register_index(CLI::App& app) {
   auto* index = app.add_subcommand("index", "build retrieval indexes");
   index->require_subcommand(1);
   struct BuildOptions {
-    std::string corpus, kind = "bm25", out;
+    std::string corpus, kind = "bm25", out, vectors, ids;
     retrieval::Bm25Options bm25;
+    retrieval::DenseOptions dense;
   };
   auto b = std::make_shared<BuildOptions>();
   auto* build = index->add_subcommand("build", "index a BEIR-layout collection");
-  build->add_option("--corpus", b->corpus, "collection folder (corpus.jsonl, queries.jsonl, qrels/)")->required();
-  build->add_option("--kind", b->kind, "bm25")->capture_default_str();
+  build->add_option("--corpus", b->corpus, "collection folder (corpus.jsonl, queries.jsonl, qrels/); dense: row i is its i-th document");
+  build->add_option("--kind", b->kind, "bm25 | flat | hnsw | ivfpq")->capture_default_str();
+  build->add_option("--vectors", b->vectors, "dense: document vectors, .npy (float32, 2-D) or .fvecs");
+  build->add_option("--ids", b->ids, "dense: a file of document ids, one a line (instead of --corpus)");
+  build->add_option("--metric", b->dense.metric, "dense: cosine | ip")->capture_default_str();
+  build->add_option("--dims", b->dense.dims, "dense: index only the first m dimensions (Matryoshka); 0 = all")->capture_default_str();
+  build->add_option("--hnsw-m", b->dense.hnsw_m)->capture_default_str();
+  build->add_option("--ef-construction", b->dense.ef_construction)->capture_default_str();
+  build->add_option("--ef-search", b->dense.ef_search)->capture_default_str();
+  build->add_option("--nlist", b->dense.nlist, "IVF lists (0 = about 4 sqrt(N))")->capture_default_str();
+  build->add_option("--nprobe", b->dense.nprobe)->capture_default_str();
+  build->add_option("--pq-m", b->dense.pq_m, "PQ sub-quantisers")->capture_default_str();
+  build->add_option("--seed", b->dense.seed)->capture_default_str();
   build->add_option("--out", b->out, "index folder")->required();
   build->add_option("--k1", b->bm25.k1, "BM25 k1")->capture_default_str();
   build->add_option("--b", b->bm25.b, "BM25 b")->capture_default_str();
   build->add_option("--stem", b->bm25.stem, "none | english")->capture_default_str();
   build->callback([b] {
-    if (b->kind != "bm25") usage_error("--kind must be bm25 (dense kinds are not built yet), got '" + b->kind + "'");
-    retrieval::build_bm25_index(b->corpus, b->out, b->bm25);
+    if (b->kind == "bm25") {
+      if (b->corpus.empty()) usage_error("--kind bm25 needs --corpus");
+      retrieval::build_bm25_index(b->corpus, b->out, b->bm25);
+    } else {
+      if (b->vectors.empty()) usage_error("--kind " + b->kind + " needs --vectors (garden embed encode writes them)");
+      std::vector<std::string> ids;
+      if (!b->ids.empty()) {
+        ids = text::read_text_documents(b->ids, text::TextUnit::line);
+      } else if (!b->corpus.empty()) {
+        for (const auto& doc : retrieval::read_beir_collection(b->corpus).corpus) ids.push_back(doc.id);
+      } else {
+        usage_error("a dense index needs document ids: --corpus DIR or --ids FILE");
+      }
+      b->dense.kind = b->kind;
+      retrieval::build_dense_index(retrieval::read_vectors(b->vectors), ids, b->out, b->dense, b->vectors);
+    }
     fmt::print("wrote {}\n", b->out);
   });
 
   struct SearchOptions {
-    std::string index, query, queries, run, tag = "garden-bm25";
-    int64_t k = 10;
+    std::string index, query, queries, run, tag = "garden", query_vectors;
+    int64_t k = 10, shortlist = 0, rerank_dims = 0, ef_search = 0, nprobe = 0;
   };
   auto s = std::make_shared<SearchOptions>();
   auto* search = app.add_subcommand("search", "query an index: one --query, or a queries file into a TREC run");
@@ -41,7 +70,29 @@ void register_index(CLI::App& app) {
   search->add_option("--run", s->run, "with --queries: TREC run file to write");
   search->add_option("--k", s->k, "results per query")->capture_default_str();
   search->add_option("--tag", s->tag, "run tag")->capture_default_str();
+  search->add_option("--query-vectors", s->query_vectors, "dense: query vectors (.npy/.fvecs), row i = i-th query of --queries");
+  search->add_option("--shortlist", s->shortlist, "dense funnel: candidates from the index, re-ranked with --rerank-dims");
+  search->add_option("--rerank-dims", s->rerank_dims, "dense funnel: prefix length used to re-rank the shortlist");
+  search->add_option("--ef-search", s->ef_search, "HNSW beam at search time (default: the index's)");
+  search->add_option("--nprobe", s->nprobe, "IVF lists visited (default: the index's)");
   search->callback([s] {
+    if (read_json_file(std::filesystem::path(s->index) / "manifest.json").value("kind", "") != "bm25") {
+      if (s->query_vectors.empty() || s->queries.empty() || s->run.empty())
+        usage_error("a dense index is searched with --query-vectors FILE --queries FILE --run OUT");
+      retrieval::DenseIndex index(s->index);
+      if (s->ef_search > 0) index.set_ef_search(s->ef_search);
+      if (s->nprobe > 0) index.set_nprobe(s->nprobe);
+      std::filesystem::path dir = s->queries;
+      if (std::filesystem::is_regular_file(dir)) dir = dir.parent_path();
+      std::vector<std::string> query_ids;
+      for (const auto& q : retrieval::read_beir_collection(dir).queries) query_ids.push_back(q.id);
+      const auto vectors = retrieval::read_vectors(s->query_vectors);
+      const auto hits = s->shortlist > 0 ? index.funnel(vectors, s->k, s->shortlist, s->rerank_dims > 0 ? s->rerank_dims : vectors.cols)
+                                         : index.search(vectors, s->k);
+      retrieval::write_trec_run(s->run, retrieval::hits_to_run(hits, query_ids, index.ids()), s->tag);
+      fmt::print("wrote {} ({} queries)\n", s->run, query_ids.size());
+      return;
+    }
     retrieval::Bm25Index index(s->index);
     if (!s->query.empty()) {
       const auto hits = index.search(s->query, s->k);
