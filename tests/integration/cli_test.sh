@@ -56,12 +56,12 @@ expect_error 2 "2 weights for 1 runs" -- "$garden" fuse --run "$work/bm25.run" -
 expect_error 2 "--stem must be none or english" -- "$garden" index build --corpus "$work/coll" --out "$work/idx2" --stem klingon
 echo '{"_id": "d3", "text": "new"}' >>"$work/coll/corpus.jsonl"
 expect_error 1 "is stale" -- "$garden" search --index "$work/idx" --query "wing"
-# Dense: flat and HNSW over the same random vectors agree on the top document; the funnel
+# Dense (the collection has 3 documents by now): flat and HNSW over the same random vectors agree on the top document; the funnel
 # with a full-width re-rank equals flat search.
 /usr/bin/python3 -c "
 import numpy as np
 r = np.random.default_rng(0)
-np.save('$work/dv.npy', r.standard_normal((2, 8)).astype(np.float32))
+np.save('$work/dv.npy', r.standard_normal((3, 8)).astype(np.float32))
 np.save('$work/qv.npy', r.standard_normal((1, 8)).astype(np.float32))
 " 2>/dev/null
 if [ -s "$work/dv.npy" ]; then
@@ -70,7 +70,7 @@ if [ -s "$work/dv.npy" ]; then
     "$garden" search --index "$work/$kind" --query-vectors "$work/qv.npy" --queries "$work/coll/queries.jsonl" --run "$work/$kind.run" --k 2 >/dev/null 2>&1 || fail "search $kind"
   done
   [ "$(head -1 "$work/flat.run" | cut -d' ' -f3)" = "$(head -1 "$work/hnsw.run" | cut -d' ' -f3)" ] && pass || fail "flat and hnsw disagree"
-  expect_error 1 "2 ids for 1 vectors" -- "$garden" index build --kind flat --vectors "$work/qv.npy" --corpus "$work/coll" --out "$work/bad"
+  expect_error 1 "3 ids for 1 vectors" -- "$garden" index build --kind flat --vectors "$work/qv.npy" --corpus "$work/coll" --out "$work/bad"
 else
   fail "python3-numpy missing: cannot make test vectors"
 fi
