@@ -34,6 +34,7 @@ test: build-tests
 
 bench: build-tests
 	$(BUILD)/bench/garden_bench_lm
+	$(BUILD)/bench/garden_bench_ann
 
 clean:
 	rm -rf $(BUILD)
