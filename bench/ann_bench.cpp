@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
     options.metric = "ip";
     std::vector<std::string> ids(static_cast<size_t>(n), "x");
     start = std::chrono::steady_clock::now();
-    garden::retrieval::build_dense_index(base, ids, dir / "hnsw", options, "bench");
+    garden::retrieval::build_dense_index(base, ids, dir / "hnsw", options, garden::Json::object());
     const double garden_build = since(start);
     garden::retrieval::DenseIndex index(dir / "hnsw");
 

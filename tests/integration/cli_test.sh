@@ -71,6 +71,8 @@ if [ -s "$work/dv.npy" ]; then
   done
   [ "$(head -1 "$work/flat.run" | cut -d' ' -f3)" = "$(head -1 "$work/hnsw.run" | cut -d' ' -f3)" ] && pass || fail "flat and hnsw disagree"
   expect_error 1 "3 ids for 1 vectors" -- "$garden" index build --kind flat --vectors "$work/qv.npy" --corpus "$work/coll" --out "$work/bad"
+  echo '{"_id": "d4", "text": "newer"}' >>"$work/coll/corpus.jsonl"
+  expect_error 1 "is stale" -- "$garden" search --index "$work/flat" --query-vectors "$work/qv.npy" --queries "$work/coll/queries.jsonl" --run "$work/s.run"
 else
   fail "python3-numpy missing: cannot make test vectors"
 fi

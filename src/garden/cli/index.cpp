@@ -7,6 +7,7 @@
 #include "garden/retrieval/bm25.h"
 #include "garden/retrieval/dense.h"
 #include "garden/retrieval/fusion.h"
+#include "garden/retrieval/manifest.h"
 #include "garden/text/corpus.h"
 
 namespace garden::cli {
@@ -45,15 +46,17 @@ void register_index(CLI::App& app) {
     } else {
       if (b->vectors.empty()) usage_error("--kind " + b->kind + " needs --vectors (garden embed encode writes them)");
       std::vector<std::string> ids;
+      Json provenance{{"vectors", std::filesystem::absolute(b->vectors).string()}};
       if (!b->ids.empty()) {
         ids = text::read_text_documents(b->ids, text::TextUnit::line);
       } else if (!b->corpus.empty()) {
         for (const auto& doc : retrieval::read_beir_collection(b->corpus).corpus) ids.push_back(doc.id);
+        provenance.update(retrieval::corpus_fingerprint(b->corpus));
       } else {
         usage_error("a dense index needs document ids: --corpus DIR or --ids FILE");
       }
       b->dense.kind = b->kind;
-      retrieval::build_dense_index(retrieval::read_vectors(b->vectors), ids, b->out, b->dense, b->vectors);
+      retrieval::build_dense_index(retrieval::read_vectors(b->vectors), ids, b->out, b->dense, provenance);
     }
     fmt::print("wrote {}\n", b->out);
   });

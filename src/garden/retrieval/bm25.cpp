@@ -9,6 +9,7 @@
 #include "garden/core/error.h"
 #include "garden/core/files.h"
 #include "garden/core/progress.h"
+#include "garden/retrieval/manifest.h"
 
 namespace garden::retrieval {
 
@@ -106,10 +107,9 @@ void build_bm25_index(const fs::path& corpus_dir, const fs::path& out, const Bm2
   Json manifest{{"kind", "bm25"},
                 {"parameters", options.to_json()},
                 {"collection", collection.name},
-                {"corpus", fs::absolute(corpus_dir / "corpus.jsonl").string()},
-                {"corpus_sha256", sha256_file_hex(corpus_dir / "corpus.jsonl")},
                 {"documents", collection.corpus.size()},
                 {"tokenizer", "lower-case [a-z0-9]+ runs"}};
+  manifest.update(corpus_fingerprint(corpus_dir));
   write_json_atomic(staged / "manifest.json", manifest);
   replace_dir_atomic(staged, out);
 }
@@ -127,10 +127,7 @@ Bm25Index::Bm25Index(const fs::path& dir) : state_(std::make_unique<State>()) {
   read_field(manifest_["parameters"], "k1", state_->options.k1, where);
   read_field(manifest_["parameters"], "b", state_->options.b, where);
   read_field(manifest_["parameters"], "stem", state_->options.stem, where);
-  // A corpus that changed since indexing makes the index stale: refuse it.
-  const std::string corpus = manifest_.value("corpus", "");
-  if (!corpus.empty() && fs::exists(corpus) && sha256_file_hex(corpus) != manifest_.value("corpus_sha256", ""))
-    throw Error("index " + dir.string() + " is stale: " + corpus + " changed since it was built; rebuild it");
+  refuse_if_stale(manifest_, dir);
   try {
     state_->db = Xapian::Database((dir / "xapian").string());
   } catch (const Xapian::Error& e) {

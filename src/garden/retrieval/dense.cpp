@@ -12,6 +12,7 @@
 
 #include "garden/core/error.h"
 #include "garden/core/files.h"
+#include "garden/retrieval/manifest.h"
 
 namespace garden::retrieval {
 
@@ -78,7 +79,7 @@ struct DenseIndex::State {
 };
 
 void build_dense_index(const Matrix& vectors, const std::vector<std::string>& ids, const fs::path& out,
-                       const DenseOptions& options, const std::string& source) {
+                       const DenseOptions& options, const Json& provenance) {
   options.validate(vectors.cols);
   if (static_cast<int64_t>(ids.size()) != vectors.rows)
     throw Error(fmt::format("{} ids for {} vectors: the id list and the vectors must have the same rows", ids.size(), vectors.rows));
@@ -109,14 +110,17 @@ void build_dense_index(const Matrix& vectors, const std::vector<std::string>& id
   }
   write_npy(staged / "vectors.npy", vectors);
   write_json_atomic(staged / "ids.json", Json(ids));
-  write_json_atomic(staged / "manifest.json", Json{{"kind", options.kind}, {"options", options.to_json()}, {"dims", d},
-                                                   {"vector_dims", vectors.cols}, {"count", vectors.rows}, {"source", source}});
+  Json manifest{{"kind", options.kind}, {"options", options.to_json()}, {"dims", d}, {"vector_dims", vectors.cols},
+                {"count", vectors.rows}};
+  if (!provenance.is_null()) manifest.update(provenance);
+  write_json_atomic(staged / "manifest.json", manifest);
   replace_dir_atomic(staged, out);
 }
 
 DenseIndex::DenseIndex(const fs::path& dir) : state_(std::make_unique<State>()) {
   if (!fs::exists(dir / "manifest.json")) throw Error("index " + dir.string() + ": no manifest.json (build it with garden index build)");
   manifest_ = read_json_file(dir / "manifest.json");
+  refuse_if_stale(manifest_, dir);
   const auto where = (dir / "manifest.json").string();
   const auto& o = manifest_.at("options");
   auto& opt = state_->options;

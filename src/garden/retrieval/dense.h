@@ -44,8 +44,9 @@ struct Hit {
 std::vector<std::vector<Hit>> exact_search(const Matrix& base, const Matrix& queries, int64_t k);
 
 // Writes IDX/{index.faiss|index.hnsw, vectors.npy, ids.json, manifest.json} as one folder.
+// `provenance` is merged into the manifest (e.g. the corpus fingerprint, the model).
 void build_dense_index(const Matrix& vectors, const std::vector<std::string>& ids, const std::filesystem::path& out,
-                       const DenseOptions& options, const std::string& source);
+                       const DenseOptions& options, const Json& provenance);
 
 class DenseIndex {
  public:

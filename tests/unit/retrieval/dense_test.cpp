@@ -71,7 +71,7 @@ TEST(Vectors, NpyAndFvecsRoundTripAndErrors) {
 TEST(DenseIndex, FlatEqualsTheExhaustiveReference) {
   testing::TempDir dir;
   auto base = clustered(400, 16, 2), queries = clustered(20, 16, 3);
-  build_dense_index(base, row_ids(400), dir.path() / "flat", {}, "test");
+  build_dense_index(base, row_ids(400), dir.path() / "flat", {}, Json::object());
   auto got = DenseIndex(dir.path() / "flat").search(queries, 10);
   auto truth = exact_search(truncate_rows(base, 16, true), truncate_rows(queries, 16, true), 10);
   for (size_t q = 0; q < truth.size(); ++q)
@@ -89,13 +89,13 @@ TEST(DenseIndex, HnswAndIvfPqRecallAgainstFlat) {
   auto truth = exact_search(truncate_rows(base, 32, true), truncate_rows(queries, 32, true), 10);
   DenseOptions hnsw;
   hnsw.kind = "hnsw";
-  build_dense_index(base, row_ids(3000), dir.path() / "hnsw", hnsw, "test");
+  build_dense_index(base, row_ids(3000), dir.path() / "hnsw", hnsw, Json::object());
   // HNSW with ef 64 on 3k points: recall@10 is ~1 (hnswlib's own benchmarks); 0.95 leaves room.
   EXPECT_GE(recall_at_k(DenseIndex(dir.path() / "hnsw").search(queries, 10), truth), 0.95);
   DenseOptions ivf;
   ivf.kind = "ivfpq";
   ivf.nlist = 16;
-  build_dense_index(base, row_ids(3000), dir.path() / "ivf", ivf, "test");
+  build_dense_index(base, row_ids(3000), dir.path() / "ivf", ivf, Json::object());
   DenseIndex index(dir.path() / "ivf");
   index.set_nprobe(1);
   const double narrow = recall_at_k(index.search(queries, 10), truth);
@@ -110,7 +110,7 @@ TEST(DenseIndex, MatryoshkaPrefixAndFunnel) {
   auto base = clustered(300, 32, 6), queries = clustered(10, 32, 7);
   DenseOptions prefix;
   prefix.dims = 8;
-  build_dense_index(base, row_ids(300), dir.path() / "m8", prefix, "test");
+  build_dense_index(base, row_ids(300), dir.path() / "m8", prefix, Json::object());
   DenseIndex index(dir.path() / "m8");
   // The index searches the first 8 dimensions, re-normalised.
   auto truth8 = exact_search(truncate_rows(base, 8, true), truncate_rows(queries, 8, true), 5);
