@@ -35,6 +35,7 @@ test: build-tests
 bench: build-tests
 	$(BUILD)/bench/garden_bench_lm
 	$(BUILD)/bench/garden_bench_ann
+	$(BUILD)/bench/garden_bench_bm25
 
 clean:
 	rm -rf $(BUILD)

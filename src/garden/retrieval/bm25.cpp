@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <map>
+#include <unordered_map>
 
 #include "garden/core/error.h"
 #include "garden/core/files.h"
@@ -96,8 +97,11 @@ void build_bm25_index(const fs::path& corpus_dir, const fs::path& out, const Bm2
     for (const auto& doc : collection.corpus) {
       Xapian::Document xdoc;
       xdoc.set_data(doc.id);
-      // wdf = occurrences, so Xapian's document length is the token count |d|.
-      for (const auto& token : bm25_tokens(document_text(doc), options.stem)) xdoc.add_term(token);
+      // wdf = occurrences, so Xapian's document length is the token count |d|; counting
+      // first makes one add_term call per distinct term.
+      std::unordered_map<std::string, Xapian::termcount> counts;
+      for (auto& token : bm25_tokens(document_text(doc), options.stem)) ++counts[std::move(token)];
+      for (const auto& [term, wdf] : counts) xdoc.add_term(term, wdf);
       db.add_document(xdoc);
       if (++done % 1000 == 0) progress.update(done);
     }
