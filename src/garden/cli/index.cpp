@@ -39,6 +39,7 @@ void register_index(CLI::App& app) {
   build->add_option("--k1", b->bm25.k1, "BM25 k1")->capture_default_str();
   build->add_option("--b", b->bm25.b, "BM25 b")->capture_default_str();
   build->add_option("--stem", b->bm25.stem, "none | english")->capture_default_str();
+  build->add_flag("--stopwords", b->bm25.stopwords, "drop Lucene's 33 English stop words");
   build->callback([b] {
     if (b->kind == "bm25") {
       if (b->corpus.empty()) usage_error("--kind bm25 needs --corpus");

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <map>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "garden/core/error.h"
 #include "garden/core/files.h"
@@ -64,15 +65,19 @@ void Bm25Options::validate() const {
   make_stemmer(stem);
 }
 
-Json Bm25Options::to_json() const { return Json{{"k1", k1}, {"b", b}, {"stem", stem}}; }
+Json Bm25Options::to_json() const { return Json{{"k1", k1}, {"b", b}, {"stem", stem}, {"stopwords", stopwords}}; }
 
-std::vector<std::string> bm25_tokens(const std::string& text, const std::string& stem) {
+std::vector<std::string> bm25_tokens(const std::string& text, const std::string& stem, bool stopwords) {
+  // Lucene's EnglishAnalyzer.ENGLISH_STOP_WORDS_SET, the list Anserini's BM25 baselines use.
+  static const std::unordered_set<std::string> english_stop_words = {
+      "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no", "not",
+      "of", "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "was", "will", "with"};
   const auto stemmer = make_stemmer(stem);
   std::vector<std::string> tokens;
   std::string current;
   auto flush = [&] {
     if (current.empty()) return;
-    tokens.push_back(stem == "none" ? current : stemmer(current));
+    if (!stopwords || !english_stop_words.count(current)) tokens.push_back(stem == "none" ? current : stemmer(current));
     current.clear();
   };
   for (char raw : text) {
@@ -100,7 +105,7 @@ void build_bm25_index(const fs::path& corpus_dir, const fs::path& out, const Bm2
       // wdf = occurrences, so Xapian's document length is the token count |d|; counting
       // first makes one add_term call per distinct term.
       std::unordered_map<std::string, Xapian::termcount> counts;
-      for (auto& token : bm25_tokens(document_text(doc), options.stem)) ++counts[std::move(token)];
+      for (auto& token : bm25_tokens(document_text(doc), options.stem, options.stopwords)) ++counts[std::move(token)];
       for (const auto& [term, wdf] : counts) xdoc.add_term(term, wdf);
       db.add_document(xdoc);
       if (++done % 1000 == 0) progress.update(done);
@@ -131,6 +136,7 @@ Bm25Index::Bm25Index(const fs::path& dir) : state_(std::make_unique<State>()) {
   read_field(manifest_["parameters"], "k1", state_->options.k1, where);
   read_field(manifest_["parameters"], "b", state_->options.b, where);
   read_field(manifest_["parameters"], "stem", state_->options.stem, where);
+  read_field(manifest_["parameters"], "stopwords", state_->options.stopwords, where);
   refuse_if_stale(manifest_, dir);
   try {
     state_->db = Xapian::Database((dir / "xapian").string());
@@ -143,7 +149,7 @@ Bm25Index::~Bm25Index() = default;
 
 std::vector<ScoredDoc> Bm25Index::search(const std::string& query, int64_t k) const {
   std::map<std::string, Xapian::termcount> counts;
-  for (const auto& token : bm25_tokens(query, state_->options.stem)) ++counts[token];
+  for (const auto& token : bm25_tokens(query, state_->options.stem, state_->options.stopwords)) ++counts[token];
   if (counts.empty() || k <= 0) return {};
   std::vector<Xapian::Query> terms;
   for (const auto& [term, wqf] : counts) terms.emplace_back(term, wqf);

@@ -5,8 +5,8 @@
 //                 idf(t) * tf(t,d) * (k1 + 1) / (tf(t,d) + k1 * (1 - b + b * |d| / avgdl)),
 //   idf(t) = ln(1 + (N - df(t) + 0.5) / (df(t) + 0.5))
 // (Xapian's built-in BM25Weight uses a different idf and query-term saturation.)
-// Tokens: lower-case runs of [a-z0-9]; optionally Snowball-stemmed (Xapian::Stem). A
-// document is title + " " + text.
+// Tokens: lower-case runs of [a-z0-9]; optionally without English stop words, and
+// Snowball-stemmed (Xapian::Stem). A document is title + " " + text.
 #pragma once
 
 #include <filesystem>
@@ -24,11 +24,12 @@ struct Bm25Options {
   double k1 = 0.9;            // term-frequency saturation; 0.9 as in Anserini/Pyserini's BEIR runs
   double b = 0.4;             // length normalisation; 0.4 likewise
   std::string stem = "none";  // none | english (Snowball, via Xapian::Stem)
+  bool stopwords = false;     // drop Lucene's 33 English stop words (EnglishAnalyzer's default set)
   void validate() const;
   Json to_json() const;
 };
 
-std::vector<std::string> bm25_tokens(const std::string& text, const std::string& stem);
+std::vector<std::string> bm25_tokens(const std::string& text, const std::string& stem, bool stopwords = false);
 
 // Writes IDX/xapian (the database) and IDX/manifest.json (kind, parameters, corpus sha256,
 // document count), atomically as one folder.

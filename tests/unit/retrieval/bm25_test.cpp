@@ -34,6 +34,7 @@ double slow_bm25(const std::vector<std::vector<std::string>>& docs, size_t d, co
 TEST(Bm25, TokensAreLowercaseAlphanumericRuns) {
   EXPECT_EQ(bm25_tokens("Hello, World-2x! ok", "none"), (std::vector<std::string>{"hello", "world", "2x", "ok"}));
   EXPECT_EQ(bm25_tokens("running runs", "english"), (std::vector<std::string>{"run", "run"}));
+  EXPECT_EQ(bm25_tokens("The wing of a plane", "none", true), (std::vector<std::string>{"wing", "plane"}));
 }
 
 TEST(Bm25, XapianScoresEqualTheHandWrittenFormula) {
