@@ -4,7 +4,8 @@
 // the peer (bench/peers/ann_peer.py), all measured in this run on the same vectors with
 // M=16, efConstruction=200, one thread. Exact top-10 from FAISS's flat index is the truth.
 //
-// usage: garden_bench_ann [N=100000] [dims=128] [queries=1000]
+// usage: garden_bench_ann [N=100000] [dims=128] [queries=1000] [plot folder=.]
+// The recall/throughput curves are also drawn (gnuplot SVG) as ann_<set>.svg.
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
 #include <fmt/core.h>
@@ -19,6 +20,7 @@
 #include <set>
 
 #include "garden/core/json.h"
+#include "garden/repro/report.h"
 #include "garden/retrieval/dense.h"
 #include "garden/retrieval/vectors.h"
 
@@ -60,6 +62,7 @@ double recall(const std::vector<std::vector<int64_t>>& got, const std::vector<st
 int main(int argc, char** argv) {
   const int64_t n = argc > 1 ? std::atoll(argv[1]) : 100000, d = argc > 2 ? std::atoll(argv[2]) : 128;
   const int64_t nq = argc > 3 ? std::atoll(argv[3]) : 1000, k = 10;
+  const std::filesystem::path plot_dir = argc > 4 ? argv[4] : ".";
   const std::vector<int64_t> efs = {16, 32, 64, 128, 256, 512};
   omp_set_num_threads(1);
   const auto dir = std::filesystem::temp_directory_path() / ("garden-ann-bench-" + std::to_string(::getpid()));
@@ -121,6 +124,10 @@ int main(int argc, char** argv) {
                clustered ? "clustered" : "Gaussian", flat_qps, garden_build, faiss_build, peer.value("build_seconds", 0.0));
     fmt::print("| efSearch | garden recall@10 | garden q/s | hnswlib-Python recall@10 | hnswlib-Python q/s | garden / Python | FAISS HNSW recall@10 | FAISS HNSW q/s |\n");
     fmt::print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    garden::repro::Plot plot{std::string("ann_") + (clustered ? "clustered" : "gaussian") + ".svg",
+                             fmt::format("HNSW, {} {} vectors of d={}, one thread", n, clustered ? "clustered" : "Gaussian", d),
+                             "recall@10", "queries per second", {{"garden hnsw", {}, {}}, {"hnswlib (Python)", {}, {}}, {"FAISS HNSW", {}, {}}},
+                             true};
     for (size_t e = 0; e < efs.size(); ++e) {
       index.set_ef_search(efs[e]);
       // Best of 3 rounds on both sides: the machine is shared and single runs vary by 2x.
@@ -151,10 +158,18 @@ int main(int argc, char** argv) {
         peer_recall = peer["points"][e]["recall"].get<double>();
         peer_qps = peer["points"][e]["qps"].get<double>();
       }
+      plot.series[0].x.push_back(recall(got, truth));
+      plot.series[0].y.push_back(qps);
+      plot.series[1].x.push_back(peer_recall);
+      plot.series[1].y.push_back(peer_qps);
+      plot.series[2].x.push_back(recall(faiss_got, truth));
+      plot.series[2].y.push_back(faiss_qps);
       fmt::print("| {} | {:.4f} | {:.0f} | {:.4f} | {:.0f} | {:.2f}x | {:.4f} | {:.0f} |\n", efs[e], recall(got, truth), qps, peer_recall,
                  peer_qps, peer_qps > 0 ? qps / peer_qps : 0.0, recall(faiss_got, truth), faiss_qps);
       std::fflush(stdout);
     }
+    std::filesystem::create_directories(plot_dir);
+    if (!garden::repro::render_plot(plot, plot_dir).empty()) fmt::print("plot: {}\n", (plot_dir / plot.file).string());
   }
   std::filesystem::remove_all(dir);
   return 0;
