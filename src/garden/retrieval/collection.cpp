@@ -2,7 +2,6 @@
 
 #include <fmt/core.h>
 
-#include <fstream>
 #include <set>
 
 #include "garden/core/error.h"
@@ -11,25 +10,6 @@
 namespace garden::retrieval {
 
 namespace {
-
-// Calls fn(object, line number) for every non-blank line of a JSONL file.
-template <typename Fn>
-void for_each_object(const std::filesystem::path& path, Fn&& fn) {
-  std::ifstream in(path);
-  if (!in) throw Error("cannot read " + path.string() + ": no such file or not readable");
-  std::string line;
-  for (int64_t number = 1; std::getline(in, line); ++number) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    Json object;
-    try {
-      object = Json::parse(line);
-    } catch (const nlohmann::json::parse_error&) {
-      throw Error(fmt::format("{}:{}: not a valid JSON line", path.string(), number));
-    }
-    if (!object.is_object()) throw Error(fmt::format("{}:{}: not a JSON object", path.string(), number));
-    fn(object, number);
-  }
-}
 
 std::string string_field(const Json& object, const char* key, bool required, const std::filesystem::path& path, int64_t line) {
   auto it = object.find(key);
@@ -53,7 +33,7 @@ Collection read_beir_collection(const std::filesystem::path& dir, const std::str
   std::set<std::string> doc_ids, query_ids;
   int64_t empty_docs = 0;
   const auto corpus_path = dir / "corpus.jsonl";
-  for_each_object(corpus_path, [&](const Json& o, int64_t line) {
+  for_each_jsonl_object(corpus_path, [&](const Json& o, int64_t line) {
     Document d{string_field(o, "_id", true, corpus_path, line), string_field(o, "title", false, corpus_path, line),
                string_field(o, "text", true, corpus_path, line)};
     if (!doc_ids.insert(d.id).second) throw Error(fmt::format("{}:{}: duplicate document id '{}'", corpus_path.string(), line, d.id));
@@ -61,7 +41,7 @@ Collection read_beir_collection(const std::filesystem::path& dir, const std::str
     c.corpus.push_back(std::move(d));
   });
   const auto queries_path = dir / "queries.jsonl";
-  for_each_object(queries_path, [&](const Json& o, int64_t line) {
+  for_each_jsonl_object(queries_path, [&](const Json& o, int64_t line) {
     Query q{string_field(o, "_id", true, queries_path, line), string_field(o, "text", true, queries_path, line)};
     if (!query_ids.insert(q.id).second) throw Error(fmt::format("{}:{}: duplicate query id '{}'", queries_path.string(), line, q.id));
     c.queries.push_back(std::move(q));

@@ -24,23 +24,13 @@ std::vector<std::string> read_text_documents(const std::filesystem::path& path, 
 }
 
 std::vector<std::string> read_jsonl_field(const std::filesystem::path& path, const std::string& field) {
-  std::ifstream in(path);
-  if (!in) throw Error("cannot read " + path.string() + ": no such file or not readable");
   std::vector<std::string> docs;
-  std::string line;
-  for (int64_t number = 1; std::getline(in, line); ++number) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    Json object;
-    try {
-      object = Json::parse(line);
-    } catch (const nlohmann::json::parse_error&) {
-      throw Error(fmt::format("{}:{}: not a valid JSON line", path.string(), number));
-    }
-    auto it = object.is_object() ? object.find(field) : object.end();
+  for_each_jsonl_object(path, [&](const Json& object, int64_t number) {
+    auto it = object.find(field);
     if (it == object.end() || !it->is_string())
       throw Error(fmt::format("{}:{}: no string field '{}'", path.string(), number, field));
     docs.push_back(it->get<std::string>());
-  }
+  });
   return docs;
 }
 

@@ -2,7 +2,6 @@
 
 #include <fmt/core.h>
 
-#include <fstream>
 #include <random>
 #include <sstream>
 
@@ -100,20 +99,10 @@ PromptCompletionBatches::PromptCompletionBatches(const std::filesystem::path& tr
 
 std::vector<PromptCompletionBatches::Example> PromptCompletionBatches::read(const std::filesystem::path& file,
                                                                             const text::Tokenizer& tokenizer) const {
-  std::ifstream in(file);
-  if (!in) throw Error("cannot read " + file.string() + ": no such file or not readable");
   std::vector<Example> examples;
-  std::string line;
-  for (int64_t number = 1; std::getline(in, line); ++number) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    Json object;
-    try {
-      object = Json::parse(line);
-    } catch (const nlohmann::json::parse_error&) {
-      throw Error(fmt::format("{}:{}: not a valid JSON line", file.string(), number));
-    }
-    if (!object.is_object() || !object.contains("prompt") || !object.contains("completion") ||
-        !object["prompt"].is_string() || !object["completion"].is_string())
+  for_each_jsonl_object(file, [&](const Json& object, int64_t number) {
+    if (!object.contains("prompt") || !object.contains("completion") || !object["prompt"].is_string() ||
+        !object["completion"].is_string())
       throw Error(fmt::format("{}:{}: needs string fields 'prompt' and 'completion'", file.string(), number));
     Example ex;
     ex.tokens.push_back(tokenizer.bos_id());
@@ -124,7 +113,7 @@ std::vector<PromptCompletionBatches::Example> PromptCompletionBatches::read(cons
     if (static_cast<int64_t>(ex.tokens.size()) > seq_ + 1)
       throw Error(fmt::format("{}:{}: example has {} tokens, more than seq+1={}", file.string(), number, ex.tokens.size(), seq_ + 1));
     examples.push_back(std::move(ex));
-  }
+  });
   if (examples.empty()) throw Error(file.string() + ": no examples");
   return examples;
 }
