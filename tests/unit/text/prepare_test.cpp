@@ -1,0 +1,41 @@
+#include "garden/text/prepare.h"
+
+#include <gtest/gtest.h>
+
+#include "garden/core/files.h"
+#include "garden/core/json.h"
+#include "test_helpers.h"
+
+namespace garden::text {
+namespace {
+
+TEST(Prepare, WordnetGlossLinesFromAHandMadeDataFile) {
+  testing::TempDir dir;
+  // The licence header is indented; a synset line has lemmas (count in hex) then "| gloss".
+  const std::string line = "00045646 04 n 02 rally 1 rallying 1 003 @ 00036762 n 0000 | the feat of mustering strength  \n";
+  write_file_atomic(dir.path() / "data.noun", "  1 This software and database\n" + line);
+  for (const char* part : {"data.verb", "data.adj", "data.adv"}) write_file_atomic(dir.path() / part, "");
+  EXPECT_EQ(wordnet_glosses(dir.path()), (std::vector<std::string>{"rally, rallying: the feat of mustering strength"}));
+  testing::expect_error_containing([] { wordnet_glosses("/nonexistent"); }, "install Debian's wordnet-base");
+}
+
+TEST(Prepare, DefaultCorpusHasSplitsAndAManifest) {
+  testing::TempDir dir;
+  auto corpus = prepare_default_corpus(dir.path() / "default");
+  auto manifest = read_json_file(corpus.dir / "manifest.json");
+  for (const char* split : {"train", "valid", "test"}) {
+    const auto text = read_file(corpus.split(split));
+    EXPECT_EQ(manifest["files"][split]["sha256"], sha256_hex(text)) << split;
+    EXPECT_GT(text.size(), 100000u) << split;
+  }
+  // Line i goes to valid when block (i / 100) % 20 is 18, to test when 19, else to train.
+  const auto& lines = manifest["sources"][0]["lines"];
+  const int64_t n = lines["train"].get<int64_t>() + lines["valid"].get<int64_t>() + lines["test"].get<int64_t>();
+  int64_t valid = 0;
+  for (int64_t i = 0; i < n; ++i) valid += (i / 100) % 20 == 18;
+  EXPECT_EQ(lines["valid"].get<int64_t>(), valid);
+  EXPECT_EQ(read_file(corpus.split("train")).rfind("In the beginning God created the heaven and the earth.\n", 0), 0u);
+}
+
+}  // namespace
+}  // namespace garden::text
