@@ -32,5 +32,6 @@ void register_lm(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_index(CLI::App& app);
 void register_repro(CLI::App& app);
+void register_succinct(CLI::App& app);
 
 }  // namespace garden::cli
