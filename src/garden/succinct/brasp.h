@@ -106,7 +106,7 @@ class Interpreter {
 
  private:
   std::vector<std::vector<uint64_t>> run(const std::vector<std::string_view>& words) const;
-  const Program& program_;
+  Program program_;  // a copy: programs are small, and a temporary must not dangle
   int symbol_index_[256];
 };
 

@@ -1,0 +1,93 @@
+#include "garden/succinct/uhat.h"
+
+#include <gtest/gtest.h>
+
+#include "garden/core/error.h"
+#include "garden/succinct/counter.h"
+
+namespace garden::succinct {
+namespace {
+
+// Every word over {0,1,a,b,#} up to `max_length`: the compiled transformer against the
+// interpreter, exactly.
+void expect_equal_on_all_words(const Program& program, int max_length) {
+  const Interpreter interpreter(program);
+  const Uhat uhat = Uhat::compile(program);
+  const std::string symbols = kCounterAlphabet;
+  int64_t disagreements = 0, accepted = 0;
+  for (int length = 0; length <= max_length; ++length) {
+    int64_t count = 1;
+    for (int i = 0; i < length; ++i) count *= 5;
+    for (int64_t index = 0; index < count; ++index) {
+      std::string word(length, '0');
+      for (int64_t i = length - 1, rest = index; i >= 0; --i, rest /= 5) word[i] = symbols[rest % 5];
+      const bool by_program = interpreter.accepts(word);
+      accepted += by_program;
+      if (uhat.accepts(word) != by_program && ++disagreements <= 3) ADD_FAILURE() << "disagreement on " << word;
+    }
+  }
+  EXPECT_EQ(disagreements, 0);
+}
+
+TEST(Uhat, EqualsTheInterpreterOnAllWordsUpToLength7) {
+  expect_equal_on_all_words(build_counter_program(1, CounterLanguage::segments), 7);  // accepts #0a1a# etc.
+  expect_equal_on_all_words(build_counter_program(1, CounterLanguage::single), 7);
+}
+
+TEST(Uhat, EqualsTheInterpreterOnAllWordsUpToLength6ForN2) {
+  expect_equal_on_all_words(build_counter_program(2, CounterLanguage::segments), 6);
+}
+
+TEST(Uhat, AcceptsTheMembersAndRejectsNearMisses) {
+  for (int n = 1; n <= 2; ++n) {
+    const Uhat single = Uhat::compile(build_counter_program(n, CounterLanguage::single));
+    const Uhat segments = Uhat::compile(build_counter_program(n, CounterLanguage::segments));
+    const uint64_t max = counter_max_value(n);
+    EXPECT_TRUE(single.accepts(counter_word(n, 0, max)));
+    EXPECT_FALSE(single.accepts(counter_word(n, 1, max)));
+    for (uint64_t x = 0; x <= max; ++x)
+      for (uint64_t y = x; y <= max; ++y) EXPECT_TRUE(segments.accepts(counter_word(n, x, y)));
+    EXPECT_FALSE(segments.accepts("#" + counter_block(n, 1) + "#" + counter_block(n, 3) + "#"));
+  }
+}
+
+// Hand-checked: "is there an earlier b", read at the last position. The first position's
+// mask is empty, so the head adds nothing there and the default decides.
+TEST(Uhat, EmptyMaskFallsBackToTheDefault) {
+  using F = Formula;
+  Program p("ab");
+  const VectorId earlier_b = p.add_attention("earlier_b", Mask::before, TieBreak::rightmost, F::at_j(p.symbol('b')),
+                                             F::constant_value(true), F::at_i(p.symbol('b')));
+  p.set_output(earlier_b);
+  const Uhat uhat = Uhat::compile(p);
+  EXPECT_TRUE(uhat.accepts("b"));  // default Q_b(0)
+  EXPECT_FALSE(uhat.accepts("a"));
+  EXPECT_TRUE(uhat.accepts("ba"));
+  EXPECT_FALSE(uhat.accepts("aa"));
+  EXPECT_TRUE(uhat.accepts("ab"));   // no earlier b: the default, its own b
+  EXPECT_TRUE(uhat.accepts("aab"));
+  EXPECT_TRUE(uhat.accepts("bba"));  // an earlier b
+}
+
+TEST(Uhat, WeightsAreSmallIntegersAndTheSizeIsDeterministic) {
+  for (int n = 1; n <= kMaxCounterN; ++n) {
+    const UhatSize a = Uhat::compile(build_counter_program(n, CounterLanguage::single)).size();
+    const UhatSize b = Uhat::compile(build_counter_program(n, CounterLanguage::single)).size();
+    EXPECT_EQ(a.nonzero_weights, b.nonzero_weights);
+    EXPECT_EQ(a.width, b.width);
+    EXPECT_LE(a.largest_weight_bits, 3);  // fixed precision: the weights do not grow with n
+    EXPECT_GT(a.heads, 0);
+  }
+}
+
+TEST(Uhat, RefusesScoresItCannotCompile) {
+  using F = Formula;
+  Program p("ab");
+  p.set_output(p.add_attention("disjunctive", Mask::all, TieBreak::leftmost,
+                               F::any({F::at_j(p.symbol('a')), F::at_i(p.symbol('b'))}), F::constant_value(true),
+                               F::constant_value(false)));
+  EXPECT_THROW(Uhat::compile(p), Error);
+}
+
+}  // namespace
+}  // namespace garden::succinct
