@@ -108,6 +108,21 @@ expect_error 1 "has no checkpoint to resume from" -- "$garden" lm train "${commo
   grep -q "bits/byte" "$work/eval.out" && pass || fail "lm eval: $(cat "$work/eval.out")"
 "$garden" lm generate --model "$work/a" --prompt "ab" --max-tokens 5 --n 2 --seed 3 --threads 1 >"$work/gen.out" 2>&1 &&
   [ "$(grep -c -- '--- sample' "$work/gen.out")" -eq 2 ] && pass || fail "lm generate: $(cat "$work/gen.out")"
+# garden succinct: bad inputs, a program written and read back, agreement, the table.
+expect_error 2 "--n must be between 1 and 6" -- "$garden" succinct build-counter --n 9
+expect_error 2 "--lang" -- "$garden" succinct min-dfa --lang pairs
+expect_error 2 "symbol 'x' is not in the alphabet" -- "$garden" succinct accepts --n 1 --word '#0x#'
+printf '{"alphabet": "ab", "operations": [{"name": "p", "formula": {"var": "nope"}}]}' >"$work/bad_program.json"
+expect_error 1 "unknown vector 'nope'" -- "$garden" succinct compile-uhat --program "$work/bad_program.json"
+expect_error 1 "cannot read B-RASP program" -- "$garden" succinct compile-uhat --program "$work/none.json"
+"$garden" succinct build-counter --n 2 --lang segments --out "$work/s2.json" >/dev/null && pass || fail "succinct build-counter --out"
+"$garden" succinct accepts --program "$work/s2.json" --word '#00a01a10a11b#00a01a10b11a#' | grep -c "^.*: accept" | grep -q 2 &&
+  pass || fail "succinct accepts on a saved program"
+"$garden" succinct agree --n 1 --lang segments --L 6 --random 500 --out "$work/agree.json" >"$work/agree.out" 2>&1 &&
+  grep -q "0 disagreements" "$work/agree.out" && grep -q '"disagreements": 0' "$work/agree.json" && pass ||
+  fail "succinct agree: $(cat "$work/agree.out")"
+"$garden" succinct table --n 1..2 | grep -qE "^ *2 +4 +209 +211\* +244" && pass || fail "succinct table lacks the n=2 row"
+"$garden" succinct min-dfa --n 5 | grep -q "828928688131 states (closed form" && pass || fail "succinct min-dfa closed form"
 "$garden" repro list | grep -q "gated-attention .*available" && pass || fail "repro list lacks gated-attention"
 
 echo "$passes passed, $failures failed"

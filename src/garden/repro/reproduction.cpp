@@ -9,6 +9,7 @@
 namespace garden::repro {
 
 Result run_gated_attention(const Context& ctx);
+Result run_succinct_transformers(const Context& ctx);
 
 std::string to_string(Verdict v) {
   switch (v) {
@@ -49,6 +50,13 @@ const std::vector<Reproduction>& registry() {
        "A head-specific, query-dependent sigmoid gate on each head's SDPA output (G1) lowers perplexity, makes "
        "training stable at high learning rates, and removes the attention sink and massive activations.",
        "quick: about 8-10 minutes on 2 CPU cores; full: hours on a GPU", run_gated_attention},
+      {"succinct-transformers", "Transformers are inherently succinct",
+       "Bergstraesser, Cotterell, Lin, Transformers are Inherently Succinct, ICLR 2026, arXiv:2510.19315",
+       "Measured by description size, unique-hard-attention transformers are exponentially more succinct than LTL "
+       "formulas and fixed-precision RNNs, and doubly exponentially more succinct than finite automata; the price is "
+       "that their emptiness and equivalence are EXPSPACE-complete.",
+       "quick: about 5 minutes on 2 CPU cores; full: about 30 minutes (larger agreement sets)",
+       run_succinct_transformers},
   };
   return reproductions;
 }

@@ -52,7 +52,7 @@ MinDfaResult min_dfa(int n, CounterLanguage language, int64_t max_explicit_state
       result.states = std::to_string(minimise(dfa).states());
       result.explicit_construction = true;
     } else {
-      result.states = "-";
+      result.states.assign(1, '-');  // not = "-": GCC 12 reports a false -Wrestrict there
     }
   }
   result.seconds = seconds_since(start);
@@ -160,8 +160,10 @@ class Checker {
     bucket.clear();
   }
   void note(const std::string& word) {
-    if (report_.examples.size() < 5)
-      report_.examples.push_back(word.size() <= 80 ? word : word.substr(0, 77) + "...");
+    if (report_.examples.size() >= 5) return;
+    std::string shown = word.substr(0, 77);
+    if (word.size() > 77) shown.append("...");
+    report_.examples.push_back(std::move(shown));
   }
 
   const Interpreter& interpreter_;

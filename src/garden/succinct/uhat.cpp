@@ -77,6 +77,8 @@ Affine difference(const Affine& a, const Affine& b) { return sum({a, b.scaled(-1
 
 class UhatCompiler {
  public:
+  static constexpr size_t kMaxFanIn = 3;
+
   explicit UhatCompiler(const Program& program) : program_(program) {
     uhat_.alphabet_ = program.alphabet();
     constant_ = fresh();
@@ -142,6 +144,19 @@ class UhatCompiler {
   std::pair<Affine, int> compile_node(const Formula& f, int32_t target) {
     if (f.kind == Formula::Kind::constant) return {constant(f.value), -1};
     if (f.kind == Formula::Kind::literal) return {literal_at_i(f.literal), ready_[f.literal.vector]};
+    if ((f.kind == Formula::Kind::all_of || f.kind == Formula::Kind::any_of) && f.operands.size() > kMaxFanIn) {
+      // A gate's bias grows with its fan-in (AND: -(k-1); OR over negated literals: k), so
+      // wide gates become trees of fan-in 3: every weight stays within [-3, 3] whatever n
+      // is (fixed precision), at the price of a few more layers.
+      Formula tree;
+      tree.kind = f.kind;
+      for (size_t at = 0; at < f.operands.size(); at += kMaxFanIn) {
+        const std::vector<Formula> group(f.operands.begin() + at,
+                                         f.operands.begin() + std::min(f.operands.size(), at + kMaxFanIn));
+        tree.operands.push_back(f.kind == Formula::Kind::all_of ? Formula::all(group) : Formula::any(group));
+      }
+      return compile_node(tree, target);
+    }
     std::vector<Affine> children;
     int ready = -1;
     for (const Formula& operand : f.operands) {
