@@ -33,5 +33,6 @@ void register_eval(CLI::App& app);
 void register_index(CLI::App& app);
 void register_repro(CLI::App& app);
 void register_succinct(CLI::App& app);
+void register_limit(CLI::App& app);
 
 }  // namespace garden::cli

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   garden::cli::register_eval(app);
   garden::cli::register_repro(app);
   garden::cli::register_succinct(app);
+  garden::cli::register_limit(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -55,7 +55,7 @@ const std::vector<Reproduction>& registry() {
        "Measured by description size, unique-hard-attention transformers are exponentially more succinct than LTL "
        "formulas and fixed-precision RNNs, and doubly exponentially more succinct than finite automata; the price is "
        "that their emptiness and equivalence are EXPSPACE-complete.",
-       "quick: about 5 minutes on 2 CPU cores; full: about 30 minutes (larger agreement sets)",
+       "quick: about 3-4 minutes on 2 CPU cores; full: 10x larger agreement sets, estimated 20-30 minutes",
        run_succinct_transformers},
   };
   return reproductions;

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "garden/core/error.h"
+#include "garden/core/files.h"
 #include "garden/core/json.h"
 
 namespace garden::retrieval {
@@ -67,6 +68,23 @@ Collection read_beir_collection(const std::filesystem::path& dir, const std::str
   if (c.corpus.empty()) throw Error(corpus_path.string() + ": no documents");
   if (c.queries.empty()) throw Error(queries_path.string() + ": no queries");
   return c;
+}
+
+void write_beir_collection(const Collection& collection, const std::filesystem::path& dir, const std::string& split) {
+  const auto staged = staging_path(dir);
+  std::filesystem::create_directories(staged / "qrels");
+  std::string corpus, queries, qrels = "query-id\tcorpus-id\tscore\n";
+  for (const Document& d : collection.corpus) corpus += Json{{"_id", d.id}, {"title", d.title}, {"text", d.text}}.dump() + "\n";
+  for (const Query& q : collection.queries) queries += Json{{"_id", q.id}, {"text", q.text}}.dump() + "\n";
+  for (const Query& q : collection.queries) {
+    const auto judged = collection.qrels.find(q.id);
+    if (judged == collection.qrels.end()) continue;
+    for (const auto& [doc, grade] : judged->second) qrels += fmt::format("{}\t{}\t{}\n", q.id, doc, grade);
+  }
+  write_file_atomic(staged / "corpus.jsonl", corpus);
+  write_file_atomic(staged / "queries.jsonl", queries);
+  write_file_atomic(staged / "qrels" / (split + ".tsv"), qrels);
+  replace_dir_atomic(staged, dir);
 }
 
 }  // namespace garden::retrieval

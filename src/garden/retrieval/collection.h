@@ -33,6 +33,10 @@ struct Collection {
 
 Collection read_beir_collection(const std::filesystem::path& dir, const std::string& split = "test");
 
+// Writes corpus.jsonl, queries.jsonl and qrels/<split>.tsv (BEIR layout) as one folder,
+// atomically.
+void write_beir_collection(const Collection& collection, const std::filesystem::path& dir, const std::string& split = "test");
+
 // The text indexed and embedded for a document: title + " " + text (BEIR's convention; just
 // the text when the title is empty).
 std::string document_text(const Document& doc);
