@@ -123,6 +123,21 @@ expect_error 1 "cannot read B-RASP program" -- "$garden" succinct compile-uhat -
   fail "succinct agree: $(cat "$work/agree.out")"
 "$garden" succinct table --n 1..2 | grep -qE "^ *2 +4 +209 +211\* +244" && pass || fail "succinct table lacks the n=2 row"
 "$garden" succinct min-dfa --n 5 | grep -q "828928688131 states (closed form" && pass || fail "succinct min-dfa closed form"
+# garden limit: bad inputs, a small sweep that resumes from its file, the fit, gen and eval.
+expect_error 2 "--n must be at least 3" -- "$garden" limit free-embed --d 4 --n 2
+expect_error 2 "--pattern must be dense, random, cycle or disjoint" -- "$garden" limit gen --pattern zigzag --out "$work/lim"
+expect_error 1 "collection '$work/nowhere': no such folder" -- "$garden" limit eval --collection "$work/nowhere"
+expect_error 1 "cannot read '$work/none.json'" -- "$garden" limit fit --input "$work/none.json"
+"$garden" limit sweep --d 4..7 --threads 1 --out "$work/sweep.json" >"$work/sweep.out" 2>&1 && grep -q "d=7: critical n = " "$work/sweep.out" &&
+  pass || fail "limit sweep: $(tail -3 "$work/sweep.out")"
+"$garden" limit sweep --d 4..7 --threads 1 --out "$work/sweep.json" | grep -q "d=4: critical n = .* (from" && pass ||
+  fail "limit sweep does not reuse its file"
+"$garden" limit fit --input "$work/sweep.json" | grep -q "r^2" && pass || fail "limit fit"
+"$garden" limit gen --pattern disjoint --queries 50 --docs 150 --attributes 10 --out "$work/lim" >/dev/null &&
+  [ "$(wc -l <"$work/lim/corpus.jsonl")" -eq 150 ] && pass || fail "limit gen"
+"$garden" limit eval --collection "$work/lim" --d 8 --k 2,10 --threads 1 2>/dev/null | grep -qE "^BM25 +1.0000" && pass ||
+  fail "limit eval: BM25 does not solve a disjoint LIMIT collection"
+"$garden" limit construct --n 60 | grep -q "0 queries not strictly separated" && pass || fail "limit construct"
 "$garden" repro list | grep -q "gated-attention .*available" && pass || fail "repro list lacks gated-attention"
 
 echo "$passes passed, $failures failed"

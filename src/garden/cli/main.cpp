@@ -3,8 +3,10 @@
 
 #include "garden/cli/common.h"
 #include "garden/core/error.h"
+#include "garden/core/runtime.h"
 
 int main(int argc, char** argv) {
+  garden::tune_allocator();
   CLI::App app{"garden: small language models, embeddings and retrieval, with the papers' findings reproducible"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "garden 0.1.0");

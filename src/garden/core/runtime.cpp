@@ -1,5 +1,7 @@
 #include "garden/core/runtime.h"
 
+#include <malloc.h>
+
 #include <thread>
 
 #include "garden/core/error.h"
@@ -12,6 +14,11 @@ int configure_threads(int requested) {
   if (n == 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(n);
   return n;
+}
+
+void tune_allocator() {
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
 }
 
 torch::Device resolve_device(const std::string& name) {

@@ -10,6 +10,7 @@ namespace garden::repro {
 
 Result run_gated_attention(const Context& ctx);
 Result run_succinct_transformers(const Context& ctx);
+Result run_limit(const Context& ctx);
 
 std::string to_string(Verdict v) {
   switch (v) {
@@ -50,6 +51,14 @@ const std::vector<Reproduction>& registry() {
        "A head-specific, query-dependent sigmoid gate on each head's SDPA output (G1) lowers perplexity, makes "
        "training stable at high learning rates, and removes the attention sink and massive activations.",
        "quick: about 8-10 minutes on 2 CPU cores; full: hours on a GPU", run_gated_attention},
+      {"limit", "LIMIT: theoretical limits of embedding-based retrieval",
+       "Weller, Boratko, Naim, Lee, On the Theoretical Limitations of Embedding-Based Retrieval, ICLR 2026, "
+       "arXiv:2508.21038",
+       "For single-vector retrieval of dimension d some top-k sets are unreachable; free embeddings optimised on the "
+       "test qrels (k = 2) stop at a critical n that grows only cubically in d, and on LIMIT, where every pair of "
+       "documents is some query's answer, BM25 is near perfect while single-vector embedders fail.",
+       "quick: about 2 minutes on 2 CPU cores; full: d up to 24 with the record and free embeddings on 50k documents (not timed)",
+       run_limit},
       {"succinct-transformers", "Transformers are inherently succinct",
        "Bergstraesser, Cotterell, Lin, Transformers are Inherently Succinct, ICLR 2026, arXiv:2510.19315",
        "Measured by description size, unique-hard-attention transformers are exponentially more succinct than LTL "

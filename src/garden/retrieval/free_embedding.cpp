@@ -104,11 +104,32 @@ bool EarlyStopping::update(double loss) {
   return ++waited_ >= patience_;
 }
 
+namespace {
+
+// Below about 4M logits per step, libtorch's fork/join across threads costs more than it
+// saves (measured: d=20, n=119 runs 1.2x faster on one thread; d=30, n=250 1.3x faster on
+// two), so small problems run on one thread and the setting is restored afterwards.
+class SmallProblemThreads {
+ public:
+  explicit SmallProblemThreads(int64_t logits) : saved_(at::get_num_threads()) {
+    if (logits < (int64_t{1} << 22)) at::set_num_threads(1);
+  }
+  ~SmallProblemThreads() { at::set_num_threads(saved_); }
+  SmallProblemThreads(const SmallProblemThreads&) = delete;
+  SmallProblemThreads& operator=(const SmallProblemThreads&) = delete;
+
+ private:
+  int saved_;
+};
+
+}  // namespace
+
 FreeEmbeddingResult optimise_free_embeddings(int64_t docs, const torch::Tensor& positives, const FreeEmbeddingOptions& o) {
   if (o.dims < 1) usage_error(fmt::format("--d must be at least 1, not {}", o.dims));
   if (docs <= positives.size(1)) usage_error(fmt::format("free embeddings need more documents ({}) than positives per query ({})", docs, positives.size(1)));
   const auto started = std::chrono::steady_clock::now();
   const int64_t m = positives.size(0);
+  const SmallProblemThreads threads(o.device.is_cpu() ? m * docs : int64_t{1} << 40);
   // Initial vectors: i.i.d. N(0,1) from the seed (queries first, then documents), unit rows.
   auto generator = at::make_generator<at::CPUGeneratorImpl>(o.seed);
   auto init = [&](int64_t rows) {
