@@ -125,6 +125,7 @@ expect_error 1 "cannot read B-RASP program" -- "$garden" succinct compile-uhat -
 "$garden" succinct min-dfa --n 5 | grep -q "828928688131 states (closed form" && pass || fail "succinct min-dfa closed form"
 # garden limit: bad inputs, a small sweep that resumes from its file, the fit, gen and eval.
 expect_error 2 "--n must be at least 3" -- "$garden" limit free-embed --d 4 --n 2
+expect_error 2 "--n0 must be auto or a number" -- "$garden" limit critical-n --d 4 --n0 soon
 expect_error 2 "--pattern must be dense, random, cycle or disjoint" -- "$garden" limit gen --pattern zigzag --out "$work/lim"
 expect_error 1 "collection '$work/nowhere': no such folder" -- "$garden" limit eval --collection "$work/nowhere"
 expect_error 1 "cannot read '$work/none.json'" -- "$garden" limit fit --input "$work/none.json"

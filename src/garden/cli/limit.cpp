@@ -126,18 +126,27 @@ void register_limit(CLI::App& app) {
   });
 
   static OptimiserFlags critical_flags;
-  static int64_t critical_d = 8, critical_n0 = 0;
+  static int64_t critical_d = 8;
+  static std::string critical_n0 = "auto";
   static bool critical_no_record = false;
   static std::string critical_out;
   auto* critical_cmd = group->add_subcommand("critical-n", "the largest n whose all-pairs top-2 sets the optimiser solves");
   critical_cmd->add_option("--d", critical_d, "embedding dimension")->required();
-  critical_cmd->add_option("--n0", critical_n0, "first n tried (default: the paper's cubic fit at d)");
+  critical_cmd->add_option("--n0", critical_n0, "first n tried, or auto: the paper's cubic fit at d");
   critical_cmd->add_flag("--no-record", critical_no_record, "skip the paper's extra evaluations of n-4..n+5");
   critical_cmd->add_option("--out", critical_out, "write the JSON log of every n tried");
   add_optimiser_flags(critical_cmd, critical_flags);
   critical_cmd->callback([] {
-    const CriticalNResult r =
-        critical_n_for_dims(critical_d, critical_n0, !critical_no_record, to_options(critical_flags), print_trial);
+    int64_t n0 = 0;  // auto
+    if (critical_n0 != "auto") {
+      try {
+        n0 = std::stoll(critical_n0);
+      } catch (const std::exception&) {
+        n0 = 0;
+      }
+      if (n0 < 3) usage_error(fmt::format("--n0 must be auto or a number of documents >= 3, not '{}'", critical_n0));
+    }
+    const CriticalNResult r = critical_n_for_dims(critical_d, n0, !critical_no_record, to_options(critical_flags), print_trial);
     fmt::print("d={}: critical n = {} (paper's fit {:.1f}); {} n evaluated in {:.1f} s\n", r.dims, r.critical_n,
                paper_critical_n(static_cast<double>(r.dims)), r.trials.size(), r.seconds);
     if (!critical_out.empty()) {
