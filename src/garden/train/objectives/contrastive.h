@@ -1,0 +1,33 @@
+// Contrastive objectives for embedders. InfoNCE with temperature tau over cosine scores:
+//   L = mean_i -log( e^{s(q_i,p_i)/tau} / (e^{s(q_i,p_i)/tau} + sum_{n in N(i)} e^{s(q_i,n)/tau}) )
+// N(i) = the other queries' positives (in-batch negatives, switchable) plus q_i's own hard
+// negatives. Positive-aware filtering (NV-Embed) drops a negative whose score is at least
+// margin x the positive's score (a likely unlabelled positive); scores for the filter are
+// detached. Matryoshka (arXiv:2205.13147) sums the loss over nested prefixes of the
+// embedding, each prefix re-normalised, with one weight per width.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <vector>
+
+namespace garden::train {
+
+struct ContrastiveOptions {
+  double temperature = 0.05;
+  bool in_batch = true;
+  double filter_margin = 0;  // 0: off; NV-Embed's positive-aware mining uses 0.95
+};
+
+// queries, positives: [B,C]; hard_negatives: [B,K,C] or undefined. Inputs need not be
+// normalised: scores are cosines. Returns the mean loss (a scalar).
+torch::Tensor info_nce(const torch::Tensor& queries, const torch::Tensor& positives, const torch::Tensor& hard_negatives,
+                       const ContrastiveOptions& options);
+
+// Sum over widths m of weight_m x info_nce on the first m dimensions. Widths must be
+// increasing and at most C; empty weights mean 1 each.
+torch::Tensor matryoshka_info_nce(const torch::Tensor& queries, const torch::Tensor& positives,
+                                  const torch::Tensor& hard_negatives, const std::vector<int64_t>& widths,
+                                  const std::vector<double>& weights, const ContrastiveOptions& options);
+
+}  // namespace garden::train

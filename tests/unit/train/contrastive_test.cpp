@@ -1,0 +1,86 @@
+#include "garden/train/objectives/contrastive.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "garden/core/error.h"
+
+namespace garden::train {
+namespace {
+
+TEST(Contrastive, InfoNceEqualsAHandComputedThreeByThreeCase) {
+  const auto q = torch::eye(3, torch::kFloat64);
+  const auto p = torch::tensor({1.0, 0.0, 0.0, 0.6, 0.8, 0.0, 0.0, 0.0, 1.0}, torch::kFloat64).view({3, 3});
+  // Cosines s[i][j] = p_j[i]: rows (1, .6, 0), (0, .8, 0), (0, 0, 1); tau = 0.5.
+  const double tau = 0.5;
+  auto term = [&](double a, double b, double c, double own) {
+    return std::log(std::exp(a / tau) + std::exp(b / tau) + std::exp(c / tau)) - own / tau;
+  };
+  const double expected = (term(1, 0.6, 0, 1) + term(0, 0.8, 0, 0.8) + term(0, 0, 1, 1)) / 3;
+  ContrastiveOptions o;
+  o.temperature = tau;
+  EXPECT_NEAR(info_nce(q, p, {}, o).item<double>(), expected, 1e-12);
+  // Scaling an input does not matter: scores are cosines.
+  EXPECT_NEAR(info_nce(q * 3, p * 0.5, {}, o).item<double>(), expected, 1e-12);
+}
+
+TEST(Contrastive, GradientsMatchFiniteDifferences) {
+  torch::manual_seed(2);
+  const auto q = torch::randn({4, 5}, torch::kFloat64).requires_grad_(true);
+  const auto p = torch::randn({4, 5}, torch::kFloat64).requires_grad_(true);
+  const auto n = torch::randn({4, 2, 5}, torch::kFloat64).requires_grad_(true);
+  ContrastiveOptions o;
+  o.temperature = 0.1;
+  info_nce(q, p, n, o).backward();
+  const double h = 1e-6;
+  for (const auto& x : {q, p, n}) {
+    auto flat = x.detach().view({-1});
+    for (int64_t i = 0; i < flat.numel(); i += 3) {
+      const double saved = flat[i].item<double>();
+      flat[i] = saved + h;
+      const double up = info_nce(q.detach(), p.detach(), n.detach(), o).item<double>();
+      flat[i] = saved - h;
+      const double down = info_nce(q.detach(), p.detach(), n.detach(), o).item<double>();
+      flat[i] = saved;
+      EXPECT_NEAR(x.grad().view({-1})[i].item<double>(), (up - down) / (2 * h), 1e-6);
+    }
+  }
+}
+
+TEST(Contrastive, InBatchSwitchAndPositiveAwareFilter) {
+  torch::manual_seed(3);
+  // Positives close to their queries (cosine near 1), negatives random: the filter keeps these.
+  const auto q = torch::randn({3, 4}, torch::kFloat64), p = q + 0.1 * torch::randn({3, 4}, torch::kFloat64);
+  const auto n = torch::randn({3, 2, 4}, torch::kFloat64);
+  ContrastiveOptions only_hard;
+  only_hard.in_batch = false;
+  // Without in-batch negatives query i sees its positive and its own two negatives only.
+  const auto unit = [](const torch::Tensor& x) { return x / x.norm(2, -1, true); };
+  const auto s_pos = (unit(q) * unit(p)).sum(-1), s_neg = torch::einsum("bc,bkc->bk", {unit(q), unit(n)});
+  const auto expected =
+      (torch::logsumexp(torch::cat({s_pos.unsqueeze(1), s_neg}, 1) / 0.05, 1) - s_pos / 0.05).mean().item<double>();
+  EXPECT_NEAR(info_nce(q, p, n, only_hard).item<double>(), expected, 1e-10);
+  // A hard negative that is a copy of the positive is dropped by the 0.95 filter.
+  auto with_copy = torch::cat({n, p.unsqueeze(1)}, 1);
+  ContrastiveOptions filtered = only_hard;
+  filtered.filter_margin = 0.95;
+  EXPECT_NEAR(info_nce(q, p, with_copy, filtered).item<double>(), expected, 1e-10);
+  EXPECT_GT(info_nce(q, p, with_copy, only_hard).item<double>(), expected + 1e-3);
+  EXPECT_THROW(info_nce(q, p, {}, only_hard), Error);
+}
+
+TEST(Contrastive, MatryoshkaWithOneFullWidthIsThePlainLoss) {
+  torch::manual_seed(4);
+  const auto q = torch::randn({5, 8}, torch::kFloat64), p = torch::randn({5, 8}, torch::kFloat64);
+  ContrastiveOptions o;
+  const double plain = info_nce(q, p, {}, o).item<double>();
+  EXPECT_NEAR(matryoshka_info_nce(q, p, {}, {8}, {}, o).item<double>(), plain, 1e-12);
+  const double prefix = info_nce(q.narrow(1, 0, 2), p.narrow(1, 0, 2), {}, o).item<double>();
+  EXPECT_NEAR(matryoshka_info_nce(q, p, {}, {2, 8}, {0.5, 2.0}, o).item<double>(), 0.5 * prefix + 2 * plain, 1e-12);
+  EXPECT_THROW(matryoshka_info_nce(q, p, {}, {4, 2}, {}, o), Error);
+  EXPECT_THROW(matryoshka_info_nce(q, p, {}, {16}, {}, o), Error);
+}
+
+}  // namespace
+}  // namespace garden::train
