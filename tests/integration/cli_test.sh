@@ -139,6 +139,19 @@ expect_error 1 "cannot read '$work/none.json'" -- "$garden" limit fit --input "$
 "$garden" limit eval --collection "$work/lim" --d 8 --k 2,10 --threads 1 2>/dev/null | grep -qE "^BM25 +1.0000" && pass ||
   fail "limit eval: BM25 does not solve a disjoint LIMIT collection"
 "$garden" limit construct --n 60 | grep -q "0 queries not strictly separated" && pass || fail "limit construct"
+# garden embed: an embedding model from the tiny LM, encode, a dense index built and searched
+# with --model, and another model refused by that index.
+"$garden" embed init --lm "$work/a" --pooler latent_attention --latents 4 --latent-heads 2 --out "$work/emb" >/dev/null &&
+  pass || fail "embed init"
+"$garden" embed init --lm "$work/a" --pooler mean --out "$work/emb_mean" >/dev/null 2>&1 || fail "embed init (mean)"
+expect_error 2 "pooler must be mean" -- "$garden" embed init --lm "$work/a" --pooler max --out "$work/x"
+"$garden" embed encode --model "$work/emb" --input "$work/coll" --out "$work/emb.npy" 2>/dev/null | grep -q "x 16" && pass ||
+  fail "embed encode"
+"$garden" index build --kind hnsw --model "$work/emb" --corpus "$work/coll" --out "$work/emb_idx" >/dev/null 2>&1 && pass ||
+  fail "index build --model"
+"$garden" search --index "$work/emb_idx" --model "$work/emb" --queries "$work/coll" --run "$work/emb.run" >/dev/null 2>&1 &&
+  [ -s "$work/emb.run" ] && pass || fail "search --model"
+expect_error 1 "has other weights" -- "$garden" search --index "$work/emb_idx" --model "$work/emb_mean" --queries "$work/coll" --run "$work/x.run"
 "$garden" repro list | grep -q "gated-attention .*available" && pass || fail "repro list lacks gated-attention"
 
 echo "$passes passed, $failures failed"

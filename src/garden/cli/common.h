@@ -34,5 +34,6 @@ void register_index(CLI::App& app);
 void register_repro(CLI::App& app);
 void register_succinct(CLI::App& app);
 void register_limit(CLI::App& app);
+void register_embed(CLI::App& app);
 
 }  // namespace garden::cli

@@ -8,6 +8,7 @@
 #include "garden/retrieval/dense.h"
 #include "garden/retrieval/fusion.h"
 #include "garden/retrieval/manifest.h"
+#include "garden/retrieval/model_vectors.h"
 #include "garden/text/corpus.h"
 
 namespace garden::cli {
@@ -16,7 +17,8 @@ void register_index(CLI::App& app) {
   auto* index = app.add_subcommand("index", "build retrieval indexes");
   index->require_subcommand(1);
   struct BuildOptions {
-    std::string corpus, kind = "bm25", out, vectors, ids;
+    std::string corpus, kind = "bm25", out, vectors, ids, model;
+    int64_t batch = 32;
     retrieval::Bm25Options bm25;
     retrieval::DenseOptions dense;
   };
@@ -25,6 +27,8 @@ void register_index(CLI::App& app) {
   build->add_option("--corpus", b->corpus, "collection folder (corpus.jsonl, queries.jsonl, qrels/); dense: row i is its i-th document");
   build->add_option("--kind", b->kind, "bm25 | flat | hnsw | ivfpq")->capture_default_str();
   build->add_option("--vectors", b->vectors, "dense: document vectors, .npy (float32, 2-D) or .fvecs");
+  build->add_option("--model", b->model, "dense: encode the --corpus documents with this garden embedding model");
+  build->add_option("--batch", b->batch, "dense with --model: texts per forward pass")->capture_default_str();
   build->add_option("--ids", b->ids, "dense: a file of document ids, one a line (instead of --corpus)");
   build->add_option("--metric", b->dense.metric, "dense: cosine | ip")->capture_default_str();
   build->add_option("--dims", b->dense.dims, "dense: index only the first m dimensions (Matryoshka); 0 = all")->capture_default_str();
@@ -45,7 +49,24 @@ void register_index(CLI::App& app) {
       if (b->corpus.empty()) usage_error("--kind bm25 needs --corpus");
       retrieval::build_bm25_index(b->corpus, b->out, b->bm25);
     } else {
-      if (b->vectors.empty()) usage_error("--kind " + b->kind + " needs --vectors (garden embed encode writes them)");
+      if (b->vectors.empty() == b->model.empty())
+        usage_error("--kind " + b->kind + " needs --vectors FILE (garden embed encode writes them) or --model MODEL, not both");
+      if (!b->model.empty()) {
+        if (b->corpus.empty()) usage_error("--model encodes the documents of --corpus DIR");
+        const auto collection = retrieval::read_beir_collection(b->corpus);
+        std::vector<std::string> ids, texts;
+        for (const auto& doc : collection.corpus) {
+          ids.push_back(doc.id);
+          texts.push_back(retrieval::document_text(doc));
+        }
+        Json provenance = retrieval::model_fingerprint(b->model);
+        provenance.update(retrieval::corpus_fingerprint(b->corpus));
+        b->dense.kind = b->kind;
+        retrieval::build_dense_index(retrieval::encode_with_model(b->model, texts, "", b->batch, "encode"), ids, b->out,
+                                     b->dense, provenance);
+        fmt::print("wrote {}\n", b->out);
+        return;
+      }
       std::vector<std::string> ids;
       Json provenance{{"vectors", std::filesystem::absolute(b->vectors).string()}};
       if (!b->ids.empty()) {
@@ -63,7 +84,8 @@ void register_index(CLI::App& app) {
   });
 
   struct SearchOptions {
-    std::string index, query, queries, run, tag = "garden", query_vectors;
+    std::string index, query, queries, run, tag = "garden", query_vectors, model, instruction;
+    int64_t batch = 32;
     int64_t k = 10, shortlist = 0, rerank_dims = 0, ef_search = 0, nprobe = 0;
   };
   auto s = std::make_shared<SearchOptions>();
@@ -74,6 +96,9 @@ void register_index(CLI::App& app) {
   search->add_option("--run", s->run, "with --queries: TREC run file to write");
   search->add_option("--k", s->k, "results per query")->capture_default_str();
   search->add_option("--tag", s->tag, "run tag")->capture_default_str();
+  search->add_option("--model", s->model, "dense: encode the --queries with this model (the one the index was built with)");
+  search->add_option("--instruction", s->instruction, "dense with --model: prefix of every query, excluded from pooling");
+  search->add_option("--batch", s->batch, "dense with --model: texts per forward pass")->capture_default_str();
   search->add_option("--query-vectors", s->query_vectors, "dense: query vectors (.npy/.fvecs), row i = i-th query of --queries");
   search->add_option("--shortlist", s->shortlist, "dense funnel: candidates from the index, re-ranked with --rerank-dims");
   search->add_option("--rerank-dims", s->rerank_dims, "dense funnel: prefix length used to re-rank the shortlist");
@@ -81,16 +106,22 @@ void register_index(CLI::App& app) {
   search->add_option("--nprobe", s->nprobe, "IVF lists visited (default: the index's)");
   search->callback([s] {
     if (read_json_file(std::filesystem::path(s->index) / "manifest.json").value("kind", "") != "bm25") {
-      if (s->query_vectors.empty() || s->queries.empty() || s->run.empty())
-        usage_error("a dense index is searched with --query-vectors FILE --queries FILE --run OUT");
+      if (s->query_vectors.empty() == s->model.empty() || s->queries.empty() || s->run.empty())
+        usage_error("a dense index is searched with --queries FILE --run OUT and either --query-vectors FILE or --model MODEL");
+      if (!s->model.empty())
+        retrieval::refuse_other_model(read_json_file(std::filesystem::path(s->index) / "manifest.json"), s->index, s->model);
       retrieval::DenseIndex index(s->index);
       if (s->ef_search > 0) index.set_ef_search(s->ef_search);
       if (s->nprobe > 0) index.set_nprobe(s->nprobe);
       std::filesystem::path dir = s->queries;
       if (std::filesystem::is_regular_file(dir)) dir = dir.parent_path();
-      std::vector<std::string> query_ids;
-      for (const auto& q : retrieval::read_beir_collection(dir).queries) query_ids.push_back(q.id);
-      const auto vectors = retrieval::read_vectors(s->query_vectors);
+      std::vector<std::string> query_ids, query_texts;
+      for (const auto& q : retrieval::read_beir_collection(dir).queries) {
+        query_ids.push_back(q.id);
+        query_texts.push_back(q.text);
+      }
+      const auto vectors = s->model.empty() ? retrieval::read_vectors(s->query_vectors)
+                                            : retrieval::encode_with_model(s->model, query_texts, s->instruction, s->batch, "encode");
       const auto hits = s->shortlist > 0 ? index.funnel(vectors, s->k, s->shortlist, s->rerank_dims > 0 ? s->rerank_dims : vectors.cols)
                                          : index.search(vectors, s->k);
       retrieval::write_trec_run(s->run, retrieval::hits_to_run(hits, query_ids, index.ids()), s->tag);

@@ -95,4 +95,25 @@ TensorMap load_safetensors(const std::filesystem::path& path) {
   return tensors;
 }
 
+TensorMap module_tensors(torch::nn::Module& module) {
+  TensorMap tensors;
+  for (const auto& item : module.named_parameters()) tensors[item.key()] = item.value();
+  for (const auto& item : module.named_buffers()) tensors[item.key()] = item.value();
+  return tensors;
+}
+
+void load_module_tensors(torch::nn::Module& module, const TensorMap& tensors, const std::filesystem::path& where) {
+  torch::NoGradGuard no_grad;
+  auto assign = [&](const std::string& name, torch::Tensor& target) {
+    auto it = tensors.find(name);
+    if (it == tensors.end()) throw Error(where.string() + ": missing tensor '" + name + "' (saved by a different architecture?)");
+    if (it->second.sizes() != target.sizes())
+      throw Error(where.string() + ": tensor '" + name + "' has shape " + c10::str(it->second.sizes()) + ", the model expects " +
+                  c10::str(target.sizes()));
+    target.copy_(it->second);
+  };
+  for (auto& item : module.named_parameters()) assign(item.key(), item.value());
+  for (auto& item : module.named_buffers()) assign(item.key(), item.value());
+}
+
 }  // namespace garden

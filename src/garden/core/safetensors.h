@@ -18,4 +18,9 @@ void save_safetensors(const std::filesystem::path& path, const TensorMap& tensor
                       const std::map<std::string, std::string>& metadata = {});
 TensorMap load_safetensors(const std::filesystem::path& path);
 
+// Every parameter and buffer of a module by its dotted name, and the reverse: copies each
+// into the module, with an error naming `where` for a missing tensor or a shape mismatch.
+TensorMap module_tensors(torch::nn::Module& module);
+void load_module_tensors(torch::nn::Module& module, const TensorMap& tensors, const std::filesystem::path& where);
+
 }  // namespace garden

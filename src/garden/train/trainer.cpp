@@ -67,31 +67,6 @@ fs::path latest_checkpoint(const fs::path& run) {
   return run / "checkpoints" / name;
 }
 
-namespace {
-
-TensorMap model_tensors(model::Transformer& model) {
-  TensorMap tensors;
-  for (const auto& item : model->named_parameters()) tensors[item.key()] = item.value();
-  for (const auto& item : model->named_buffers()) tensors[item.key()] = item.value();
-  return tensors;
-}
-
-void load_model_tensors(model::Transformer& model, const TensorMap& tensors, const fs::path& where) {
-  torch::NoGradGuard no_grad;
-  auto assign = [&](const std::string& name, torch::Tensor& target) {
-    auto it = tensors.find(name);
-    if (it == tensors.end()) throw Error(where.string() + ": missing tensor '" + name + "' (saved by a different architecture?)");
-    if (it->second.sizes() != target.sizes())
-      throw Error(where.string() + ": tensor '" + name + "' has shape " + c10::str(it->second.sizes()) + ", the model expects " +
-                  c10::str(target.sizes()));
-    target.copy_(it->second);
-  };
-  for (auto& item : model->named_parameters()) assign(item.key(), item.value());
-  for (auto& item : model->named_buffers()) assign(item.key(), item.value());
-}
-
-}  // namespace
-
 void install_interrupt_handler() { std::signal(SIGINT, on_sigint); }
 
 void TrainConfig::validate() const {
@@ -151,7 +126,7 @@ TrainConfig TrainConfig::from_json(const Json& json, const std::string& where) {
 
 void save_model(const fs::path& dir, model::Transformer& model, const std::string& tokenizer_spec) {
   fs::create_directories(dir);
-  save_safetensors(dir / "model.safetensors", model_tensors(model), {{"format", "garden"}});
+  save_safetensors(dir / "model.safetensors", module_tensors(*model), {{"format", "garden"}});
   write_json_atomic(dir / "config.json", Json{{"model", model->config().to_json()}, {"tokenizer", tokenizer_spec}});
 }
 
@@ -167,7 +142,7 @@ LoadedModel load_model(const fs::path& path, torch::Device device) {
   if (!config_json.contains("model")) throw Error((dir / "config.json").string() + ": no 'model' section");
   LoadedModel loaded;
   loaded.model = model::Transformer(model::TransformerConfig::from_json(config_json["model"], (dir / "config.json").string()));
-  load_model_tensors(loaded.model, load_safetensors(dir / "model.safetensors"), dir / "model.safetensors");
+  load_module_tensors(*loaded.model, load_safetensors(dir / "model.safetensors"), dir / "model.safetensors");
   read_field(config_json, "tokenizer", loaded.tokenizer_spec, (dir / "config.json").string());
   loaded.model->to(device);
   return loaded;
@@ -219,7 +194,7 @@ TrainResult Trainer::fit(model::Transformer& model, const BatchSource& data, boo
   if (resume) {
     const auto latest = latest_checkpoint(out_);
     if (latest.empty()) throw Error("--resume: " + out_.string() + " has no checkpoint to resume from");
-    load_model_tensors(model, load_safetensors(latest / "model.safetensors"), latest / "model.safetensors");
+    load_module_tensors(*model, load_safetensors(latest / "model.safetensors"), latest / "model.safetensors");
     torch::load(optimizer, (latest / "optimizer.pt").string());
     auto rng = load_safetensors(latest / "rng.safetensors");
     auto generator = at::detail::getDefaultCPUGenerator();

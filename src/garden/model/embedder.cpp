@@ -1,0 +1,156 @@
+#include "garden/model/embedder.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <numeric>
+
+#include "garden/core/error.h"
+#include "garden/core/safetensors.h"
+
+namespace garden::model {
+
+namespace {
+std::string mask_name(MaskMode mode) {
+  switch (mode) {
+    case MaskMode::causal: return "causal";
+    case MaskMode::bidirectional: return "bidirectional";
+    case MaskMode::prefix: return "prefix";
+  }
+  return "?";
+}
+}  // namespace
+
+Json EmbedderConfig::to_json() const {
+  return {{"pooling", to_string(pooling)},
+          {"mask", mask_name(mask)},
+          {"latents", latent.latents},
+          {"latent_heads", latent.heads},
+          {"latent_head_dim", latent.head_dim},
+          {"latent_ff_mult", latent.ff_mult},
+          {"projection", projection},
+          {"max_tokens", max_tokens}};
+}
+
+EmbedderConfig EmbedderConfig::from_json(const Json& json, const std::string& where) {
+  EmbedderConfig c;
+  try {
+    c.pooling = parse_pooling(json.value("pooling", std::string("mean")));
+    c.mask = parse_mask_mode(json.value("mask", std::string("bidirectional")));
+    c.latent.latents = json.value("latents", c.latent.latents);
+    c.latent.heads = json.value("latent_heads", c.latent.heads);
+    c.latent.head_dim = json.value("latent_head_dim", c.latent.head_dim);
+    c.latent.ff_mult = json.value("latent_ff_mult", c.latent.ff_mult);
+    c.projection = json.value("projection", c.projection);
+    c.max_tokens = json.value("max_tokens", c.max_tokens);
+  } catch (const Json::exception& e) {
+    throw Error(fmt::format("{}: embedder section: {}", where, e.what()));
+  }
+  if (c.max_tokens < 2 || c.projection < 0)
+    usage_error(fmt::format("{}: embedder max_tokens must be >= 2 and projection >= 0", where));
+  if (c.mask == MaskMode::prefix) usage_error(fmt::format("{}: an embedder's mask is causal or bidirectional", where));
+  return c;
+}
+
+EmbedderImpl::EmbedderImpl(Transformer backbone_model, const EmbedderConfig& config) : config_(config) {
+  backbone = register_module("backbone", backbone_model);
+  const int64_t d = backbone->config().d_model;
+  if (config.pooling == Pooling::latent_attention) latent = register_module("latent", LatentAttentionPooler(d, config.latent));
+  if (config.projection > 0) projection = register_module("projection", torch::nn::Linear(d, config.projection));
+}
+
+int64_t EmbedderImpl::dims() const { return config_.projection > 0 ? config_.projection : backbone->config().d_model; }
+
+torch::Tensor EmbedderImpl::forward(const torch::Tensor& tokens, const torch::Tensor& attention_mask, const torch::Tensor& pool_mask) {
+  ForwardOptions options;
+  options.mask = config_.mask;
+  options.attention_mask = attention_mask;
+  options.compute_logits = false;
+  auto pooled = pool(backbone->forward(tokens, options).hidden, pool_mask, config_.pooling, latent);
+  if (projection) pooled = torch::nn::functional::normalize(projection(pooled), torch::nn::functional::NormalizeFuncOptions().dim(-1));
+  return pooled;
+}
+
+EmbeddingBatch make_embedding_batch(const text::Tokenizer& tokenizer, const std::vector<std::string>& texts,
+                                    const std::string& instruction, int64_t max_tokens) {
+  if (texts.empty()) throw Error("embedding batch: no texts");
+  const std::vector<int64_t> prefix = instruction.empty() ? std::vector<int64_t>{} : tokenizer.encode(instruction);
+  if (static_cast<int64_t>(prefix.size()) + 2 > max_tokens)
+    usage_error(fmt::format("the instruction takes {} tokens, more than max_tokens {} allows", prefix.size(), max_tokens));
+  std::vector<std::vector<int64_t>> rows;
+  int64_t longest = 0;
+  for (const auto& t : texts) {
+    std::vector<int64_t> body = tokenizer.encode(t);
+    body.resize(std::min<size_t>(body.size(), static_cast<size_t>(max_tokens) - prefix.size() - 1));
+    std::vector<int64_t> row = prefix;
+    row.insert(row.end(), body.begin(), body.end());
+    row.push_back(tokenizer.eos_id());
+    longest = std::max<int64_t>(longest, static_cast<int64_t>(row.size()));
+    rows.push_back(std::move(row));
+  }
+  const int64_t b = static_cast<int64_t>(rows.size());
+  EmbeddingBatch batch{torch::full({b, longest}, tokenizer.pad_id(), torch::kLong), torch::zeros({b, longest}, torch::kLong),
+                       torch::zeros({b, longest}, torch::kLong)};
+  auto tok = batch.tokens.accessor<int64_t, 2>(), att = batch.attention_mask.accessor<int64_t, 2>(),
+       pm = batch.pool_mask.accessor<int64_t, 2>();
+  for (int64_t i = 0; i < b; ++i)
+    for (int64_t t = 0; t < static_cast<int64_t>(rows[i].size()); ++t) {
+      tok[i][t] = rows[i][t];
+      att[i][t] = 1;
+      pm[i][t] = t >= static_cast<int64_t>(prefix.size()) ? 1 : 0;
+    }
+  return batch;
+}
+
+torch::Tensor encode_texts(Embedder& embedder, const text::Tokenizer& tokenizer, const std::vector<std::string>& texts,
+                           const std::string& instruction, int64_t batch_size, const std::function<void(int64_t)>& progress) {
+  if (batch_size < 1) usage_error(fmt::format("batch size must be at least 1, not {}", batch_size));
+  torch::NoGradGuard no_grad;
+  const bool was_training = embedder->is_training();
+  embedder->eval();
+  const auto device = embedder->backbone->token_embedding->weight.device();
+  // Similar lengths together waste less padding; the byte length is a cheap proxy.
+  std::vector<size_t> order(texts.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return texts[a].size() < texts[b].size(); });
+  auto out = torch::empty({static_cast<int64_t>(texts.size()), embedder->dims()}, torch::kFloat32);
+  for (size_t start = 0; start < order.size(); start += static_cast<size_t>(batch_size)) {
+    const size_t stop = std::min(order.size(), start + static_cast<size_t>(batch_size));
+    std::vector<std::string> chunk;
+    for (size_t i = start; i < stop; ++i) chunk.push_back(texts[order[i]]);
+    const auto batch = make_embedding_batch(tokenizer, chunk, instruction, embedder->config().max_tokens);
+    const auto vectors =
+        embedder->forward(batch.tokens.to(device), batch.attention_mask.to(device), batch.pool_mask.to(device)).to(torch::kCPU, torch::kFloat32);
+    for (size_t i = start; i < stop; ++i) out[static_cast<int64_t>(order[i])].copy_(vectors[static_cast<int64_t>(i - start)]);
+    if (progress) progress(static_cast<int64_t>(stop));
+  }
+  if (was_training) embedder->train();
+  return out;
+}
+
+void save_embedder(const std::filesystem::path& dir, Embedder& embedder, const std::string& tokenizer_spec) {
+  std::filesystem::create_directories(dir);
+  save_safetensors(dir / "model.safetensors", module_tensors(*embedder), {{"format", "garden-embedder"}});
+  write_json_atomic(dir / "config.json", Json{{"model", embedder->backbone->config().to_json()},
+                                              {"embedder", embedder->config().to_json()},
+                                              {"tokenizer", tokenizer_spec}});
+}
+
+LoadedEmbedder load_embedder(const std::filesystem::path& path, torch::Device device) {
+  const auto config_path = path / "config.json";
+  if (!std::filesystem::exists(path / "model.safetensors") || !std::filesystem::exists(config_path))
+    throw Error(fmt::format("embedding model {}: no such model folder (model.safetensors + config.json)", path.string()));
+  const Json config = read_json_file(config_path);
+  if (!config.contains("model") || !config.contains("embedder"))
+    throw Error(fmt::format("{}: not an embedding model (no 'model' and 'embedder' sections)", config_path.string()));
+  LoadedEmbedder loaded;
+  loaded.embedder = Embedder(Transformer(TransformerConfig::from_json(config["model"], config_path.string())),
+                             EmbedderConfig::from_json(config["embedder"], config_path.string()));
+  load_module_tensors(*loaded.embedder, load_safetensors(path / "model.safetensors"), path / "model.safetensors");
+  loaded.tokenizer_spec = config.value("tokenizer", std::string());
+  loaded.tokenizer = text::load_tokenizer(loaded.tokenizer_spec);
+  loaded.embedder->to(device);
+  return loaded;
+}
+
+}  // namespace garden::model

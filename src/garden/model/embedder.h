@@ -1,0 +1,72 @@
+// An embedding model: a garden transformer run with a chosen mask (bidirectional by
+// default), a pooler, and an optional linear projection; outputs are unit vectors.
+// Queries may carry an instruction ("Instruct: {task}\nQuery: "): its tokens are attended
+// to but excluded from pooling. Documents get none. An EOS token ends every text.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "garden/core/json.h"
+#include "garden/model/pooling.h"
+#include "garden/model/transformer.h"
+#include "garden/text/tokenizer.h"
+
+namespace garden::model {
+
+struct EmbedderConfig {
+  Pooling pooling = Pooling::mean;
+  MaskMode mask = MaskMode::bidirectional;
+  LatentAttentionConfig latent;
+  int64_t projection = 0;  // 0: none; else a linear head d_model -> projection
+  int64_t max_tokens = 128;
+  Json to_json() const;
+  static EmbedderConfig from_json(const Json& json, const std::string& where);
+};
+
+class EmbedderImpl : public torch::nn::Module {
+ public:
+  EmbedderImpl(Transformer backbone, const EmbedderConfig& config);
+  // tokens, attention_mask, pool_mask: [B,T] -> [B,D] unit vectors.
+  torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& attention_mask, const torch::Tensor& pool_mask);
+  const EmbedderConfig& config() const { return config_; }
+  int64_t dims() const;
+  Transformer backbone{nullptr};
+  LatentAttentionPooler latent{nullptr};
+  torch::nn::Linear projection{nullptr};
+
+ private:
+  EmbedderConfig config_;
+};
+TORCH_MODULE(Embedder);
+
+struct EmbeddingBatch {
+  torch::Tensor tokens, attention_mask, pool_mask;  // [B,T]
+};
+// Tokenises `instruction + text` + EOS for each text, truncated to max_tokens (the text is
+// cut, never the instruction or EOS), right-padded; the pool mask covers text and EOS.
+EmbeddingBatch make_embedding_batch(const text::Tokenizer& tokenizer, const std::vector<std::string>& texts,
+                                    const std::string& instruction, int64_t max_tokens);
+
+// Embeds many texts in batches of similar length (sorted, then restored to input order);
+// `progress` (optional) is told how many are done. Returns [N,D] float32 on the CPU.
+torch::Tensor encode_texts(Embedder& embedder, const text::Tokenizer& tokenizer, const std::vector<std::string>& texts,
+                           const std::string& instruction, int64_t batch_size,
+                           const std::function<void(int64_t)>& progress = {});
+
+// A model folder: model.safetensors + config.json {"model": backbone, "embedder": ...,
+// "tokenizer": spec}. Loading accepts a run folder too (its latest checkpoint).
+void save_embedder(const std::filesystem::path& dir, Embedder& embedder, const std::string& tokenizer_spec);
+struct LoadedEmbedder {
+  Embedder embedder{nullptr};
+  std::unique_ptr<text::Tokenizer> tokenizer;
+  std::string tokenizer_spec;
+};
+LoadedEmbedder load_embedder(const std::filesystem::path& path, torch::Device device = torch::kCPU);
+
+}  // namespace garden::model

@@ -1,0 +1,41 @@
+#include "garden/retrieval/model_vectors.h"
+
+#include <fmt/core.h>
+
+#include "garden/core/error.h"
+#include "garden/core/files.h"
+#include "garden/core/progress.h"
+#include "garden/model/embedder.h"
+
+namespace garden::retrieval {
+
+Matrix encode_with_model(const std::filesystem::path& model_dir, const std::vector<std::string>& texts,
+                         const std::string& instruction, int64_t batch_size, const std::string& label) {
+  auto loaded = model::load_embedder(model_dir);
+  Progress progress(label, static_cast<int64_t>(texts.size()), "texts");
+  const auto vectors = model::encode_texts(loaded.embedder, *loaded.tokenizer, texts, instruction, batch_size,
+                                           [&](int64_t done) { progress.update(done); });
+  progress.finish();
+  Matrix m{vectors.size(0), vectors.size(1), {}};
+  const auto flat = vectors.contiguous();
+  m.data.assign(flat.data_ptr<float>(), flat.data_ptr<float>() + flat.numel());
+  return m;
+}
+
+Json model_fingerprint(const std::filesystem::path& model_dir) {
+  const auto weights = model_dir / "model.safetensors";
+  if (!std::filesystem::exists(weights)) throw Error(fmt::format("embedding model {}: no model.safetensors", model_dir.string()));
+  return {{"model", std::filesystem::absolute(model_dir).string()}, {"model_sha256", sha256_file_hex(weights)}};
+}
+
+void refuse_other_model(const Json& manifest, const std::filesystem::path& index_dir, const std::filesystem::path& model_dir) {
+  const std::string built_with = manifest.value("model_sha256", std::string());
+  if (built_with.empty())
+    throw Error(fmt::format("index {} was built from vector files, not a model: search it with --query-vectors", index_dir.string()));
+  if (model_fingerprint(model_dir).at("model_sha256").get<std::string>() != built_with)
+    throw Error(fmt::format("index {} was built with the model {} and --model {} has other weights: rebuild the index or "
+                            "search with that model",
+                            index_dir.string(), manifest.value("model", std::string("?")), model_dir.string()));
+}
+
+}  // namespace garden::retrieval

@@ -1,0 +1,25 @@
+// Dense vectors from a garden embedding model (model/embedder.h), so that indexes can be
+// built and searched with --model instead of precomputed vector files. The index manifest
+// records the model's fingerprint; searching with another model is refused.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "garden/core/json.h"
+#include "garden/retrieval/vectors.h"
+
+namespace garden::retrieval {
+
+// texts -> [N, D] unit vectors; a progress bar labelled `label` on stderr.
+Matrix encode_with_model(const std::filesystem::path& model_dir, const std::vector<std::string>& texts,
+                         const std::string& instruction, int64_t batch_size, const std::string& label);
+
+// {"model": absolute path, "model_sha256": hash of its weights}.
+Json model_fingerprint(const std::filesystem::path& model_dir);
+
+// Throws unless `model_dir` is the model the index manifest names (by weights hash).
+void refuse_other_model(const Json& manifest, const std::filesystem::path& index_dir, const std::filesystem::path& model_dir);
+
+}  // namespace garden::retrieval

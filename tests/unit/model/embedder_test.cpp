@@ -1,0 +1,83 @@
+#include "garden/model/embedder.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "garden/core/error.h"
+
+namespace garden::model {
+namespace {
+
+Embedder tiny_embedder(Pooling pooling, int64_t max_tokens = 64) {
+  torch::manual_seed(5);
+  TransformerConfig c;
+  c.vocab = text::ByteTokenizer().vocab_size();
+  c.d_model = 16;
+  c.n_layers = 1;
+  c.n_heads = 2;
+  c.d_ff = 32;
+  c.max_seq = 64;
+  EmbedderConfig e;
+  e.pooling = pooling;
+  e.latent.latents = 4;
+  e.latent.heads = 2;
+  e.max_tokens = max_tokens;
+  return Embedder(Transformer(c), e);
+}
+
+TEST(Embedder, BatchExcludesTheInstructionFromPoolingAndEndsWithEos) {
+  const text::ByteTokenizer tok;
+  const auto batch = make_embedding_batch(tok, {"ab", "abcd"}, "Q: ", 64);
+  ASSERT_EQ(batch.tokens.sizes(), (std::vector<int64_t>{2, 3 + 4 + 1}));
+  EXPECT_EQ(batch.tokens[0][5].item<int64_t>(), tok.eos_id());
+  EXPECT_EQ(batch.tokens[0][6].item<int64_t>(), tok.pad_id());
+  EXPECT_EQ(batch.attention_mask[0].sum().item<int64_t>(), 6);
+  EXPECT_EQ(batch.pool_mask[0].sum().item<int64_t>(), 3);  // "ab" + EOS
+  EXPECT_EQ(batch.pool_mask[1].narrow(0, 0, 3).sum().item<int64_t>(), 0);
+  // Truncation cuts the text, never the instruction or EOS.
+  const auto cut = make_embedding_batch(tok, {"abcdefghij"}, "Q: ", 6);
+  EXPECT_EQ(cut.tokens.size(1), 6);
+  EXPECT_EQ(cut.tokens[0][5].item<int64_t>(), tok.eos_id());
+  EXPECT_EQ(cut.pool_mask[0].sum().item<int64_t>(), 3);
+  EXPECT_THROW(make_embedding_batch(tok, {"x"}, "a very long instruction", 6), Error);
+}
+
+TEST(Embedder, InstructionChangesTokensButIsNotPooled) {
+  const text::ByteTokenizer tok;
+  auto embedder = tiny_embedder(Pooling::mean);
+  embedder->eval();
+  // The text attends to the instruction, so an instruction changes the vector although its
+  // own tokens are not pooled; padding changes nothing.
+  const auto plain = encode_texts(embedder, tok, {"hello"}, "", 4);
+  const auto instructed = encode_texts(embedder, tok, {"hello"}, "Find: ", 4);
+  EXPECT_FALSE(torch::allclose(plain, instructed, 1e-4, 1e-5));
+  const auto alone = encode_texts(embedder, tok, {"hi"}, "", 4);
+  const auto padded = encode_texts(embedder, tok, {"hi", "a much longer text that pads the first"}, "", 4);
+  EXPECT_TRUE(torch::allclose(alone[0], padded[0], 1e-5, 1e-6));
+}
+
+TEST(Embedder, EncodingKeepsInputOrderAndUnitNorm) {
+  const text::ByteTokenizer tok;
+  auto embedder = tiny_embedder(Pooling::latent_attention);
+  const std::vector<std::string> texts = {"a long first text here", "b", "medium text", "cc"};
+  const auto all = encode_texts(embedder, tok, texts, "", 2);
+  for (size_t i = 0; i < texts.size(); ++i)
+    EXPECT_TRUE(torch::allclose(all[static_cast<int64_t>(i)], encode_texts(embedder, tok, {texts[i]}, "", 1)[0], 1e-5, 1e-6)) << i;
+  EXPECT_TRUE(torch::allclose(all.norm(2, 1), torch::ones({4}), 1e-5, 1e-5));
+}
+
+TEST(Embedder, SaveAndLoadGiveTheSameVectors) {
+  auto embedder = tiny_embedder(Pooling::latent_attention);
+  const auto dir = std::filesystem::temp_directory_path() / ("garden-embedder-test-" + std::to_string(::getpid()));
+  save_embedder(dir, embedder, "bytes");
+  auto loaded = load_embedder(dir);
+  EXPECT_EQ(loaded.embedder->config().pooling, Pooling::latent_attention);
+  const text::ByteTokenizer tok;
+  EXPECT_TRUE(torch::equal(encode_texts(embedder, tok, {"same text"}, "", 1),
+                           encode_texts(loaded.embedder, *loaded.tokenizer, {"same text"}, "", 1)));
+  std::filesystem::remove_all(dir);
+  EXPECT_THROW(load_embedder(dir), Error);
+}
+
+}  // namespace
+}  // namespace garden::model
