@@ -68,34 +68,63 @@ std::vector<std::string> bible_verses() {
   return verses;
 }
 
-std::vector<std::string> wordnet_glosses(const std::filesystem::path& wordnet_dir) {
-  std::vector<std::string> glosses;
-  for (const char* part : {"noun", "verb", "adj", "adv"}) {
-    const auto path = wordnet_dir / (std::string("data.") + part);
+const std::string& wordnet_lexname(int number) {
+  static const std::vector<std::string> names = {
+      "adj.all", "adj.pert", "adv.all", "noun.Tops", "noun.act", "noun.animal", "noun.artifact", "noun.attribute",
+      "noun.body", "noun.cognition", "noun.communication", "noun.event", "noun.feeling", "noun.food", "noun.group",
+      "noun.location", "noun.motive", "noun.object", "noun.person", "noun.phenomenon", "noun.plant", "noun.possession",
+      "noun.process", "noun.quantity", "noun.relation", "noun.shape", "noun.state", "noun.substance", "noun.time",
+      "verb.body", "verb.change", "verb.cognition", "verb.communication", "verb.competition", "verb.consumption",
+      "verb.contact", "verb.creation", "verb.emotion", "verb.motion", "verb.perception", "verb.possession",
+      "verb.social", "verb.stative", "verb.weather", "adj.ppl"};
+  if (number < 0 || number >= static_cast<int>(names.size()))
+    throw Error(fmt::format("WordNet lexicographer file {} does not exist (0..{})", number, names.size() - 1));
+  return names[static_cast<size_t>(number)];
+}
+
+std::vector<WordNetSynset> wordnet_synsets(const std::filesystem::path& wordnet_dir, const std::vector<std::string>& parts) {
+  std::vector<WordNetSynset> synsets;
+  for (const std::string& part : parts) {
+    const auto path = wordnet_dir / ("data." + part);
     std::ifstream in(path);
     if (!in) throw Error("cannot read " + path.string() + ": install Debian's wordnet-base (scripts/setup does)");
     std::string line;
     while (std::getline(in, line)) {
       if (line.empty() || line[0] == ' ') continue;  // the licence header is indented
       // offset lex_filenum ss_type w_cnt(hex) word lex_id [word lex_id ...] ... | gloss
+      const auto bar = line.find(" | ");
+      if (bar == std::string::npos) continue;
       std::istringstream fields(line);
       std::string offset, lexfile, type, count_hex;
       fields >> offset >> lexfile >> type >> count_hex;
+      WordNetSynset synset;
+      synset.part = part;
+      synset.lexname = wordnet_lexname(std::stoi(lexfile));
       const int count = static_cast<int>(std::stoul(count_hex, nullptr, 16));
-      std::string lemmas;
       for (int i = 0; i < count; ++i) {
         std::string word, lex_id;
         fields >> word >> lex_id;
         for (auto& c : word) if (c == '_') c = ' ';
         if (auto paren = word.find('('); paren != std::string::npos) word.resize(paren);  // adj markers "(a)"
-        lemmas += (lemmas.empty() ? "" : ", ") + word;
+        synset.lemmas.push_back(word);
       }
-      const auto bar = line.find(" | ");
-      if (bar == std::string::npos) continue;
-      std::string gloss = line.substr(bar + 3);
-      while (!gloss.empty() && gloss.back() == ' ') gloss.pop_back();
-      glosses.push_back(lemmas + ": " + gloss);
+      synset.gloss = line.substr(bar + 3);
+      while (!synset.gloss.empty() && synset.gloss.back() == ' ') synset.gloss.pop_back();
+      synsets.push_back(std::move(synset));
     }
+  }
+  return synsets;
+}
+
+std::vector<std::string> wordnet_glosses(const std::filesystem::path& wordnet_dir) {
+  std::vector<std::string> glosses;
+  for (const WordNetSynset& s : wordnet_synsets(wordnet_dir, {"noun", "verb", "adj", "adv"})) {
+    std::string lemmas;
+    for (const auto& lemma : s.lemmas) {
+      if (!lemmas.empty()) lemmas += ", ";
+      lemmas += lemma;
+    }
+    glosses.push_back(lemmas + ": " + s.gloss);
   }
   return glosses;
 }

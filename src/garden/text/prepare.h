@@ -21,6 +21,18 @@ struct PreparedCorpus {
 std::vector<std::string> bible_verses();
 std::vector<std::string> wordnet_glosses(const std::filesystem::path& wordnet_dir = "/usr/share/wordnet");
 
+// One WordNet synset: its part of speech (noun, verb, adj, adv), lexicographer file
+// (e.g. noun.animal: the label of the gloss classification and clustering tasks), lemmas
+// (underscores as spaces, adjective markers dropped) and gloss.
+struct WordNetSynset {
+  std::string part, lexname;
+  std::vector<std::string> lemmas;
+  std::string gloss;
+};
+std::vector<WordNetSynset> wordnet_synsets(const std::filesystem::path& wordnet_dir, const std::vector<std::string>& parts);
+// WordNet's lexicographer file names (lexnames(5WN)), by number 0..44; throws past that.
+const std::string& wordnet_lexname(int number);
+
 // Writes the corpus to `out` (atomically, as one folder) unless a complete one is there.
 PreparedCorpus prepare_default_corpus(const std::filesystem::path& out, bool force = false);
 
