@@ -151,6 +151,9 @@ expect_error 2 "pooler must be mean" -- "$garden" embed init --lm "$work/a" --po
   fail "index build --model"
 "$garden" search --index "$work/emb_idx" --model "$work/emb" --queries "$work/coll" --run "$work/emb.run" >/dev/null 2>&1 &&
   [ -s "$work/emb.run" ] && pass || fail "search --model"
+"$garden" eval retrieval --encoder "$work/emb" --collection "$work/coll" --metrics ndcg@10,recall@10 2>/dev/null |
+  grep -qE "^recall@10 +all +1.0000" && pass || fail "eval retrieval --encoder"
+expect_error 2 "give --run RUN --qrels QRELS, or --encoder MODEL --collection DIR" -- "$garden" eval retrieval --metrics ndcg@10
 expect_error 1 "has other weights" -- "$garden" search --index "$work/emb_idx" --model "$work/emb_mean" --queries "$work/coll" --run "$work/x.run"
 "$garden" repro list | grep -q "gated-attention .*available" && pass || fail "repro list lacks gated-attention"
 

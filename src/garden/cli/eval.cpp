@@ -1,9 +1,13 @@
-// garden eval retrieval: IR metrics of a TREC run against qrels (trec_eval's conventions).
+// garden eval retrieval: IR metrics of a TREC run against qrels (trec_eval's conventions), or
+// of an embedding model on a collection (encode, exact search, metrics).
 #include <fmt/core.h>
 
 #include "garden/cli/common.h"
 #include "garden/core/json.h"
 #include "garden/eval/ir_metrics.h"
+#include "garden/core/error.h"
+#include "garden/retrieval/collection.h"
+#include "garden/retrieval/model_vectors.h"
 #include "garden/retrieval/trec.h"
 
 namespace garden::cli {
@@ -12,19 +16,35 @@ void register_eval(CLI::App& app) {
   auto* eval = app.add_subcommand("eval", "evaluate runs and models");
   eval->require_subcommand(1);
   struct Options {
-    std::string run, qrels, metrics, out;
+    std::string run, qrels, metrics, out, encoder, collection, instruction, split = "test";
+    int64_t k = 100, batch = 32;
     bool per_query = false;
   };
   auto o = std::make_shared<Options>();
-  auto* retrieval = eval->add_subcommand("retrieval", "metrics of a TREC run against qrels (TREC or BEIR .tsv)");
-  retrieval->add_option("--run", o->run, "TREC run file (qid Q0 docid rank score tag)")->required();
-  retrieval->add_option("--qrels", o->qrels, "qrels: TREC (qid 0 docid rel) or BEIR qrels/<split>.tsv")->required();
+  auto* retrieval = eval->add_subcommand("retrieval", "metrics of a TREC run against qrels, or of an embedding model on a collection");
+  retrieval->add_option("--run", o->run, "TREC run file (qid Q0 docid rank score tag)");
+  retrieval->add_option("--qrels", o->qrels, "qrels: TREC (qid 0 docid rel) or BEIR qrels/<split>.tsv");
+  retrieval->add_option("--encoder", o->encoder, "instead of --run: an embedding model, evaluated on --collection");
+  retrieval->add_option("--collection", o->collection, "with --encoder: a BEIR collection folder");
+  retrieval->add_option("--instruction", o->instruction, "with --encoder: prefix of every query, excluded from pooling");
+  retrieval->add_option("--split", o->split, "with --encoder: qrels split")->capture_default_str();
+  retrieval->add_option("--k", o->k, "with --encoder: documents ranked per query")->capture_default_str();
+  retrieval->add_option("--batch", o->batch, "with --encoder: texts per forward pass")->capture_default_str();
   retrieval->add_option("--metrics", o->metrics, "comma-separated, e.g. ndcg@10,mrr@10,recall@100,map,p@10,rprec,success@10");
   retrieval->add_option("--out", o->out, "write results.json (means and per-query values) here");
   retrieval->add_flag("--per-query", o->per_query, "also print every query's values");
   retrieval->callback([o] {
     const auto metrics = o->metrics.empty() ? eval::default_ir_metrics() : eval::parse_metric_list(o->metrics);
-    const auto result = eval::evaluate_run(retrieval::read_trec_run(o->run), retrieval::read_qrels(o->qrels), metrics);
+    eval::IrEvaluation result;
+    if (!o->encoder.empty()) {
+      if (o->collection.empty() || !o->run.empty()) usage_error("--encoder needs --collection DIR (and no --run)");
+      const auto collection = retrieval::read_beir_collection(o->collection, o->split);
+      result = eval::evaluate_run(retrieval::exact_run_with_model(o->encoder, collection, o->instruction, o->k, o->batch),
+                                  collection.qrels, metrics);
+    } else {
+      if (o->run.empty() || o->qrels.empty()) usage_error("give --run RUN --qrels QRELS, or --encoder MODEL --collection DIR");
+      result = eval::evaluate_run(retrieval::read_trec_run(o->run), retrieval::read_qrels(o->qrels), metrics);
+    }
     if (o->per_query) {
       for (const auto& [qid, values] : result.per_query) {
         for (const auto& name : metrics) fmt::print("{:<12} {:<10} {:.4f}\n", name, qid, values.at(name));

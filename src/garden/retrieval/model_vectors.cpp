@@ -6,6 +6,7 @@
 #include "garden/core/files.h"
 #include "garden/core/progress.h"
 #include "garden/model/embedder.h"
+#include "garden/retrieval/dense.h"
 
 namespace garden::retrieval {
 
@@ -20,6 +21,22 @@ Matrix encode_with_model(const std::filesystem::path& model_dir, const std::vect
   const auto flat = vectors.contiguous();
   m.data.assign(flat.data_ptr<float>(), flat.data_ptr<float>() + flat.numel());
   return m;
+}
+
+Run exact_run_with_model(const std::filesystem::path& model_dir, const Collection& collection, const std::string& instruction,
+                         int64_t k, int64_t batch_size) {
+  std::vector<std::string> doc_ids, doc_texts, query_ids, query_texts;
+  for (const auto& d : collection.corpus) {
+    doc_ids.push_back(d.id);
+    doc_texts.push_back(document_text(d));
+  }
+  for (const auto& q : collection.queries) {
+    query_ids.push_back(q.id);
+    query_texts.push_back(q.text);
+  }
+  const Matrix docs = encode_with_model(model_dir, doc_texts, "", batch_size, "documents");
+  const Matrix queries = encode_with_model(model_dir, query_texts, instruction, batch_size, "queries");
+  return hits_to_run(exact_search(docs, queries, k), query_ids, doc_ids);
 }
 
 Json model_fingerprint(const std::filesystem::path& model_dir) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "garden/core/json.h"
+#include "garden/retrieval/collection.h"
 #include "garden/retrieval/vectors.h"
 
 namespace garden::retrieval {
@@ -15,6 +16,11 @@ namespace garden::retrieval {
 // texts -> [N, D] unit vectors; a progress bar labelled `label` on stderr.
 Matrix encode_with_model(const std::filesystem::path& model_dir, const std::vector<std::string>& texts,
                          const std::string& instruction, int64_t batch_size, const std::string& label);
+
+// Encodes a collection's documents and queries (with `instruction` before each query) and
+// ranks every document by cosine for every query, exactly: a TREC run of the top k.
+Run exact_run_with_model(const std::filesystem::path& model_dir, const Collection& collection, const std::string& instruction,
+                         int64_t k, int64_t batch_size);
 
 // {"model": absolute path, "model_sha256": hash of its weights}.
 Json model_fingerprint(const std::filesystem::path& model_dir);
