@@ -154,6 +154,11 @@ expect_error 2 "pooler must be mean" -- "$garden" embed init --lm "$work/a" --po
 "$garden" eval retrieval --encoder "$work/emb" --collection "$work/coll" --metrics ndcg@10,recall@10 2>/dev/null |
   grep -qE "^recall@10 +all +1.0000" && pass || fail "eval retrieval --encoder"
 expect_error 2 "give --run RUN --qrels QRELS, or --encoder MODEL --collection DIR" -- "$garden" eval retrieval --metrics ndcg@10
+printf 'score\tsentence1\tsentence2\n1.0\ta cat\ta plane\n4.5\ta dog runs\ta dog is running\n3.0\twing lift\tlift of a wing\n' >"$work/sts.tsv"
+"$garden" eval sts --encoder "$work/emb" --data "$work/sts.tsv" 2>/dev/null | grep -q "3 pairs, Spearman x 100 = " && pass ||
+  fail "eval sts"
+printf 'score\ts1\ts2\nx\ta\tb\n' >"$work/bad_sts.tsv"
+expect_error 1 "bad_sts.tsv:2: the score 'x' is not a number" -- "$garden" eval sts --encoder "$work/emb" --data "$work/bad_sts.tsv"
 expect_error 1 "has other weights" -- "$garden" search --index "$work/emb_idx" --model "$work/emb_mean" --queries "$work/coll" --run "$work/x.run"
 "$garden" repro list | grep -q "gated-attention .*available" && pass || fail "repro list lacks gated-attention"
 

@@ -1,10 +1,12 @@
 // garden eval retrieval: IR metrics of a TREC run against qrels (trec_eval's conventions), or
-// of an embedding model on a collection (encode, exact search, metrics).
+// of an embedding model on a collection (encode, exact search, metrics); garden eval sts:
+// Spearman of an embedding model's cosines against gold similarity scores.
 #include <fmt/core.h>
 
 #include "garden/cli/common.h"
 #include "garden/core/json.h"
 #include "garden/eval/ir_metrics.h"
+#include "garden/eval/sts.h"
 #include "garden/core/error.h"
 #include "garden/retrieval/collection.h"
 #include "garden/retrieval/model_vectors.h"
@@ -53,6 +55,35 @@ void register_eval(CLI::App& app) {
     for (const auto& name : metrics) fmt::print("{:<12} {:<10} {:.4f}\n", name, "all", result.mean.at(name));
     fmt::print("{:<12} {:<10} {}\n", "queries", "all", result.queries);
     if (!o->out.empty()) write_json_atomic(o->out, result.to_json());
+  });
+
+  struct StsOptions {
+    std::string encoder, data, split = "test";
+    int64_t batch = 32;
+  };
+  auto so = std::make_shared<StsOptions>();
+  auto* sts = eval->add_subcommand("sts", "Spearman x 100 of an embedding model's cosines on STS pairs (STS-B, SICK)");
+  sts->add_option("--encoder", so->encoder, "embedding model folder")->required();
+  sts->add_option("--data", so->data, "a folder with <split>.tsv, or a .tsv file (score, sentence1, sentence2)")->required();
+  sts->add_option("--split", so->split, "with a folder: which .tsv")->capture_default_str();
+  sts->add_option("--batch", so->batch, "texts per forward pass")->capture_default_str();
+  sts->callback([so] {
+    std::filesystem::path path = so->data;
+    if (std::filesystem::is_directory(path)) path /= so->split + ".tsv";
+    const auto pairs = eval::read_sts_pairs(path);
+    std::vector<std::string> texts;
+    for (const auto& p : pairs) texts.push_back(p.first);
+    for (const auto& p : pairs) texts.push_back(p.second);
+    const auto vectors = retrieval::encode_with_model(so->encoder, texts, "", so->batch, "encode");
+    std::vector<double> gold, cosine;
+    const int64_t n = static_cast<int64_t>(pairs.size());
+    for (int64_t i = 0; i < n; ++i) {
+      double dot = 0;
+      for (int64_t c = 0; c < vectors.cols; ++c) dot += double{vectors.row(i)[c]} * vectors.row(n + i)[c];
+      cosine.push_back(dot);  // the model's vectors have unit length
+      gold.push_back(pairs[static_cast<size_t>(i)].score);
+    }
+    fmt::print("{}: {} pairs, Spearman x 100 = {:.2f}\n", path.string(), n, 100 * eval::spearman(cosine, gold));
   });
 }
 
