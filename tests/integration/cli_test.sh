@@ -114,7 +114,7 @@ expect_error 2 "--lang" -- "$garden" succinct min-dfa --lang pairs
 expect_error 2 "symbol 'x' is not in the alphabet" -- "$garden" succinct accepts --n 1 --word '#0x#'
 printf '{"alphabet": "ab", "operations": [{"name": "p", "formula": {"var": "nope"}}]}' >"$work/bad_program.json"
 expect_error 1 "unknown vector 'nope'" -- "$garden" succinct compile-uhat --program "$work/bad_program.json"
-expect_error 1 "cannot read B-RASP program" -- "$garden" succinct compile-uhat --program "$work/none.json"
+expect_error 1 "cannot read $work/none.json" -- "$garden" succinct compile-uhat --program "$work/none.json"
 "$garden" succinct build-counter --n 2 --lang segments --out "$work/s2.json" >/dev/null && pass || fail "succinct build-counter --out"
 "$garden" succinct accepts --program "$work/s2.json" --word '#00a01a10a11b#00a01a10b11a#' | grep -c "^.*: accept" | grep -q 2 &&
   pass || fail "succinct accepts on a saved program"
@@ -128,7 +128,9 @@ expect_error 2 "--n must be at least 3" -- "$garden" limit free-embed --d 4 --n 
 expect_error 2 "--n0 must be auto or a number" -- "$garden" limit critical-n --d 4 --n0 soon
 expect_error 2 "--pattern must be dense, random, cycle or disjoint" -- "$garden" limit gen --pattern zigzag --out "$work/lim"
 expect_error 1 "collection '$work/nowhere': no such folder" -- "$garden" limit eval --collection "$work/nowhere"
-expect_error 1 "cannot read '$work/none.json'" -- "$garden" limit fit --input "$work/none.json"
+expect_error 1 "cannot read $work/none.json" -- "$garden" limit fit --input "$work/none.json"
+expect_error 2 "--d must be a positive number or a range like 4..16, not '9..4'" -- "$garden" limit sweep --d 9..4
+expect_error 2 "--n must be a positive number or a range" -- "$garden" succinct table --n 1..x
 "$garden" limit sweep --d 4..7 --threads 1 --out "$work/sweep.json" >"$work/sweep.out" 2>&1 && grep -q "d=7: critical n = " "$work/sweep.out" &&
   pass || fail "limit sweep: $(tail -3 "$work/sweep.out")"
 "$garden" limit sweep --d 4..7 --threads 1 --out "$work/sweep.json" | grep -q "d=4: critical n = .* (from" && pass ||

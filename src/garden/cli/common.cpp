@@ -1,5 +1,7 @@
 #include "garden/cli/common.h"
 
+#include <fmt/core.h>
+
 #include "garden/core/error.h"
 
 namespace garden::cli {
@@ -46,6 +48,20 @@ void apply_json_flags(const std::map<std::string, std::string>& given, const Jso
     } catch (const std::logic_error&) {
       usage_error(flag + ": '" + text + "' is not a valid " + std::string(type_of.type_name()));
     }
+  }
+}
+
+std::pair<int64_t, int64_t> parse_int_range(const std::string& text, const std::string& flag) {
+  const auto dots = text.find("..");
+  try {
+    size_t used = 0;
+    const int64_t from = std::stoll(text.substr(0, dots), &used);
+    if (used != text.substr(0, dots).size()) throw std::invalid_argument("range");
+    const int64_t to = dots == std::string::npos ? from : std::stoll(text.substr(dots + 2));
+    if (from < 1 || to < from) throw std::invalid_argument("range");
+    return {from, to};
+  } catch (const std::exception&) {
+    usage_error(fmt::format("{} must be a positive number or a range like 4..16, not '{}'", flag, text));
   }
 }
 

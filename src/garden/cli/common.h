@@ -26,6 +26,9 @@ void add_json_flags(CLI::App& app, const Json& defaults, std::map<std::string, s
                     const std::string& group);
 void apply_json_flags(const std::map<std::string, std::string>& given, const Json& defaults, Json& target);
 
+// "7" or "4..16" -> (from, to) with 1 <= from <= to; a usage error naming `flag` otherwise.
+std::pair<int64_t, int64_t> parse_int_range(const std::string& text, const std::string& flag);
+
 void register_data(CLI::App& app);
 void register_tokenizer(CLI::App& app);
 void register_lm(CLI::App& app);

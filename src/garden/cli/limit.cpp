@@ -8,6 +8,7 @@
 #include "garden/cli/common.h"
 #include "garden/core/error.h"
 #include "garden/core/files.h"
+#include "garden/core/json.h"
 #include "garden/core/progress.h"
 #include "garden/core/data_root.h"
 #include "garden/core/runtime.h"
@@ -48,32 +49,10 @@ FreeEmbeddingOptions to_options(const OptimiserFlags& f) {
   return o;
 }
 
-std::pair<int64_t, int64_t> parse_d_range(const std::string& text) {
-  const auto dots = text.find("..");
-  try {
-    const int64_t from = std::stoll(text.substr(0, dots));
-    const int64_t to = dots == std::string::npos ? from : std::stoll(text.substr(dots + 2));
-    if (from < 1 || to < from) throw std::invalid_argument("range");
-    return {from, to};
-  } catch (const std::exception&) {
-    usage_error(fmt::format("--d must be a number or a range like 4..16, not '{}'", text));
-  }
-}
-
 void print_trial(const NTrial& t) {
   fmt::print("  n={:<5} {:<8} best top-2 accuracy {:.4f}  {:>6} iterations ({})  {:.1f} s\n", t.n,
              t.success ? "solved" : "failed", t.best_accuracy, t.iterations, t.stopped_by, t.seconds);
   std::fflush(stdout);
-}
-
-Json read_json_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(fmt::format("cannot read '{}': no such file", path));
-  try {
-    return Json::parse(in);
-  } catch (const Json::exception& e) {
-    throw Error(fmt::format("'{}' is not valid JSON: {}", path, e.what()));
-  }
 }
 
 // The sweep file: {"settings": {...}, "dims": [CriticalNResult, ...]}.
@@ -164,7 +143,7 @@ void register_limit(CLI::App& app) {
   sweep_cmd->add_option("--out", sweep_out, "the sweep file; dimensions already in it are not run again");
   add_optimiser_flags(sweep_cmd, sweep_flags);
   sweep_cmd->callback([] {
-    const auto [from, to] = parse_d_range(sweep_d);
+    const auto [from, to] = parse_int_range(sweep_d, "--d");
     const FreeEmbeddingOptions options = to_options(sweep_flags);
     const Json settings = {{"seed", sweep_flags.seed}, {"max_iterations", sweep_flags.max_iterations},
                            {"dtype", sweep_flags.dtype}, {"record", sweep_record}};

@@ -1,8 +1,6 @@
 // garden succinct build-counter | compile-uhat | accepts | min-dfa | agree | table.
 #include <fmt/core.h>
 
-#include <fstream>
-
 #include "garden/cli/common.h"
 #include "garden/core/error.h"
 #include "garden/core/files.h"
@@ -30,33 +28,13 @@ void add_program_source(CLI::App* cmd, ProgramSource& source, bool allow_file) {
 }
 
 Program load_program(const ProgramSource& source) {
-  if (!source.program_file.empty()) {
-    std::ifstream in(source.program_file);
-    if (!in) throw Error(fmt::format("cannot read B-RASP program '{}'", source.program_file));
-    Json json;
-    try {
-      json = Json::parse(in);
-    } catch (const Json::exception& e) {
-      throw Error(fmt::format("B-RASP program '{}' is not valid JSON: {}", source.program_file, e.what()));
-    }
-    return Program::from_json(json);
-  }
+  if (!source.program_file.empty()) return Program::from_json(read_json_file(source.program_file));
   return build_counter_program(source.n, parse_counter_language(source.lang));
 }
 
 void write_json_file(const std::string& path, const Json& json) {
   write_file_atomic(path, json.dump(1) + "\n");
   fmt::print("wrote {}\n", path);
-}
-
-std::pair<int, int> parse_range(const std::string& text) {
-  const auto dots = text.find("..");
-  try {
-    if (dots == std::string::npos) return {std::stoi(text), std::stoi(text)};
-    return {std::stoi(text.substr(0, dots)), std::stoi(text.substr(dots + 2))};
-  } catch (const std::exception&) {
-    usage_error(fmt::format("--n must be a number or a range like 1..6, not '{}'", text));
-  }
 }
 
 void print_size_table(const std::vector<SizeRow>& rows) {
@@ -173,10 +151,9 @@ void register_succinct(CLI::App& app) {
       ->check(CLI::IsMember({"single", "segments"}));
   table_cmd->add_option("--max-states", table_max_states, "build DFAs explicitly only up to this many states");
   table_cmd->callback([] {
-    const auto [from, to] = parse_range(table_range);
-    if (from > to) usage_error(fmt::format("--n range '{}' is empty", table_range));
+    const auto [from, to] = parse_int_range(table_range, "--n");
     std::vector<SizeRow> rows;
-    for (int n = from; n <= to; ++n) rows.push_back(size_row(n, parse_counter_language(table_lang), table_max_states));
+    for (int n = static_cast<int>(from); n <= static_cast<int>(to); ++n) rows.push_back(size_row(n, parse_counter_language(table_lang), table_max_states));
     print_size_table(rows);
   });
 }

@@ -10,20 +10,9 @@
 
 namespace garden::model {
 
-namespace {
-std::string mask_name(MaskMode mode) {
-  switch (mode) {
-    case MaskMode::causal: return "causal";
-    case MaskMode::bidirectional: return "bidirectional";
-    case MaskMode::prefix: return "prefix";
-  }
-  return "?";
-}
-}  // namespace
-
 Json EmbedderConfig::to_json() const {
   return {{"pooling", to_string(pooling)},
-          {"mask", mask_name(mask)},
+          {"mask", to_string(mask)},
           {"latents", latent.latents},
           {"latent_heads", latent.heads},
           {"latent_head_dim", latent.head_dim},

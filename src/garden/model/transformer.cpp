@@ -13,6 +13,15 @@ MaskMode parse_mask_mode(const std::string& s) {
   usage_error("mask must be causal, bidirectional or prefix, got '" + s + "'");
 }
 
+std::string to_string(MaskMode mode) {
+  switch (mode) {
+    case MaskMode::causal: return "causal";
+    case MaskMode::bidirectional: return "bidirectional";
+    case MaskMode::prefix: return "prefix";
+  }
+  return "?";
+}
+
 BlockImpl::BlockImpl(const TransformerConfig& config) {
   norm_attention = register_module("norm_attention", NormLayer(config));
   attention = register_module("attention", Attention(config));

@@ -23,6 +23,7 @@ namespace garden::model {
 
 enum class MaskMode { causal, bidirectional, prefix };
 MaskMode parse_mask_mode(const std::string& s);
+std::string to_string(MaskMode mode);
 
 struct ForwardOptions {
   MaskMode mask = MaskMode::causal;
