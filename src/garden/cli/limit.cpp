@@ -26,14 +26,14 @@ struct OptimiserFlags {
   int threads = 0;
   uint64_t seed = 42;
   int64_t max_iterations = 100000;
-  int64_t chunk = 16384;
+  int64_t chunk = 0;
   std::string dtype = "float32";
 };
 
 void add_optimiser_flags(CLI::App* cmd, OptimiserFlags& f) {
   cmd->add_option("--seed", f.seed, "seed of the initial embeddings");
   cmd->add_option("--max-iterations", f.max_iterations, "iterations per n at most");
-  cmd->add_option("--query-chunk", f.chunk, "queries per block of the logit matrix (bounds memory)");
+  cmd->add_option("--query-chunk", f.chunk, "queries per block of the logit matrix (0: blocks of about 16 MB)");
   cmd->add_option("--dtype", f.dtype, "float32 (as the paper) or float64")->check(CLI::IsMember({"float32", "float64"}));
   cmd->add_option("--threads", f.threads, "CPU threads (0 = all cores)");
 }
@@ -45,7 +45,8 @@ FreeEmbeddingOptions to_options(const OptimiserFlags& f) {
   o.max_iterations = f.max_iterations;
   o.query_chunk = f.chunk;
   o.dtype = f.dtype == "float64" ? torch::kFloat64 : torch::kFloat32;
-  if (o.max_iterations < 1 || o.query_chunk < 1) usage_error("--max-iterations and --query-chunk must be at least 1");
+  if (o.max_iterations < 1) usage_error("--max-iterations must be at least 1");
+  if (o.query_chunk < 0) usage_error("--query-chunk must be 0 (automatic) or positive");
   return o;
 }
 

@@ -93,6 +93,7 @@ std::string render_plot(const Plot& plot, const fs::path& dir) {
          << "set ylabel " << gnuplot_quote(plot.ylabel) << " noenhanced\n"
          << "set key outside right noenhanced\nset grid\n";
   if (plot.log_y) script << "set logscale y\n";
+  if (plot.log_x) script << "set logscale x 2\n";
   script << "plot ";
   for (size_t i = 0; i < plot.series.size(); ++i)
     // Markers only where there are few points; dense curves read better as plain lines.

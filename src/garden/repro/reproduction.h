@@ -42,6 +42,7 @@ struct Plot {
   std::string title, xlabel, ylabel;
   std::vector<Series> series;
   bool log_y = false;
+  bool log_x = false;
 };
 
 // One check of the paper's claim. `gate` criteria decide INCONCLUSIVE when they fail

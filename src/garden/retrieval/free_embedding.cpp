@@ -95,6 +95,11 @@ double topk_accuracy(const torch::Tensor& queries, const torch::Tensor& docs, co
   return static_cast<double>(topk_hits(queries, docs, positives, chunk)) / static_cast<double>(positives.numel());
 }
 
+int64_t query_chunk_for(int64_t docs, torch::Dtype dtype) {
+  constexpr int64_t block_bytes = int64_t{16} << 20;
+  return std::max<int64_t>(1, block_bytes / (std::max<int64_t>(docs, 1) * static_cast<int64_t>(c10::elementSize(dtype))));
+}
+
 bool EarlyStopping::update(double loss) {
   if (loss < best_ - min_delta_) {
     best_ = loss;
@@ -142,8 +147,9 @@ FreeEmbeddingResult optimise_free_embeddings(int64_t docs, const torch::Tensor& 
   FreeEmbeddingResult result;
   result.stopped_by = "max iterations";
   const int64_t all_hits = positives.numel();
+  const int64_t chunk = o.query_chunk > 0 ? o.query_chunk : query_chunk_for(docs, o.dtype);
   for (int64_t it = 0; it < o.max_iterations; ++it) {
-    const InfoNceValue value = per_positive_infonce(u.detach(), v.detach(), positives, o.temperature, o.query_chunk);
+    const InfoNceValue value = per_positive_infonce(u.detach(), v.detach(), positives, o.temperature, chunk);
     if (!std::isfinite(value.loss))
       throw Error(fmt::format("free embeddings: the loss is not finite at iteration {} (d={}, n={})", it, o.dims, docs));
     u.mutable_grad() = value.grad_queries;
@@ -157,7 +163,7 @@ FreeEmbeddingResult optimise_free_embeddings(int64_t docs, const torch::Tensor& 
     result.iterations = it + 1;
     result.final_loss = value.loss;
     if ((it + 1) % o.eval_every == 0) {
-      const int64_t hits = topk_hits(u.detach(), v.detach(), positives, o.query_chunk);
+      const int64_t hits = topk_hits(u.detach(), v.detach(), positives, chunk);
       result.best_accuracy = std::max(result.best_accuracy, static_cast<double>(hits) / static_cast<double>(all_hits));
       if (hits == all_hits) {
         result.success = true;

@@ -45,6 +45,13 @@ TEST(FreeEmbedding, LossMatchesAFloat64ReferenceAndFiniteDifferences) {
   }
 }
 
+TEST(FreeEmbedding, AutomaticQueryBlocksHoldAbout16MegabytesOfLogits) {
+  EXPECT_EQ(query_chunk_for(50000, torch::kFloat32), 83);  // 83 x 50,000 x 4 bytes <= 16 MiB < 84 x ...
+  EXPECT_EQ(query_chunk_for(50000, torch::kFloat64), 41);
+  EXPECT_EQ(query_chunk_for(int64_t{1} << 30, torch::kFloat32), 1);  // never zero rows
+  EXPECT_EQ(query_chunk_for(46, torch::kFloat32), (int64_t{16} << 20) / (46 * 4));
+}
+
 TEST(FreeEmbedding, AccuracyCountsRelevantDocsInTopKWithTiesToTheLowerIndex) {
   // With V = I the scores are the query rows themselves.
   const auto v = torch::eye(4, torch::kFloat64);
