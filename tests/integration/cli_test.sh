@@ -162,6 +162,26 @@ printf 'score\tsentence1\tsentence2\n1.0\ta cat\ta plane\n4.5\ta dog runs\ta dog
 printf 'score\ts1\ts2\nx\ta\tb\n' >"$work/bad_sts.tsv"
 expect_error 1 "bad_sts.tsv:2: the score 'x' is not a number" -- "$garden" eval sts --encoder "$work/emb" --data "$work/bad_sts.tsv"
 expect_error 1 "has other weights" -- "$garden" search --index "$work/emb_idx" --model "$work/emb_mean" --queries "$work/coll" --run "$work/x.run"
+# garden embed pairs / train: title -> body pairs with BM25 negatives, training stopped and
+# resumed, the run folder used as an encoder, and the errors of impossible settings.
+mkdir -p "$work/tcoll/qrels"
+for i in 1 2 3 4 5 6; do
+  printf '{"_id": "t%s", "title": "study number %s of wings", "text": "the body of document %s talks about lift drag and flow %s"}\n' "$i" "$i" "$i" "$i"
+done >"$work/tcoll/corpus.jsonl"
+printf '{"_id": "q1", "text": "lift"}\n' >"$work/tcoll/queries.jsonl"
+printf 'query-id\tcorpus-id\tscore\nq1\tt1\t1\n' >"$work/tcoll/qrels/test.tsv"
+"$garden" embed pairs --collection "$work/tcoll" --negatives 2 --held-out 2 --eval-out "$work/pairs_eval.jsonl" \
+  --out "$work/pairs.jsonl" 2>/dev/null | grep -q "wrote 4 pairs" && grep -q '"negatives":\["' "$work/pairs.jsonl" && pass || fail "embed pairs"
+train_flags=(--init "$work/emb_mean" --train "$work/pairs.jsonl" --eval "$work/pairs_eval.jsonl" --steps 4 --batch 2
+  --warmup 1 --threads 1 --out "$work/etrain")
+"$garden" embed train "${train_flags[@]}" --hard-negatives 1 --stop-after 2 2>/dev/null | grep -q "stopped at step 2" && pass || fail "embed train --stop-after"
+"$garden" embed train "${train_flags[@]}" --hard-negatives 1 --resume 2>/dev/null | grep -q "step 4: train loss" && pass || fail "embed train --resume"
+"$garden" eval retrieval --encoder "$work/etrain" --collection "$work/tcoll" --metrics recall@10 2>/dev/null |
+  grep -qE "^recall@10 +all" && pass || fail "eval retrieval --encoder with a training run"
+expect_error 2 "hard_negatives is 3 but a pair" -- "$garden" embed train "${train_flags[@]}" --hard-negatives 3
+expect_error 2 "with in_batch off, hard_negatives must be at least 1" -- "$garden" embed train "${train_flags[@]}" --hard-negatives 0 --in-batch false
+expect_error 1 "pairs_bad.jsonl line 1: needs a non-empty string \"positive\"" -- sh -c \
+  "printf '{\"query\": \"q\"}\\n' >'$work/pairs_bad.jsonl'; '$garden' embed train --init '$work/emb_mean' --train '$work/pairs_bad.jsonl' --out '$work/x'"
 "$garden" repro list | grep -q "gated-attention .*available" && pass || fail "repro list lacks gated-attention"
 
 echo "$passes passed, $failures failed"

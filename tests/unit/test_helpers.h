@@ -12,6 +12,8 @@
 #include <string>
 
 #include "garden/model/config.h"
+#include "garden/model/embedder.h"
+#include "garden/text/tokenizer.h"
 
 namespace garden::testing {
 
@@ -88,6 +90,26 @@ void expect_error_containing(Fn&& fn, const std::string& fragment) {
   } catch (const std::exception& e) {
     EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << "message was: " << e.what();
   }
+}
+
+// A byte-level embedder, d=16, one layer; the same weights on every call (seeded).
+inline model::Embedder tiny_embedder(model::Pooling pooling = model::Pooling::mean, int64_t max_tokens = 64,
+                                     double dropout = 0.0) {
+  torch::manual_seed(5);
+  model::TransformerConfig c;
+  c.vocab = text::ByteTokenizer().vocab_size();
+  c.d_model = 16;
+  c.n_layers = 1;
+  c.n_heads = 2;
+  c.d_ff = 32;
+  c.max_seq = 64;
+  c.dropout = dropout;
+  model::EmbedderConfig e;
+  e.pooling = pooling;
+  e.latent.latents = 4;
+  e.latent.heads = 2;
+  e.max_tokens = max_tokens;
+  return model::Embedder(model::Transformer(c), e);
 }
 
 }  // namespace garden::testing

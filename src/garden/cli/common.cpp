@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include <sstream>
+
 #include "garden/core/error.h"
 
 namespace garden::cli {
@@ -42,6 +44,16 @@ void apply_json_flags(const std::map<std::string, std::string>& given, const Jso
         const double v = std::stod(text, &used);
         if (used != text.size()) throw std::invalid_argument(text);
         target[key] = v;
+      } else if (type_of.is_array()) {  // a comma-separated list of integers, e.g. --mrl 8,16,32
+        Json list = Json::array();
+        std::stringstream items(text);
+        for (std::string item; std::getline(items, item, ',');) {
+          size_t used = 0;
+          const long long v = std::stoll(item, &used);
+          if (used != item.size()) throw std::invalid_argument(text);
+          list.push_back(v);
+        }
+        target[key] = list;
       } else {
         target[key] = text;
       }

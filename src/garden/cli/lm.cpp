@@ -13,6 +13,7 @@
 #include "garden/model/generation.h"
 #include "garden/text/corpus.h"
 #include "garden/text/prepare.h"
+#include "garden/train/base_lm.h"
 #include "garden/train/trainer.h"
 
 namespace garden::cli {
@@ -49,7 +50,7 @@ void run_train(TrainCommand& cmd) {
   apply_json_flags(cmd.model_flags, model::TransformerConfig{}.to_json(), model_json);
   apply_json_flags(cmd.train_flags, train::TrainConfig{}.to_json(), train_json);
 
-  if (cmd.resume && train::latest_checkpoint(cmd.out).empty())
+  if (cmd.resume && latest_checkpoint(cmd.out).empty())
     throw Error("--resume: " + cmd.out + " has no checkpoint to resume from");
   auto tokenizer = text::load_tokenizer(cmd.tokenizer);
   model_json["vocab"] = tokenizer->vocab_size();
@@ -131,6 +132,28 @@ void register_lm(CLI::App& app) {
   add_json_flags(*train, model_defaults, cmd->model_flags, "Model");
   add_json_flags(*train, train::TrainConfig{}.to_json(), cmd->train_flags, "Training");
   train->callback([cmd] { run_train(*cmd); });
+
+  struct BaseOptions {
+    RuntimeOptions runtime;
+    train::BaseLmOptions options;
+    bool rebuild = false;
+  };
+  auto base = std::make_shared<BaseOptions>();
+  auto* base_cmd = lm->add_subcommand("base", "the shared tiny base LM (SentencePiece 8k with <mask>, 4 layers, d=128), "
+                                              "built once per configuration into the cache; prints its folder");
+  base_cmd->add_option("--steps", base->options.steps, "pretraining steps")->capture_default_str();
+  base_cmd->add_option("--vocab", base->options.vocab, "SentencePiece vocabulary")->capture_default_str();
+  base_cmd->add_option("--seed", base->options.seed, "seed")->capture_default_str();
+  base_cmd->add_flag("--rebuild", base->rebuild, "train it again even if the cache has it");
+  add_runtime_options(*base_cmd, base->runtime);
+  base_cmd->callback([base] {
+    configure_threads(base->runtime.threads);
+    const auto lm = train::ensure_base_lm(resolve_cache_dir(base->runtime.cache), resolve_data_root(base->runtime.data),
+                                          base->options, base->rebuild);
+    fmt::print("{}\n", lm.model.string());
+    fmt::print(stderr, "{} base LM: held-out loss {:.4f}; pretrained on {}; tokenizer {}\n", lm.built ? "built the" : "cached",
+               lm.val_loss, lm.sources, lm.tokenizer.string());
+  });
 
   struct EvalOptions {
     RuntimeOptions runtime;

@@ -26,6 +26,14 @@ fs::path staging_path(const fs::path& path) {
                   std::to_string(counter++));
 }
 
+fs::path latest_checkpoint(const fs::path& run) {
+  const auto pointer = run / "checkpoints" / "latest";
+  if (!fs::exists(pointer)) return {};
+  std::string name = read_file(pointer);
+  while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
+  return run / "checkpoints" / name;
+}
+
 void write_file_atomic(const fs::path& path, const std::string& contents) {
   if (path.has_parent_path()) fs::create_directories(path.parent_path());
   const fs::path tmp = staging_path(path);

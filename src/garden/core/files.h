@@ -18,6 +18,9 @@ void append_line(const fs::path& path, const std::string& line);
 void replace_dir_atomic(const fs::path& staged, const fs::path& target);
 // A fresh sibling path for staging: "<path>.tmp-<pid>-<n>".
 fs::path staging_path(const fs::path& path);
+// The newest checkpoint folder of a training run folder (named by <run>/checkpoints/latest),
+// or an empty path when it has none.
+fs::path latest_checkpoint(const fs::path& run);
 std::string sha256_hex(const std::string& bytes);
 std::string sha256_file_hex(const fs::path& path);
 

@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "garden/core/error.h"
+#include "garden/core/files.h"
 #include "garden/core/safetensors.h"
 
 namespace garden::model {
@@ -125,10 +126,13 @@ void save_embedder(const std::filesystem::path& dir, Embedder& embedder, const s
                                               {"tokenizer", tokenizer_spec}});
 }
 
-LoadedEmbedder load_embedder(const std::filesystem::path& path, torch::Device device) {
+LoadedEmbedder load_embedder(const std::filesystem::path& given, torch::Device device) {
+  std::filesystem::path path = given;
+  if (!std::filesystem::exists(path / "model.safetensors") && !latest_checkpoint(path).empty()) path = latest_checkpoint(path);
   const auto config_path = path / "config.json";
   if (!std::filesystem::exists(path / "model.safetensors") || !std::filesystem::exists(config_path))
-    throw Error(fmt::format("embedding model {}: no such model folder (model.safetensors + config.json)", path.string()));
+    throw Error(fmt::format("embedding model {}: no such model folder (model.safetensors + config.json) or training run",
+                            given.string()));
   const Json config = read_json_file(config_path);
   if (!config.contains("model") || !config.contains("embedder"))
     throw Error(fmt::format("{}: not an embedding model (no 'model' and 'embedder' sections)", config_path.string()));

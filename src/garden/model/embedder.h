@@ -60,7 +60,7 @@ torch::Tensor encode_texts(Embedder& embedder, const text::Tokenizer& tokenizer,
                            const std::function<void(int64_t)>& progress = {});
 
 // A model folder: model.safetensors + config.json {"model": backbone, "embedder": ...,
-// "tokenizer": spec}. Loading accepts a run folder too (its latest checkpoint).
+// "tokenizer": spec}. Loading accepts a training run folder too (its latest checkpoint).
 void save_embedder(const std::filesystem::path& dir, Embedder& embedder, const std::string& tokenizer_spec);
 struct LoadedEmbedder {
   Embedder embedder{nullptr};

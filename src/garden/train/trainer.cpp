@@ -59,14 +59,6 @@ std::string checkpoint_name(int64_t step) { return fmt::format("step_{:08d}", st
 
 }  // namespace
 
-fs::path latest_checkpoint(const fs::path& run) {
-  const auto pointer = run / "checkpoints" / "latest";
-  if (!fs::exists(pointer)) return {};
-  std::string name = read_file(pointer);
-  while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
-  return run / "checkpoints" / name;
-}
-
 void install_interrupt_handler() { std::signal(SIGINT, on_sigint); }
 
 void TrainConfig::validate() const {
@@ -171,12 +163,37 @@ double Trainer::evaluate(model::Transformer& model, const BatchSource& data, boo
 
 TrainResult Trainer::fit(model::Transformer& model, const BatchSource& data, bool resume, const EvalHook& hook) {
   const auto device = model->token_embedding->weight.device();
+  Objective objective;
+  objective.micro_step = [&](int64_t index) {
+    const Batch batch = data.train_batch(index);
+    auto out = model->forward(batch.input.to(device), forward_options(batch, device));
+    auto loss = lm_loss(out.logits, batch.target.to(device), batch.loss_mask.defined() ? batch.loss_mask.to(device) : torch::Tensor());
+    return MicroStep{loss.loss, batch.tokens()};
+  };
+  objective.save = [&](const fs::path& dir) { save_model(dir, model, tokenizer_spec); };
+  objective.evaluate = [&](int64_t step, Json& metrics) {
+    const double val = evaluate(model, data, config_.bf16);
+    metrics["val_loss"] = val;
+    metrics["val_ppl"] = std::exp(val);
+    if (hook) hook(model, step, metrics);
+  };
+  objective.description = Json{{"model", model->config().to_json()},
+                               {"tokenizer", tokenizer_spec},
+                               {"data", data.describe()},
+                               {"parameters", model->parameter_count()}};
+  return fit(*model, objective, resume);
+}
+
+TrainResult Trainer::fit(torch::nn::Module& module, const Objective& objective, bool resume) {
+  const auto parameters = module.parameters();
+  if (parameters.empty()) throw Error("training: the model has no parameters");
+  const auto device = parameters.front().device();
   const auto checkpoints = out_ / "checkpoints";
   fs::create_directories(checkpoints);
 
   // Weight decay applies to matrices (linear weights, embeddings), not to norm gains.
   std::vector<torch::Tensor> decay, no_decay;
-  for (const auto& p : model->parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
+  for (const auto& p : parameters) (p.dim() >= 2 ? decay : no_decay).push_back(p);
   auto options = [&](double wd) {
     return std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(config_.lr)
                                                            .betas({config_.beta1, config_.beta2})
@@ -194,7 +211,7 @@ TrainResult Trainer::fit(model::Transformer& model, const BatchSource& data, boo
   if (resume) {
     const auto latest = latest_checkpoint(out_);
     if (latest.empty()) throw Error("--resume: " + out_.string() + " has no checkpoint to resume from");
-    load_module_tensors(*model, load_safetensors(latest / "model.safetensors"), latest / "model.safetensors");
+    load_module_tensors(module, load_safetensors(latest / "model.safetensors"), latest / "model.safetensors");
     torch::load(optimizer, (latest / "optimizer.pt").string());
     auto rng = load_safetensors(latest / "rng.safetensors");
     auto generator = at::detail::getDefaultCPUGenerator();
@@ -216,16 +233,14 @@ TrainResult Trainer::fit(model::Transformer& model, const BatchSource& data, boo
   } else {
     fs::remove(out_ / "metrics.jsonl");
   }
-  write_json_atomic(out_ / "config.json", Json{{"model", model->config().to_json()},
-                                               {"train", config_.to_json()},
-                                               {"tokenizer", tokenizer_spec},
-                                               {"data", data.describe()},
-                                               {"parameters", model->parameter_count()}});
+  Json description = objective.description.is_object() ? objective.description : Json::object();
+  description["train"] = config_.to_json();
+  write_json_atomic(out_ / "config.json", description);
 
   auto save_checkpoint = [&](int64_t step) {
     const auto final_dir = checkpoints / checkpoint_name(step);
     const auto staged = staging_path(final_dir);
-    save_model(staged, model, tokenizer_spec);
+    objective.save(staged);
     torch::save(optimizer, (staged / "optimizer.pt").string());
     auto generator = at::detail::getDefaultCPUGenerator();
     torch::Tensor rng_state;
@@ -247,7 +262,7 @@ TrainResult Trainer::fit(model::Transformer& model, const BatchSource& data, boo
   };
 
   TrainResult result;
-  model->train();
+  module.train();
   const int64_t last_step = config_.stop_after > 0 ? std::min(config_.steps, start_step + config_.stop_after) : config_.steps;
   Progress progress("train", config_.steps, "steps");
   const auto started = std::chrono::steady_clock::now();
@@ -256,13 +271,13 @@ TrainResult Trainer::fit(model::Transformer& model, const BatchSource& data, boo
   g_interrupted = false;
 
   bool evaluated = false;
+  Json last_eval;
   auto run_eval = [&](int64_t step) {
     evaluated = true;
     Json metrics = {{"step", step}, {"kind", "eval"}};
-    result.val_loss = evaluate(model, data, config_.bf16);
-    metrics["val_loss"] = result.val_loss;
-    metrics["val_ppl"] = std::exp(result.val_loss);
-    if (hook) hook(model, step, metrics);
+    if (objective.evaluate) objective.evaluate(step, metrics);
+    if (metrics.contains("val_loss")) result.val_loss = metrics["val_loss"].get<double>();
+    last_eval = metrics;
     append_line(out_ / "metrics.jsonl", metrics.dump());
   };
 
@@ -274,13 +289,12 @@ TrainResult Trainer::fit(model::Transformer& model, const BatchSource& data, boo
     optimizer.zero_grad();
     double step_loss = 0;
     for (int64_t micro = 0; micro < config_.grad_accum; ++micro) {
-      const Batch batch = data.train_batch((step - 1) * config_.grad_accum + micro);
-      torch::Tensor loss;
+      MicroStep micro_step;
       {
         AutocastScope autocast(config_.bf16, device);
-        auto out = model->forward(batch.input.to(device), forward_options(batch, device));
-        loss = lm_loss(out.logits, batch.target.to(device), batch.loss_mask.defined() ? batch.loss_mask.to(device) : torch::Tensor()).loss;
+        micro_step = objective.micro_step((step - 1) * config_.grad_accum + micro);
       }
+      const torch::Tensor& loss = micro_step.loss;
       const double value = loss.item<double>();
       if (!std::isfinite(value)) {
         const auto latest = latest_checkpoint(out_);
@@ -289,10 +303,10 @@ TrainResult Trainer::fit(model::Transformer& model, const BatchSource& data, boo
       }
       (loss / static_cast<double>(config_.grad_accum)).backward();
       step_loss += value / static_cast<double>(config_.grad_accum);
-      tokens_done += batch.tokens();
+      tokens_done += micro_step.tokens;
     }
     double grad_norm = 0;
-    if (config_.grad_clip > 0) grad_norm = torch::nn::utils::clip_grad_norm_(model->parameters(), config_.grad_clip);
+    if (config_.grad_clip > 0) grad_norm = torch::nn::utils::clip_grad_norm_(parameters, config_.grad_clip);
     optimizer.step();
 
     if (step > config_.warmup && ema > 0 && step_loss > config_.spike_factor * ema) ++spikes;
@@ -328,7 +342,7 @@ TrainResult Trainer::fit(model::Transformer& model, const BatchSource& data, boo
   Json summary{{"steps_done", result.steps_done}, {"steps", config_.steps}, {"interrupted", result.interrupted},
                {"train_loss", result.final_train_loss}, {"loss_spikes", result.loss_spikes},
                {"tokens_per_second", result.tokens_per_second}, {"seconds", result.seconds}};
-  if (evaluated) {
+  if (evaluated && last_eval.contains("val_loss")) {
     summary["val_loss"] = result.val_loss;
     summary["val_ppl"] = std::exp(result.val_loss);
   }

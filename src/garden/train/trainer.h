@@ -58,11 +58,36 @@ struct TrainResult {
 // Evaluated every eval_every steps and at the end; add named scalars to `metrics`.
 using EvalHook = std::function<void(model::Transformer& model, int64_t step, Json& metrics)>;
 
+// One micro-batch: its loss (a scalar to minimise) and the tokens it covered (throughput).
+struct MicroStep {
+  torch::Tensor loss;
+  int64_t tokens = 0;
+};
+
+// What the loop trains, for objectives other than next-token prediction (contrastive
+// embedders, masked next-token prediction, SimCSE).
+struct Objective {
+  // Forward and loss of micro-batch `index` = (step - 1) x grad_accum + micro. It must be a
+  // pure function of the index (and the module's weights and the global RNG), so a resumed
+  // run sees the same batches.
+  std::function<MicroStep(int64_t index)> micro_step;
+  // Writes the model into a folder; its weights must go to dir/model.safetensors as
+  // module_tensors(module), which is what a resume loads back.
+  std::function<void(const std::filesystem::path& dir)> save;
+  // Held-out metrics every eval_every steps and at the end (optional); a "val_loss" entry
+  // becomes TrainResult::val_loss.
+  std::function<void(int64_t step, Json& metrics)> evaluate;
+  Json description;  // written to <out>/config.json beside the train section
+};
+
 class Trainer {
  public:
   // `out` is the run folder: config.json, metrics.jsonl, checkpoints/.
   Trainer(TrainConfig config, std::filesystem::path out);
+  // Next-token prediction on `data`.
   TrainResult fit(model::Transformer& model, const BatchSource& data, bool resume, const EvalHook& hook = {});
+  // Any objective over `module`'s parameters.
+  TrainResult fit(torch::nn::Module& module, const Objective& objective, bool resume);
   // Mean held-out loss (nats per counted token).
   static double evaluate(model::Transformer& model, const BatchSource& data, bool bf16);
   bool quiet = false;             // no progress bar (tests, nested runs)
@@ -81,9 +106,6 @@ struct LoadedModel {
 };
 // `path` is a model folder, a run folder (its latest checkpoint) or a checkpoint folder.
 LoadedModel load_model(const std::filesystem::path& path, torch::Device device = torch::kCPU);
-
-// The newest checkpoint folder of a run folder, or an empty path when it has none.
-std::filesystem::path latest_checkpoint(const std::filesystem::path& run);
 
 // Installs a SIGINT handler that asks running trainers to checkpoint and stop.
 void install_interrupt_handler();

@@ -4,26 +4,12 @@
 #include <unistd.h>
 
 #include "garden/core/error.h"
+#include "test_helpers.h"
 
 namespace garden::model {
 namespace {
 
-Embedder tiny_embedder(Pooling pooling, int64_t max_tokens = 64) {
-  torch::manual_seed(5);
-  TransformerConfig c;
-  c.vocab = text::ByteTokenizer().vocab_size();
-  c.d_model = 16;
-  c.n_layers = 1;
-  c.n_heads = 2;
-  c.d_ff = 32;
-  c.max_seq = 64;
-  EmbedderConfig e;
-  e.pooling = pooling;
-  e.latent.latents = 4;
-  e.latent.heads = 2;
-  e.max_tokens = max_tokens;
-  return Embedder(Transformer(c), e);
-}
+using testing::tiny_embedder;
 
 TEST(Embedder, BatchExcludesTheInstructionFromPoolingAndEndsWithEos) {
   const text::ByteTokenizer tok;

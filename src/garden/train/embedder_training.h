@@ -1,0 +1,44 @@
+// Contrastive training of an embedding model on (query, positive, hard negatives) pairs:
+// InfoNCE over cosines with in-batch and/or hard negatives, positive-aware filtering,
+// optional Matryoshka widths, run by the shared Trainer (schedule, accumulation,
+// checkpoints, resume). Batches are a pure function of the micro-batch index: example order
+// is a seeded permutation per epoch, so a resumed run sees the same batches.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "garden/model/embedder.h"
+#include "garden/retrieval/training_pairs.h"
+#include "garden/text/tokenizer.h"
+#include "garden/train/objectives/contrastive.h"
+#include "garden/train/trainer.h"
+
+namespace garden::train {
+
+struct EmbedObjectiveConfig {
+  ContrastiveOptions contrastive;
+  int64_t hard_negatives = 0;           // per query, taken from each pair's list (best first)
+  std::vector<int64_t> mrl_widths;      // empty: plain loss; else nested prefixes (last = full width)
+  std::string query_instruction;        // prefixed to queries, excluded from pooling
+  Json to_json() const;
+  static EmbedObjectiveConfig from_json(const Json& json, const std::string& where);
+};
+
+// The micro-batch of `index`: `batch` examples from the seeded per-epoch permutation.
+std::vector<int64_t> pair_batch_indices(int64_t examples, int64_t batch, int64_t index, uint64_t seed);
+
+// The loss of one batch of pairs (a scalar with gradients through the embedder) and the
+// tokens it embedded.
+MicroStep contrastive_batch_loss(model::Embedder& embedder, const text::Tokenizer& tokenizer,
+                                 const std::vector<const retrieval::TextPair*>& pairs, const EmbedObjectiveConfig& config);
+
+// Builds the Trainer objective; `eval_pairs` (may be empty) give val_loss, computed in
+// batches of `batch` without gradients. The references must outlive the training.
+Objective contrastive_objective(model::Embedder& embedder, const text::Tokenizer& tokenizer,
+                                const std::vector<retrieval::TextPair>& train_pairs,
+                                const std::vector<retrieval::TextPair>& eval_pairs, const EmbedObjectiveConfig& config,
+                                const TrainConfig& train, const std::string& tokenizer_spec);
+
+}  // namespace garden::train
