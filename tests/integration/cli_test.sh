@@ -182,6 +182,21 @@ expect_error 2 "hard_negatives is 3 but a pair" -- "$garden" embed train "${trai
 expect_error 2 "with in_batch off, hard_negatives must be at least 1" -- "$garden" embed train "${train_flags[@]}" --hard-negatives 0 --in-batch false
 expect_error 1 "pairs_bad.jsonl line 1: needs a non-empty string \"positive\"" -- sh -c \
   "printf '{\"query\": \"q\"}\\n' >'$work/pairs_bad.jsonl'; '$garden' embed train --init '$work/emb_mean' --train '$work/pairs_bad.jsonl' --out '$work/x'"
+# garden llm2vec: MNTP on an LM whose tokenizer has a reserved piece, stopped and resumed;
+# the bidirectional embedder of its run; SimCSE on it; an LM without the piece refused.
+"$garden" lm train --train "$work/corpus.txt" --valid "$work/corpus.txt" --tokenizer "$work/t.model" --d-model 16 --n-layers 1 \
+  --n-heads 2 --seq 16 --batch 4 --steps 2 --warmup 1 --threads 1 --out "$work/sp_lm" >/dev/null 2>&1 || fail "lm train (SentencePiece)"
+mntp_flags=(--lm "$work/sp_lm" --mask-piece '<|embed|>' --train "$work/corpus.txt" --valid "$work/corpus.txt" --seq 16 --batch 4
+  --steps 4 --warmup 1 --eval-every 2 --eval-windows 4 --threads 1 --out "$work/mntp")
+"$garden" llm2vec mntp "${mntp_flags[@]}" --stop-after 2 2>/dev/null | grep -q "stopped at step 2" && pass || fail "llm2vec mntp --stop-after"
+"$garden" llm2vec mntp "${mntp_flags[@]}" --resume 2>/dev/null | grep -q "step 4: MNTP loss .*held-out" && pass || fail "llm2vec mntp --resume"
+"$garden" llm2vec bidirectional --lm "$work/mntp" --out "$work/l2v" | grep -q "bidirectional mask, mean pooling" && pass ||
+  fail "llm2vec bidirectional"
+"$garden" llm2vec simcse --model "$work/l2v" --sentences "$work/corpus.txt" --max-tokens 120 --batch 4 --steps 2 --warmup 1 \
+  --threads 1 --out "$work/simcse" 2>/dev/null | grep -q "step 2: SimCSE loss" && pass || fail "llm2vec simcse"
+expect_error 1 "the tokenizer has no '<mask>' piece" -- "$garden" llm2vec mntp --lm "$work/a" --train "$work/train.txt" \
+  --valid "$work/train.txt" --seq 16 --out "$work/x"
+expect_error 2 "MNTP strategy must be bert or all_mask" -- "$garden" llm2vec mntp "${mntp_flags[@]}" --strategy span
 "$garden" repro list | grep -q "gated-attention .*available" && pass || fail "repro list lacks gated-attention"
 
 echo "$passes passed, $failures failed"

@@ -219,12 +219,14 @@ void register_limit(CLI::App& app) {
   static std::string eval_collection, eval_dims = "8,16", eval_ks = "2,10,20,100", eval_data;
   static int64_t eval_hashed = 512;
   static bool eval_no_bm25 = false;
-  auto* eval_cmd = group->add_subcommand("eval", "recall@k of BM25, free embeddings and hashed bag of words on a LIMIT collection");
+  static std::vector<std::string> eval_encoders;
+  auto* eval_cmd = group->add_subcommand("eval", "recall@k of BM25, free embeddings, garden encoders and hashed bag of words on a LIMIT collection");
   eval_cmd->add_option("--collection", eval_collection, "a BEIR folder, or a name under the data root (e.g. limit-small)")->required();
   eval_cmd->add_option("--d", eval_dims, "free-embedding dimensions, comma-separated ('' for none)");
   eval_cmd->add_option("--k", eval_ks, "recall cut-offs");
   eval_cmd->add_option("--hashed", eval_hashed, "hashed bag-of-words dimensions (0: off)");
   eval_cmd->add_flag("--no-bm25", eval_no_bm25, "skip BM25");
+  eval_cmd->add_option("--encoder", eval_encoders, "a trained garden embedding model (repeatable): one row each");
   eval_cmd->add_option("--data", eval_data, "data root (default $GARDEN_DATA)");
   add_optimiser_flags(eval_cmd, eval_flags);
   eval_cmd->callback([] {
@@ -254,6 +256,7 @@ void register_limit(CLI::App& app) {
     o.ks = numbers(eval_ks, "--k");
     o.hashed_dims = eval_hashed;
     o.bm25 = !eval_no_bm25;
+    o.encoders.assign(eval_encoders.begin(), eval_encoders.end());
     const auto collection = read_beir_collection(dir);
     fmt::print("{}: {} documents, {} queries\n", dir.string(), collection.corpus.size(), collection.queries.size());
     const auto rows = garden::eval::evaluate_limit(collection, dir, o);

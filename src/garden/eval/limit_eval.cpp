@@ -8,6 +8,7 @@
 #include "garden/core/error.h"
 #include "garden/eval/ir_metrics.h"
 #include "garden/retrieval/bm25.h"
+#include "garden/retrieval/model_vectors.h"
 
 namespace garden::eval {
 
@@ -109,6 +110,13 @@ std::vector<LimitEvalRow> evaluate_limit(const retrieval::Collection& c, const s
                           r.success ? "solved" : r.stopped_by, r.iterations, r.best_accuracy),
               r.seconds);
     }
+  }
+
+  for (const auto& encoder : o.encoders) {
+    const auto started = std::chrono::steady_clock::now();
+    const auto run = retrieval::exact_run_with_model(encoder, c, "", max_k, 64);
+    add_row(fmt::format("encoder {}", encoder.string()), run, "garden embedding model, exact cosine search",
+            seconds_since(started));
   }
 
   if (o.hashed_dims > 0) {

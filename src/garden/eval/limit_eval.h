@@ -1,7 +1,8 @@
 // Recall@k of LIMIT-style collections (every query has exactly two relevant documents) for
 // the retrievers the LIMIT paper compares: BM25, free embeddings optimised on the test
-// qrels (the best case for a single vector of d dimensions), and a hashed bag-of-words
-// vector as a dense baseline that needs no training.
+// qrels (the best case for a single vector of d dimensions), trained garden embedding
+// models (exact cosine search), and a hashed bag-of-words vector as a dense baseline that
+// needs no training.
 #pragma once
 
 #include <filesystem>
@@ -19,6 +20,7 @@ struct LimitEvalOptions {
   bool bm25 = true;
   std::vector<int64_t> free_dims = {8, 16};
   int64_t hashed_dims = 512;  // 0: no hashed bag-of-words row
+  std::vector<std::filesystem::path> encoders;  // trained garden embedding models, one row each
   retrieval::FreeEmbeddingOptions free;
   bool quiet = false;
 };

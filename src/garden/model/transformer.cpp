@@ -1,5 +1,7 @@
 #include "garden/model/transformer.h"
 
+#include <fmt/core.h>
+
 #include <cmath>
 
 #include "garden/core/error.h"
@@ -57,6 +59,13 @@ void TransformerImpl::init_weights() {
     const bool residual = name.find("attention.o.") != std::string::npos || name.find("mlp.down.") != std::string::npos;
     p.normal_(0.0, residual ? residual_std : 0.02);
   }
+}
+
+void TransformerImpl::set_dropout(double p) {
+  if (!(p >= 0.0 && p < 1.0)) usage_error(fmt::format("dropout must be in [0, 1), got {}", p));
+  config_.dropout = p;
+  for (const auto& module : modules(/*include_self=*/false))
+    if (auto* dropout_module = module->as<torch::nn::Dropout>()) dropout_module->options.p(p);
 }
 
 int64_t TransformerImpl::parameter_count() const {

@@ -63,6 +63,8 @@ class TransformerImpl : public torch::nn::Module {
   TransformerOutput forward(const torch::Tensor& tokens, const ForwardOptions& options = {});
   const TransformerConfig& config() const { return config_; }
   int64_t parameter_count() const;
+  // Sets every dropout of the model to p (SimCSE trains with more dropout than pretraining).
+  void set_dropout(double p);
 
   torch::nn::Embedding token_embedding{nullptr};     // [V,C]
   torch::nn::Embedding position_embedding{nullptr};  // [max_seq,C], learned positions only

@@ -338,7 +338,9 @@ TrainResult Trainer::fit(torch::nn::Module& module, const Objective& objective, 
   result.final_train_loss = last_loss;
   result.loss_spikes = spikes;
   result.tokens_per_second = tokens_done / std::max(result.seconds, 1e-9);
-  if (!quiet) progress.finish(fmt::format("loss {:.4f}  val {:.4f}", last_loss, result.val_loss));
+  if (!quiet)
+    progress.finish(last_eval.contains("val_loss") ? fmt::format("loss {:.4f}  val {:.4f}", last_loss, result.val_loss)
+                                                   : fmt::format("loss {:.4f}", last_loss));
   Json summary{{"steps_done", result.steps_done}, {"steps", config_.steps}, {"interrupted", result.interrupted},
                {"train_loss", result.final_train_loss}, {"loss_spikes", result.loss_spikes},
                {"tokens_per_second", result.tokens_per_second}, {"seconds", result.seconds}};
