@@ -11,6 +11,7 @@ namespace garden::repro {
 Result run_gated_attention(const Context& ctx);
 Result run_succinct_transformers(const Context& ctx);
 Result run_limit(const Context& ctx);
+Result run_llm2vec(const Context& ctx);
 
 std::string to_string(Verdict v) {
   switch (v) {
@@ -59,6 +60,14 @@ const std::vector<Reproduction>& registry() {
        "documents is some query's answer, BM25 is near perfect while single-vector embedders fail.",
        "quick: about 2 minutes on 2 CPU cores; full: d up to 24 with the record and free embeddings on 50k documents (not timed)",
        run_limit},
+      {"llm2vec", "LLM2Vec: large language models are secretly powerful text encoders",
+       "BehnamGhader, Adlakha, Mosbach, Bahdanau, Chapados, Reddy, LLM2Vec: Large Language Models Are Secretly Powerful "
+       "Text Encoders, COLM 2024, arXiv:2404.05961",
+       "A decoder-only LM becomes a strong text encoder without labelled data by three steps: bidirectional attention, "
+       "masked next-token prediction to adapt to it, and unsupervised SimCSE; bidirectional attention alone hurts, "
+       "each step helps, and mean pooling beats last-token pooling.",
+       "quick: about 10 minutes on 2 CPU cores (plus about 4 for the base LM when not cached); full: 1000 steps per stage",
+       run_llm2vec},
       {"succinct-transformers", "Transformers are inherently succinct",
        "Bergstraesser, Cotterell, Lin, Transformers are Inherently Succinct, ICLR 2026, arXiv:2510.19315",
        "Measured by description size, unique-hard-attention transformers are exponentially more succinct than LTL "
