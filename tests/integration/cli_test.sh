@@ -197,6 +197,9 @@ mntp_flags=(--lm "$work/sp_lm" --mask-piece '<|embed|>' --train "$work/corpus.tx
 expect_error 1 "the tokenizer has no '<mask>' piece" -- "$garden" llm2vec mntp --lm "$work/a" --train "$work/train.txt" \
   --valid "$work/train.txt" --seq 16 --out "$work/x"
 expect_error 2 "MNTP strategy must be bert or all_mask" -- "$garden" llm2vec mntp "${mntp_flags[@]}" --strategy span
+"$garden" eval clustering --encoder "$work/emb_mean" --glosses 60 --neighbours 3 2>/dev/null |
+  grep -qE "60 WordNet noun glosses, [0-9]+ lexnames: V-measure x 100 = [0-9.]+, 3-NN accuracy" && pass || fail "eval clustering"
+expect_error 2 "--glosses must be at least 2" -- "$garden" eval clustering --encoder "$work/emb_mean" --glosses 1
 "$garden" repro list | grep -q "gated-attention .*available" && pass || fail "repro list lacks gated-attention"
 
 echo "$passes passed, $failures failed"

@@ -1,10 +1,12 @@
 // garden eval retrieval: IR metrics of a TREC run against qrels (trec_eval's conventions), or
 // of an embedding model on a collection (encode, exact search, metrics); garden eval sts:
-// Spearman of an embedding model's cosines against gold similarity scores.
+// Spearman of an embedding model's cosines against gold similarity scores; garden eval
+// clustering: the WordNet lexname task (V-measure of k-means, kNN accuracy).
 #include <fmt/core.h>
 
 #include "garden/cli/common.h"
 #include "garden/core/json.h"
+#include "garden/eval/clustering.h"
 #include "garden/eval/ir_metrics.h"
 #include "garden/eval/sts.h"
 #include "garden/core/error.h"
@@ -84,6 +86,30 @@ void register_eval(CLI::App& app) {
       gold.push_back(pairs[static_cast<size_t>(i)].score);
     }
     fmt::print("{}: {} pairs, Spearman x 100 = {:.2f}\n", path.string(), n, 100 * eval::spearman(cosine, gold));
+  });
+
+  struct ClusteringOptions {
+    std::string encoder, wordnet = "/usr/share/wordnet";
+    int64_t count = 1000, neighbours = 10, batch = 32;
+    uint64_t seed = 11;
+  };
+  auto co = std::make_shared<ClusteringOptions>();
+  auto* clustering = eval->add_subcommand(
+      "clustering", "WordNet lexname task: V-measure of k-means and leave-one-out kNN accuracy of an embedding model");
+  clustering->add_option("--encoder", co->encoder, "embedding model folder or training run")->required();
+  clustering->add_option("--glosses", co->count, "noun glosses sampled")->capture_default_str();
+  clustering->add_option("--neighbours", co->neighbours, "k of the kNN vote")->capture_default_str();
+  clustering->add_option("--seed", co->seed, "seed of the sample and of k-means")->capture_default_str();
+  clustering->add_option("--wordnet", co->wordnet, "WordNet dict folder")->capture_default_str();
+  clustering->add_option("--batch", co->batch, "texts per forward pass")->capture_default_str();
+  clustering->callback([co] {
+    if (co->count < 2) usage_error("--glosses must be at least 2");
+    const auto task = eval::wordnet_lexname_task(co->wordnet, static_cast<size_t>(co->count), co->seed);
+    const auto vectors = retrieval::encode_with_model(co->encoder, task.glosses, "", co->batch, "encode");
+    const double v = eval::v_measure(task.labels, eval::kmeans_clusters(vectors.data, vectors.rows, vectors.cols, task.classes, co->seed));
+    const double knn = eval::knn_accuracy(vectors.data, vectors.rows, vectors.cols, task.labels, co->neighbours);
+    fmt::print("{} WordNet noun glosses, {} lexnames: V-measure x 100 = {:.2f}, {}-NN accuracy x 100 = {:.2f}\n", task.glosses.size(),
+               task.classes, 100 * v, co->neighbours, 100 * knn);
   });
 }
 

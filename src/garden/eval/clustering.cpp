@@ -4,10 +4,14 @@
 #include <faiss/IndexFlat.h>
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
+#include <numeric>
+#include <random>
 
 #include "garden/core/error.h"
+#include "garden/text/prepare.h"
 
 namespace garden::eval {
 
@@ -59,6 +63,55 @@ std::vector<int64_t> kmeans_clusters(const std::vector<float>& rows, int64_t n, 
   std::vector<faiss::Index::idx_t> assigned(static_cast<size_t>(n));
   index.search(n, rows.data(), 1, distances.data(), assigned.data());
   return {assigned.begin(), assigned.end()};
+}
+
+double knn_accuracy(const std::vector<float>& rows, int64_t n, int64_t d, const std::vector<int64_t>& labels, int64_t k) {
+  if (static_cast<int64_t>(rows.size()) != n * d || static_cast<int64_t>(labels.size()) != n || k < 1 || k >= n)
+    throw Error(fmt::format("kNN accuracy: {} neighbours among {} vectors of {} dimensions with {} labels", k, n, d, labels.size()));
+  std::vector<double> norms(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    double s = 0;
+    for (int64_t c = 0; c < d; ++c) s += double{rows[static_cast<size_t>(i * d + c)]} * rows[static_cast<size_t>(i * d + c)];
+    norms[static_cast<size_t>(i)] = std::sqrt(std::max(s, 1e-30));
+  }
+  int64_t correct = 0;
+  std::vector<std::pair<double, int64_t>> scored(static_cast<size_t>(n - 1));
+  for (int64_t i = 0; i < n; ++i) {
+    size_t slot = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      if (j == i) continue;
+      double dot = 0;
+      for (int64_t c = 0; c < d; ++c) dot += double{rows[static_cast<size_t>(i * d + c)]} * rows[static_cast<size_t>(j * d + c)];
+      scored[slot++] = {-dot / (norms[static_cast<size_t>(i)] * norms[static_cast<size_t>(j)]), j};
+    }
+    std::partial_sort(scored.begin(), scored.begin() + k, scored.end());
+    std::map<int64_t, int64_t> votes;
+    for (int64_t r = 0; r < k; ++r) ++votes[labels[static_cast<size_t>(scored[static_cast<size_t>(r)].second)]];
+    int64_t most = 0;
+    for (const auto& [label, v] : votes) most = std::max(most, v);
+    int64_t predicted = -1;
+    for (int64_t r = 0; r < k && predicted < 0; ++r) {  // nearest first: ties go to the closer label
+      const int64_t label = labels[static_cast<size_t>(scored[static_cast<size_t>(r)].second)];
+      if (votes[label] == most) predicted = label;
+    }
+    correct += predicted == labels[static_cast<size_t>(i)] ? 1 : 0;
+  }
+  return static_cast<double>(correct) / static_cast<double>(n);
+}
+
+LexnameTask wordnet_lexname_task(const std::filesystem::path& wordnet_dir, size_t count, uint64_t seed) {
+  auto synsets = text::wordnet_synsets(wordnet_dir, {"noun"});
+  if (synsets.size() < count) throw Error(fmt::format("{}: {} noun synsets, fewer than the {} asked", wordnet_dir.string(), synsets.size(), count));
+  std::mt19937_64 rng(seed);
+  std::shuffle(synsets.begin(), synsets.end(), rng);
+  LexnameTask task;
+  std::map<std::string, int64_t> label_of;
+  for (size_t i = 0; i < count; ++i) {
+    task.glosses.push_back(synsets[i].gloss);
+    task.labels.push_back(label_of.emplace(synsets[i].lexname, static_cast<int64_t>(label_of.size())).first->second);
+  }
+  task.classes = static_cast<int64_t>(label_of.size());
+  return task;
 }
 
 }  // namespace garden::eval

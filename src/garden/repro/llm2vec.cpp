@@ -63,20 +63,18 @@ Benchmarks load_benchmarks(const Context& ctx) {
     used.push_back("MED (real queries and qrels)");
   }
   // WordNet noun glosses, a seeded sample of 1000 (2000 at full scale), labelled by their
-  // lexicographer file; and definition -> lemma retrieval over another sample.
-  auto synsets = text::wordnet_synsets("/usr/share/wordnet", {"noun"});
-  std::mt19937_64 rng(ctx.seed + 11);
-  std::shuffle(synsets.begin(), synsets.end(), rng);
+  // lexicographer file; and definition -> lemma retrieval over the next sample.
   const size_t sample = ctx.scale == "quick" ? 1000 : 2000;
-  std::map<std::string, int64_t> label_of;
-  for (size_t i = 0; i < sample && i < synsets.size(); ++i) {
-    b.glosses.push_back(synsets[i].gloss);
-    const auto [it, added] = label_of.emplace(synsets[i].lexname, static_cast<int64_t>(label_of.size()));
-    b.lexnames.push_back(it->second);
-  }
-  b.clusters = static_cast<int64_t>(label_of.size());
+  const uint64_t wordnet_seed = ctx.seed + 11;
+  auto task = eval::wordnet_lexname_task("/usr/share/wordnet", sample, wordnet_seed);
+  b.glosses = std::move(task.glosses);
+  b.lexnames = std::move(task.labels);
+  b.clusters = task.classes;
   used.push_back(fmt::format("WordNet lexname clustering ({} noun glosses, {} lexnames)", b.glosses.size(), b.clusters));
   if (!b.med) {
+    auto synsets = text::wordnet_synsets("/usr/share/wordnet", {"noun"});
+    std::mt19937_64 rng(wordnet_seed);  // the lexname task's order: its sample comes first
+    std::shuffle(synsets.begin(), synsets.end(), rng);
     const std::vector<text::WordNetSynset> held(synsets.begin() + static_cast<std::ptrdiff_t>(sample),
                                                 synsets.begin() + static_cast<std::ptrdiff_t>(2 * sample));
     int64_t i = 0;
