@@ -58,7 +58,7 @@ const std::vector<Reproduction>& registry() {
        "For single-vector retrieval of dimension d some top-k sets are unreachable; free embeddings optimised on the "
        "test qrels (k = 2) stop at a critical n that grows only cubically in d, and on LIMIT, where every pair of "
        "documents is some query's answer, BM25 is near perfect while single-vector embedders fail.",
-       "quick: about 2 minutes on 2 CPU cores; full: d up to 24 with the record and free embeddings on 50k documents (not timed)",
+       "quick: about 2 minutes on 2 CPU cores; full: d up to 24 with the record and free embeddings on 50k documents (about 45 minutes)",
        run_limit},
       {"llm2vec", "LLM2Vec: large language models are secretly powerful text encoders",
        "BehnamGhader, Adlakha, Mosbach, Bahdanau, Chapados, Reddy, LLM2Vec: Large Language Models Are Secretly Powerful "
@@ -66,7 +66,7 @@ const std::vector<Reproduction>& registry() {
        "A decoder-only LM becomes a strong text encoder without labelled data by three steps: bidirectional attention, "
        "masked next-token prediction to adapt to it, and unsupervised SimCSE; bidirectional attention alone hurts, "
        "each step helps, and mean pooling beats last-token pooling.",
-       "quick: about 10 minutes on 2 CPU cores (plus about 4 for the base LM when not cached); full: 1000 steps per stage",
+       "quick: about 5 minutes on 2 CPU cores (plus about 4 for the base LM when not cached); full: 1000 steps per stage",
        run_llm2vec},
       {"succinct-transformers", "Transformers are inherently succinct",
        "Bergstraesser, Cotterell, Lin, Transformers are Inherently Succinct, ICLR 2026, arXiv:2510.19315",
