@@ -200,6 +200,8 @@ expect_error 2 "MNTP strategy must be bert or all_mask" -- "$garden" llm2vec mnt
 "$garden" eval clustering --encoder "$work/emb_mean" --glosses 60 --neighbours 3 2>/dev/null |
   grep -qE "60 WordNet noun glosses, [0-9]+ lexnames: V-measure x 100 = [0-9.]+, 3-NN accuracy" && pass || fail "eval clustering"
 expect_error 2 "--glosses must be at least 2" -- "$garden" eval clustering --encoder "$work/emb_mean" --glosses 1
+"$garden" limit eval --collection "$work/lim" --d "" --hashed 0 --no-bm25 --encoder "$work/etrain" --k 2,10 --threads 1 2>/dev/null |
+  grep -qE "^encoder .*/etrain +[0-9.]+ +[0-9.]+ +garden embedding model" && pass || fail "limit eval --encoder"
 "$garden" repro list | grep -q "gated-attention .*available" && pass || fail "repro list lacks gated-attention"
 
 echo "$passes passed, $failures failed"

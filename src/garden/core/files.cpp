@@ -34,6 +34,12 @@ fs::path latest_checkpoint(const fs::path& run) {
   return run / "checkpoints" / name;
 }
 
+fs::path weights_folder(const fs::path& path) {
+  if (fs::exists(path / "model.safetensors")) return path;
+  const auto latest = latest_checkpoint(path);
+  return latest.empty() ? path : latest;
+}
+
 void write_file_atomic(const fs::path& path, const std::string& contents) {
   if (path.has_parent_path()) fs::create_directories(path.parent_path());
   const fs::path tmp = staging_path(path);

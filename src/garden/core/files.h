@@ -21,6 +21,9 @@ fs::path staging_path(const fs::path& path);
 // The newest checkpoint folder of a training run folder (named by <run>/checkpoints/latest),
 // or an empty path when it has none.
 fs::path latest_checkpoint(const fs::path& run);
+// The folder that holds a model's weights: `path` itself when it has model.safetensors (or
+// is no training run), else the run's latest checkpoint. Callers report what is missing.
+fs::path weights_folder(const fs::path& path);
 std::string sha256_hex(const std::string& bytes);
 std::string sha256_file_hex(const fs::path& path);
 

@@ -127,8 +127,7 @@ void save_embedder(const std::filesystem::path& dir, Embedder& embedder, const s
 }
 
 LoadedEmbedder load_embedder(const std::filesystem::path& given, torch::Device device) {
-  std::filesystem::path path = given;
-  if (!std::filesystem::exists(path / "model.safetensors") && !latest_checkpoint(path).empty()) path = latest_checkpoint(path);
+  const std::filesystem::path path = weights_folder(given);
   const auto config_path = path / "config.json";
   if (!std::filesystem::exists(path / "model.safetensors") || !std::filesystem::exists(config_path))
     throw Error(fmt::format("embedding model {}: no such model folder (model.safetensors + config.json) or training run",

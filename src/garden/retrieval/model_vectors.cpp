@@ -40,9 +40,7 @@ Run exact_run_with_model(const std::filesystem::path& model_dir, const Collectio
 }
 
 Json model_fingerprint(const std::filesystem::path& model_dir) {
-  // A training run folder stands for its latest checkpoint, as in load_embedder.
-  const auto latest = latest_checkpoint(model_dir);
-  const auto weights = (std::filesystem::exists(model_dir / "model.safetensors") || latest.empty() ? model_dir : latest) / "model.safetensors";
+  const auto weights = weights_folder(model_dir) / "model.safetensors";  // a training run: its latest checkpoint
   if (!std::filesystem::exists(weights)) throw Error(fmt::format("embedding model {}: no model.safetensors", model_dir.string()));
   return {{"model", std::filesystem::absolute(model_dir).string()}, {"model_sha256", sha256_file_hex(weights)}};
 }

@@ -123,13 +123,9 @@ void save_model(const fs::path& dir, model::Transformer& model, const std::strin
 }
 
 LoadedModel load_model(const fs::path& path, torch::Device device) {
-  fs::path dir = path;
-  if (!fs::exists(dir)) throw Error("model " + path.string() + ": no such folder");
-  if (!fs::exists(dir / "model.safetensors")) {
-    auto latest = latest_checkpoint(dir);
-    if (latest.empty()) throw Error("model " + path.string() + ": no model.safetensors and no checkpoints/latest");
-    dir = latest;
-  }
+  if (!fs::exists(path)) throw Error("model " + path.string() + ": no such folder");
+  const fs::path dir = weights_folder(path);
+  if (!fs::exists(dir / "model.safetensors")) throw Error("model " + path.string() + ": no model.safetensors and no checkpoints/latest");
   auto config_json = read_json_file(dir / "config.json");
   if (!config_json.contains("model")) throw Error((dir / "config.json").string() + ": no 'model' section");
   LoadedModel loaded;
