@@ -151,6 +151,16 @@ expect_error 2 "pooler must be mean" -- "$garden" embed init --lm "$work/a" --po
   fail "embed encode"
 "$garden" index build --kind hnsw --model "$work/emb" --corpus "$work/coll" --out "$work/emb_idx" >/dev/null 2>&1 && pass ||
   fail "index build --model"
+# Matryoshka: --dims keeps a re-normalised prefix; a funnel over an 8-d index reports its cost.
+"$garden" embed encode --model "$work/emb" --input "$work/coll" --dims 8 --out "$work/emb8.npy" 2>/dev/null | grep -q "x 8" && pass ||
+  fail "embed encode --dims"
+expect_error 2 "--dims 32 exceeds the model's 16 dimensions" -- "$garden" embed encode --model "$work/emb" --input "$work/coll" --dims 32 --out "$work/x.npy"
+"$garden" index build --kind flat --dims 8 --model "$work/emb" --corpus "$work/coll" --out "$work/emb_idx8" >/dev/null 2>&1 &&
+  "$garden" search --index "$work/emb_idx8" --model "$work/emb" --queries "$work/coll" --run "$work/funnel.run" --k 2 \
+    --shortlist 3,2 --rerank-dims 12,16 2>/dev/null | grep -q "multiply-adds per query" && [ -s "$work/funnel.run" ] && pass ||
+  fail "search with a Matryoshka funnel"
+expect_error 2 "--rerank-dims must increase" -- "$garden" search --index "$work/emb_idx8" --model "$work/emb" --queries "$work/coll" \
+  --run "$work/x.run" --k 2 --shortlist 3,2 --rerank-dims 16,12
 "$garden" search --index "$work/emb_idx" --model "$work/emb" --queries "$work/coll" --run "$work/emb.run" >/dev/null 2>&1 &&
   [ -s "$work/emb.run" ] && pass || fail "search --model"
 "$garden" eval retrieval --encoder "$work/emb" --collection "$work/coll" --metrics ndcg@10,recall@10 2>/dev/null |
@@ -180,7 +190,7 @@ train_flags=(--init "$work/emb_mean" --train "$work/pairs.jsonl" --eval "$work/p
   grep -qE "^recall@10 +all" && pass || fail "eval retrieval --encoder with a training run"
 expect_error 2 "hard_negatives is 3 but a pair" -- "$garden" embed train "${train_flags[@]}" --hard-negatives 3
 expect_error 2 "with in_batch off, hard_negatives must be at least 1" -- "$garden" embed train "${train_flags[@]}" --hard-negatives 0 --in-batch false
-expect_error 1 "pairs_bad.jsonl line 1: needs a non-empty string \"positive\"" -- sh -c \
+expect_error 1 "pairs_bad.jsonl:1: needs a non-empty string \"positive\"" -- sh -c \
   "printf '{\"query\": \"q\"}\\n' >'$work/pairs_bad.jsonl'; '$garden' embed train --init '$work/emb_mean' --train '$work/pairs_bad.jsonl' --out '$work/x'"
 # garden llm2vec: MNTP on an LM whose tokenizer has a reserved piece, stopped and resumed;
 # the bidirectional embedder of its run; SimCSE on it; an LM without the piece refused.
@@ -202,6 +212,32 @@ expect_error 2 "MNTP strategy must be bert or all_mask" -- "$garden" llm2vec mnt
 expect_error 2 "--glosses must be at least 2" -- "$garden" eval clustering --encoder "$work/emb_mean" --glosses 1
 "$garden" limit eval --collection "$work/lim" --d "" --hashed 0 --no-bm25 --encoder "$work/etrain" --k 2,10 --threads 1 2>/dev/null |
   grep -qE "^encoder .*/etrain +[0-9.]+ +[0-9.]+ +garden embedding model" && pass || fail "limit eval --encoder"
+# Staged training (NV-Embed): in-batch + hard negatives, then in-batch off; a rerun loads the
+# finished stages.
+printf '{"name": "retrieval", "data": {"train": "%s"}, "objective": {"hard_negatives": 1}, "train": {"steps": 2, "batch": 2, "warmup": 1}}\n' \
+  "$work/pairs.jsonl" >"$work/stage1.json"
+printf '{"name": "blend", "data": {"train": ["%s", "%s"]}, "objective": {"hard_negatives": 1, "in_batch": false}, "train": {"steps": 2, "batch": 2, "warmup": 1, "lr": 5e-5}}\n' \
+  "$work/pairs.jsonl" "$work/pairs.jsonl" >"$work/stage2.json"
+"$garden" embed train --init "$work/emb_mean" --stages "$work/stage1.json,$work/stage2.json" --out "$work/staged" --threads 1 2>/dev/null |
+  grep -q "2 stages done" && [ -e "$work/staged/stage2-blend/checkpoints/latest" ] && pass || fail "embed train --stages"
+"$garden" embed train --init "$work/emb_mean" --stages "$work/stage1.json,$work/stage2.json" --out "$work/staged" --threads 1 2>&1 |
+  grep -q "stage 2 (blend): already trained" && pass || fail "embed train --stages rerun"
+expect_error 2 "drop --train" -- "$garden" embed train --init "$work/emb_mean" --stages "$work/stage1.json" --train "$work/pairs.jsonl"
+# Positive-aware mining and Matryoshka classification heads.
+"$garden" embed pairs --collection "$work/tcoll" --negatives 1 --margin pos-perc:0.95 --out "$work/pairs_aware.jsonl" 2>&1 |
+  grep -q "mined 1 negatives per pair with BM25 (pos-perc:0.95)" && pass || fail "embed pairs --margin"
+expect_error 2 "--margin must be naive-topk" -- "$garden" embed pairs --collection "$work/tcoll" --negatives 1 --margin top --out "$work/x.jsonl"
+for i in 1 2 3 4 5 6 7 8; do
+  printf '{"text": "wing lift number %s", "label": "aero"}\n{"text": "cell blood number %s", "label": "med"}\n' "$i" "$i"
+done >"$work/labelled.jsonl"
+"$garden" embed classify --init "$work/emb_mean" --train "$work/labelled.jsonl" --test "$work/labelled.jsonl" --mrl 4,16 --mrl-e \
+  --steps 3 --warmup 1 --batch 4 --threads 1 --out "$work/cls" 2>/dev/null | grep -qE "^ +16 +[0-9.]+ +[0-9.]+" && [ -s "$work/cls/test.json" ] &&
+  pass || fail "embed classify"
+expect_error 2 "Matryoshka widths must increase within 1..16" -- "$garden" embed classify --init "$work/emb_mean" \
+  --train "$work/labelled.jsonl" --test "$work/labelled.jsonl" --mrl 4,32 --out "$work/x"
+printf '{"text": "x", "label": "other"}\n' >"$work/labelled_other.jsonl"
+expect_error 1 "label 'other' is not among the training labels" -- "$garden" embed classify --init "$work/emb_mean" \
+  --train "$work/labelled.jsonl" --test "$work/labelled_other.jsonl" --out "$work/x"
 "$garden" repro list | grep -q "gated-attention .*available" && pass || fail "repro list lacks gated-attention"
 
 echo "$passes passed, $failures failed"

@@ -1,19 +1,16 @@
-// Shared helpers for the unit tests: tiny model configs and a finite-difference gradient
-// check in float64.
+// Shared helpers for the unit tests that use libtorch: tiny model configs, a tiny embedder and
+// a finite-difference gradient check in float64. The torch-free helpers are in test_files.h.
 #pragma once
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include <unistd.h>
-
-#include <filesystem>
 #include <functional>
-#include <string>
 
 #include "garden/model/config.h"
 #include "garden/model/embedder.h"
 #include "garden/text/tokenizer.h"
+#include "test_files.h"
 
 namespace garden::testing {
 
@@ -55,40 +52,6 @@ inline void expect_gradients_match(torch::nn::Module& module, const std::functio
       const double a = grad[i].item<double>();
       ASSERT_NEAR(a, numeric, tolerance * (1.0 + std::abs(numeric))) << item.key() << "[" << i << "]";
     }
-  }
-}
-
-// A fresh empty folder under the system temp dir, removed at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    path_ = std::filesystem::temp_directory_path() /
-            ("garden-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  static int& counter() {
-    static int n = 0;
-    return n;
-  }
-  std::filesystem::path path_;
-};
-
-// Runs `fn`, expecting a garden::Error whose message contains `fragment`.
-template <typename Fn>
-void expect_error_containing(Fn&& fn, const std::string& fragment) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected an error containing '" << fragment << "'";
-  } catch (const std::exception& e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << "message was: " << e.what();
   }
 }
 

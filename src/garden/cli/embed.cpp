@@ -1,5 +1,6 @@
-// garden embed init | train | pairs | encode.
+// garden embed init | train | classify | pairs | encode.
 #include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <random>
@@ -9,6 +10,7 @@
 #include "garden/core/files.h"
 #include "garden/core/json.h"
 #include "garden/core/runtime.h"
+#include "garden/eval/clustering.h"
 #include "garden/model/embedder.h"
 #include "garden/retrieval/collection.h"
 #include "garden/retrieval/model_vectors.h"
@@ -16,14 +18,16 @@
 #include "garden/text/corpus.h"
 #include "garden/text/prepare.h"
 #include "garden/train/embedder_training.h"
+#include "garden/train/mrl_classification.h"
 #include "garden/train/trainer.h"
 
 namespace garden::cli {
 
 namespace {
 
-struct TrainCommand {
+struct EmbedTrainCommand {
   RuntimeOptions runtime;
+  std::vector<std::string> stage_files;
   std::string config_file, init, train_file, eval_file, out = "runs/embed";
   bool resume = false;
   int64_t stop_after = 0;
@@ -46,7 +50,61 @@ Json embed_train_defaults() {
   return json;
 }
 
-void run_embed_train(TrainCommand& cmd) {
+// --stages s1.json,s2.json: each {"name", "data": {"train": file or [files]}, "objective": {...},
+// "train": {...}}; the files of a stage are blended into one pool of pairs.
+void run_embed_stages(EmbedTrainCommand& cmd) {
+  configure_threads(cmd.runtime.threads);
+  const auto device = resolve_device(cmd.runtime.device);
+  if (cmd.init.empty()) usage_error("--stages needs --init (the embedding model to start from)");
+  if (!cmd.train_file.empty() || !cmd.config_file.empty() || !cmd.objective_flags.empty() || !cmd.train_flags.empty())
+    usage_error("--stages takes its data, objective and training settings from the stage files; drop --train, --config and their flags");
+  std::vector<train::TrainingStage> stages;
+  for (const auto& file : cmd.stage_files) {
+    const auto json = read_json_file(file);
+    if (!json.is_object()) throw Error(file + ": a stage must be a JSON object");
+    train::TrainingStage stage;
+    stage.name = json.value("name", std::filesystem::path(file).stem().string());
+    Json objective_json = train::EmbedObjectiveConfig{}.to_json();
+    Json train_json = embed_train_defaults();
+    if (json.contains("objective")) objective_json.update(json["objective"]);
+    if (json.contains("train")) train_json.update(json["train"]);
+    stage.objective = train::EmbedObjectiveConfig::from_json(objective_json, file + " objective");
+    stage.train = train::TrainConfig::from_json(train_json, file + " train");
+    stage.train.validate();
+    if (!json.contains("data") || !json["data"].contains("train")) throw Error(file + ": needs \"data\": {\"train\": file or [files]}");
+    const auto& sources = json["data"]["train"];
+    std::vector<std::string> paths;
+    if (sources.is_string()) paths.push_back(sources.get<std::string>());
+    else if (sources.is_array())
+      for (const auto& p : sources) {
+        if (!p.is_string()) throw Error(file + ": \"data.train\" must be a file or a list of files");
+        paths.push_back(p.get<std::string>());
+      }
+    else
+      throw Error(file + ": \"data.train\" must be a file or a list of files");
+    for (const auto& path : paths) {
+      const auto more = retrieval::read_training_pairs(path);
+      for (const auto& pair : more)
+        if (static_cast<int64_t>(pair.negatives.size()) < stage.objective.hard_negatives)
+          usage_error(fmt::format("{}: hard_negatives is {} but a pair of {} has {}", file, stage.objective.hard_negatives, path,
+                                  pair.negatives.size()));
+      stage.pairs.insert(stage.pairs.end(), more.begin(), more.end());
+    }
+    stages.push_back(std::move(stage));
+  }
+  auto loaded = model::load_embedder(cmd.init, device);
+  train::install_interrupt_handler();
+  const auto results = train::train_stages(loaded.embedder, *loaded.tokenizer, stages, cmd.out, cmd.resume, loaded.tokenizer_spec, false);
+  if (results.back().interrupted) {
+    fmt::print("stopped in stage {} with a checkpoint; continue with --resume --out {}\n", results.size(), cmd.out);
+    return;
+  }
+  const auto final_dir = std::filesystem::path(cmd.out) / fmt::format("stage{}-{}", stages.size(), stages.back().name);
+  fmt::print("{} stages done; the model: {} (usable as --model / --encoder)\n", stages.size(), final_dir.string());
+}
+
+void run_embed_train(EmbedTrainCommand& cmd) {
+  if (!cmd.stage_files.empty()) return run_embed_stages(cmd);
   configure_threads(cmd.runtime.threads);
   const auto device = resolve_device(cmd.runtime.device);
   Json objective_json = train::EmbedObjectiveConfig{}.to_json();
@@ -100,6 +158,108 @@ void run_embed_train(TrainCommand& cmd) {
              cmd.out);
 }
 
+struct ClassifyCommand {
+  RuntimeOptions runtime;
+  std::string init, train_file, eval_file, test_file, out = "runs/classify", aggregation = "sum", wordnet = "/usr/share/wordnet";
+  bool lexnames = false, efficient = false, resume = false;
+  int64_t per_class = 400, stop_after = 0;
+  uint64_t data_seed = 0;
+  std::vector<int64_t> widths;
+  std::vector<double> weights;
+  std::map<std::string, std::string> train_flags;
+};
+
+Json classify_train_defaults() {
+  Json json = embed_train_defaults();
+  json["lr"] = 1e-3;
+  json["steps"] = 1500;
+  json["batch"] = 64;
+  json["warmup"] = 50;
+  json["eval_every"] = 250;
+  json["checkpoint_every"] = 500;
+  return json;
+}
+
+// Label names are the training file's, sorted; a validation or test label outside them is an error.
+train::LabelledTexts to_labelled(const std::vector<retrieval::LabelledText>& lines, std::vector<std::string>& names,
+                                 const std::string& file) {
+  if (names.empty()) {
+    for (const auto& l : lines) names.push_back(l.label);
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+  }
+  train::LabelledTexts out;
+  out.classes = static_cast<int64_t>(names.size());
+  for (const auto& l : lines) {
+    const auto it = std::lower_bound(names.begin(), names.end(), l.label);
+    if (it == names.end() || *it != l.label) throw Error(fmt::format("{}: label '{}' is not among the training labels", file, l.label));
+    out.texts.push_back(l.text);
+    out.labels.push_back(it - names.begin());
+  }
+  return out;
+}
+
+void run_classify(ClassifyCommand& cmd) {
+  configure_threads(cmd.runtime.threads);
+  const auto device = resolve_device(cmd.runtime.device);
+  if (cmd.init.empty()) usage_error("--init (an embedding model from garden embed init) is required");
+  if (cmd.lexnames == !cmd.train_file.empty()) usage_error("give --lexnames, or --train FILE (with --test FILE)");
+  Json train_json = classify_train_defaults();
+  apply_json_flags(cmd.train_flags, classify_train_defaults(), train_json);
+  auto train_config = train::TrainConfig::from_json(train_json, "train config");
+  train_config.stop_after = cmd.stop_after;
+  train_config.validate();
+  if (cmd.resume && latest_checkpoint(cmd.out).empty()) throw Error("--resume: " + cmd.out + " has no checkpoint to resume from");
+  const auto aggregation = train::parse_mrl_aggregation(cmd.aggregation);
+
+  train::LabelledTexts train_data, validation, test;
+  std::vector<std::string> names;
+  if (cmd.lexnames) {
+    auto splits = eval::wordnet_lexname_splits(cmd.wordnet, static_cast<size_t>(cmd.per_class), cmd.data_seed);
+    names = splits.class_names;
+    train_data = {splits.train.glosses, splits.train.labels, splits.train.classes};
+    validation = {splits.validation.glosses, splits.validation.labels, splits.validation.classes};
+    test = {splits.test.glosses, splits.test.labels, splits.test.classes};
+  } else {
+    if (cmd.test_file.empty()) usage_error("--train needs --test (labelled texts to score)");
+    train_data = to_labelled(retrieval::read_labelled_texts(cmd.train_file), names, cmd.train_file);
+    if (!cmd.eval_file.empty()) validation = to_labelled(retrieval::read_labelled_texts(cmd.eval_file), names, cmd.eval_file);
+    test = to_labelled(retrieval::read_labelled_texts(cmd.test_file), names, cmd.test_file);
+  }
+  auto loaded = model::load_embedder(cmd.init, device);
+  const int64_t dims = loaded.embedder->dims();
+  if (cmd.widths.empty()) cmd.widths = {dims};
+  if (!cmd.weights.empty() && cmd.weights.size() != cmd.widths.size())
+    usage_error(fmt::format("--weights gives {} values for {} --mrl widths", cmd.weights.size(), cmd.widths.size()));
+  train::MrlClassificationModel model(loaded.embedder, train::MrlHeadConfig{cmd.widths, dims, train_data.classes, cmd.efficient});
+  model->to(device);
+  train::install_interrupt_handler();
+  train::Trainer trainer(train_config, cmd.out);
+  const auto objective = train::mrl_classification_objective(model, *loaded.tokenizer, train_data, validation, cmd.weights, aggregation,
+                                                             train_config, loaded.tokenizer_spec);
+  fmt::print(stderr, "classifier: {} classes, {} training texts; heads at widths {} ({}), {} dimensions\n", train_data.classes,
+             train_data.texts.size(), fmt::join(cmd.widths, ","), cmd.efficient ? "MRL-E: one shared matrix" : "one per width", dims);
+  torch::manual_seed(train_config.seed);
+  const auto result = trainer.fit(*model, objective, cmd.resume);
+  if (result.interrupted) {
+    fmt::print("stopped at step {} with a checkpoint; continue with --resume --out {}\n", result.steps_done, cmd.out);
+    return;
+  }
+  const auto probabilities = train::head_probabilities(model, *loaded.tokenizer, test.texts, 128);
+  const auto train_features = model::encode_features(model->encoder, *loaded.tokenizer, train_data.texts, 128);
+  const auto test_features = model::encode_features(model->encoder, *loaded.tokenizer, test.texts, 128);
+  fmt::print("{:>6}  {:>10}  {:>10}   ({} test texts)\n", "width", "head top-1", "1-NN top-1", test.texts.size());
+  Json rows = Json::array();
+  for (size_t w = 0; w < cmd.widths.size(); ++w) {
+    const double head = train::top1_accuracy(probabilities[w], test.labels);
+    const double nearest = train::nearest_neighbour_accuracy(train_features, train_data.labels, test_features, test.labels, cmd.widths[w]);
+    fmt::print("{:>6}  {:>10.4f}  {:>10.4f}\n", cmd.widths[w], head, nearest);
+    rows.push_back({{"width", cmd.widths[w]}, {"head_top1", head}, {"nn_top1", nearest}});
+  }
+  write_json_atomic(std::filesystem::path(cmd.out) / "test.json", Json{{"labels", names}, {"widths", rows}});
+  fmt::print("run folder: {} (the encoder alone: its latest checkpoint's encoder/ folder); scores in {}/test.json\n", cmd.out, cmd.out);
+}
+
 }  // namespace
 
 void register_embed(CLI::App& app) {
@@ -134,9 +294,11 @@ void register_embed(CLI::App& app) {
     fmt::print("wrote {}: {} pooling, {} mask, {} dimensions\n", init->out, init->pooler, init->mask, embedder->dims());
   });
 
-  auto train_cmd = std::make_shared<TrainCommand>();
+  auto train_cmd = std::make_shared<EmbedTrainCommand>();
   auto* train = group->add_subcommand("train", "contrastive training (InfoNCE) on query/positive[/negatives] pairs");
   train->add_option("--config", train_cmd->config_file, "cfg.json with init/data/objective/train sections; flags override it");
+  train->add_option("--stages", train_cmd->stage_files, "stage1.json,stage2.json: train in stages (fresh optimizer each; see README)")
+      ->delimiter(',');
   train->add_option("--init", train_cmd->init, "embedding model to start from (garden embed init, or a trained one)");
   train->add_option("--train", train_cmd->train_file, "pairs .jsonl: {\"query\", \"positive\", \"negatives\": [...]}");
   train->add_option("--eval", train_cmd->eval_file, "held-out pairs .jsonl (val_loss)");
@@ -148,16 +310,41 @@ void register_embed(CLI::App& app) {
   add_json_flags(*train, embed_train_defaults(), train_cmd->train_flags, "Training");
   train->callback([train_cmd] { run_embed_train(*train_cmd); });
 
+  auto classify_cmd = std::make_shared<ClassifyCommand>();
+  auto* classify = group->add_subcommand("classify", "classification heads on an embedder, Matryoshka (--mrl) or plain, trained end to end");
+  classify->add_option("--init", classify_cmd->init, "embedding model to start from (garden embed init); its dimensions are d");
+  classify->add_flag("--lexnames", classify_cmd->lexnames, "the WordNet lexname task: noun glosses by lexicographer file, 80/10/10");
+  classify->add_option("--per-class", classify_cmd->per_class, "--lexnames: synsets per class at most")->capture_default_str();
+  classify->add_option("--data-seed", classify_cmd->data_seed, "--lexnames: seed of the sample and split")->capture_default_str();
+  classify->add_option("--wordnet", classify_cmd->wordnet, "WordNet dict folder")->capture_default_str();
+  classify->add_option("--train", classify_cmd->train_file, "labelled texts .jsonl: {\"text\", \"label\"}");
+  classify->add_option("--eval", classify_cmd->eval_file, "held-out labelled texts (val_loss, val_top1)");
+  classify->add_option("--test", classify_cmd->test_file, "labelled texts scored at the end");
+  classify->add_option("--mrl", classify_cmd->widths, "nested head widths, increasing, at most d (default: d alone)")->delimiter(',');
+  classify->add_flag("--mrl-e", classify_cmd->efficient, "MRL-E: width m uses the first m columns of one shared matrix and bias");
+  classify->add_option("--weights", classify_cmd->weights, "relative importance of each width (default 1 each)")->delimiter(',');
+  classify->add_option("--aggregation", classify_cmd->aggregation, "sum (the paper) | mean of the per-width losses")->capture_default_str();
+  classify->add_option("--out", classify_cmd->out, "run folder")->capture_default_str();
+  classify->add_flag("--resume", classify_cmd->resume, "continue from the run folder's latest checkpoint");
+  classify->add_option("--stop-after", classify_cmd->stop_after, "stop with a checkpoint after this many steps (resume later)");
+  add_runtime_options(*classify, classify_cmd->runtime);
+  add_json_flags(*classify, classify_train_defaults(), classify_cmd->train_flags, "Training");
+  classify->callback([classify_cmd] { run_classify(*classify_cmd); });
+
   struct PairsOptions {
-    std::string from = "title-body", collection, out, eval_out, wordnet = "/usr/share/wordnet";
+    std::string from = "title-body", collection, out, eval_out, wordnet = "/usr/share/wordnet", margin = "naive-topk";
     int64_t negatives = 0, held_out = 0;
     uint64_t seed = 0;
   };
   auto pairs_opt = std::make_shared<PairsOptions>();
   auto* pairs_cmd = group->add_subcommand("pairs", "training pairs without test labels (title -> body, WordNet definition -> lemmas)");
-  pairs_cmd->add_option("--from", pairs_opt->from, "title-body (a BEIR --collection) | wordnet")->capture_default_str();
-  pairs_cmd->add_option("--collection", pairs_opt->collection, "BEIR folder (title-body)");
-  pairs_cmd->add_option("--negatives", pairs_opt->negatives, "title-body: BM25 hard negatives per pair (0 = none)");
+  pairs_cmd->add_option("--from", pairs_opt->from, "title-body | lead-sentence (a BEIR --collection; lead sentence -> rest for untitled ones) | wordnet")
+      ->capture_default_str();
+  pairs_cmd->add_option("--collection", pairs_opt->collection, "BEIR folder (title-body, lead-sentence)");
+  pairs_cmd->add_option("--negatives", pairs_opt->negatives, "title-body, lead-sentence: BM25 hard negatives per pair (0 = none)");
+  pairs_cmd->add_option("--margin", pairs_opt->margin,
+                        "which BM25 candidates become negatives: naive-topk | pos-perc:0.95 (below 0.95 x the positive's score) | pos-abs:X")
+      ->capture_default_str();
   pairs_cmd->add_option("--held-out", pairs_opt->held_out, "pairs moved to --eval-out (a seeded random choice)");
   pairs_cmd->add_option("--eval-out", pairs_opt->eval_out, "file for the held-out pairs");
   pairs_cmd->add_option("--seed", pairs_opt->seed, "seed of the held-out choice")->capture_default_str();
@@ -166,19 +353,25 @@ void register_embed(CLI::App& app) {
   pairs_cmd->callback([pairs_opt] {
     const auto& o = *pairs_opt;
     std::vector<retrieval::TextPair> pairs;
-    if (o.from == "title-body") {
-      if (o.collection.empty()) usage_error("--from title-body needs --collection");
-      pairs = retrieval::title_body_pairs(retrieval::read_beir_collection(o.collection));
-      if (pairs.empty()) throw Error(fmt::format("{}: no document has a title of 3+ words and a body of 8+ words", o.collection));
+    if (o.from == "title-body" || o.from == "lead-sentence") {
+      if (o.collection.empty()) usage_error("--from " + o.from + " needs --collection");
+      const auto collection = retrieval::read_beir_collection(o.collection);
+      pairs = o.from == "title-body" ? retrieval::title_body_pairs(collection) : retrieval::lead_sentence_pairs(collection);
+      if (pairs.empty())
+        throw Error(fmt::format("{}: no document has {}", o.collection,
+                                o.from == "title-body" ? "a title of 3+ words and a body of 8+ words"
+                                                       : "a lead sentence of 3+ words followed by 8+ words"));
       if (o.negatives > 0) {
         const auto index_dir = std::filesystem::path(o.out).replace_extension(".bm25");
-        retrieval::add_bm25_negatives(pairs, o.collection, index_dir, o.negatives);
+        const auto report = retrieval::mine_bm25_negatives(pairs, o.collection, index_dir, retrieval::NegativeRule::parse(o.margin), o.negatives);
+        fmt::print(stderr, "mined {} negatives per pair with BM25 ({}): {} candidates dropped as likely positives, {} pairs short of {}\n",
+                   o.negatives, o.margin, report.dropped, report.short_pairs, o.negatives);
       }
     } else if (o.from == "wordnet") {
-      if (o.negatives > 0) usage_error("--negatives applies to --from title-body");
+      if (o.negatives > 0) usage_error("--negatives applies to --from title-body and lead-sentence");
       pairs = retrieval::wordnet_definition_pairs(text::wordnet_synsets(o.wordnet, {"noun", "verb", "adj", "adv"}));
     } else {
-      usage_error("--from must be title-body or wordnet, not '" + o.from + "'");
+      usage_error("--from must be title-body, lead-sentence or wordnet, not '" + o.from + "'");
     }
     if (o.held_out < 0 || o.held_out >= static_cast<int64_t>(pairs.size()))
       usage_error(fmt::format("--held-out must be in [0, {}) for these {} pairs", pairs.size(), pairs.size()));
@@ -198,7 +391,7 @@ void register_embed(CLI::App& app) {
 
   struct EncodeOptions {
     std::string model, input, out, side = "corpus", instruction;
-    int64_t batch = 32;
+    int64_t batch = 32, dims = 0;
     int threads = 0;
   };
   auto enc = std::make_shared<EncodeOptions>();
@@ -209,6 +402,7 @@ void register_embed(CLI::App& app) {
   enc_cmd->add_option("--instruction", enc->instruction, "prefix of every text, excluded from pooling (queries)");
   enc_cmd->add_option("--batch", enc->batch, "texts per forward pass")->capture_default_str();
   enc_cmd->add_option("--threads", enc->threads, "CPU threads (0 = all cores)");
+  enc_cmd->add_option("--dims", enc->dims, "keep the first m dimensions, re-normalised (Matryoshka); 0 = all")->capture_default_str();
   enc_cmd->add_option("--out", enc->out, ".npy file to write")->required();
   enc_cmd->callback([enc] {
     configure_threads(enc->threads);
@@ -225,7 +419,11 @@ void register_embed(CLI::App& app) {
       texts = text::read_text_documents(enc->input, text::TextUnit::line);
     }
     if (texts.empty()) throw Error(fmt::format("{}: no texts to encode", enc->input));
-    const auto vectors = retrieval::encode_with_model(enc->model, texts, enc->instruction, enc->batch, "encode");
+    if (enc->dims < 0) usage_error(fmt::format("--dims must be positive (0 = all), got {}", enc->dims));
+    if (const int64_t model_dims = model::load_embedder(enc->model).embedder->dims(); enc->dims > model_dims)
+      usage_error(fmt::format("--dims {} exceeds the model's {} dimensions", enc->dims, model_dims));
+    auto vectors = retrieval::encode_with_model(enc->model, texts, enc->instruction, enc->batch, "encode");
+    if (enc->dims > 0) vectors = retrieval::truncate_rows(vectors, enc->dims, true);
     retrieval::write_npy(enc->out, vectors);
     fmt::print("wrote {}: {} x {}\n", enc->out, vectors.rows, vectors.cols);
   });

@@ -1,6 +1,8 @@
 // garden index build | garden search: BM25 indexes over Xapian.
 #include <fmt/core.h>
 
+#include <optional>
+
 #include "garden/cli/common.h"
 #include "garden/core/error.h"
 #include "garden/core/json.h"
@@ -8,6 +10,7 @@
 #include "garden/retrieval/dense.h"
 #include "garden/retrieval/fusion.h"
 #include "garden/retrieval/manifest.h"
+#include "garden/retrieval/matryoshka_funnel.h"
 #include "garden/retrieval/model_vectors.h"
 #include "garden/text/corpus.h"
 
@@ -86,7 +89,8 @@ void register_index(CLI::App& app) {
   struct SearchOptions {
     std::string index, query, queries, run, tag = "garden", query_vectors, model, instruction;
     int64_t batch = 32;
-    int64_t k = 10, shortlist = 0, rerank_dims = 0, ef_search = 0, nprobe = 0;
+    int64_t k = 10, ef_search = 0, nprobe = 0;
+    std::vector<int64_t> shortlist, rerank_dims;
   };
   auto s = std::make_shared<SearchOptions>();
   auto* search = app.add_subcommand("search", "query an index: one --query, or a queries file into a TREC run");
@@ -100,8 +104,10 @@ void register_index(CLI::App& app) {
   search->add_option("--instruction", s->instruction, "dense with --model: prefix of every query, excluded from pooling");
   search->add_option("--batch", s->batch, "dense with --model: texts per forward pass")->capture_default_str();
   search->add_option("--query-vectors", s->query_vectors, "dense: query vectors (.npy/.fvecs), row i = i-th query of --queries");
-  search->add_option("--shortlist", s->shortlist, "dense funnel: candidates from the index, re-ranked with --rerank-dims");
-  search->add_option("--rerank-dims", s->rerank_dims, "dense funnel: prefix length used to re-rank the shortlist");
+  search->add_option("--shortlist", s->shortlist, "dense funnel: list length entering each stage, e.g. 200,100,50,25 (the first from the index)")
+      ->delimiter(',');
+  search->add_option("--rerank-dims", s->rerank_dims, "dense funnel: prefix length of each stage, e.g. 16,32,64,128 (default: all dimensions)")
+      ->delimiter(',');
   search->add_option("--ef-search", s->ef_search, "HNSW beam at search time (default: the index's)");
   search->add_option("--nprobe", s->nprobe, "IVF lists visited (default: the index's)");
   search->callback([s] {
@@ -113,6 +119,14 @@ void register_index(CLI::App& app) {
       retrieval::DenseIndex index(s->index);
       if (s->ef_search > 0) index.set_ef_search(s->ef_search);
       if (s->nprobe > 0) index.set_nprobe(s->nprobe);
+      const int64_t vector_dims = index.manifest().value("vector_dims", int64_t{0});
+      std::optional<retrieval::FunnelPlan> plan;
+      if (!s->shortlist.empty()) {
+        plan = retrieval::FunnelPlan{s->rerank_dims.empty() ? std::vector<int64_t>{vector_dims} : s->rerank_dims, s->shortlist};
+        plan->validate(vector_dims, s->k);  // before encoding the queries
+      } else if (!s->rerank_dims.empty()) {
+        usage_error("--rerank-dims needs --shortlist");
+      }
       std::filesystem::path dir = s->queries;
       if (std::filesystem::is_regular_file(dir)) dir = dir.parent_path();
       std::vector<std::string> query_ids, query_texts;
@@ -122,8 +136,16 @@ void register_index(CLI::App& app) {
       }
       const auto vectors = s->model.empty() ? retrieval::read_vectors(s->query_vectors)
                                             : retrieval::encode_with_model(s->model, query_texts, s->instruction, s->batch, "encode");
-      const auto hits = s->shortlist > 0 ? index.funnel(vectors, s->k, s->shortlist, s->rerank_dims > 0 ? s->rerank_dims : vectors.cols)
-                                         : index.search(vectors, s->k);
+      std::vector<std::vector<retrieval::Hit>> hits;
+      if (!plan) {
+        hits = index.search(vectors, s->k);
+      } else {
+        hits = index.funnel(vectors, s->k, *plan);
+        const int64_t rows = static_cast<int64_t>(index.ids().size()), index_dims = index.manifest().value("dims", vectors.cols);
+        const int64_t flops = retrieval::funnel_flops(rows, index_dims, *plan);
+        fmt::print("funnel: {} multiply-adds per query, {:.1f}x fewer than exhaustive search at {} dimensions\n", flops,
+                   static_cast<double>(rows * vectors.cols) / static_cast<double>(flops), vectors.cols);
+      }
       retrieval::write_trec_run(s->run, retrieval::hits_to_run(hits, query_ids, index.ids()), s->tag);
       fmt::print("wrote {} ({} queries)\n", s->run, query_ids.size());
       return;

@@ -20,7 +20,7 @@ namespace garden::cli {
 
 namespace {
 
-struct TrainCommand {
+struct LmTrainCommand {
   RuntimeOptions runtime;
   std::string config_file, out = "runs/lm", train_file, valid_file, tokenizer = "bytes", format = "text", field = "text";
   bool resume = false;
@@ -28,7 +28,7 @@ struct TrainCommand {
   std::map<std::string, std::string> model_flags, train_flags;
 };
 
-void run_train(TrainCommand& cmd) {
+void run_train(LmTrainCommand& cmd) {
   configure_threads(cmd.runtime.threads);
   const auto device = resolve_device(cmd.runtime.device);
   Json model_json = model::TransformerConfig{}.to_json();
@@ -115,7 +115,7 @@ void register_lm(CLI::App& app) {
   auto* lm = app.add_subcommand("lm", "train, evaluate and sample language models");
   lm->require_subcommand(1);
 
-  auto cmd = std::make_shared<TrainCommand>();
+  auto cmd = std::make_shared<LmTrainCommand>();
   auto* train = lm->add_subcommand("train", "train a transformer LM (next-token objective)");
   train->add_option("--config", cmd->config_file, "cfg.json with model/train/data sections; flags override it");
   train->add_option("--out", cmd->out, "run folder")->capture_default_str();

@@ -114,4 +114,27 @@ LexnameTask wordnet_lexname_task(const std::filesystem::path& wordnet_dir, size_
   return task;
 }
 
+LexnameSplits wordnet_lexname_splits(const std::filesystem::path& wordnet_dir, size_t per_class, uint64_t seed) {
+  std::map<std::string, std::vector<std::string>> by_class;
+  for (auto& synset : text::wordnet_synsets(wordnet_dir, {"noun"}))
+    if (synset.lexname != "noun.Tops") by_class[synset.lexname].push_back(std::move(synset.gloss));
+  if (by_class.size() < 2) throw Error(fmt::format("{}: fewer than two noun lexnames", wordnet_dir.string()));
+  LexnameSplits out;
+  std::mt19937_64 rng(seed);
+  for (auto& [name, glosses] : by_class) {
+    const auto label = static_cast<int64_t>(out.class_names.size());
+    out.class_names.push_back(name);
+    std::shuffle(glosses.begin(), glosses.end(), rng);
+    const size_t n = std::min(per_class, glosses.size());
+    const size_t train_end = n * 8 / 10, validation_end = n * 9 / 10;
+    for (size_t i = 0; i < n; ++i) {
+      auto& split = i < train_end ? out.train : i < validation_end ? out.validation : out.test;
+      split.glosses.push_back(glosses[i]);
+      split.labels.push_back(label);
+    }
+  }
+  for (auto* split : {&out.train, &out.validation, &out.test}) split->classes = static_cast<int64_t>(out.class_names.size());
+  return out;
+}
+
 }  // namespace garden::eval

@@ -30,4 +30,13 @@ struct LexnameTask {
 };
 LexnameTask wordnet_lexname_task(const std::filesystem::path& wordnet_dir, size_t count, uint64_t seed);
 
+// The lexname classification task of the Matryoshka reproduction: noun glosses of every
+// lexicographer file but noun.Tops (25 classes), at most `per_class` seeded synsets each,
+// split by synset 80/10/10 within each class. Labels are the classes' ranks by name.
+struct LexnameSplits {
+  LexnameTask train, validation, test;
+  std::vector<std::string> class_names;
+};
+LexnameSplits wordnet_lexname_splits(const std::filesystem::path& wordnet_dir, size_t per_class, uint64_t seed);
+
 }  // namespace garden::eval

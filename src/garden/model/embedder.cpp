@@ -51,14 +51,19 @@ EmbedderImpl::EmbedderImpl(Transformer backbone_model, const EmbedderConfig& con
 
 int64_t EmbedderImpl::dims() const { return config_.projection > 0 ? config_.projection : backbone->config().d_model; }
 
-torch::Tensor EmbedderImpl::forward(const torch::Tensor& tokens, const torch::Tensor& attention_mask, const torch::Tensor& pool_mask) {
+torch::Tensor EmbedderImpl::features(const torch::Tensor& tokens, const torch::Tensor& attention_mask, const torch::Tensor& pool_mask) {
   ForwardOptions options;
   options.mask = config_.mask;
   options.attention_mask = attention_mask;
   options.compute_logits = false;
   auto pooled = pool(backbone->forward(tokens, options).hidden, pool_mask, config_.pooling, latent);
-  if (projection) pooled = torch::nn::functional::normalize(projection(pooled), torch::nn::functional::NormalizeFuncOptions().dim(-1));
-  return pooled;
+  return projection ? projection(pooled) : pooled;
+}
+
+torch::Tensor EmbedderImpl::forward(const torch::Tensor& tokens, const torch::Tensor& attention_mask, const torch::Tensor& pool_mask) {
+  const auto z = features(tokens, attention_mask, pool_mask);
+  // Poolers already return unit vectors; only a projection's output needs normalising.
+  return projection ? torch::nn::functional::normalize(z, torch::nn::functional::NormalizeFuncOptions().dim(-1)) : z;
 }
 
 EmbeddingBatch make_embedding_batch(const text::Tokenizer& tokenizer, const std::vector<std::string>& texts,
@@ -92,8 +97,11 @@ EmbeddingBatch make_embedding_batch(const text::Tokenizer& tokenizer, const std:
   return batch;
 }
 
-torch::Tensor encode_texts(Embedder& embedder, const text::Tokenizer& tokenizer, const std::vector<std::string>& texts,
-                           const std::string& instruction, int64_t batch_size, const std::function<void(int64_t)>& progress) {
+namespace {
+
+torch::Tensor encode_in_batches(Embedder& embedder, const text::Tokenizer& tokenizer, const std::vector<std::string>& texts,
+                                const std::string& instruction, int64_t batch_size, const std::function<void(int64_t)>& progress,
+                                bool unit_vectors) {
   if (batch_size < 1) usage_error(fmt::format("batch size must be at least 1, not {}", batch_size));
   torch::NoGradGuard no_grad;
   const bool was_training = embedder->is_training();
@@ -110,12 +118,26 @@ torch::Tensor encode_texts(Embedder& embedder, const text::Tokenizer& tokenizer,
     for (size_t i = start; i < stop; ++i) chunk.push_back(texts[order[i]]);
     const auto batch = make_embedding_batch(tokenizer, chunk, instruction, embedder->config().max_tokens);
     const auto vectors =
-        embedder->forward(batch.tokens.to(device), batch.attention_mask.to(device), batch.pool_mask.to(device)).to(torch::kCPU, torch::kFloat32);
+        (unit_vectors ? embedder->forward(batch.tokens.to(device), batch.attention_mask.to(device), batch.pool_mask.to(device))
+                      : embedder->features(batch.tokens.to(device), batch.attention_mask.to(device), batch.pool_mask.to(device)))
+            .to(torch::kCPU, torch::kFloat32);
     for (size_t i = start; i < stop; ++i) out[static_cast<int64_t>(order[i])].copy_(vectors[static_cast<int64_t>(i - start)]);
     if (progress) progress(static_cast<int64_t>(stop));
   }
   if (was_training) embedder->train();
   return out;
+}
+
+}  // namespace
+
+torch::Tensor encode_texts(Embedder& embedder, const text::Tokenizer& tokenizer, const std::vector<std::string>& texts,
+                           const std::string& instruction, int64_t batch_size, const std::function<void(int64_t)>& progress) {
+  return encode_in_batches(embedder, tokenizer, texts, instruction, batch_size, progress, true);
+}
+
+torch::Tensor encode_features(Embedder& embedder, const text::Tokenizer& tokenizer, const std::vector<std::string>& texts,
+                              int64_t batch_size) {
+  return encode_in_batches(embedder, tokenizer, texts, "", batch_size, {}, false);
 }
 
 void save_embedder(const std::filesystem::path& dir, Embedder& embedder, const std::string& tokenizer_spec) {

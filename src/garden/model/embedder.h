@@ -32,6 +32,9 @@ struct EmbedderConfig {
 class EmbedderImpl : public torch::nn::Module {
  public:
   EmbedderImpl(Transformer backbone, const EmbedderConfig& config);
+  // tokens, attention_mask, pool_mask: [B,T] -> [B,D] before the final L2 normalisation (the
+  // projection's output, or the pooled vector): the representation a classifier head reads.
+  torch::Tensor features(const torch::Tensor& tokens, const torch::Tensor& attention_mask, const torch::Tensor& pool_mask);
   // tokens, attention_mask, pool_mask: [B,T] -> [B,D] unit vectors.
   torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& attention_mask, const torch::Tensor& pool_mask);
   const EmbedderConfig& config() const { return config_; }
@@ -58,6 +61,11 @@ EmbeddingBatch make_embedding_batch(const text::Tokenizer& tokenizer, const std:
 torch::Tensor encode_texts(Embedder& embedder, const text::Tokenizer& tokenizer, const std::vector<std::string>& texts,
                            const std::string& instruction, int64_t batch_size,
                            const std::function<void(int64_t)>& progress = {});
+
+// As encode_texts without an instruction, but the representation before the final L2
+// normalisation (EmbedderImpl::features): what a classifier head or a linear probe reads.
+torch::Tensor encode_features(Embedder& embedder, const text::Tokenizer& tokenizer, const std::vector<std::string>& texts,
+                              int64_t batch_size);
 
 // A model folder: model.safetensors + config.json {"model": backbone, "embedder": ...,
 // "tokenizer": spec}. Loading accepts a training run folder too (its latest checkpoint).

@@ -17,6 +17,7 @@
 #include "garden/eval/ir_metrics.h"
 #include "garden/eval/sts.h"
 #include "garden/model/embedder.h"
+#include "garden/repro/embedding_eval.h"
 #include "garden/repro/reproduction.h"
 #include "garden/retrieval/collection.h"
 #include "garden/retrieval/dense.h"
@@ -96,48 +97,12 @@ struct Scores {
   double retrieval = 0, clustering = 0, avg = 0;
 };
 
-double sts_score(Embedder& embedder, const text::Tokenizer& tok, const std::vector<eval::StsPair>& pairs) {
-  std::vector<std::string> first, second;
-  for (const auto& p : pairs) {
-    first.push_back(p.first);
-    second.push_back(p.second);
-  }
-  const auto cosines = (model::encode_texts(embedder, tok, first, "", 64) * model::encode_texts(embedder, tok, second, "", 64)).sum(1);
-  std::vector<double> gold, predicted(cosines.data_ptr<float>(), cosines.data_ptr<float>() + cosines.numel());
-  for (const auto& p : pairs) gold.push_back(p.score);
-  return 100 * eval::spearman(predicted, gold);
-}
-
-retrieval::Matrix to_matrix(const torch::Tensor& t) {
-  retrieval::Matrix m;
-  m.rows = t.size(0);
-  m.cols = t.size(1);
-  const auto c = t.contiguous();
-  m.data.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-  return m;
-}
-
-double ndcg10(Embedder& embedder, const text::Tokenizer& tok, const retrieval::Collection& c) {
-  std::vector<std::string> doc_ids, docs, query_ids, queries;
-  for (const auto& d : c.corpus) {
-    doc_ids.push_back(d.id);
-    docs.push_back(retrieval::document_text(d));
-  }
-  for (const auto& q : c.queries) {
-    query_ids.push_back(q.id);
-    queries.push_back(q.text);
-  }
-  const auto hits = retrieval::exact_search(to_matrix(model::encode_texts(embedder, tok, docs, "", 64)),
-                                            to_matrix(model::encode_texts(embedder, tok, queries, "", 64)), 10);
-  return 100 * eval::evaluate_run(retrieval::hits_to_run(hits, query_ids, doc_ids), c.qrels, {"ndcg@10"}).mean.at("ndcg@10");
-}
-
 Scores score(Embedder& embedder, const text::Tokenizer& tok, const Benchmarks& b, uint64_t seed) {
   Scores s;
   std::vector<double> parts;
-  if (!b.stsb.empty()) parts.push_back(*(s.stsb = sts_score(embedder, tok, b.stsb)));
-  if (!b.sick.empty()) parts.push_back(*(s.sick = sts_score(embedder, tok, b.sick)));
-  s.retrieval = ndcg10(embedder, tok, b.med ? *b.med : b.wordnet_retrieval);
+  if (!b.stsb.empty()) parts.push_back(*(s.stsb = sts_spearman(embedder, tok, b.stsb)));
+  if (!b.sick.empty()) parts.push_back(*(s.sick = sts_spearman(embedder, tok, b.sick)));
+  s.retrieval = exact_ndcg10(embedder, tok, b.med ? *b.med : b.wordnet_retrieval);
   parts.push_back(s.retrieval);
   const auto vectors = model::encode_texts(embedder, tok, b.glosses, "", 64).contiguous();
   const std::vector<float> rows(vectors.data_ptr<float>(), vectors.data_ptr<float>() + vectors.numel());
@@ -240,17 +205,9 @@ Result run_llm2vec(const Context& ctx) {
   if (!ctx.quiet) fmt::print(stderr, "llm2vec: MNTP, {} steps\n", stage_steps);
   auto mntp_lm = fresh_base();
   {
-    train::TrainConfig tc;
-    tc.steps = stage_steps;
-    tc.batch = 16;
+    auto tc = finetune_config(stage_steps, 16, 3e-4, 10, ctx.seed);
     tc.seq = 128;
-    tc.lr = 3e-4;
-    tc.warmup = 10;
-    tc.weight_decay = 0.01;
-    tc.eval_every = 0;
     tc.eval_windows = 32;
-    tc.checkpoint_every = 0;
-    tc.seed = ctx.seed;
     const train::TokenWindows windows(train::encode_corpus(*tokenizer, read_file(corpus.split("train"))),
                                       train::encode_corpus(*tokenizer, read_file(corpus.split("valid"))), tokenizer->bos_id(),
                                       tc.seq, tc.batch, tc.eval_windows, ctx.seed);
@@ -269,15 +226,7 @@ Result run_llm2vec(const Context& ctx) {
   const auto simcse_pairs = train::simcse_pairs(sentences);
   auto simcse = [&](Embedder embedder, const std::string& name) {
     if (!ctx.quiet) fmt::print(stderr, "llm2vec: SimCSE from {}, {} steps\n", name, stage_steps);
-    train::TrainConfig tc;
-    tc.steps = stage_steps;
-    tc.batch = 64;
-    tc.lr = 1e-4;
-    tc.warmup = 10;
-    tc.weight_decay = 0.01;
-    tc.eval_every = 0;
-    tc.checkpoint_every = 0;
-    tc.seed = ctx.seed;
+    const auto tc = finetune_config(stage_steps, 64, 1e-4, 10, ctx.seed);
     embedder->backbone->set_dropout(0.3);
     train::EmbedObjectiveConfig objective;
     objective.contrastive.temperature = 0.05;

@@ -12,6 +12,8 @@ Result run_gated_attention(const Context& ctx);
 Result run_succinct_transformers(const Context& ctx);
 Result run_limit(const Context& ctx);
 Result run_llm2vec(const Context& ctx);
+Result run_matryoshka(const Context& ctx);
+Result run_nv_embed(const Context& ctx);
 
 std::string to_string(Verdict v) {
   switch (v) {
@@ -68,6 +70,24 @@ const std::vector<Reproduction>& registry() {
        "each step helps, and mean pooling beats last-token pooling.",
        "quick: about 5 minutes on 2 CPU cores (plus about 4 for the base LM when not cached); full: 1000 steps per stage",
        run_llm2vec},
+      {"matryoshka", "Matryoshka representation learning",
+       "Kusupati, Bhatt, Rege, Wallingford, Sinha, Ramanujan, Howard-Snyder, Chen, Kakade, Jain, Farhadi, Matryoshka "
+       "Representation Learning, NeurIPS 2022, arXiv:2205.13147",
+       "Training on the loss of O(log d) nested prefixes makes every prefix of one embedding as good as a representation "
+       "trained at that width, so one vector serves many budgets: adaptive classification and shortlist-then-rerank "
+       "retrieval at a fraction of the cost.",
+       "quick: E1 about 6 minutes and E2 about 6 minutes on 2 CPU cores (plus about 4 for the base LM when not cached); "
+       "full: all noun synsets and 1000 contrastive steps",
+       run_matryoshka},
+      {"nv-embed", "NV-Embed: improved techniques for training LLMs as generalist embedding models",
+       "Lee, Roy, Xu, Raiman, Shoeybi, Catanzaro, Ping, NV-Embed: Improved Techniques for Training LLMs as Generalist "
+       "Embedding Models, ICLR 2025, arXiv:2405.17428",
+       "A decoder-only LM becomes a strong generalist embedder when its causal mask is dropped, its tokens are pooled "
+       "through a latent-attention layer, and it is trained in two stages (retrieval with in-batch and hard negatives, "
+       "then a blend of tasks without in-batch negatives) on hard negatives mined with a positive-aware margin.",
+       "quick: E1 about 9, E2 about 3, E3 about 4 minutes on 2 CPU cores (plus about 4 for the base LM when not "
+       "cached); full: 1000 steps per stage",
+       run_nv_embed},
       {"succinct-transformers", "Transformers are inherently succinct",
        "Bergstraesser, Cotterell, Lin, Transformers are Inherently Succinct, ICLR 2026, arXiv:2510.19315",
        "Measured by description size, unique-hard-attention transformers are exponentially more succinct than LTL "

@@ -147,16 +147,46 @@ Bm25Index::Bm25Index(const fs::path& dir) : state_(std::make_unique<State>()) {
 
 Bm25Index::~Bm25Index() = default;
 
-std::vector<ScoredDoc> Bm25Index::search(const std::string& query, int64_t k) const {
+namespace {
+
+// Accepts only the document whose stored id is `id`.
+class OnlyDocument : public Xapian::MatchDecider {
+ public:
+  explicit OnlyDocument(std::string id) : id_(std::move(id)) {}
+  bool operator()(const Xapian::Document& doc) const override { return doc.get_data() == id_; }
+
+ private:
+  std::string id_;
+};
+
+// The BM25 query of `query`'s terms; nothing when no term survives analysis.
+std::optional<Xapian::Enquire> bm25_enquire(const Xapian::Database& db, const Bm25Options& options, const std::string& query) {
   std::map<std::string, Xapian::termcount> counts;
-  for (const auto& token : bm25_tokens(query, state_->options.stem, state_->options.stopwords)) ++counts[token];
-  if (counts.empty() || k <= 0) return {};
+  for (const auto& token : bm25_tokens(query, options.stem, options.stopwords)) ++counts[token];
+  if (counts.empty()) return std::nullopt;
   std::vector<Xapian::Query> terms;
   for (const auto& [term, wqf] : counts) terms.emplace_back(term, wqf);
-  Xapian::Enquire enquire(state_->db);
+  Xapian::Enquire enquire(db);
   enquire.set_query(Xapian::Query(Xapian::Query::OP_OR, terms.begin(), terms.end()));
-  enquire.set_weighting_scheme(OkapiWeight(state_->options.k1, state_->options.b));
-  const auto mset = enquire.get_mset(0, static_cast<Xapian::doccount>(k));
+  enquire.set_weighting_scheme(OkapiWeight(options.k1, options.b));
+  return enquire;
+}
+
+}  // namespace
+
+std::optional<double> Bm25Index::score(const std::string& query, const std::string& doc_id) const {
+  auto enquire_for = bm25_enquire(state_->db, state_->options, query);
+  if (!enquire_for) return std::nullopt;
+  const OnlyDocument only(doc_id);
+  const auto mset = enquire_for->get_mset(0, 1, nullptr, &only);
+  if (mset.empty()) return std::nullopt;
+  return mset.begin().get_weight();
+}
+
+std::vector<ScoredDoc> Bm25Index::search(const std::string& query, int64_t k) const {
+  auto enquire_for = bm25_enquire(state_->db, state_->options, query);
+  if (!enquire_for || k <= 0) return {};
+  const auto mset = enquire_for->get_mset(0, static_cast<Xapian::doccount>(k));
   std::vector<ScoredDoc> results;
   for (auto it = mset.begin(); it != mset.end(); ++it) results.push_back({it.get_document().get_data(), it.get_weight()});
   return results;

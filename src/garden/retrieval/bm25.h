@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,8 @@ class Bm25Index {
   explicit Bm25Index(const std::filesystem::path& dir);
   ~Bm25Index();
   std::vector<ScoredDoc> search(const std::string& query, int64_t k) const;
+  // The BM25 score of one document for `query`; nothing when the document does not match.
+  std::optional<double> score(const std::string& query, const std::string& doc_id) const;
   Run search_all(const std::vector<Query>& queries, int64_t k) const;
   const Json& manifest() const { return manifest_; }
 

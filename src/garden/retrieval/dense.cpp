@@ -13,6 +13,7 @@
 #include "garden/core/error.h"
 #include "garden/core/files.h"
 #include "garden/retrieval/manifest.h"
+#include "garden/retrieval/matryoshka_funnel.h"
 
 namespace garden::retrieval {
 
@@ -186,31 +187,9 @@ std::vector<std::vector<Hit>> DenseIndex::search(const Matrix& queries, int64_t 
   return all;
 }
 
-std::vector<std::vector<Hit>> DenseIndex::funnel(const Matrix& queries, int64_t k, int64_t shortlist, int64_t rerank_dims) const {
-  if (rerank_dims <= 0 || rerank_dims > state_->full.cols)
-    usage_error(fmt::format("--rerank-dims must be in [1, {}], got {}", state_->full.cols, rerank_dims));
-  if (shortlist < k) usage_error(fmt::format("--shortlist ({}) must be at least k ({})", shortlist, k));
-  const auto candidates = search(queries, shortlist);
-  const Matrix q = prepare(queries, rerank_dims, state_->options.metric);
-  std::vector<std::vector<Hit>> all;
-  for (int64_t i = 0; i < q.rows; ++i) {
-    const auto& shortlisted = candidates[static_cast<size_t>(i)];
-    Matrix rows;
-    rows.cols = rerank_dims;
-    for (const auto& hit : shortlisted) {
-      rows.data.insert(rows.data.end(), state_->full.row(hit.row), state_->full.row(hit.row) + rerank_dims);
-      ++rows.rows;
-    }
-    if (state_->options.metric == "cosine") normalise_rows(rows);
-    Matrix one{1, rerank_dims, std::vector<float>(q.row(i), q.row(i) + rerank_dims)};
-    std::vector<Hit> reranked;
-    if (rows.rows > 0) {
-      const auto best = exact_search(rows, one, k);  // kept alive: the loop reads best[0]
-      for (const auto& hit : best[0]) reranked.push_back({shortlisted[static_cast<size_t>(hit.row)].row, hit.score});
-    }
-    all.push_back(std::move(reranked));
-  }
-  return all;
+std::vector<std::vector<Hit>> DenseIndex::funnel(const Matrix& queries, int64_t k, const FunnelPlan& plan) const {
+  plan.validate(state_->full.cols, k);
+  return rerank_cascade(state_->full, queries, search(queries, plan.shortlist.front()), plan, k, state_->options.metric == "cosine");
 }
 
 Run hits_to_run(const std::vector<std::vector<Hit>>& hits, const std::vector<std::string>& query_ids,

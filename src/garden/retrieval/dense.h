@@ -5,7 +5,7 @@
 // Metric `cosine` L2-normalises vectors (and queries) first; `ip` uses them as they are.
 // Matryoshka (Kusupati et al., arXiv:2205.13147): `dims` builds the index on the first m
 // dimensions (re-normalised for cosine); the funnel shortlists with the index and re-ranks
-// the shortlist exactly with a longer prefix of the stored full vectors.
+// the shortlist exactly with longer prefixes of the stored full vectors.
 #pragma once
 
 #include <filesystem>
@@ -34,6 +34,8 @@ struct DenseOptions {
   Json to_json() const;
 };
 
+struct FunnelPlan;
+
 struct Hit {
   int64_t row;  // position in the indexed matrix
   float score;  // inner product
@@ -54,8 +56,9 @@ class DenseIndex {
   ~DenseIndex();
   // queries: full-dimension vectors; they are cut to the index's prefix (and normalised).
   std::vector<std::vector<Hit>> search(const Matrix& queries, int64_t k) const;
-  // Shortlist `shortlist` with the index, re-rank exactly with the first `rerank_dims`.
-  std::vector<std::vector<Hit>> funnel(const Matrix& queries, int64_t k, int64_t shortlist, int64_t rerank_dims) const;
+  // Matryoshka funnel: shortlist plan.shortlist[0] with the index, then re-rank through the
+  // plan's stages with prefixes of the stored full vectors (matryoshka_funnel.h).
+  std::vector<std::vector<Hit>> funnel(const Matrix& queries, int64_t k, const FunnelPlan& plan) const;
   const std::vector<std::string>& ids() const;
   const Json& manifest() const { return manifest_; }
   void set_ef_search(int64_t ef);

@@ -3,8 +3,9 @@
 #include <fmt/core.h>
 
 #include <cctype>
-#include <fstream>
+#include <cmath>
 #include <map>
+#include <random>
 #include <sstream>
 
 #include "garden/core/error.h"
@@ -63,6 +64,24 @@ std::vector<TextPair> title_body_pairs(const Collection& collection, size_t min_
   return pairs;
 }
 
+std::vector<TextPair> lead_sentence_pairs(const Collection& collection, size_t max_query_words, size_t min_body_words) {
+  std::vector<TextPair> pairs;
+  for (const Document& doc : collection.corpus) {
+    const auto words = words_of(doc.text);
+    size_t cut = std::min(max_query_words, words.size());
+    for (size_t i = 0; i < cut; ++i)
+      if (words[i] == "." || (words[i].size() > 1 && words[i].back() == '.')) {
+        cut = words[i] == "." ? i : i + 1;  // a detached full stop (MED) is dropped with its sentence
+        break;
+      }
+    const size_t body_start = cut < words.size() && words[cut] == "." ? cut + 1 : cut;
+    if (cut < 3 || words.size() - body_start < min_body_words) continue;
+    pairs.push_back({joined({words.begin(), words.begin() + static_cast<std::ptrdiff_t>(cut)}),
+                     joined({words.begin() + static_cast<std::ptrdiff_t>(body_start), words.end()}), doc.id, {}});
+  }
+  return pairs;
+}
+
 std::vector<TextPair> wordnet_definition_pairs(const std::vector<text::WordNetSynset>& synsets) {
   std::vector<TextPair> pairs;
   for (const auto& synset : synsets) {
@@ -74,41 +93,137 @@ std::vector<TextPair> wordnet_definition_pairs(const std::vector<text::WordNetSy
   return pairs;
 }
 
-void add_bm25_negatives(std::vector<TextPair>& pairs, const std::filesystem::path& collection_dir,
-                        const std::filesystem::path& index_dir, int64_t k) {
+StsTriples sts_pairs(const std::vector<std::pair<std::string, std::string>>& texts, const std::vector<double>& scores, double min_score) {
+  if (texts.size() != scores.size()) throw Error(fmt::format("STS triples: {} pairs but {} scores", texts.size(), scores.size()));
+  StsTriples out;
+  std::map<std::string, size_t> id_of;
+  auto id = [&](const std::string& sentence) {
+    const auto [it, fresh] = id_of.emplace(sentence, out.sentences.size());
+    if (fresh) out.sentences.push_back(sentence);
+    return std::to_string(it->second);
+  };
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const auto& [a, b] = texts[i];
+    const std::string ia = id(a), ib = id(b);
+    if (scores[i] < min_score || a == b) continue;
+    out.pairs.push_back({a, b, ib, {}});
+    out.pairs.push_back({b, a, ia, {}});
+  }
+  return out;
+}
+
+std::vector<TextPair> example_pairs(const std::vector<std::string>& texts, const std::vector<int64_t>& labels, int64_t negatives,
+                                    uint64_t seed) {
+  if (texts.size() != labels.size()) throw Error(fmt::format("example pairs: {} texts but {} labels", texts.size(), labels.size()));
+  std::map<int64_t, std::vector<size_t>> by_class;
+  for (size_t i = 0; i < labels.size(); ++i) by_class[labels[i]].push_back(i);
+  if (negatives > 0 && by_class.size() < 2) throw Error("example pairs: negatives need at least two classes");
+  std::mt19937_64 rng(seed);
+  std::vector<TextPair> pairs;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const auto& same = by_class.at(labels[i]);
+    if (same.size() < 2) continue;
+    size_t positive = same[rng() % (same.size() - 1)];
+    if (positive == i) positive = same.back();  // draws among the class without i itself
+    TextPair pair{texts[i], texts[positive], {}, {}};
+    while (static_cast<int64_t>(pair.negatives.size()) < negatives) {
+      const size_t j = rng() % texts.size();
+      if (labels[j] != labels[i]) pair.negatives.push_back(texts[j]);
+    }
+    pairs.push_back(std::move(pair));
+  }
+  return pairs;
+}
+
+NegativeRule NegativeRule::parse(const std::string& text) {
+  NegativeRule rule;
+  const auto colon = text.find(':');
+  const std::string kind = text.substr(0, colon);
+  if (kind == "naive-topk" && colon == std::string::npos) {
+    rule.kind = Kind::naive_topk;
+    rule.value = 0;
+    return rule;
+  }
+  if ((kind == "pos-perc" || kind == "pos-abs") && colon != std::string::npos) {
+    rule.kind = kind == "pos-perc" ? Kind::pos_perc : Kind::pos_abs;
+    try {
+      size_t used = 0;
+      rule.value = std::stod(text.substr(colon + 1), &used);
+      if (used == text.size() - colon - 1 && std::isfinite(rule.value) && rule.value >= 0) return rule;
+    } catch (const std::exception&) {
+    }
+  }
+  usage_error("--margin must be naive-topk, pos-perc:P or pos-abs:X (P, X >= 0), not '" + text + "'");
+}
+
+std::string NegativeRule::to_string() const {
+  switch (kind) {
+    case Kind::naive_topk: return "naive-topk";
+    case Kind::pos_perc: return fmt::format("pos-perc:{}", value);
+    case Kind::pos_abs: return fmt::format("pos-abs:{}", value);
+  }
+  return "";
+}
+
+bool NegativeRule::keeps(double candidate_score, double positive_score) const {
+  switch (kind) {
+    case Kind::naive_topk: return true;
+    case Kind::pos_perc: return candidate_score < value * positive_score;
+    case Kind::pos_abs: return candidate_score < positive_score - value;
+  }
+  return false;
+}
+
+std::vector<std::string> pick_negatives(const std::vector<ScoredCandidate>& ranked, const std::string& own_doc_id, double positive_score,
+                                        const NegativeRule& rule, int64_t k, int64_t* dropped) {
+  std::vector<std::string> out;
+  for (const auto& c : ranked) {
+    if (static_cast<int64_t>(out.size()) == k) break;
+    if (c.doc_id == own_doc_id) continue;
+    if (!rule.keeps(c.score, positive_score)) {
+      if (dropped) ++*dropped;
+      continue;
+    }
+    out.push_back(c.doc_id);
+  }
+  return out;
+}
+
+MiningReport mine_bm25_negatives(std::vector<TextPair>& pairs, const std::filesystem::path& collection_dir,
+                                 const std::filesystem::path& index_dir, const NegativeRule& rule, int64_t k, int64_t depth) {
   if (k < 1) usage_error(fmt::format("negatives per pair must be at least 1, not {}", k));
+  if (depth < k + 1) usage_error(fmt::format("the candidate depth ({}) must exceed the negatives asked ({})", depth, k));
   if (!std::filesystem::exists(index_dir / "manifest.json")) build_bm25_index(collection_dir, index_dir, Bm25Options{});
   const Bm25Index index(index_dir);
   const Collection collection = read_beir_collection(collection_dir);
   std::map<std::string, const Document*> by_id;
   for (const auto& doc : collection.corpus) by_id[doc.id] = &doc;
+  MiningReport report;
   for (auto& pair : pairs) {
+    if (!by_id.count(pair.doc_id))
+      throw Error(fmt::format("{}: the pair '{}' names document '{}', which is not in the collection", collection_dir.string(),
+                              pair.query.substr(0, 60), pair.doc_id));
+    std::vector<ScoredCandidate> ranked;
+    for (const auto& hit : index.search(pair.query, depth)) ranked.push_back({hit.doc_id, hit.score});
+    // A document that does not match the query at all scores 0: then nothing scores below it.
+    const double positive = rule.kind == NegativeRule::Kind::naive_topk ? 0 : index.score(pair.query, pair.doc_id).value_or(0.0);
     pair.negatives.clear();
-    for (const auto& hit : index.search(pair.query, k + 1)) {
-      if (hit.doc_id == pair.doc_id || static_cast<int64_t>(pair.negatives.size()) == k) continue;
-      // Negatives read like positives: bodies without their titles.
-      const Document& doc = *by_id.at(hit.doc_id);
+    for (const auto& id : pick_negatives(ranked, pair.doc_id, positive, rule, k, &report.dropped)) {
+      const Document& doc = *by_id.at(id);
       pair.negatives.push_back(joined(body_words(doc, words_of(doc.title))));
     }
+    ++report.pairs;
+    report.short_pairs += static_cast<int64_t>(pair.negatives.size()) < k ? 1 : 0;
   }
+  return report;
 }
 
 std::vector<TextPair> read_training_pairs(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(fmt::format("{}: cannot open the pairs file", path.string()));
   std::vector<TextPair> pairs;
-  std::string line;
-  for (int64_t number = 1; std::getline(in, line); ++number) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = fmt::format("{} line {}", path.string(), number);
-    Json json;
-    try {
-      json = Json::parse(line);
-    } catch (const Json::exception& e) {
-      throw Error(fmt::format("{}: not JSON ({})", where, e.what()));
-    }
+  for_each_jsonl_object(path, [&](const Json& json, int64_t number) {
+    const std::string where = fmt::format("{}:{}", path.string(), number);
     auto text_field = [&](const char* key) {
-      if (!json.is_object() || !json.contains(key) || !json[key].is_string() || json[key].get<std::string>().empty())
+      if (!json.contains(key) || !json[key].is_string() || json[key].get<std::string>().empty())
         throw Error(fmt::format("{}: needs a non-empty string \"{}\"", where, key));
       return json[key].get<std::string>();
     };
@@ -121,9 +236,24 @@ std::vector<TextPair> read_training_pairs(const std::filesystem::path& path) {
       }
     }
     pairs.push_back(std::move(pair));
-  }
+  });
   if (pairs.empty()) throw Error(fmt::format("{}: no pairs", path.string()));
   return pairs;
+}
+
+std::vector<LabelledText> read_labelled_texts(const std::filesystem::path& path) {
+  std::vector<LabelledText> out;
+  for_each_jsonl_object(path, [&](const Json& json, int64_t number) {
+    const std::string where = fmt::format("{}:{}", path.string(), number);
+    if (!json.contains("text") || !json["text"].is_string() || json["text"].get<std::string>().empty())
+      throw Error(fmt::format("{}: needs a non-empty string \"text\"", where));
+    if (!json.contains("label") || !(json["label"].is_string() || json["label"].is_number_integer()))
+      throw Error(fmt::format("{}: needs a \"label\" (a string or an integer)", where));
+    const auto& label = json["label"];
+    out.push_back({json["text"].get<std::string>(), label.is_string() ? label.get<std::string>() : std::to_string(label.get<int64_t>())});
+  });
+  if (out.empty()) throw Error(fmt::format("{}: no labelled texts", path.string()));
+  return out;
 }
 
 void write_training_pairs(const std::filesystem::path& path, const std::vector<TextPair>& pairs) {

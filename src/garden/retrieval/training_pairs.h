@@ -21,21 +21,81 @@ struct TextPair {
 // at least `min_body_words`; in corpus order.
 std::vector<TextPair> title_body_pairs(const Collection& collection, size_t min_title_words = 3, size_t min_body_words = 8);
 
+// For collections without titles (MED, NPL): the lead sentence as the query (up to the first
+// word ending in a full stop, at most `max_query_words` words; at least 3) and the rest of
+// the text as the positive (at least `min_body_words` words).
+std::vector<TextPair> lead_sentence_pairs(const Collection& collection, size_t max_query_words = 12, size_t min_body_words = 8);
+
 // WordNet definition -> lemma pairs: the gloss is the query, "lemma, lemma, ..." the
 // positive (one per synset, in the order given).
 std::vector<TextPair> wordnet_definition_pairs(const std::vector<text::WordNetSynset>& synsets);
 
-// Fills each pair's negatives with BM25's top `k` documents for its query other than the
-// pair's own document (doc_id), in rank order, written like the positives (bodies without
-// titles): hard negatives as ANCE/NV-Embed mine them, with a lexical retriever. `index_dir` is where the collection's BM25 index is (built
-// there when absent).
-void add_bm25_negatives(std::vector<TextPair>& pairs, const std::filesystem::path& collection_dir,
-                        const std::filesystem::path& index_dir, int64_t k);
+// NV-Embed's non-retrieval tasks as triples. STS: each pair scored >= min_score gives (a -> b)
+// and (b -> a); doc_id is the positive sentence's position in `sentences` (the unique
+// sentences, in first-seen order), so negatives can be mined over them.
+struct StsTriples {
+  std::vector<TextPair> pairs;
+  std::vector<std::string> sentences;
+};
+StsTriples sts_pairs(const std::vector<std::pair<std::string, std::string>>& texts, const std::vector<double>& scores,
+                     double min_score = 4.0);
+
+// Example-based classification / clustering (NV-Embed-v2): each example is a query whose
+// positive is another example of its class and whose `negatives` are examples of other
+// classes, drawn with `seed`. Classes with one example give no pair.
+std::vector<TextPair> example_pairs(const std::vector<std::string>& texts, const std::vector<int64_t>& labels, int64_t negatives,
+                                    uint64_t seed);
+
+// Hard-negative mining (NV-Embed, after NV-Retriever, arXiv:2407.15831): a teacher ranks
+// candidates for each query and a rule picks the negatives among them, never the pair's own
+// (labelled) document:
+//   naive-topk    - the teacher's top k;
+//   pos-perc:p    - the top k whose score is below p x the positive's score (TopK-PercPos;
+//                   NV-Embed uses 0.95), dropping likely unlabelled positives;
+//   pos-abs:x     - the top k whose score is below the positive's score minus x.
+struct NegativeRule {
+  enum class Kind { naive_topk, pos_perc, pos_abs } kind = Kind::pos_perc;
+  double value = 0.95;
+  static NegativeRule parse(const std::string& text);  // usage error naming the text otherwise
+  std::string to_string() const;
+  bool keeps(double candidate_score, double positive_score) const;
+};
+
+struct ScoredCandidate {
+  std::string doc_id;
+  double score;
+};
+
+// The first k candidates (ranked best first) that are not the pair's document and that the
+// rule keeps; fewer when the list runs out. `dropped` (optional) counts the candidates the
+// rule skipped on the way.
+std::vector<std::string> pick_negatives(const std::vector<ScoredCandidate>& ranked, const std::string& own_doc_id, double positive_score,
+                                        const NegativeRule& rule, int64_t k, int64_t* dropped = nullptr);
+
+struct MiningReport {
+  int64_t pairs = 0;
+  int64_t short_pairs = 0;  // pairs that got fewer than k negatives
+  int64_t dropped = 0;      // candidates the rule skipped before k were found (likely positives)
+};
+
+// Mines with BM25 over `collection` (its index at `index_dir`, built there when absent) as
+// the teacher: candidates are its top `depth` documents for the query, the positive's score is
+// BM25 of the pair's own document. Negatives are written as bodies without titles (like the
+// title-body positives). Every pair needs a doc_id in the collection.
+MiningReport mine_bm25_negatives(std::vector<TextPair>& pairs, const std::filesystem::path& collection_dir,
+                                 const std::filesystem::path& index_dir, const NegativeRule& rule, int64_t k, int64_t depth = 100);
 
 // Pairs files are JSONL, one {"query": ..., "positive": ..., "negatives": [...]} a line
 // ("negatives" and "id" optional). The reader is strict: a malformed line, a missing or
 // empty query/positive, or a non-string negative is an error naming the file and line.
 std::vector<TextPair> read_training_pairs(const std::filesystem::path& path);
+
+// Labelled texts for classification heads: JSONL {"text": ..., "label": ...}, the label a
+// string or an integer (kept as its decimal text). Strict like the pairs reader.
+struct LabelledText {
+  std::string text, label;
+};
+std::vector<LabelledText> read_labelled_texts(const std::filesystem::path& path);
 void write_training_pairs(const std::filesystem::path& path, const std::vector<TextPair>& pairs);
 
 }  // namespace garden::retrieval

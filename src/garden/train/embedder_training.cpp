@@ -7,6 +7,8 @@
 #include <random>
 
 #include "garden/core/error.h"
+#include "garden/core/files.h"
+#include "garden/core/safetensors.h"
 
 namespace garden::train {
 
@@ -135,6 +137,37 @@ Objective contrastive_objective(model::Embedder& embedder, const text::Tokenizer
                                {"tokenizer", tokenizer_spec},
                                {"data", fmt::format("{} training pairs, {} held-out pairs", train_pairs.size(), eval_pairs.size())}};
   return objective;
+}
+
+std::vector<TrainResult> train_stages(model::Embedder& embedder, const text::Tokenizer& tokenizer, const std::vector<TrainingStage>& stages,
+                                      const std::filesystem::path& out, bool resume, const std::string& tokenizer_spec, bool quiet) {
+  if (stages.empty()) usage_error("staged training: no stages given");
+  std::vector<TrainResult> results;
+  for (size_t i = 0; i < stages.size(); ++i) {
+    const auto& stage = stages[i];
+    const auto dir = out / fmt::format("stage{}-{}", i + 1, stage.name);
+    if (run_complete(dir, stage.train.steps)) {
+      load_module_tensors(*embedder, load_safetensors(latest_checkpoint(dir) / "model.safetensors"), dir);
+      TrainResult done;
+      done.steps_done = stage.train.steps;
+      results.push_back(done);
+      if (!quiet) fmt::print(stderr, "stage {} ({}): already trained, loaded from {}\n", i + 1, stage.name, dir.string());
+      continue;
+    }
+    if (!quiet)
+      fmt::print(stderr, "stage {} ({}): {} pairs, in-batch negatives {}, {} hard negatives, lr {}, {} steps\n", i + 1, stage.name,
+                 stage.pairs.size(), stage.objective.contrastive.in_batch ? "on" : "off", stage.objective.hard_negatives, stage.train.lr,
+                 stage.train.steps);
+    Trainer trainer(stage.train, dir);
+    trainer.quiet = quiet;
+    const bool continue_stage = resume && !latest_checkpoint(dir).empty();
+    torch::manual_seed(static_cast<int64_t>(stage.train.seed));  // dropout
+    results.push_back(trainer.fit(*embedder, contrastive_objective(embedder, tokenizer, stage.pairs, {}, stage.objective, stage.train,
+                                                                   tokenizer_spec),
+                                  continue_stage));
+    if (results.back().interrupted) break;
+  }
+  return results;
 }
 
 }  // namespace garden::train

@@ -41,4 +41,20 @@ Objective contrastive_objective(model::Embedder& embedder, const text::Tokenizer
                                 const std::vector<retrieval::TextPair>& eval_pairs, const EmbedObjectiveConfig& config,
                                 const TrainConfig& train, const std::string& tokenizer_spec);
 
+// One stage of a multi-stage recipe (NV-Embed: retrieval pairs with in-batch and hard
+// negatives, then a blend of tasks with in-batch negatives off).
+struct TrainingStage {
+  std::string name;
+  std::vector<retrieval::TextPair> pairs;  // blended: the per-epoch permutation mixes the sources
+  EmbedObjectiveConfig objective;
+  TrainConfig train;
+};
+
+// Runs the stages in order on one embedder, stage i in out/stage<i>-<name>, each with a fresh
+// optimizer and schedule (the paper restarts the optimizer between stages). A stage whose run
+// already finished is loaded instead of trained again; with `resume` an interrupted stage
+// continues from its checkpoint. Stops after a stage that was interrupted (its result says so).
+std::vector<TrainResult> train_stages(model::Embedder& embedder, const text::Tokenizer& tokenizer, const std::vector<TrainingStage>& stages,
+                                      const std::filesystem::path& out, bool resume, const std::string& tokenizer_spec, bool quiet);
+
 }  // namespace garden::train

@@ -59,6 +59,11 @@ std::string checkpoint_name(int64_t step) { return fmt::format("step_{:08d}", st
 
 }  // namespace
 
+bool run_complete(const fs::path& run, int64_t steps) {
+  const auto latest = latest_checkpoint(run);
+  return !latest.empty() && latest.filename() == checkpoint_name(steps) && fs::exists(latest / "model.safetensors");
+}
+
 void install_interrupt_handler() { std::signal(SIGINT, on_sigint); }
 
 void TrainConfig::validate() const {

@@ -107,6 +107,9 @@ struct LoadedModel {
 // `path` is a model folder, a run folder (its latest checkpoint) or a checkpoint folder.
 LoadedModel load_model(const std::filesystem::path& path, torch::Device device = torch::kCPU);
 
+// True when the run folder's latest checkpoint is that of step `steps` (the run finished).
+bool run_complete(const std::filesystem::path& run, int64_t steps);
+
 // Installs a SIGINT handler that asks running trainers to checkpoint and stop.
 void install_interrupt_handler();
 

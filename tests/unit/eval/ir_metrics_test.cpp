@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "garden/core/files.h"
-#include "test_helpers.h"
+#include "test_files.h"
 
 namespace garden::eval {
 namespace {

@@ -8,7 +8,7 @@
 
 #include "garden/core/files.h"
 #include "garden/eval/ir_metrics.h"
-#include "test_helpers.h"
+#include "test_files.h"
 
 namespace garden::retrieval {
 namespace {

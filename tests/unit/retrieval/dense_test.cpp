@@ -1,13 +1,14 @@
 // Dense indexes against the plain exhaustive search, vector files, Matryoshka truncation and
 // the funnel.
 #include "garden/retrieval/dense.h"
+#include "garden/retrieval/matryoshka_funnel.h"
 
 #include <gtest/gtest.h>
 
 #include <random>
 
 #include "garden/core/files.h"
-#include "test_helpers.h"
+#include "test_files.h"
 
 namespace garden::retrieval {
 namespace {
@@ -118,11 +119,52 @@ TEST(DenseIndex, MatryoshkaPrefixAndFunnel) {
   for (size_t q = 0; q < truth8.size(); ++q) EXPECT_NEAR(got8[q][0].score, truth8[q][0].score, 1e-5);
   // A funnel whose shortlist is everything equals exact search at the re-rank width.
   auto truth32 = exact_search(truncate_rows(base, 32, true), truncate_rows(queries, 32, true), 5);
-  auto funnel = index.funnel(queries, 5, 300, 32);
+  auto funnel = index.funnel(queries, 5, FunnelPlan{{32}, {300}});
   for (size_t q = 0; q < truth32.size(); ++q)
     for (size_t r = 0; r < 5; ++r) EXPECT_NEAR(funnel[q][r].score, truth32[q][r].score, 1e-5);
-  testing::expect_error_containing([&] { index.funnel(queries, 5, 3, 32); }, "--shortlist (3) must be at least k (5)");
+  testing::expect_error_containing([&] { index.funnel(queries, 5, FunnelPlan{{32}, {3}}); }, "--shortlist lengths must be at least k (5), got 3");
+  testing::expect_error_containing([&] { index.funnel(queries, 5, FunnelPlan{{16, 32}, {100}}); }, "one --shortlist length per --rerank-dims");
+  testing::expect_error_containing([&] { index.funnel(queries, 5, FunnelPlan{{16, 64}, {100, 50}}); }, "--rerank-dims must be in [1, 32]");
+  testing::expect_error_containing([&] { index.funnel(queries, 5, FunnelPlan{{16, 32}, {50, 100}}); }, "must not grow");
   testing::expect_error_containing([&] { index.search(truncate_rows(queries, 16, false), 5); }, "16 dimensions");
+}
+
+// The spec's hand case: N=1000, D_s=16, one stage K=200 at D_r=128: 16000 + 25600.
+TEST(MatryoshkaFunnel, CountsMultiplyAdds) {
+  EXPECT_EQ(funnel_flops(1000, 16, FunnelPlan{{128}, {200}}), 41600);
+  EXPECT_EQ(funnel_flops(1000, 8, FunnelPlan{{16, 32, 64, 128}, {200, 100, 50, 25}}), 8000 + 3200 + 3200 + 3200 + 3200);
+  EXPECT_EQ(funnel_flops(100, 8, FunnelPlan{{64}, {200}}), 800 + 100 * 64);  // a shortlist cannot exceed the collection
+}
+
+TEST(MatryoshkaFunnel, FullWidthOverEverythingIsExactSearch) {
+  auto base = clustered(200, 16, 3), queries = clustered(12, 16, 4);
+  std::vector<std::vector<Hit>> everything(12);
+  for (auto& list : everything)
+    for (int64_t i = 0; i < 200; ++i) list.push_back({i, 0});
+  const auto truth = exact_search(base, queries, 10);
+  const auto got = rerank_cascade(base, queries, everything, FunnelPlan{{16}, {200}}, 10, /*cosine=*/false);
+  for (size_t q = 0; q < truth.size(); ++q) {
+    ASSERT_EQ(got[q].size(), 10u);
+    for (size_t r = 0; r < 10; ++r) EXPECT_EQ(got[q][r].row, truth[q][r].row) << "query " << q << " rank " << r;
+  }
+}
+
+TEST(MatryoshkaFunnel, StagesCutAndRescoreWithLongerPrefixes) {
+  // Row 0 wins on the first coordinate only, row 1 on the first two, row 2 on all four.
+  Matrix base{3, 4, {1, -1, -1, -1, 0.8f, 0.8f, -1, -1, 0.5f, 0.5f, 1, 1}};
+  Matrix query{1, 4, {1, 1, 1, 1}};
+  const std::vector<std::vector<Hit>> all{{{0, 0}, {1, 0}, {2, 0}}};
+  EXPECT_EQ(rerank_cascade(base, query, all, FunnelPlan{{1}, {3}}, 1, false)[0][0].row, 0);
+  EXPECT_EQ(rerank_cascade(base, query, all, FunnelPlan{{2}, {3}}, 1, false)[0][0].row, 1);
+  EXPECT_EQ(rerank_cascade(base, query, all, FunnelPlan{{4}, {3}}, 1, false)[0][0].row, 2);
+  // A cut to two candidates after the first stage (row 2 ranks last at width 1) loses row 2.
+  const auto cut = rerank_cascade(base, query, all, FunnelPlan{{1, 4}, {3, 2}}, 1, false);
+  EXPECT_EQ(cut[0][0].row, 1);
+  // Cosine re-normalises each prefix: at width 2, rows 1 and 2 point the same way as the query.
+  const auto cosine = rerank_cascade(base, query, all, FunnelPlan{{2}, {3}}, 3, true);
+  EXPECT_NEAR(cosine[0][0].score, 1.0, 1e-6);
+  EXPECT_NEAR(cosine[0][1].score, 1.0, 1e-6);
+  EXPECT_EQ(cosine[0][0].row, 1);  // a tie goes to the lower row
 }
 
 }  // namespace

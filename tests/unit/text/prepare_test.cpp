@@ -4,7 +4,7 @@
 
 #include "garden/core/files.h"
 #include "garden/core/json.h"
-#include "test_helpers.h"
+#include "test_files.h"
 
 namespace garden::text {
 namespace {

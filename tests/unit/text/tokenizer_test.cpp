@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "garden/core/files.h"
-#include "test_helpers.h"
+#include "test_files.h"
 
 namespace garden::text {
 namespace {

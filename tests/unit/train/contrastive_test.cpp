@@ -82,5 +82,21 @@ TEST(Contrastive, MatryoshkaWithOneFullWidthIsThePlainLoss) {
   EXPECT_THROW(matryoshka_info_nce(q, p, {}, {16}, {}, o), Error);
 }
 
+// Coordinates past the largest width never reach the loss, and every prefix is re-normalised:
+// scaling one prefix's coordinates (which changes the full vector's direction) leaves that
+// prefix's term unchanged.
+TEST(Contrastive, MatryoshkaPrefixesAreRenormalisedAndTheTailGetsNoGradient) {
+  torch::manual_seed(6);
+  const auto q = torch::randn({4, 8}, torch::kFloat64).requires_grad_(true), p = torch::randn({4, 8}, torch::kFloat64);
+  ContrastiveOptions o;
+  matryoshka_info_nce(q, p, {}, {2, 4}, {}, o).backward();
+  EXPECT_EQ(q.grad().narrow(1, 4, 4).abs().max().item<double>(), 0.0);
+  EXPECT_GT(q.grad().narrow(1, 0, 4).abs().max().item<double>(), 0.0);
+  torch::NoGradGuard no_grad;
+  const auto scaled = q.detach().clone();
+  scaled.narrow(1, 0, 2).mul_(7.0);
+  EXPECT_NEAR(matryoshka_info_nce(scaled, p, {}, {2}, {}, o).item<double>(), matryoshka_info_nce(q, p, {}, {2}, {}, o).item<double>(), 1e-12);
+}
+
 }  // namespace
 }  // namespace garden::train

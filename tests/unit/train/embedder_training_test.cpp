@@ -25,7 +25,7 @@ std::vector<retrieval::TextPair> letter_pairs() {
   return pairs;
 }
 
-TrainConfig small_train(int64_t steps) {
+TrainConfig small_embed_train(int64_t steps) {
   TrainConfig c;
   c.steps = steps;
   c.batch = 4;
@@ -89,12 +89,12 @@ TEST(EmbedderTraining, ResumeContinuesBitForBit) {
   const int64_t n = 6, k = 2;
 
   auto straight = tiny_embedder(0.1);  // dropout: resume must restore the generator too
-  Trainer a(small_train(n), dir.path() / "straight");
+  Trainer a(small_embed_train(n), dir.path() / "straight");
   a.quiet = true;
-  a.fit(*straight, contrastive_objective(straight, tok, pairs, {}, config, small_train(n), "bytes"), false);
+  a.fit(*straight, contrastive_objective(straight, tok, pairs, {}, config, small_embed_train(n), "bytes"), false);
 
   auto first = tiny_embedder(0.1);
-  auto interrupted = small_train(n);
+  auto interrupted = small_embed_train(n);
   interrupted.stop_after = k;
   Trainer b1(interrupted, dir.path() / "resumed");
   b1.quiet = true;
@@ -102,9 +102,9 @@ TEST(EmbedderTraining, ResumeContinuesBitForBit) {
 
   torch::manual_seed(999);
   auto second = tiny_embedder(0.1);
-  Trainer b2(small_train(n), dir.path() / "resumed");
+  Trainer b2(small_embed_train(n), dir.path() / "resumed");
   b2.quiet = true;
-  EXPECT_EQ(b2.fit(*second, contrastive_objective(second, tok, pairs, {}, config, small_train(n), "bytes"), true).steps_done, n);
+  EXPECT_EQ(b2.fit(*second, contrastive_objective(second, tok, pairs, {}, config, small_embed_train(n), "bytes"), true).steps_done, n);
   auto pa = straight->named_parameters(), pb = second->named_parameters();
   for (const auto& item : pa) EXPECT_TRUE(torch::equal(item.value(), pb[item.key()])) << item.key();
   // A checkpoint is a loadable embedding model.
@@ -120,7 +120,7 @@ TEST(EmbedderTraining, LearnsAToyRetrievalTaskAndLowersTheHeldOutLoss) {
   EmbedObjectiveConfig config;
   config.mrl_widths = {4, 16};
   auto embedder = tiny_embedder(0.0);
-  auto train = small_train(120);
+  auto train = small_embed_train(120);
   train.eval_every = 120;
   const auto before = contrastive_batch_loss(embedder, tok, {&pairs[0], &pairs[1], &pairs[2], &pairs[3]}, config).loss.item<double>();
   Trainer t(train, dir.path());
@@ -144,6 +144,55 @@ TEST(EmbedderTraining, ObjectiveConfigRejectsImpossibleSettings) {
   const auto ok = EmbedObjectiveConfig::from_json({{"mrl", {8, 16}}, {"hard_negatives", 2}}, "cfg");
   EXPECT_EQ(ok.mrl_widths, (std::vector<int64_t>{8, 16}));
   EXPECT_EQ(EmbedObjectiveConfig::from_json(ok.to_json(), "cfg").to_json(), ok.to_json());
+}
+
+}  // namespace
+}  // namespace garden::train
+
+namespace garden::train {
+namespace {
+
+// The second stage starts with a fresh optimizer and its own objective from its first step:
+// its step-1 loss is the in-batch-off loss of its first batch on the stage-1 weights (with
+// in-batch negatives the value would differ). A finished stage is loaded, not retrained.
+TEST(EmbedderTraining, StagesSwitchObjectiveAndOptimizerAndSkipFinishedStages) {
+  torch::set_num_threads(1);
+  testing::TempDir dir;
+  const text::ByteTokenizer tok;
+  const auto pairs = letter_pairs();
+  EmbedObjectiveConfig with_in_batch, without_in_batch;
+  with_in_batch.hard_negatives = without_in_batch.hard_negatives = 1;
+  without_in_batch.contrastive.in_batch = false;
+  auto first_config = small_embed_train(5), second_config = small_embed_train(4);
+  second_config.lr = 1e-3;
+  std::vector<TrainingStage> stages{{"retrieval", pairs, with_in_batch, first_config}, {"blend", pairs, without_in_batch, second_config}};
+
+  auto staged = tiny_embedder(0.0);
+  const auto results = train_stages(staged, tok, {stages[0]}, dir.path() / "run", false, "bytes", true);
+  ASSERT_EQ(results.size(), 1u);
+  // The stage-1 weights, and the losses stage 2 must start from.
+  std::vector<const retrieval::TextPair*> batch;
+  for (int64_t i : pair_batch_indices(static_cast<int64_t>(pairs.size()), second_config.batch, 0, second_config.seed))
+    batch.push_back(&pairs[static_cast<size_t>(i)]);
+  double expected = 0, with_in_batch_loss = 0;
+  {
+    torch::NoGradGuard no_grad;
+    expected = contrastive_batch_loss(staged, tok, batch, without_in_batch).loss.item<double>();
+    with_in_batch_loss = contrastive_batch_loss(staged, tok, batch, with_in_batch).loss.item<double>();
+  }
+  EXPECT_NE(expected, with_in_batch_loss);
+
+  auto resumed = tiny_embedder(0.0);
+  torch::manual_seed(77);  // stage 1 is loaded from its run, not retrained from these weights
+  const auto both = train_stages(resumed, tok, stages, dir.path() / "run", false, "bytes", true);
+  ASSERT_EQ(both.size(), 2u);
+  EXPECT_TRUE(both[0].step_losses.empty());  // loaded
+  ASSERT_EQ(both[1].step_losses.size(), 4u);
+  EXPECT_NEAR(both[1].step_losses[0], expected, 1e-5);
+  EXPECT_TRUE(run_complete(dir.path() / "run" / "stage2-blend", 4));
+  EXPECT_FALSE(run_complete(dir.path() / "run" / "stage2-blend", 5));
+  // The final stage's run is a loadable embedding model.
+  EXPECT_EQ(model::load_embedder(dir.path() / "run" / "stage2-blend").embedder->dims(), 16);
 }
 
 }  // namespace

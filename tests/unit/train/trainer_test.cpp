@@ -20,7 +20,7 @@ std::vector<int32_t> cyclic_tokens(int64_t n) {
   return t;
 }
 
-TrainConfig small_train(int64_t steps) {
+TrainConfig small_lm_train(int64_t steps) {
   TrainConfig c;
   c.steps = steps;
   c.batch = 4;
@@ -48,12 +48,12 @@ TEST(Trainer, ResumeContinuesBitForBit) {
   const int64_t n = 8, k = 3;
 
   auto straight = fresh_model();
-  Trainer a(small_train(n), dir.path() / "straight");
+  Trainer a(small_lm_train(n), dir.path() / "straight");
   a.quiet = true;
   a.fit(straight, data, false);
 
   auto first = fresh_model();
-  auto interrupted = small_train(n);
+  auto interrupted = small_lm_train(n);
   interrupted.stop_after = k;
   Trainer b1(interrupted, dir.path() / "resumed");
   b1.quiet = true;
@@ -63,7 +63,7 @@ TEST(Trainer, ResumeContinuesBitForBit) {
 
   torch::manual_seed(999);  // a different global generator state, which resume must restore
   auto second = fresh_model();
-  Trainer b2(small_train(n), dir.path() / "resumed");
+  Trainer b2(small_lm_train(n), dir.path() / "resumed");
   b2.quiet = true;
   auto finished = b2.fit(second, data, true);
   EXPECT_EQ(finished.steps_done, n);
@@ -79,7 +79,7 @@ TEST(Trainer, NonFiniteLossStopsAndKeepsTheLastCheckpoint) {
   testing::TempDir dir;
   TokenWindows data(cyclic_tokens(400), cyclic_tokens(100), 10, 8, 4, 4, 5);
   auto m = fresh_model();
-  auto config = small_train(6);
+  auto config = small_lm_train(6);
   config.checkpoint_every = 2;
   // Poison the model after step 3 (via the eval hook): the next loss is NaN.
   config.eval_every = 3;
@@ -103,7 +103,7 @@ TEST(Trainer, SigintCheckpointsAndStops) {
   TokenWindows data(cyclic_tokens(400), cyclic_tokens(100), 10, 8, 4, 4, 5);
   auto m = fresh_model();
   install_interrupt_handler();
-  Trainer t(small_train(8), dir.path());
+  Trainer t(small_lm_train(8), dir.path());
   t.quiet = true;
   // The eval hook at step 3 delivers a real SIGINT; the trainer must save step 3 and stop.
   auto result = t.fit(m, data, false, [](model::Transformer&, int64_t, Json&) { std::raise(SIGINT); });
@@ -118,7 +118,7 @@ TEST(Trainer, GradientAccumulationAndBf16TrainDownhill) {
     testing::TempDir dir;
     TokenWindows data(cyclic_tokens(400), cyclic_tokens(100), 10, 8, 2, 4, 5);
     auto m = fresh_model();
-    auto config = small_train(30);
+    auto config = small_lm_train(30);
     config.grad_accum = 2;
     config.bf16 = bf16;
     config.eval_every = 0;
@@ -155,10 +155,10 @@ TEST(LmLoss, MaskedMeanOfCrossEntropy) {
 }
 
 TEST(TrainConfig, ValidationNamesTheField) {
-  auto c = small_train(10);
+  auto c = small_lm_train(10);
   c.warmup = 10;
   testing::expect_error_containing([&] { c.validate(); }, "warmup must be in [0, steps)");
-  c = small_train(10);
+  c = small_lm_train(10);
   c.lr = -1;
   testing::expect_error_containing([&] { c.validate(); }, "lr must be a positive number");
 }
