@@ -76,8 +76,8 @@ const std::vector<Reproduction>& registry() {
        "Training on the loss of O(log d) nested prefixes makes every prefix of one embedding as good as a representation "
        "trained at that width, so one vector serves many budgets: adaptive classification and shortlist-then-rerank "
        "retrieval at a fraction of the cost.",
-       "quick: E1 about 6 minutes and E2 about 6 minutes on 2 CPU cores (plus about 4 for the base LM when not cached); "
-       "full: all noun synsets and 1000 contrastive steps",
+       "quick: about 11 minutes on 2 CPU cores, E1 5.5 and E2 5 (plus about 4 for the base LM when not cached); "
+       "full: all noun synsets, 4000 classification and 1000 contrastive steps",
        run_matryoshka},
       {"nv-embed", "NV-Embed: improved techniques for training LLMs as generalist embedding models",
        "Lee, Roy, Xu, Raiman, Shoeybi, Catanzaro, Ping, NV-Embed: Improved Techniques for Training LLMs as Generalist "
@@ -85,7 +85,7 @@ const std::vector<Reproduction>& registry() {
        "A decoder-only LM becomes a strong generalist embedder when its causal mask is dropped, its tokens are pooled "
        "through a latent-attention layer, and it is trained in two stages (retrieval with in-batch and hard negatives, "
        "then a blend of tasks without in-batch negatives) on hard negatives mined with a positive-aware margin.",
-       "quick: E1 about 9, E2 about 3, E3 about 4 minutes on 2 CPU cores (plus about 4 for the base LM when not "
+       "quick: about 10.5 minutes on 2 CPU cores, E1 6.3, E2 1.6, E3 2.3 (plus about 4 for the base LM when not "
        "cached); full: 1000 steps per stage",
        run_nv_embed},
       {"succinct-transformers", "Transformers are inherently succinct",
