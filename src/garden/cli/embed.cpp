@@ -352,6 +352,7 @@ void register_embed(CLI::App& app) {
   pairs_cmd->add_option("--out", pairs_opt->out, "pairs .jsonl to write")->required();
   pairs_cmd->callback([pairs_opt] {
     const auto& o = *pairs_opt;
+    const auto rule = retrieval::NegativeRule::parse(o.margin);  // a bad --margin fails before any work
     std::vector<retrieval::TextPair> pairs;
     if (o.from == "title-body" || o.from == "lead-sentence") {
       if (o.collection.empty()) usage_error("--from " + o.from + " needs --collection");
@@ -363,7 +364,7 @@ void register_embed(CLI::App& app) {
                                                        : "a lead sentence of 3+ words followed by 8+ words"));
       if (o.negatives > 0) {
         const auto index_dir = std::filesystem::path(o.out).replace_extension(".bm25");
-        const auto report = retrieval::mine_bm25_negatives(pairs, o.collection, index_dir, retrieval::NegativeRule::parse(o.margin), o.negatives);
+        const auto report = retrieval::mine_bm25_negatives(pairs, o.collection, index_dir, rule, o.negatives);
         fmt::print(stderr, "mined {} negatives per pair with BM25 ({}): {} candidates dropped as likely positives, {} pairs short of {}\n",
                    o.negatives, o.margin, report.dropped, report.short_pairs, o.negatives);
       }
