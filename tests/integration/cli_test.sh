@@ -226,6 +226,10 @@ expect_error 2 "drop --train" -- "$garden" embed train --init "$work/emb_mean" -
 # Positive-aware mining and Matryoshka classification heads.
 "$garden" embed pairs --collection "$work/tcoll" --negatives 1 --margin pos-perc:0.95 --out "$work/pairs_aware.jsonl" 2>&1 |
   grep -q "mined 1 negatives per pair with BM25 (pos-perc:0.95)" && pass || fail "embed pairs --margin"
+"$garden" embed pairs --collection "$work/tcoll" --negatives 1 --margin pos-perc:0.95 --teacher "dense:$work/emb_mean" \
+  --out "$work/pairs_dense.jsonl" 2>&1 | grep -q "mined 1 negatives per pair with .*emb_mean (pos-perc:0.95)" && pass ||
+  fail "embed pairs --teacher dense"
+expect_error 2 "--teacher must be bm25 or dense:EMB" -- "$garden" embed pairs --collection "$work/tcoll" --negatives 1 --teacher tfidf --out "$work/x.jsonl"
 expect_error 2 "--margin must be naive-topk" -- "$garden" embed pairs --collection "$work/tcoll" --negatives 1 --margin top --out "$work/x.jsonl"
 for i in 1 2 3 4 5 6 7 8; do
   printf '{"text": "wing lift number %s", "label": "aero"}\n{"text": "cell blood number %s", "label": "med"}\n' "$i" "$i"

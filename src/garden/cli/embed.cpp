@@ -332,7 +332,7 @@ void register_embed(CLI::App& app) {
   classify->callback([classify_cmd] { run_classify(*classify_cmd); });
 
   struct PairsOptions {
-    std::string from = "title-body", collection, out, eval_out, wordnet = "/usr/share/wordnet", margin = "naive-topk";
+    std::string from = "title-body", collection, out, eval_out, wordnet = "/usr/share/wordnet", margin = "naive-topk", teacher = "bm25";
     int64_t negatives = 0, held_out = 0;
     uint64_t seed = 0;
   };
@@ -345,6 +345,8 @@ void register_embed(CLI::App& app) {
   pairs_cmd->add_option("--margin", pairs_opt->margin,
                         "which BM25 candidates become negatives: naive-topk | pos-perc:0.95 (below 0.95 x the positive's score) | pos-abs:X")
       ->capture_default_str();
+  pairs_cmd->add_option("--teacher", pairs_opt->teacher, "who ranks the negative candidates: bm25 | dense:EMB (an embedding model)")
+      ->capture_default_str();
   pairs_cmd->add_option("--held-out", pairs_opt->held_out, "pairs moved to --eval-out (a seeded random choice)");
   pairs_cmd->add_option("--eval-out", pairs_opt->eval_out, "file for the held-out pairs");
   pairs_cmd->add_option("--seed", pairs_opt->seed, "seed of the held-out choice")->capture_default_str();
@@ -352,7 +354,11 @@ void register_embed(CLI::App& app) {
   pairs_cmd->add_option("--out", pairs_opt->out, "pairs .jsonl to write")->required();
   pairs_cmd->callback([pairs_opt] {
     const auto& o = *pairs_opt;
-    const auto rule = retrieval::NegativeRule::parse(o.margin);  // a bad --margin fails before any work
+    const auto rule = retrieval::NegativeRule::parse(o.margin);  // bad --margin / --teacher fail before any work
+    if (o.teacher != "bm25" && o.teacher.rfind("dense:", 0) != 0)
+      usage_error("--teacher must be bm25 or dense:EMB (an embedding model), not '" + o.teacher + "'");
+    const std::string dense_teacher = o.teacher == "bm25" ? "" : o.teacher.substr(6);
+    if (o.teacher != "bm25" && dense_teacher.empty()) usage_error("--teacher dense: needs an embedding model, e.g. dense:runs/embed");
     std::vector<retrieval::TextPair> pairs;
     if (o.from == "title-body" || o.from == "lead-sentence") {
       if (o.collection.empty()) usage_error("--from " + o.from + " needs --collection");
@@ -364,9 +370,10 @@ void register_embed(CLI::App& app) {
                                                        : "a lead sentence of 3+ words followed by 8+ words"));
       if (o.negatives > 0) {
         const auto index_dir = std::filesystem::path(o.out).replace_extension(".bm25");
-        const auto report = retrieval::mine_bm25_negatives(pairs, o.collection, index_dir, rule, o.negatives);
-        fmt::print(stderr, "mined {} negatives per pair with BM25 ({}): {} candidates dropped as likely positives, {} pairs short of {}\n",
-                   o.negatives, o.margin, report.dropped, report.short_pairs, o.negatives);
+        const auto report = dense_teacher.empty() ? retrieval::mine_bm25_negatives(pairs, o.collection, index_dir, rule, o.negatives)
+                                                  : retrieval::mine_dense_negatives(pairs, o.collection, dense_teacher, rule, o.negatives);
+        fmt::print(stderr, "mined {} negatives per pair with {} ({}): {} candidates dropped as likely positives, {} pairs short of {}\n",
+                   o.negatives, dense_teacher.empty() ? "BM25" : dense_teacher, o.margin, report.dropped, report.short_pairs, o.negatives);
       }
     } else if (o.from == "wordnet") {
       if (o.negatives > 0) usage_error("--negatives applies to --from title-body and lead-sentence");

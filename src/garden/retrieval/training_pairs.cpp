@@ -189,26 +189,22 @@ std::vector<std::string> pick_negatives(const std::vector<ScoredCandidate>& rank
   return out;
 }
 
-MiningReport mine_bm25_negatives(std::vector<TextPair>& pairs, const std::filesystem::path& collection_dir,
-                                 const std::filesystem::path& index_dir, const NegativeRule& rule, int64_t k, int64_t depth) {
+MiningReport mine_negatives(std::vector<TextPair>& pairs, const Collection& collection, const std::string& collection_name,
+                            const MiningTeacher& teacher, const NegativeRule& rule, int64_t k, int64_t depth) {
   if (k < 1) usage_error(fmt::format("negatives per pair must be at least 1, not {}", k));
   if (depth < k + 1) usage_error(fmt::format("the candidate depth ({}) must exceed the negatives asked ({})", depth, k));
-  if (!std::filesystem::exists(index_dir / "manifest.json")) build_bm25_index(collection_dir, index_dir, Bm25Options{});
-  const Bm25Index index(index_dir);
-  const Collection collection = read_beir_collection(collection_dir);
   std::map<std::string, const Document*> by_id;
   for (const auto& doc : collection.corpus) by_id[doc.id] = &doc;
-  MiningReport report;
-  for (auto& pair : pairs) {
+  for (const auto& pair : pairs)
     if (!by_id.count(pair.doc_id))
-      throw Error(fmt::format("{}: the pair '{}' names document '{}', which is not in the collection", collection_dir.string(),
+      throw Error(fmt::format("{}: the pair '{}' names document '{}', which is not in the collection", collection_name,
                               pair.query.substr(0, 60), pair.doc_id));
-    std::vector<ScoredCandidate> ranked;
-    for (const auto& hit : index.search(pair.query, depth)) ranked.push_back({hit.doc_id, hit.score});
-    // A document that does not match the query at all scores 0: then nothing scores below it.
-    const double positive = rule.kind == NegativeRule::Kind::naive_topk ? 0 : index.score(pair.query, pair.doc_id).value_or(0.0);
+  MiningReport report;
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    auto& pair = pairs[i];
+    const double positive = rule.kind == NegativeRule::Kind::naive_topk ? 0 : teacher.positive_score(i);
     pair.negatives.clear();
-    for (const auto& id : pick_negatives(ranked, pair.doc_id, positive, rule, k, &report.dropped)) {
+    for (const auto& id : pick_negatives(teacher.rank(i, depth), pair.doc_id, positive, rule, k, &report.dropped)) {
       const Document& doc = *by_id.at(id);
       pair.negatives.push_back(joined(body_words(doc, words_of(doc.title))));
     }
@@ -216,6 +212,21 @@ MiningReport mine_bm25_negatives(std::vector<TextPair>& pairs, const std::filesy
     report.short_pairs += static_cast<int64_t>(pair.negatives.size()) < k ? 1 : 0;
   }
   return report;
+}
+
+MiningReport mine_bm25_negatives(std::vector<TextPair>& pairs, const std::filesystem::path& collection_dir,
+                                 const std::filesystem::path& index_dir, const NegativeRule& rule, int64_t k, int64_t depth) {
+  if (!std::filesystem::exists(index_dir / "manifest.json")) build_bm25_index(collection_dir, index_dir, Bm25Options{});
+  const Bm25Index index(index_dir);
+  MiningTeacher teacher;
+  teacher.rank = [&](size_t i, int64_t n) {
+    std::vector<ScoredCandidate> ranked;
+    for (const auto& hit : index.search(pairs[i].query, n)) ranked.push_back({hit.doc_id, hit.score});
+    return ranked;
+  };
+  // A document that does not match the query at all scores 0: then nothing scores below it.
+  teacher.positive_score = [&](size_t i) { return index.score(pairs[i].query, pairs[i].doc_id).value_or(0.0); };
+  return mine_negatives(pairs, read_beir_collection(collection_dir), collection_dir.string(), teacher, rule, k, depth);
 }
 
 std::vector<TextPair> read_training_pairs(const std::filesystem::path& path) {

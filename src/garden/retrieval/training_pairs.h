@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -78,10 +79,22 @@ struct MiningReport {
   int64_t dropped = 0;      // candidates the rule skipped before k were found (likely positives)
 };
 
-// Mines with BM25 over `collection` (its index at `index_dir`, built there when absent) as
-// the teacher: candidates are its top `depth` documents for the query, the positive's score is
-// BM25 of the pair's own document. Negatives are written as bodies without titles (like the
-// title-body positives). Every pair needs a doc_id in the collection.
+// A teacher for mining: for pair i, its top `depth` documents (best first) and the score of
+// the pair's own document.
+struct MiningTeacher {
+  std::function<std::vector<ScoredCandidate>(size_t pair, int64_t depth)> rank;
+  std::function<double(size_t pair)> positive_score;
+};
+
+// Replaces each pair's negatives by the rule's picks among the teacher's candidates, written
+// as bodies without titles (like the title-body positives). Every pair needs a doc_id in
+// `collection` (`collection_name` names it in errors).
+MiningReport mine_negatives(std::vector<TextPair>& pairs, const Collection& collection, const std::string& collection_name,
+                            const MiningTeacher& teacher, const NegativeRule& rule, int64_t k, int64_t depth = 100);
+
+// BM25 over the collection (its index at `index_dir`, built there when absent) as the
+// teacher: candidates are its top `depth` documents for the query, the positive's score is
+// BM25 of the pair's own document (0 when it does not match the query).
 MiningReport mine_bm25_negatives(std::vector<TextPair>& pairs, const std::filesystem::path& collection_dir,
                                  const std::filesystem::path& index_dir, const NegativeRule& rule, int64_t k, int64_t depth = 100);
 
