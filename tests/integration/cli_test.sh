@@ -151,6 +151,8 @@ expect_error 2 "pooler must be mean" -- "$garden" embed init --lm "$work/a" --po
   fail "embed encode"
 "$garden" index build --kind hnsw --model "$work/emb" --corpus "$work/coll" --out "$work/emb_idx" >/dev/null 2>&1 && pass ||
   fail "index build --model"
+"$garden" embed encode --model "$work/emb" --input "$work/coll/corpus.jsonl" --out "$work/emb_jsonl.npy" 2>/dev/null | grep -q "x 16" &&
+  cmp -s "$work/emb.npy" "$work/emb_jsonl.npy" && pass || fail "embed encode of corpus.jsonl differs from the collection's corpus"
 # Matryoshka: --dims keeps a re-normalised prefix; a funnel over an 8-d index reports its cost.
 "$garden" embed encode --model "$work/emb" --input "$work/coll" --dims 8 --out "$work/emb8.npy" 2>/dev/null | grep -q "x 8" && pass ||
   fail "embed encode --dims"

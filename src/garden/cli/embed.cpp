@@ -405,7 +405,8 @@ void register_embed(CLI::App& app) {
   auto enc = std::make_shared<EncodeOptions>();
   auto* enc_cmd = group->add_subcommand("encode", "embed texts into a .npy matrix (row i = i-th text)");
   enc_cmd->add_option("--model", enc->model, "embedding model folder (garden embed init / train)")->required();
-  enc_cmd->add_option("--input", enc->input, "a collection folder (BEIR layout) or a text file, one text a line")->required();
+  enc_cmd->add_option("--input", enc->input, "a collection folder (BEIR layout), a BEIR .jsonl file (title + text a line) or a text file, one text a line")
+      ->required();
   enc_cmd->add_option("--side", enc->side, "collection: corpus (title + text) or queries")->capture_default_str();
   enc_cmd->add_option("--instruction", enc->instruction, "prefix of every text, excluded from pooling (queries)");
   enc_cmd->add_option("--batch", enc->batch, "texts per forward pass")->capture_default_str();
@@ -423,6 +424,8 @@ void register_embed(CLI::App& app) {
       } else {
         for (const auto& q : collection.queries) texts.push_back(q.text);
       }
+    } else if (std::filesystem::path(enc->input).extension() == ".jsonl") {
+      texts = retrieval::read_jsonl_texts(enc->input);  // corpus.jsonl / queries.jsonl
     } else {
       texts = text::read_text_documents(enc->input, text::TextUnit::line);
     }

@@ -41,4 +41,8 @@ void write_beir_collection(const Collection& collection, const std::filesystem::
 // the text when the title is empty).
 std::string document_text(const Document& doc);
 
+// The texts of one BEIR JSONL file (corpus.jsonl or queries.jsonl), in file order: each
+// line's "text", after its "title" when it has one (as document_text).
+std::vector<std::string> read_jsonl_texts(const std::filesystem::path& path);
+
 }  // namespace garden::retrieval

@@ -28,6 +28,9 @@ TEST(BeirCollection, ReadsAndWarnsAboutUnresolvableJudgements) {
   EXPECT_EQ(c.qrels.at("q1").size(), 1u);  // d9 is unknown and dropped
   ASSERT_EQ(c.warnings.size(), 3u);        // empty document, unknown query, unknown document
   EXPECT_NE(c.warnings[0].find("1 documents have an empty title and text"), std::string::npos);
+  // One file's texts, as the collection reads them.
+  EXPECT_EQ(read_jsonl_texts(dir.path() / "corpus.jsonl"), (std::vector<std::string>{"Wings lift and drag", ""}));
+  EXPECT_EQ(read_jsonl_texts(dir.path() / "queries.jsonl"), (std::vector<std::string>{"lift"}));
 }
 
 TEST(BeirCollection, DuplicateIdsAndBadLinesAreErrors) {
