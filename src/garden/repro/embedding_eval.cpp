@@ -4,6 +4,16 @@
 
 namespace garden::repro {
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+train::BaseLm shared_base_lm(const Context& ctx) {
+  train::BaseLmOptions options;
+  options.seed = ctx.seed;
+  return train::ensure_base_lm(ctx.cache, ctx.data_root, options, false, ctx.quiet);
+}
+
 train::TrainConfig finetune_config(int64_t steps, int64_t batch, double lr, int64_t warmup, uint64_t seed) {
   train::TrainConfig tc;
   tc.steps = steps;

@@ -1,21 +1,30 @@
-// Helpers shared by the embedding reproductions (llm2vec, matryoshka, nv-embed): the short
-// fine-tuning runs they train, Spearman of cosines on STS pairs, nDCG@10 of exact search on a
+// Helpers shared by the embedding reproductions (llm2vec, matryoshka, nv-embed): the shared
+// base LM they start from, the short fine-tuning runs they train, Spearman of cosines on STS pairs, nDCG@10 of exact search on a
 // BEIR collection, and the conversion of embeddings to the retrieval stack's matrices.
 #pragma once
 
 #include <torch/torch.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
 #include "garden/eval/sts.h"
 #include "garden/model/embedder.h"
+#include "garden/repro/reproduction.h"
 #include "garden/retrieval/collection.h"
 #include "garden/retrieval/dense.h"
 #include "garden/retrieval/vectors.h"
+#include "garden/train/base_lm.h"
 #include "garden/train/trainer.h"
 
 namespace garden::repro {
+
+// Seconds elapsed since `start` (timings reported by the reproductions).
+double seconds_since(std::chrono::steady_clock::time_point start);
+
+// The shared tiny base LM for the run's seed (built and cached on first use).
+train::BaseLm shared_base_lm(const Context& ctx);
 
 // A short fine-tuning run: weight decay 0.01, no periodic evaluation, a checkpoint only at
 // the end.

@@ -184,9 +184,7 @@ std::string cell(const std::optional<double>& v) { return v ? fmt::format("{:.2f
 Result run_llm2vec(const Context& ctx) {
   const bool quick = ctx.scale == "quick";
   Result result;
-  train::BaseLmOptions base_options;
-  base_options.seed = ctx.seed;
-  const auto base = train::ensure_base_lm(ctx.cache, ctx.data_root, base_options, false, ctx.quiet);
+  const auto base = shared_base_lm(ctx);
   const auto tokenizer = text::load_tokenizer(base.tokenizer.string());
   const Benchmarks bench = load_benchmarks(ctx);
   result.data_used = fmt::format("base LM pretrained on {}; evaluation: {}", base.sources, bench.description);

@@ -40,8 +40,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
 std::string pct(double v) { return fmt::format("{:.1f}", 100 * v); }
 std::string two(double v) { return fmt::format("{:.2f}", v); }
 
@@ -232,9 +230,7 @@ E2 run_retrieval(const Context& ctx) {
   E2 e;
   e.widths = {8, 16, 32, 64, 128};
   e.steps = quick ? 200 : 1000;
-  train::BaseLmOptions base_options;
-  base_options.seed = ctx.seed;
-  const auto base = train::ensure_base_lm(ctx.cache, ctx.data_root, base_options, false, ctx.quiet);
+  const auto base = shared_base_lm(ctx);
   const auto tokenizer = text::load_tokenizer(base.tokenizer.string());
 
   // Training pairs: titles (or lead sentences) of the collections' documents; no test labels.

@@ -42,8 +42,6 @@ using model::MaskMode;
 using model::Pooling;
 using retrieval::TextPair;
 
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
 constexpr int64_t kNegatives = 3;  // per query (the paper uses 7)
 
 struct Data {
@@ -197,9 +195,7 @@ Result run_nv_embed(const Context& ctx) {
   const bool quick = ctx.scale == "quick";
   Result result;
   const auto start_all = Clock::now();
-  train::BaseLmOptions base_options;
-  base_options.seed = ctx.seed;
-  const auto base = train::ensure_base_lm(ctx.cache, ctx.data_root, base_options, false, ctx.quiet);
+  const auto base = shared_base_lm(ctx);
   const auto tokenizer = text::load_tokenizer(base.tokenizer.string());
   const Data data = load_data(ctx);
   result.data_used = fmt::format("base LM pretrained on {}; {}", base.sources, data.description);
