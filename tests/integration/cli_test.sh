@@ -76,7 +76,7 @@ if [ -s "$work/dv.npy" ]; then
 else
   fail "python3-numpy missing: cannot make test vectors"
 fi
-expect_error 2 "--scale must be quick or full" -- "$garden" repro run gated-attention --scale huge --out "$work/r"
+expect_error 2 "--scale must be smoke, quick or full" -- "$garden" repro run gated-attention --scale huge --out "$work/r"
 
 # A tokenizer round trip through the CLI, special token included.
 for i in $(seq 1 300); do echo "the cat $i sat on the mat number $((i * 7)) while the dog slept, then ran over fields and hills"; done >"$work/corpus.txt"

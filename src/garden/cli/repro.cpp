@@ -22,7 +22,7 @@ struct ReproOptions {
 repro::Context make_context(const ReproOptions& o) {
   configure_threads(o.runtime.threads);
   repro::Context ctx;
-  ctx.scale = o.scale;
+  ctx.scale = repro::parse_scale(o.scale);
   ctx.seed = o.seed;
   ctx.data_root = resolve_data_root(o.runtime.data);
   ctx.cache = resolve_cache_dir(o.runtime.cache);
@@ -37,19 +37,26 @@ void print_result(const repro::Result& r, const std::filesystem::path& dir) {
     std::vector<size_t> width(table.header.size(), 0);
     for (size_t c = 0; c < table.header.size(); ++c) width[c] = table.header[c].size();
     for (const auto& row : table.rows)
-      for (size_t c = 0; c < row.size() && c < width.size(); ++c) width[c] = std::max(width[c], row[c].size());
+      for (size_t c = 0; c < row.size() && c < width.size(); ++c) width[c] = std::max(width[c], row[c].text.size());
     auto print_row = [&](const std::vector<std::string>& row) {
-      for (size_t c = 0; c < row.size(); ++c) fmt::print("{:<{}}  ", row[c], width[c]);
+      for (size_t c = 0; c < row.size(); ++c) fmt::print("{:<{}}  ", row[c], c < width.size() ? width[c] : 0);
       fmt::print("\n");
     };
     print_row(table.header);
-    for (const auto& row : table.rows) print_row(row);
+    for (const auto& row : table.rows) {
+      std::vector<std::string> texts;
+      for (const auto& cell : row) texts.push_back(cell.text);
+      print_row(texts);
+    }
   }
   fmt::print("\ncriteria:\n");
   for (const auto& c : r.criteria)
     fmt::print("  [{}] {}{}: {}\n", c.passed ? "pass" : "FAIL", c.description, c.gate ? " (precondition)" : "", c.measured);
   fmt::print("\nverdict: {} — {}\n({}; data: {})\nreport: {}\n", repro::to_string(r.verdict), r.verdict_reason,
              format_duration(r.seconds), r.data_used, (dir / "report.md").string());
+  // Progress goes to stderr; flushing here keeps a run's verdict ahead of the next run's
+  // progress when both streams go to one file.
+  std::fflush(stdout);
 }
 
 }  // namespace
@@ -60,7 +67,7 @@ void register_repro(CLI::App& app) {
 
   auto* list = repro_cmd->add_subcommand("list", "every paper and whether its reproduction is available");
   list->callback([] {
-    for (const auto& paper : repro::paper_list()) {
+    for (const auto& paper : repro::papers()) {
       const auto* r = repro::find_reproduction(paper.slug);
       fmt::print("{:<24} {:<22} {}\n", paper.slug, paper.area, r ? "available  (" + r->budget + ")" : "planned");
     }
@@ -69,7 +76,7 @@ void register_repro(CLI::App& app) {
   auto o = std::make_shared<ReproOptions>();
   auto* run = repro_cmd->add_subcommand("run", "run one reproduction");
   run->add_option("slug", o->slug, "paper slug (garden repro list)")->required();
-  run->add_option("--scale", o->scale, "quick | full")->capture_default_str();
+  run->add_option("--scale", o->scale, "smoke (seconds, toy sizes) | quick | full")->capture_default_str();
   run->add_option("--seed", o->seed)->capture_default_str();
   run->add_option("--out", o->out, "output folder (the paper's folder is created inside)")->capture_default_str();
   add_runtime_options(*run, o->runtime);
@@ -77,7 +84,7 @@ void register_repro(CLI::App& app) {
     const auto* reproduction = repro::find_reproduction(o->slug);
     if (!reproduction) {
       bool known = false;
-      for (const auto& p : repro::paper_list()) known = known || p.slug == o->slug;
+      for (const auto& p : repro::papers()) known = known || p.slug == o->slug;
       if (known) throw Error("reproduction '" + o->slug + "' is planned but not implemented yet (garden repro list)");
       usage_error("unknown reproduction '" + o->slug + "' (garden repro list shows the slugs)");
     }
@@ -89,24 +96,34 @@ void register_repro(CLI::App& app) {
 
   auto a = std::make_shared<ReproOptions>();
   auto* all = repro_cmd->add_subcommand("all", "run every available reproduction and write report.md + report.html");
-  all->add_option("--scale", a->scale, "quick | full")->capture_default_str();
+  all->add_option("--scale", a->scale, "smoke | quick | full")->capture_default_str();
   all->add_option("--seed", a->seed)->capture_default_str();
   all->add_option("--out", a->out, "output folder")->capture_default_str();
   add_runtime_options(*all, a->runtime);
   all->callback([a] {
     auto ctx = make_context(*a);
-    std::vector<repro::Result> results;
-    std::vector<std::string> subdirs;
-    for (const auto& reproduction : repro::registry()) {
+    std::vector<repro::ReportEntry> entries;
+    int failures = 0;
+    for (const auto* reproduction : repro::registry()) {
       auto paper_ctx = ctx;
-      paper_ctx.out = std::filesystem::path(a->out) / reproduction.slug;
-      results.push_back(repro::run_reproduction(reproduction, paper_ctx));
-      subdirs.push_back(reproduction.slug);
-      print_result(results.back(), paper_ctx.out);
+      paper_ctx.out = std::filesystem::path(a->out) / reproduction->slug;
+      repro::ReportEntry entry{reproduction->slug, reproduction->slug, std::nullopt, ""};
+      // One failing reproduction (a missing package, a full disk) is reported in its row;
+      // the others still run.
+      try {
+        entry.result = repro::run_reproduction(*reproduction, paper_ctx);
+        print_result(*entry.result, paper_ctx.out);
+      } catch (const std::exception& e) {
+        entry.error = e.what();
+        ++failures;
+        fmt::print(stderr, "garden: error: {}: {}\n", reproduction->slug, e.what());
+      }
+      entries.push_back(std::move(entry));
     }
-    repro::write_combined_report(results, subdirs, a->out);
+    repro::write_combined_report(entries, a->out);
     fmt::print("\nreport: {}  and  {}\n", (std::filesystem::path(a->out) / "report.html").string(),
                (std::filesystem::path(a->out) / "report.md").string());
+    if (failures > 0) throw Error(fmt::format("{} reproduction(s) failed; their rows in the report say why", failures));
   });
 }
 

@@ -4,13 +4,17 @@
 
 namespace garden::repro {
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 train::BaseLm shared_base_lm(const Context& ctx) {
   train::BaseLmOptions options;
   options.seed = ctx.seed;
+  if (ctx.scale == Scale::smoke) {
+    // The whole pipeline in seconds: a small vocabulary, a few steps.
+    options.vocab = 400;
+    options.steps = 10;
+    options.batch = 4;
+    options.seq = 32;
+    options.tokenizer_sentences = 20000;
+  }
   return train::ensure_base_lm(ctx.cache, ctx.data_root, options, false, ctx.quiet);
 }
 

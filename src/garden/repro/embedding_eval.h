@@ -5,7 +5,6 @@
 
 #include <torch/torch.h>
 
-#include <chrono>
 #include <string>
 #include <vector>
 
@@ -20,10 +19,8 @@
 
 namespace garden::repro {
 
-// Seconds elapsed since `start` (timings reported by the reproductions).
-double seconds_since(std::chrono::steady_clock::time_point start);
-
-// The shared tiny base LM for the run's seed (built and cached on first use).
+// The shared tiny base LM for the run's seed (built and cached on first use); at smoke
+// scale a toy one (400 pieces, 10 steps).
 train::BaseLm shared_base_lm(const Context& ctx);
 
 // A short fine-tuning run: weight decay 0.01, no periodic evaluation, a checkpoint only at

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "garden/core/build_info.h"
 #include "garden/core/error.h"
 #include "garden/core/files.h"
 #include "garden/core/progress.h"
@@ -38,18 +39,28 @@ std::string html_escape(const std::string& s) {
   return out;
 }
 
-// Minimal inline markdown for the HTML report: **bold** and `code` are kept as text.
+// A cell of a markdown table: "|" would end the cell and a newline the row.
+std::string markdown_cell(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '|') out += "\\|";
+    else if (c == '\n') out += ' ';
+    else out += c;
+  }
+  return out;
+}
+
 std::string table_markdown(const Table& table) {
   std::ostringstream md;
   if (!table.title.empty()) md << "**" << table.title << "**\n\n";
   md << "|";
-  for (const auto& h : table.header) md << " " << h << " |";
+  for (const auto& h : table.header) md << " " << markdown_cell(h) << " |";
   md << "\n|";
   for (size_t i = 0; i < table.header.size(); ++i) md << (i == 0 ? " --- |" : " ---: |");
   md << "\n";
   for (const auto& row : table.rows) {
     md << "|";
-    for (const auto& cell : row) md << " " << cell << " |";
+    for (const auto& cell : row) md << " " << markdown_cell(cell.text) << " |";
     md << "\n";
   }
   return md.str();
@@ -63,7 +74,7 @@ std::string table_html(const Table& table) {
   html << "</tr>\n";
   for (const auto& row : table.rows) {
     html << "<tr>";
-    for (const auto& cell : row) html << "<td>" << html_escape(cell) << "</td>";
+    for (const auto& cell : row) html << "<td>" << html_escape(cell.text) << "</td>";
     html << "</tr>\n";
   }
   return html.str() + "</table>\n";
@@ -117,54 +128,95 @@ std::string result_markdown(const Result& result, const std::string& plot_prefix
   md << "## " << result.title << " (`" << result.slug << "`)\n\n";
   md << "**Claim.** " << result.claim << "\n\n";
   md << "**Verdict: " << to_string(result.verdict) << "** — " << result.verdict_reason << "\n\n";
-  md << "Scale `" << result.scale << "`, " << format_duration(result.seconds) << ". Data: " << result.data_used << "\n\n";
+  md << "Scale `" << to_string(result.scale) << "`, " << format_duration(result.seconds) << ". Data: " << result.data_used << "\n\n";
   for (const auto& table : result.tables) md << table_markdown(table) << "\n";
-  md << "**Criteria**\n\n| criterion | measured | result |\n| --- | --- | --- |\n";
+  Table criteria{"Criteria", {"criterion", "measured", "result"}, {}};
   for (const auto& c : result.criteria)
-    md << "| " << c.description << (c.gate ? " (precondition)" : "") << " | " << c.measured << " | "
-       << (c.passed ? "pass" : "fail") << " |\n";
-  md << "\n";
+    criteria.rows.push_back({c.description + (c.gate ? " (precondition)" : ""), c.measured, c.passed ? "pass" : "fail"});
+  md << table_markdown(criteria) << "\n";
   for (const auto& plot : result.rendered_plots) md << "![" << plot << "](" << plot_prefix << plot << ")\n\n";
   for (const auto& note : result.notes) md << "- " << note << "\n";
   if (!result.notes.empty()) md << "\n";
   return md.str();
 }
 
-void write_result_files(const Result& result, const fs::path& dir) {
+Json result_json(const Result& result, int figures_version) {
   Json criteria = Json::array();
   for (const auto& c : result.criteria)
     criteria.push_back({{"description", c.description}, {"passed", c.passed}, {"measured", c.measured}, {"precondition", c.gate}});
-  write_json_atomic(dir / "results.json", Json{{"slug", result.slug}, {"scale", result.scale},
-                                               {"verdict", to_string(result.verdict)}, {"reason", result.verdict_reason},
-                                               {"seconds", result.seconds}, {"data", result.data_used},
-                                               {"criteria", criteria}, {"figures", result.figures}});
+  Json tables = Json::array();
+  for (const auto& t : result.tables) tables.push_back(t.to_json());
+  return Json{{"slug", result.slug},
+              {"title", result.title},
+              {"scale", to_string(result.scale)},
+              {"verdict", to_string(result.verdict)},
+              {"reason", result.verdict_reason},
+              {"seconds", result.seconds},
+              {"data", result.data_used},
+              {"seed", result.seed},
+              {"threads", torch::get_num_threads()},
+              {"figures_version", figures_version},
+              {"commit", source_commit()},
+              {"criteria", criteria},
+              {"tables", tables},
+              {"plots", result.rendered_plots},
+              {"notes", result.notes},
+              {"figures", result.figures}};
+}
+
+void write_result_files(const Result& result, int figures_version, const fs::path& dir) {
+  write_json_atomic(dir / "results.json", result_json(result, figures_version));
   write_file_atomic(dir / "report.md", "# " + result.slug + "\n\n" + result_markdown(result, ""));
 }
 
-void write_combined_report(const std::vector<Result>& results, const std::vector<std::string>& subdirs, const fs::path& out) {
+void write_combined_report(const std::vector<ReportEntry>& entries, const fs::path& out) {
+  // The first table lists every paper: its reproduction's verdict and time where it ran,
+  // the error where it failed, "planned" where none exists yet.
+  Table status{"", {"paper", "area", "status", "verdict", "time"}, {}};
+  std::vector<std::string> status_classes;
+  for (const auto& paper : papers()) {
+    const ReportEntry* entry = nullptr;
+    for (const auto& e : entries)
+      if (e.slug == paper.slug) entry = &e;
+    const bool available = find_reproduction(paper.slug) != nullptr;
+    if (entry && entry->result) {
+      const std::string verdict = to_string(entry->result->verdict);
+      status.rows.push_back({"[" + paper.slug + "](#" + paper.slug + ")", paper.area, "available", verdict, format_duration(entry->result->seconds)});
+      status_classes.push_back(verdict.substr(0, verdict.find(' ')));
+    } else if (entry) {
+      status.rows.push_back({paper.slug, paper.area, "available", "ERROR: " + entry->error, "-"});
+      status_classes.push_back("NOT");
+    } else {
+      status.rows.push_back({paper.slug, paper.area, available ? "available (not run)" : "planned", "-", "-"});
+      status_classes.push_back("");
+    }
+  }
   std::ostringstream md, html;
-  md << "# garden reproductions\n\n| paper | verdict | time |\n| --- | --- | ---: |\n";
-  for (const auto& r : results)
-    md << "| [" << r.slug << "](#" << r.slug << ") | " << to_string(r.verdict) << " | " << format_duration(r.seconds) << " |\n";
-  md << "\n";
+  md << "# garden reproductions\n\n" << table_markdown(status) << "\n";
   html << "<!doctype html><html><head><meta charset=\"utf-8\"><title>garden reproductions</title><style>"
        << "body{font-family:sans-serif;max-width:960px;margin:2em auto;line-height:1.4}"
        << "table{border-collapse:collapse;margin:0.5em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
        << "td:first-child,th:first-child{text-align:left}.REPRODUCED{color:#070}.NOT{color:#a00}.INCONCLUSIVE{color:#a60}"
-       << "</style></head><body><h1>garden reproductions</h1>\n<table><tr><th>paper</th><th>verdict</th><th>time</th></tr>\n";
-  for (const auto& r : results) {
-    const std::string verdict = to_string(r.verdict);
-    html << "<tr><td><a href=\"#" << r.slug << "\">" << r.slug << "</a></td><td class=\"" << verdict.substr(0, verdict.find(' '))
-         << "\">" << verdict << "</td><td>" << format_duration(r.seconds) << "</td></tr>\n";
+       << "</style></head><body><h1>garden reproductions</h1>\n<table><tr>";
+  for (const auto& h : status.header) html << "<th>" << h << "</th>";
+  html << "</tr>\n";
+  for (size_t i = 0; i < status.rows.size(); ++i) {
+    const auto& row = status.rows[i];
+    const auto& slug = papers()[i].slug;
+    const bool ran = row[4].text != "-";
+    html << "<tr><td>" << (ran ? "<a href=\"#" + slug + "\">" + slug + "</a>" : html_escape(slug)) << "</td><td>"
+         << html_escape(row[1].text) << "</td><td>" << html_escape(row[2].text) << "</td><td class=\"" << status_classes[i] << "\">"
+         << html_escape(row[3].text) << "</td><td>" << html_escape(row[4].text) << "</td></tr>\n";
   }
   html << "</table>\n";
-  for (size_t i = 0; i < results.size(); ++i) {
-    const auto& r = results[i];
-    md << "<a id=\"" << r.slug << "\"></a>\n" << result_markdown(r, subdirs[i] + "/");
+  for (const auto& entry : entries) {
+    if (!entry.result) continue;
+    const auto& r = *entry.result;
+    md << "<a id=\"" << r.slug << "\"></a>\n" << result_markdown(r, entry.subdir + "/");
     const std::string verdict = to_string(r.verdict);
     html << "<h2 id=\"" << r.slug << "\">" << html_escape(r.title) << "</h2>\n<p><b>Claim.</b> " << html_escape(r.claim)
          << "</p>\n<p class=\"" << verdict.substr(0, verdict.find(' ')) << "\"><b>Verdict: " << verdict << "</b> — "
-         << html_escape(r.verdict_reason) << "</p>\n<p>Scale " << r.scale << ", " << format_duration(r.seconds)
+         << html_escape(r.verdict_reason) << "</p>\n<p>Scale " << to_string(r.scale) << ", " << format_duration(r.seconds)
          << ". Data: " << html_escape(r.data_used) << "</p>\n";
     for (const auto& table : r.tables) html << table_html(table);
     Table criteria{"Criteria", {"criterion", "measured", "result"}, {}};
@@ -172,8 +224,7 @@ void write_combined_report(const std::vector<Result>& results, const std::vector
       criteria.rows.push_back({c.description + (c.gate ? " (precondition)" : ""), c.measured, c.passed ? "pass" : "fail"});
     html << table_html(criteria);
     for (const auto& plot : r.rendered_plots) {
-      const auto svg_path = out / subdirs[i] / plot;
-      std::string svg = read_file(svg_path);
+      std::string svg = read_file(out / entry.subdir / plot);
       if (auto start = svg.find("<svg"); start != std::string::npos) svg = svg.substr(start);  // drop the XML prolog
       html << "<div>" << svg << "</div>\n";
     }

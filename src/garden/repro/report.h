@@ -4,9 +4,11 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "garden/core/json.h"
 #include "garden/repro/reproduction.h"
 
 namespace garden::repro {
@@ -16,10 +18,20 @@ namespace garden::repro {
 std::string render_plot(const Plot& plot, const std::filesystem::path& dir);
 
 std::string result_markdown(const Result& result, const std::string& plot_prefix);
-void write_result_files(const Result& result, const std::filesystem::path& dir);
+// What results.json holds: verdict, criteria, tables (the cells' values), figures, the
+// figures version of the code and the commit it was built from.
+Json result_json(const Result& result, int figures_version);
+void write_result_files(const Result& result, int figures_version, const std::filesystem::path& dir);
 
-// `subdirs[i]` is the folder (relative to `out`) holding results[i]'s files.
-void write_combined_report(const std::vector<Result>& results, const std::vector<std::string>& subdirs,
-                           const std::filesystem::path& out);
+// One reproduction of `repro all`: its result, or the error that stopped it.
+struct ReportEntry {
+  std::string slug;
+  std::string subdir;  // the folder (relative to the report) holding its files
+  std::optional<Result> result;
+  std::string error;
+};
+
+// report.md and report.html in `out`; the first table lists every paper of papers().
+void write_combined_report(const std::vector<ReportEntry>& entries, const std::filesystem::path& out);
 
 }  // namespace garden::repro

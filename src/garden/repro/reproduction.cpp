@@ -1,19 +1,49 @@
 #include "garden/repro/reproduction.h"
 
-#include <chrono>
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 
 #include "garden/core/error.h"
-#include "garden/core/files.h"
 #include "garden/repro/report.h"
+#include "garden/repro/toolkit.h"
 
 namespace garden::repro {
 
-Result run_gated_attention(const Context& ctx);
-Result run_succinct_transformers(const Context& ctx);
-Result run_limit(const Context& ctx);
-Result run_llm2vec(const Context& ctx);
-Result run_matryoshka(const Context& ctx);
-Result run_nv_embed(const Context& ctx);
+namespace {
+
+// Filled by the Registration objects of the paper files during static initialisation; a
+// function-local static, so it exists before the first of them registers.
+std::vector<Reproduction>& registered() {
+  static std::vector<Reproduction> reproductions;
+  return reproductions;
+}
+
+size_t paper_rank(const std::string& slug) {
+  const auto& list = papers();
+  for (size_t i = 0; i < list.size(); ++i)
+    if (list[i].slug == slug) return i;
+  return list.size();
+}
+
+}  // namespace
+
+std::string to_string(Scale scale) {
+  switch (scale) {
+    case Scale::smoke: return "smoke";
+    case Scale::quick: return "quick";
+    case Scale::full: return "full";
+  }
+  return "";
+}
+
+Scale parse_scale(const std::string& text) {
+  for (Scale s : {Scale::smoke, Scale::quick, Scale::full})
+    if (to_string(s) == text) return s;
+  usage_error("--scale must be smoke, quick or full, got '" + text + "'");
+}
 
 std::string to_string(Verdict v) {
   switch (v) {
@@ -22,6 +52,16 @@ std::string to_string(Verdict v) {
     case Verdict::inconclusive: return "INCONCLUSIVE";
   }
   return "";
+}
+
+Json Table::to_json() const {
+  Json values = Json::array();
+  for (const auto& row : rows) {
+    Json r = Json::array();
+    for (const auto& cell : row) r.push_back(cell.value);
+    values.push_back(r);
+  }
+  return {{"title", title}, {"header", header}, {"rows", values}};
 }
 
 void decide_verdict(Result& result) {
@@ -46,95 +86,65 @@ void decide_verdict(Result& result) {
   }
 }
 
-const std::vector<Reproduction>& registry() {
-  static const std::vector<Reproduction> reproductions = {
-      {"gated-attention", "Gated attention: a sigmoid gate after SDPA",
-       "Qiu et al., Gated Attention for Large Language Models: Non-linearity, Sparsity, and Attention-Sink-Free, "
-       "NeurIPS 2025, arXiv:2505.06708",
-       "A head-specific, query-dependent sigmoid gate on each head's SDPA output (G1) lowers perplexity, makes "
-       "training stable at high learning rates, and removes the attention sink and massive activations.",
-       "quick: about 8-10 minutes on 2 CPU cores; full: hours on a GPU", run_gated_attention},
-      {"limit", "LIMIT: theoretical limits of embedding-based retrieval",
-       "Weller, Boratko, Naim, Lee, On the Theoretical Limitations of Embedding-Based Retrieval, ICLR 2026, "
-       "arXiv:2508.21038",
-       "For single-vector retrieval of dimension d some top-k sets are unreachable; free embeddings optimised on the "
-       "test qrels (k = 2) stop at a critical n that grows only cubically in d, and on LIMIT, where every pair of "
-       "documents is some query's answer, BM25 is near perfect while single-vector embedders fail.",
-       "quick: about 2 minutes on 2 CPU cores; full: d up to 24 with the record and free embeddings on 50k documents (about 45 minutes)",
-       run_limit},
-      {"llm2vec", "LLM2Vec: large language models are secretly powerful text encoders",
-       "BehnamGhader, Adlakha, Mosbach, Bahdanau, Chapados, Reddy, LLM2Vec: Large Language Models Are Secretly Powerful "
-       "Text Encoders, COLM 2024, arXiv:2404.05961",
-       "A decoder-only LM becomes a strong text encoder without labelled data by three steps: bidirectional attention, "
-       "masked next-token prediction to adapt to it, and unsupervised SimCSE; bidirectional attention alone hurts, "
-       "each step helps, and mean pooling beats last-token pooling.",
-       "quick: about 5 minutes on 2 CPU cores (plus about 4 for the base LM when not cached); full: 1000 steps per stage",
-       run_llm2vec},
-      {"matryoshka", "Matryoshka representation learning",
-       "Kusupati, Bhatt, Rege, Wallingford, Sinha, Ramanujan, Howard-Snyder, Chen, Kakade, Jain, Farhadi, Matryoshka "
-       "Representation Learning, NeurIPS 2022, arXiv:2205.13147",
-       "Training on the loss of O(log d) nested prefixes makes every prefix of one embedding as good as a representation "
-       "trained at that width, so one vector serves many budgets: adaptive classification and shortlist-then-rerank "
-       "retrieval at a fraction of the cost.",
-       "quick: about 11 minutes on 2 CPU cores, E1 5.5 and E2 5 (plus about 4 for the base LM when not cached); "
-       "full: all noun synsets, 4000 classification and 1000 contrastive steps",
-       run_matryoshka},
-      {"nv-embed", "NV-Embed: improved techniques for training LLMs as generalist embedding models",
-       "Lee, Roy, Xu, Raiman, Shoeybi, Catanzaro, Ping, NV-Embed: Improved Techniques for Training LLMs as Generalist "
-       "Embedding Models, ICLR 2025, arXiv:2405.17428",
-       "A decoder-only LM becomes a strong generalist embedder when its causal mask is dropped, its tokens are pooled "
-       "through a latent-attention layer, and it is trained in two stages (retrieval with in-batch and hard negatives, "
-       "then a blend of tasks without in-batch negatives) on hard negatives mined with a positive-aware margin.",
-       "quick: about 10.5 minutes on 2 CPU cores, E1 6.3, E2 1.6, E3 2.3 (plus about 4 for the base LM when not "
-       "cached); full: 1000 steps per stage",
-       run_nv_embed},
-      {"succinct-transformers", "Transformers are inherently succinct",
-       "Bergstraesser, Cotterell, Lin, Transformers are Inherently Succinct, ICLR 2026, arXiv:2510.19315",
-       "Measured by description size, unique-hard-attention transformers are exponentially more succinct than LTL "
-       "formulas and fixed-precision RNNs, and doubly exponentially more succinct than finite automata; the price is "
-       "that their emptiness and equivalence are EXPSPACE-complete.",
-       "quick: about 3-4 minutes on 2 CPU cores; full: 10x larger agreement sets, estimated 20-30 minutes",
-       run_succinct_transformers},
-  };
-  return reproductions;
+Registration::Registration(Reproduction reproduction) {
+  // A slug outside the paper list or registered twice is a programming error that no test
+  // could report later: the registry would silently drop or shadow a paper.
+  const bool known = paper_rank(reproduction.slug) < papers().size();
+  const bool duplicate = std::any_of(registered().begin(), registered().end(),
+                                     [&](const Reproduction& r) { return r.slug == reproduction.slug; });
+  if (!known || duplicate || !reproduction.run || !reproduction.criteria) {
+    std::fprintf(stderr, "garden: reproduction '%s' is %s\n", reproduction.slug.c_str(),
+                 !known ? "not in the paper list" : duplicate ? "registered twice" : "missing its run or criteria");
+    std::abort();
+  }
+  registered().push_back(std::move(reproduction));
+}
+
+const std::vector<Paper>& papers() {
+  static const std::vector<Paper> list = {
+      {"ance", "retrieval training"},       {"nv-embed", "embeddings"},
+      {"matryoshka", "embeddings"},         {"gritlm", "embeddings + LM"},
+      {"hyde", "retrieval"},                {"llm2vec", "embeddings"},
+      {"llm2vec-gen", "embeddings"},        {"dsi", "generative retrieval"},
+      {"limit", "retrieval theory"},        {"llm-wiki", "knowledge systems"},
+      {"gated-attention", "architecture"},  {"rlvr-passk", "RL / evaluation"},
+      {"roll-the-dice", "training objectives"}, {"shallow-alignment", "alignment"},
+      {"resist-alignment", "alignment"},    {"lost-in-conversation", "evaluation"},
+      {"model-collapse", "training dynamics"}, {"succinct-transformers", "theory"},
+      {"agent-design", "agent systems"}};
+  return list;
+}
+
+std::vector<const Reproduction*> registry() {
+  std::vector<const Reproduction*> list;
+  for (const auto& r : registered()) list.push_back(&r);
+  std::sort(list.begin(), list.end(), [](const Reproduction* a, const Reproduction* b) { return paper_rank(a->slug) < paper_rank(b->slug); });
+  return list;
 }
 
 const Reproduction* find_reproduction(const std::string& slug) {
-  for (const auto& r : registry())
+  for (const auto& r : registered())
     if (r.slug == slug) return &r;
   return nullptr;
 }
 
-std::vector<PaperStatus> paper_list() {
-  const std::vector<std::pair<std::string, std::string>> papers = {
-      {"ance", "retrieval training"}, {"nv-embed", "embeddings"}, {"matryoshka", "embeddings"},
-      {"gritlm", "embeddings + LM"}, {"hyde", "retrieval"}, {"llm2vec", "embeddings"},
-      {"llm2vec-gen", "embeddings"}, {"dsi", "generative retrieval"}, {"limit", "retrieval theory"},
-      {"llm-wiki", "knowledge systems"}, {"gated-attention", "architecture"}, {"rlvr-passk", "RL / evaluation"},
-      {"roll-the-dice", "training objectives"}, {"shallow-alignment", "alignment"}, {"resist-alignment", "alignment"},
-      {"lost-in-conversation", "evaluation"}, {"model-collapse", "training dynamics"},
-      {"succinct-transformers", "theory"}, {"agent-design", "agent systems"}};
-  std::vector<PaperStatus> list;
-  for (const auto& [slug, area] : papers) list.push_back({slug, area, find_reproduction(slug) != nullptr});
-  return list;
-}
-
 Result run_reproduction(const Reproduction& reproduction, const Context& ctx) {
-  if (ctx.scale != "quick" && ctx.scale != "full") usage_error("--scale must be quick or full, got '" + ctx.scale + "'");
   std::filesystem::create_directories(ctx.out);
-  const auto started = std::chrono::steady_clock::now();
+  const Stopwatch clock;
   Result result = reproduction.run(ctx);
   result.slug = reproduction.slug;
   result.title = reproduction.title;
   result.claim = reproduction.claim;
   result.scale = ctx.scale;
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  result.seed = ctx.seed;
+  result.criteria = reproduction.criteria(result.figures);
+  result.seconds = clock.seconds();
   decide_verdict(result);
   for (const auto& plot : result.plots) {
     auto written = render_plot(plot, ctx.out);
     if (!written.empty()) result.rendered_plots.push_back(written);
   }
-  write_result_files(result, ctx.out);
+  write_result_files(result, reproduction.figures_version, ctx.out);
   return result;
 }
 

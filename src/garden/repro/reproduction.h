@@ -1,7 +1,9 @@
 // The reproduction framework: a reproduction states a paper's claim, runs its experiment at
-// a scale (quick: minutes on 2 CPU cores; full: the larger setting), and returns its figures
-// as tables and plots plus criteria whose pass/fail is computed from those figures. The
-// verdict follows from the criteria (see decide_verdict); nothing is hard-coded.
+// a scale and returns its figures (machine-readable JSON), tables and plots. Its criteria are
+// a separate pure function of those figures, so that tests can feed hand-made figures that
+// pass and that fail each one; the verdict follows from the criteria (decide_verdict) and is
+// never hard-coded. Each paper's file registers itself with one `Registration` beside its
+// code; helpers for criteria, tables and timing are in repro/toolkit.h.
 #pragma once
 
 #include <torch/torch.h>
@@ -16,20 +18,47 @@
 
 namespace garden::repro {
 
+// smoke: seconds, the whole pipeline on toy sizes (for the test suite; the verdict means
+// nothing); quick: the recorded small-scale run, at most 10 minutes on 2 CPU cores; full:
+// the larger setting, for a GPU or a long CPU run.
+enum class Scale { smoke, quick, full };
+std::string to_string(Scale scale);
+// "smoke" | "quick" | "full"; a usage error naming --scale otherwise.
+Scale parse_scale(const std::string& text);
+
 struct Context {
-  std::string scale = "quick";  // quick | full
+  Scale scale = Scale::quick;
   uint64_t seed = 0;
   std::filesystem::path out;    // this reproduction's folder
   std::optional<std::filesystem::path> data_root;
-  std::filesystem::path cache;
+  std::filesystem::path cache;  // shared artifacts (the base LM, built-in corpora)
+  std::filesystem::path wordnet = "/usr/share/wordnet";  // Debian's wordnet-base
   torch::Device device = torch::kCPU;
   bool quiet = false;
+  // One value per scale, e.g. ctx.pick(20, 450, 6000) training steps.
+  template <typename T>
+  T pick(T smoke, T quick, T full) const {
+    return scale == Scale::smoke ? smoke : scale == Scale::quick ? quick : full;
+  }
+};
+
+// A table cell: the text shown in reports and the value written to results.json, made from
+// the same number (toolkit.h: num, pct, integer, text, missing).
+struct Cell {
+  std::string text;
+  Json value;
+  Cell() : value(nullptr) {}
+  Cell(std::string s) : text(s), value(std::move(s)) {}  // NOLINT: a plain text cell
+  Cell(const char* s) : Cell(std::string(s)) {}          // NOLINT
+  Cell(std::string shown, Json v) : text(std::move(shown)), value(std::move(v)) {}
 };
 
 struct Table {
   std::string title;
   std::vector<std::string> header;
-  std::vector<std::vector<std::string>> rows;
+  std::vector<std::vector<Cell>> rows;
+  // {"title", "header", "rows": [[value, ...], ...]}: the cells' values, as results.json holds them.
+  Json to_json() const;
 };
 
 struct Series {
@@ -59,7 +88,8 @@ std::string to_string(Verdict v);
 
 struct Result {
   std::string slug, title, claim;
-  std::string scale;
+  Scale scale = Scale::quick;
+  uint64_t seed = 0;
   std::string data_used;
   std::vector<Table> tables;
   std::vector<Plot> plots;
@@ -69,7 +99,7 @@ struct Result {
   Verdict verdict = Verdict::inconclusive;
   std::string verdict_reason;
   double seconds = 0;
-  Json figures;  // every number, machine-readable (results.json)
+  Json figures = Json::object();  // every number the criteria read (results.json)
 };
 
 // REPRODUCED when every criterion passes; INCONCLUSIVE when a gate criterion fails;
@@ -82,19 +112,30 @@ struct Reproduction {
   std::string paper;   // citation with arXiv id
   std::string claim;
   std::string budget;  // expected time of quick and full
+  // Raised whenever a change to the code alters the figures of a seeded run; the page in
+  // docs/repro/ names the version its figures came from, and a test flags a stale page.
+  int figures_version = 1;
+  // Runs the experiment: fills data_used, figures, tables, plots and notes.
   std::function<Result(const Context&)> run;
+  // The paper's criteria, computed from the figures alone (throws when one is missing).
+  std::function<std::vector<Criterion>(const Json& figures)> criteria;
 };
 
-// Every implemented reproduction, in report order.
-const std::vector<Reproduction>& registry();
-const Reproduction* find_reproduction(const std::string& slug);
+// Adds a reproduction to the registry when its file's static objects are initialised:
+// `const Registration registered{{.slug = ..., .run = run, .criteria = criteria}};`
+struct Registration {
+  explicit Registration(Reproduction reproduction);
+};
 
-// Every paper garden follows (shared specs), with whether its reproduction is available.
-struct PaperStatus {
+// Every paper garden follows (the shared specs), in report order.
+struct Paper {
   std::string slug, area;
-  bool available;
 };
-std::vector<PaperStatus> paper_list();
+const std::vector<Paper>& papers();
+
+// Every registered reproduction, in the order of papers().
+std::vector<const Reproduction*> registry();
+const Reproduction* find_reproduction(const std::string& slug);
 
 // Runs one reproduction into ctx.out: results.json, report.md, plots. Returns the result.
 Result run_reproduction(const Reproduction& reproduction, const Context& ctx);

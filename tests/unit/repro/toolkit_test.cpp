@@ -1,0 +1,101 @@
+// The criteria helpers: the description and the measured text come from the same numbers as
+// the decision, at and around each threshold.
+#include "garden/repro/toolkit.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "garden/core/error.h"
+
+namespace garden::repro::toolkit_test {
+namespace {
+
+TEST(Conditions, ThresholdsDecideAndDescribeThemselves) {
+  EXPECT_TRUE(at_least(q("a", 2.0), 2.0).passed);
+  EXPECT_FALSE(above(q("a", 2.0), 2.0).passed);
+  EXPECT_TRUE(at_most(q("a", 2.0), 2.0).passed);
+  EXPECT_FALSE(below(q("a", 2.0), 2.0).passed);
+  const auto c = at_least(q("F-Attn", 0.14996, 4), 0.15);
+  EXPECT_FALSE(c.passed);
+  EXPECT_EQ(c.description, "F-Attn >= 0.15");
+  EXPECT_EQ(c.measured, "F-Attn 0.1500");
+}
+
+TEST(Conditions, OffsetsAreWrittenWithTheirSign) {
+  const auto within_two = at_least(q("MRL-16", 10.0), q("FF-16", 12.0), -2);
+  EXPECT_TRUE(within_two.passed);
+  EXPECT_EQ(within_two.description, "MRL-16 >= FF-16 - 2");
+  EXPECT_EQ(within_two.measured, "MRL-16 10.00 vs FF-16 12.00");
+  EXPECT_FALSE(at_least(q("MRL-16", 9.99), q("FF-16", 12.0), -2).passed);
+  const auto plus = at_least(q("a", 23.0), q("b", 20.0), 3);
+  EXPECT_TRUE(plus.passed);
+  EXPECT_EQ(plus.description, "a >= b + 3");
+  EXPECT_FALSE(above(q("a", 23.0), q("b", 20.0), 3).passed);
+  EXPECT_TRUE(below(q("a", 1.0), q("b", 2.0)).passed);
+  EXPECT_EQ(below(q("a", 1.0), q("b", 2.0)).description, "a < b");
+  EXPECT_TRUE(at_most(q("a", 1.81), q("b", 1.80), 0.01).passed);
+}
+
+TEST(Conditions, RatiosWithinAndEquals) {
+  EXPECT_TRUE(ratio_at_most(q("x", 0.2), q("y", 0.4), 0.5).passed);
+  EXPECT_FALSE(ratio_at_most(q("x", 0.21), q("y", 0.4), 0.5).passed);
+  EXPECT_EQ(ratio_at_most(q("x", 0.2), q("y", 0.4), 0.5).description, "x <= 0.5 x y");
+  EXPECT_TRUE(ratio_at_least(q("x", 3.0), q("y", 1.0), 3).passed);
+  EXPECT_FALSE(ratio_at_least(q("x", 2.9), q("y", 1.0), 3).passed);
+  EXPECT_TRUE(within(q("a", 10.4), q("b", 10.0), 0.5).passed);
+  EXPECT_TRUE(within(q("a", 9.6), q("b", 10.0), 0.5).passed);
+  EXPECT_FALSE(within(q("a", 10.6), q("b", 10.0), 0.5).passed);
+  EXPECT_EQ(within(q("a", 10.6), q("b", 10.0), 0.5).measured, "a 10.60 vs b 10.00 (+0.60)");
+  EXPECT_TRUE(equals("disagreements", 0, 0).passed);
+  EXPECT_FALSE(equals("disagreements", 1, 0).passed);
+}
+
+TEST(Criteria, PassOnlyWhenEveryConditionDoes) {
+  const auto c = criterion("2. MNTP helps", {at_least(q("a", 5.0), 3.0), below(q("b", 2.0), 1.0)});
+  EXPECT_FALSE(c.passed);
+  EXPECT_EQ(c.description, "2. MNTP helps: a >= 3 and b < 1");
+  EXPECT_EQ(c.measured, "a 5.00; b 2.00");
+  EXPECT_FALSE(c.gate);
+  EXPECT_TRUE(criterion("x", {at_least(q("a", 5.0), 3.0)}, true).gate);
+  EXPECT_THROW(criterion("empty", {}), Error);
+  const auto all = all_of("every width", {at_least(q("w4", 1.0), 0.0), at_least(q("w8", -1.0), 0.0)});
+  EXPECT_FALSE(all.passed);
+  EXPECT_NE(all.measured.find("w8 -1.00 (fails w8 >= 0)"), std::string::npos);
+  const auto gap = missing_data("4. mining", "planted copies", "Cranfield not found");
+  EXPECT_TRUE(gap.gate);
+  EXPECT_FALSE(gap.passed);
+}
+
+TEST(Figures, MissingOrMistypedKeysAreErrors) {
+  const Json figures = {{"a", 1.5}, {"list", {1, 2}}, {"text", "x"}};
+  EXPECT_DOUBLE_EQ(number(figures, "a"), 1.5);
+  EXPECT_EQ(numbers(figures, "list"), (std::vector<double>{1, 2}));
+  EXPECT_THROW(number(figures, "b"), Error);
+  EXPECT_THROW(number(figures, "text"), Error);
+  EXPECT_THROW(numbers(figures, "a"), Error);
+}
+
+TEST(Cells, CarryTextAndValueFromOneNumber) {
+  const Cell c = num(0.12345, 2);
+  EXPECT_EQ(c.text, "0.12");
+  EXPECT_DOUBLE_EQ(c.value.get<double>(), 0.12345);
+  EXPECT_EQ(pct(0.4567).text, "45.7");
+  EXPECT_EQ(num(std::nan(""), 2).text, "-");
+  EXPECT_TRUE(num(std::nan(""), 2).value.is_null());
+  EXPECT_EQ(integer(42).value, 42);
+}
+
+TEST(Scales, ParseAndPick) {
+  EXPECT_EQ(parse_scale("smoke"), Scale::smoke);
+  EXPECT_EQ(to_string(parse_scale("full")), "full");
+  EXPECT_THROW(parse_scale("huge"), Error);
+  Context ctx;
+  ctx.scale = Scale::smoke;
+  EXPECT_EQ(ctx.pick(1, 2, 3), 1);
+  ctx.scale = Scale::full;
+  EXPECT_EQ(ctx.pick(1, 2, 3), 3);
+}
+
+}  // namespace
+}  // namespace garden::repro::toolkit_test
