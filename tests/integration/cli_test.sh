@@ -245,6 +245,14 @@ printf '{"text": "x", "label": "other"}\n' >"$work/labelled_other.jsonl"
 expect_error 1 "label 'other' is not among the training labels" -- "$garden" embed classify --init "$work/emb_mean" \
   --train "$work/labelled.jsonl" --test "$work/labelled_other.jsonl" --out "$work/x"
 "$garden" repro list | grep -q "gated-attention .*available" && pass || fail "repro list lacks gated-attention"
+# A reproduction never writes into a folder of someone else's files, nor into another one's output.
+mkdir -p "$work/theirs" && echo keep >"$work/theirs/notes.txt"
+expect_error 2 "already holds files that garden did not write there" -- "$garden" repro run succinct-transformers --scale smoke --out "$work/theirs"
+expect_error 2 "already holds files that garden did not write there" -- "$garden" repro all --scale smoke --out "$work/theirs"
+[ "$(cat "$work/theirs/notes.txt")" = keep ] && [ "$(ls -A "$work/theirs")" = notes.txt ] && pass || fail "repro touched $work/theirs"
+"$garden" repro run succinct-transformers --scale smoke --threads 1 --out "$work/rep2" >/dev/null 2>&1 &&
+  "$garden" repro run succinct-transformers --scale smoke --threads 1 --out "$work/rep2" >/dev/null 2>&1 && pass ||
+  fail "a second run into its own output folder was refused"
 
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]

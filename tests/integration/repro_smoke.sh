@@ -16,7 +16,7 @@ with open(os.path.join(folder, "results.json")) as f:
     r = json.load(f)
 problems = []
 for key in ("slug", "title", "scale", "verdict", "reason", "seconds", "data", "figures_version", "commit",
-            "criteria", "tables", "plots", "notes", "figures"):
+            "criteria", "tables", "plots", "artifacts", "notes", "figures"):
     if key not in r:
         problems.append("results.json lacks " + key)
 if r.get("slug") != slug or r.get("scale") != "smoke":

@@ -4,6 +4,7 @@
 #include "garden/cli/common.h"
 #include "garden/core/data_root.h"
 #include "garden/core/error.h"
+#include "garden/core/files.h"
 #include "garden/core/progress.h"
 #include "garden/core/runtime.h"
 #include "garden/repro/report.h"
@@ -102,6 +103,7 @@ void register_repro(CLI::App& app) {
   add_runtime_options(*all, a->runtime);
   all->callback([a] {
     auto ctx = make_context(*a);
+    claim_output_dir(a->out, repro::kOutputOwner);  // before any row is written there
     std::vector<repro::ReportEntry> entries;
     int failures = 0;
     for (const auto* reproduction : repro::registry()) {

@@ -26,6 +26,23 @@ fs::path staging_path(const fs::path& path) {
                   std::to_string(counter++));
 }
 
+void claim_output_dir(const fs::path& dir, const std::string& owner, const std::string& flag) {
+  const fs::path marker = dir / ".garden-output";
+  if (fs::exists(dir) && !fs::is_directory(dir))
+    usage_error(flag + " " + dir.string() + " is a file, not a folder");
+  if (fs::exists(marker)) {
+    std::string written_by = read_file(marker);
+    while (!written_by.empty() && written_by.back() == '\n') written_by.pop_back();
+    if (written_by == owner) return;
+    usage_error(flag + " " + dir.string() + " holds the output of '" + written_by + "', not of '" + owner +
+                "': choose another folder");
+  }
+  if (fs::exists(dir) && !fs::is_empty(dir))
+    usage_error(flag + " " + dir.string() + " already holds files that garden did not write there: choose an empty or new folder");
+  fs::create_directories(dir);
+  write_file_atomic(marker, owner + "\n");
+}
+
 fs::path latest_checkpoint(const fs::path& run) {
   const auto pointer = run / "checkpoints" / "latest";
   if (!fs::exists(pointer)) return {};

@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <sstream>
 
@@ -9,6 +10,7 @@
 #include "garden/core/error.h"
 #include "garden/core/files.h"
 #include "garden/core/progress.h"
+#include "garden/repro/toolkit.h"
 
 namespace garden::repro {
 
@@ -80,6 +82,15 @@ std::string table_html(const Table& table) {
   return html.str() + "</table>\n";
 }
 
+// "base-lm 3f2a... reused (built in 3m27s); ..."
+std::string artifacts_text(const std::vector<Artifact>& artifacts) {
+  std::vector<std::string> parts;
+  for (const auto& a : artifacts)
+    parts.push_back(a.name + " " + a.dir.filename().string() + (a.built ? " built in " : " reused (built in ") +
+                    format_duration(a.seconds) + (a.built ? "" : ")"));
+  return join(parts, "; ");
+}
+
 }  // namespace
 
 std::string render_plot(const Plot& plot, const fs::path& dir) {
@@ -129,6 +140,7 @@ std::string result_markdown(const Result& result, const std::string& plot_prefix
   md << "**Claim.** " << result.claim << "\n\n";
   md << "**Verdict: " << to_string(result.verdict) << "** — " << result.verdict_reason << "\n\n";
   md << "Scale `" << to_string(result.scale) << "`, " << format_duration(result.seconds) << ". Data: " << result.data_used << "\n\n";
+  if (!result.artifacts.empty()) md << "Cached artifacts: " << artifacts_text(result.artifacts) << "\n\n";
   for (const auto& table : result.tables) md << table_markdown(table) << "\n";
   Table criteria{"Criteria", {"criterion", "measured", "result"}, {}};
   for (const auto& c : result.criteria)
@@ -146,6 +158,9 @@ Json result_json(const Result& result, int figures_version) {
     criteria.push_back({{"description", c.description}, {"passed", c.passed}, {"measured", c.measured}, {"precondition", c.gate}});
   Json tables = Json::array();
   for (const auto& t : result.tables) tables.push_back(t.to_json());
+  Json artifacts = Json::array();
+  for (const auto& a : result.artifacts)
+    artifacts.push_back({{"name", a.name}, {"dir", a.dir.string()}, {"built", a.built}, {"seconds", a.seconds}, {"note", a.note}});
   return Json{{"slug", result.slug},
               {"title", result.title},
               {"scale", to_string(result.scale)},
@@ -160,6 +175,7 @@ Json result_json(const Result& result, int figures_version) {
               {"criteria", criteria},
               {"tables", tables},
               {"plots", result.rendered_plots},
+              {"artifacts", artifacts},
               {"notes", result.notes},
               {"figures", result.figures}};
 }
@@ -191,8 +207,25 @@ void write_combined_report(const std::vector<ReportEntry>& entries, const fs::pa
       status_classes.push_back("");
     }
   }
+  // Each shared artifact once: which reproduction built it (and in how long) or that every
+  // one reused an earlier build.
+  Table artifacts{"Cached artifacts", {"artifact", "entry", "built", "used by"}, {}};
+  for (const auto& e : entries) {
+    if (!e.result) continue;
+    for (const auto& a : e.result->artifacts) {
+      auto row = std::find_if(artifacts.rows.begin(), artifacts.rows.end(),
+                              [&](const std::vector<Cell>& r) { return r[1].text == a.dir.filename().string(); });
+      if (row == artifacts.rows.end()) {
+        artifacts.rows.push_back({a.name, a.dir.filename().string(),
+                                  a.built ? "by " + e.slug + " in " + format_duration(a.seconds) : "earlier (" + format_duration(a.seconds) + ")", e.slug});
+      } else {
+        (*row)[3] = (*row)[3].text + ", " + e.slug;
+      }
+    }
+  }
   std::ostringstream md, html;
   md << "# garden reproductions\n\n" << table_markdown(status) << "\n";
+  if (!artifacts.rows.empty()) md << table_markdown(artifacts) << "\n";
   html << "<!doctype html><html><head><meta charset=\"utf-8\"><title>garden reproductions</title><style>"
        << "body{font-family:sans-serif;max-width:960px;margin:2em auto;line-height:1.4}"
        << "table{border-collapse:collapse;margin:0.5em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
@@ -209,6 +242,7 @@ void write_combined_report(const std::vector<ReportEntry>& entries, const fs::pa
          << html_escape(row[3].text) << "</td><td>" << html_escape(row[4].text) << "</td></tr>\n";
   }
   html << "</table>\n";
+  if (!artifacts.rows.empty()) html << table_html(artifacts);
   for (const auto& entry : entries) {
     if (!entry.result) continue;
     const auto& r = *entry.result;

@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "garden/core/error.h"
+#include "garden/core/files.h"
 #include "garden/repro/report.h"
 #include "garden/repro/toolkit.h"
 
@@ -129,9 +130,12 @@ const Reproduction* find_reproduction(const std::string& slug) {
 }
 
 Result run_reproduction(const Reproduction& reproduction, const Context& ctx) {
-  std::filesystem::create_directories(ctx.out);
+  claim_output_dir(ctx.out.parent_path().empty() ? "." : ctx.out.parent_path(), kOutputOwner);
+  claim_output_dir(ctx.out, std::string(kOutputOwner) + " " + reproduction.slug);
   const Stopwatch clock;
+  const size_t artifacts_before = artifacts_used().size();
   Result result = reproduction.run(ctx);
+  result.artifacts.assign(artifacts_used().begin() + static_cast<std::ptrdiff_t>(artifacts_before), artifacts_used().end());
   result.slug = reproduction.slug;
   result.title = reproduction.title;
   result.claim = reproduction.claim;

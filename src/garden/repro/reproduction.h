@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "garden/core/artifact_cache.h"
 #include "garden/core/json.h"
 
 namespace garden::repro {
@@ -99,6 +100,7 @@ struct Result {
   Verdict verdict = Verdict::inconclusive;
   std::string verdict_reason;
   double seconds = 0;
+  std::vector<Artifact> artifacts;  // the cached artifacts it built or reused, in order
   Json figures = Json::object();  // every number the criteria read (results.json)
 };
 
@@ -137,7 +139,13 @@ const std::vector<Paper>& papers();
 std::vector<const Reproduction*> registry();
 const Reproduction* find_reproduction(const std::string& slug);
 
-// Runs one reproduction into ctx.out: results.json, report.md, plots. Returns the result.
+// The owner named in the marker of a reproductions' output folder (--out) and, followed by
+// the slug, of each reproduction's folder inside it (core/files.h: claim_output_dir).
+inline constexpr const char* kOutputOwner = "garden repro";
+
+// Runs one reproduction into ctx.out (a folder inside the reproductions' output folder):
+// results.json, report.md, plots. Both folders must be new, empty or garden's own earlier
+// output of the same kind; anything else is refused before any work. Returns the result.
 Result run_reproduction(const Reproduction& reproduction, const Context& ctx);
 
 }  // namespace garden::repro

@@ -144,11 +144,27 @@ double number(const Json& figures, const std::string& key) {
   return v.get<double>();
 }
 
-std::vector<double> numbers(const Json& figures, const std::string& key) {
+const Json& list_field(const Json& figures, const std::string& key) {
   const Json& v = field(figures, key);
   if (!v.is_array()) throw Error("figures: '" + key + "' is not a list");
+  return v;
+}
+
+std::string string_field(const Json& figures, const std::string& key) {
+  const Json& v = field(figures, key);
+  if (!v.is_string()) throw Error("figures: '" + key + "' is not a string");
+  return v.get<std::string>();
+}
+
+bool boolean_field(const Json& figures, const std::string& key) {
+  const Json& v = field(figures, key);
+  if (!v.is_boolean()) throw Error("figures: '" + key + "' is not true or false");
+  return v.get<bool>();
+}
+
+std::vector<double> numbers(const Json& figures, const std::string& key) {
   std::vector<double> out;
-  for (const auto& x : v) {
+  for (const auto& x : list_field(figures, key)) {
     if (!x.is_number()) throw Error("figures: '" + key + "' holds a value that is not a number");
     out.push_back(x.get<double>());
   }

@@ -87,6 +87,9 @@ Cell optional_num(const std::optional<double>& value, int digits);
 double number(const Json& figures, const std::string& key);
 const Json& field(const Json& figures, const std::string& key);
 std::vector<double> numbers(const Json& figures, const std::string& key);
+const Json& list_field(const Json& figures, const std::string& key);
+std::string string_field(const Json& figures, const std::string& key);
+bool boolean_field(const Json& figures, const std::string& key);
 
 // ---- timing and data ---------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include "garden/core/artifact_cache.h"
 #include "garden/core/data_root.h"
 #include "garden/core/error.h"
 #include "garden/core/files.h"
@@ -56,68 +57,60 @@ BaseLm ensure_base_lm(const fs::path& cache, const std::optional<fs::path>& data
     sources.push_back({"wikitext-2 raw", *dir / "test.txt"});
 
   // The cache key: options, architecture and the exact bytes of every source.
-  Json key = {{"format", "garden-base-lm/1"}, {"options", options.to_json()},
-              {"model", base_model_config(options, options.vocab).to_json()}, {"sources", Json::array()}};
+  ArtifactRecipe recipe{"base-lm", kBaseLmRecipeVersion,
+                        {{"options", options.to_json()}, {"model", base_model_config(options, options.vocab).to_json()}, {"sources", Json::array()}}};
   std::string described;
   for (const auto& s : sources) {
-    key["sources"].push_back({{"name", s.name}, {"sha256", sha256_file_hex(s.file)}});
+    recipe.key["sources"].push_back({{"name", s.name}, {"sha256", sha256_file_hex(s.file)}});
     described.append(described.empty() ? "" : "; ").append(s.name);
   }
-  const fs::path dir = cache / "base-lm" / sha256_hex(key.dump()).substr(0, 16);
-  BaseLm lm{dir / "model", dir / "tokenizer.model", described, false, 0};
-  if (!rebuild && fs::exists(dir / "done.json")) {
-    lm.val_loss = read_json_file(dir / "done.json").value("val_loss", 0.0);
-    return lm;
-  }
+  const auto build = [&](const fs::path& staged, const fs::path& final) {
+    std::string text;
+    for (const auto& s : sources) {
+      const std::string all = read_file(s.file);
+      text.append(all.substr(0, all.size() * s.keep_fraction_tenths / 10));
+      if (!text.empty() && text.back() != '\n') text.push_back('\n');
+    }
+    write_file_atomic(staged / "pretrain.txt", text);
+    if (!quiet) fmt::print(stderr, "base LM: training a {}-piece tokenizer on {} MB ({})\n", options.vocab, text.size() >> 20, described);
+    text::TokenizerTrainOptions tok;
+    tok.inputs = {staged / "pretrain.txt"};
+    tok.vocab = options.vocab;
+    tok.user_symbols = {kMaskPiece};
+    tok.max_sentences = options.tokenizer_sentences;
+    text::train_tokenizer(tok, staged / "tokenizer.model");
+    const text::SentencePieceTokenizer tokenizer(staged / "tokenizer.model");
+    if (tokenizer.piece_to_id(kMaskPiece) < 0) throw Error("base LM: the tokenizer lost its <mask> piece");
 
-  const fs::path staged = staging_path(dir);
-  fs::create_directories(staged);
-  std::string text;
-  for (const auto& s : sources) {
-    const std::string all = read_file(s.file);
-    text.append(all.substr(0, all.size() * s.keep_fraction_tenths / 10));
-    if (!text.empty() && text.back() != '\n') text.push_back('\n');
-  }
-  write_file_atomic(staged / "pretrain.txt", text);
-  if (!quiet) fmt::print(stderr, "base LM: training a {}-piece tokenizer on {} MB ({})\n", options.vocab, text.size() >> 20, described);
-  text::TokenizerTrainOptions tok;
-  tok.inputs = {staged / "pretrain.txt"};
-  tok.vocab = options.vocab;
-  tok.user_symbols = {kMaskPiece};
-  tok.max_sentences = options.tokenizer_sentences;
-  text::train_tokenizer(tok, staged / "tokenizer.model");
-  const text::SentencePieceTokenizer tokenizer(staged / "tokenizer.model");
-  if (tokenizer.piece_to_id(kMaskPiece) < 0) throw Error("base LM: the tokenizer lost its <mask> piece");
-
-  TokenWindows data(encode_corpus(tokenizer, text), encode_corpus(tokenizer, read_file(corpus.split("valid"))), tokenizer.bos_id(),
-                    options.seq, options.batch, /*eval_windows=*/64, options.seed);
-  TrainConfig tc;
-  tc.steps = options.steps;
-  tc.batch = options.batch;
-  tc.seq = options.seq;
-  tc.lr = options.lr;
-  tc.warmup = std::min<int64_t>(50, options.steps / 10);
-  tc.eval_every = 0;
-  tc.eval_windows = 64;
-  tc.checkpoint_every = 0;
-  tc.keep_checkpoints = 1;
-  tc.seed = options.seed;
-  torch::manual_seed(static_cast<int64_t>(options.seed));
-  model::Transformer model(base_model_config(options, tokenizer.vocab_size()));
-  Trainer trainer(tc, staged / "run");
-  trainer.quiet = quiet;
-  // The model's config names the tokenizer where it will live once the folder is in place.
-  trainer.tokenizer_spec = fs::absolute(lm.tokenizer).string();
-  const auto result = trainer.fit(model, data, /*resume=*/false);
-  save_model(staged / "model", model, trainer.tokenizer_spec);
-  fs::remove_all(staged / "run" / "checkpoints");  // the model folder holds the weights
-  fs::remove(staged / "pretrain.txt");
-  write_json_atomic(staged / "done.json", Json{{"key", key}, {"val_loss", result.val_loss}, {"seconds", result.seconds},
-                                               {"parameters", model->parameter_count()}, {"sources", described}});
-  fs::create_directories(dir.parent_path());
-  replace_dir_atomic(staged, dir);
-  lm.built = true;
-  lm.val_loss = result.val_loss;
+    TokenWindows data(encode_corpus(tokenizer, text), encode_corpus(tokenizer, read_file(corpus.split("valid"))), tokenizer.bos_id(),
+                      options.seq, options.batch, /*eval_windows=*/64, options.seed);
+    TrainConfig tc;
+    tc.steps = options.steps;
+    tc.batch = options.batch;
+    tc.seq = options.seq;
+    tc.lr = options.lr;
+    tc.warmup = std::min<int64_t>(50, options.steps / 10);
+    tc.eval_every = 0;
+    tc.eval_windows = 64;
+    tc.checkpoint_every = 0;
+    tc.keep_checkpoints = 1;
+    tc.seed = options.seed;
+    torch::manual_seed(static_cast<int64_t>(options.seed));
+    model::Transformer model(base_model_config(options, tokenizer.vocab_size()));
+    Trainer trainer(tc, staged / "run");
+    trainer.quiet = quiet;
+    // The model's config names the tokenizer where it will live once the folder is in place.
+    trainer.tokenizer_spec = fs::absolute(final / "tokenizer.model").string();
+    const auto result = trainer.fit(model, data, /*resume=*/false);
+    save_model(staged / "model", model, trainer.tokenizer_spec);
+    fs::remove_all(staged / "run" / "checkpoints");  // the model folder holds the weights
+    fs::remove(staged / "pretrain.txt");
+    write_json_atomic(staged / "done.json", Json{{"val_loss", result.val_loss}, {"seconds", result.seconds},
+                                                 {"parameters", model->parameter_count()}, {"sources", described}});
+  };
+  const Artifact artifact = ensure_artifact(cache, recipe, build, rebuild);
+  BaseLm lm{artifact.dir / "model", artifact.dir / "tokenizer.model", described, artifact.built, 0};
+  lm.val_loss = read_json_file(artifact.dir / "done.json").value("val_loss", 0.0);
   return lm;
 }
 

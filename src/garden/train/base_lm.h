@@ -37,8 +37,12 @@ struct BaseLm {
 // The mask piece reserved in the tokenizer, for masked next-token prediction.
 inline constexpr const char* kMaskPiece = "<mask>";
 
-// Returns the cached base LM for these options and sources, building it first when absent
-// (or when `rebuild`). The folder is <cache>/base-lm/<hash>; it appears only when complete.
+// Raised whenever a change to this recipe's code changes the model it builds, so that cached
+// entries of the old code are not reused.
+inline constexpr int kBaseLmRecipeVersion = 1;
+
+// Returns the cached base LM for these options and sources, building it first when absent,
+// partial or corrupt (or when `rebuild`): an artifact of recipe "base-lm" (core/artifact_cache.h).
 BaseLm ensure_base_lm(const std::filesystem::path& cache, const std::optional<std::filesystem::path>& data_root,
                       const BaseLmOptions& options, bool rebuild = false, bool quiet = false);
 

@@ -29,7 +29,7 @@ Result sample() {
 TEST(ResultJson, HoldsEveryFieldAndTheCellsValues) {
   const Json j = result_json(sample(), 3);
   for (const char* key : {"slug", "title", "scale", "verdict", "reason", "seconds", "data", "figures_version", "commit", "criteria",
-                          "tables", "plots", "notes", "figures"})
+                          "tables", "plots", "artifacts", "notes", "figures"})
     EXPECT_TRUE(j.contains(key)) << key;
   EXPECT_EQ(j["scale"], "smoke");
   EXPECT_EQ(j["figures_version"], 3);

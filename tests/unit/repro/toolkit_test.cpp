@@ -68,12 +68,18 @@ TEST(Criteria, PassOnlyWhenEveryConditionDoes) {
 }
 
 TEST(Figures, MissingOrMistypedKeysAreErrors) {
-  const Json figures = {{"a", 1.5}, {"list", {1, 2}}, {"text", "x"}};
+  const Json figures = {{"a", 1.5}, {"list", {1, 2}}, {"text", "x"}, {"built", true}};
   EXPECT_DOUBLE_EQ(number(figures, "a"), 1.5);
   EXPECT_EQ(numbers(figures, "list"), (std::vector<double>{1, 2}));
   EXPECT_THROW(number(figures, "b"), Error);
   EXPECT_THROW(number(figures, "text"), Error);
   EXPECT_THROW(numbers(figures, "a"), Error);
+  EXPECT_EQ(string_field(figures, "text"), "x");
+  EXPECT_THROW(string_field(figures, "a"), Error);
+  EXPECT_TRUE(boolean_field(figures, "built"));
+  EXPECT_THROW(boolean_field(figures, "text"), Error);
+  EXPECT_EQ(list_field(figures, "list").size(), 2u);
+  EXPECT_THROW(list_field(figures, "text"), Error);
 }
 
 TEST(Cells, CarryTextAndValueFromOneNumber) {

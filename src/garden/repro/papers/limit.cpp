@@ -280,7 +280,7 @@ double pattern_recall2(const Json& figures, const std::string& pattern, const st
 std::vector<Criterion> criteria(const Json& figures) {
   // A: the critical n for every d, against the paper's fit.
   std::vector<double> ds, ns;
-  for (const auto& entry : field(figures, "critical_n")) {
+  for (const auto& entry : list_field(figures, "critical_n")) {
     ds.push_back(number(entry, "d"));
     ns.push_back(number(entry, "critical_n"));
   }
@@ -314,10 +314,10 @@ std::vector<Criterion> criteria(const Json& figures) {
   out.push_back(criterion("B. d = 16 solves the dense pattern",
                           {at_least(q("free d=16 recall@2 on dense", pattern_recall2(figures, "dense", "free embeddings d=16"), 4), 1.0)}));
   std::vector<Condition> exact;
-  for (const auto& check : field(figures, "construction")) {
-    const bool must_be_exact = number(check, "n") == 50 || check.value("precision", "") == "float64";
+  for (const auto& check : list_field(figures, "construction")) {
+    const bool must_be_exact = number(check, "n") == 50 || string_field(check, "precision") == "float64";
     if (must_be_exact)
-      exact.push_back(equals(fmt::format("unseparated queries at n = {:.0f} ({})", number(check, "n"), check.value("precision", "")),
+      exact.push_back(equals(fmt::format("unseparated queries at n = {:.0f} ({})", number(check, "n"), string_field(check, "precision")),
                              static_cast<int64_t>(number(check, "failed_queries")), 0));
   }
   out.push_back(exact.empty() ? missing_data("construction", "the moment-curve checks", "no exact check was run")

@@ -558,12 +558,6 @@ std::vector<double> points_per_width(const Json& figures, const std::string& key
   return values;
 }
 
-std::string text_of(const Json& figures, const std::string& key) {
-  const Json& v = field(figures, key);
-  if (!v.is_string()) throw Error("figures: '" + key + "' is not a string");
-  return v.get<std::string>();
-}
-
 std::vector<std::string> collections_of(const Json& e2) {
   const Json& v = field(e2, "collections");
   if (!v.is_array() || v.empty()) throw Error("figures: 'collections' is not a non-empty list");
@@ -641,7 +635,7 @@ Criterion reranking_criterion(const Json& e2) {
   const Json& ms = field(e2, "ms_per_query");
   c.measured += fmt::format("; on {} ({:.0f} documents): {:.1f}x / {:.1f}x fewer multiply-adds, {:.3f} / {:.3f} ms per query against "
                             "{:.3f} ms exact",
-                            text_of(e2, "cost_collection"), number(e2, "cost_docs"), number(e2, "flops_ratio_adaptive"),
+                            string_field(e2, "cost_collection"), number(e2, "cost_docs"), number(e2, "flops_ratio_adaptive"),
                             number(e2, "flops_ratio_funnel"), number(ms, "adaptive"), number(ms, "funnel"), number(ms, "exact"));
   return c;
 }

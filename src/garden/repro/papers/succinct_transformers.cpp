@@ -200,24 +200,6 @@ Result run(const Context& ctx) {
 
 // ---- criteria ----------------------------------------------------------------------------
 
-const Json& list(const Json& figures, const std::string& key) {
-  const Json& v = field(figures, key);
-  if (!v.is_array()) throw Error("figures: '" + key + "' is not a list");
-  return v;
-}
-
-std::string string_field(const Json& figures, const std::string& key) {
-  const Json& v = field(figures, key);
-  if (!v.is_string()) throw Error("figures: '" + key + "' is not a string");
-  return v.get<std::string>();
-}
-
-bool flag(const Json& figures, const std::string& key) {
-  const Json& v = field(figures, key);
-  if (!v.is_boolean()) throw Error("figures: '" + key + "' is not true or false");
-  return v.get<bool>();
-}
-
 int row_n(const Json& row) { return static_cast<int>(number(row, "n")); }
 
 // The sizes row of n, or nullptr when the run did not measure n.
@@ -263,7 +245,7 @@ Criterion dfa_table_criterion(const Json& rows) {
       continue;
     }
     const std::string single = string_field(*row, "min_dfa_single"), segments = string_field(*row, "min_dfa_segments");
-    const bool built = flag(*row, "min_dfa_single_explicit") && flag(*row, "min_dfa_segments_explicit");
+    const bool built = boolean_field(*row, "min_dfa_single_explicit") && boolean_field(*row, "min_dfa_segments_explicit");
     equal = equal && built && single == kTableDfaSizes[n - 1][0] && segments == kTableDfaSizes[n - 1][1];
     measured.push_back(fmt::format("n={}: C {} S {}{}", n, single, segments, built ? "" : " (not both built)"));
   }
@@ -276,7 +258,7 @@ Criterion closed_form_criterion(const Json& rows) {
   bool closed_form = true;
   std::vector<std::string> measured;
   for (const Json& row : rows) {
-    if (!flag(row, "min_dfa_single_explicit")) continue;
+    if (!boolean_field(row, "min_dfa_single_explicit")) continue;
     const int n = row_n(row);
     const std::string states = string_field(row, "min_dfa_single"), expected = to_decimal(single_word_length(n) + 2);
     closed_form = closed_form && states == expected;
@@ -324,7 +306,7 @@ Criterion fixed_precision_criterion(const Json& rows) {
 
 // The spec's "Counts as reproduced", read from the figures; the n range is the run's.
 std::vector<Criterion> criteria(const Json& figures) {
-  const Json& rows = list(figures, "sizes");
+  const Json& rows = list_field(figures, "sizes");
   return {agreement_criterion(figures),   dfa_table_criterion(rows),          closed_form_criterion(rows),
           polynomial_criterion(rows),     doubly_exponential_criterion(rows), fixed_precision_criterion(rows)};
 }

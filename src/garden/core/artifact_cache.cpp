@@ -1,0 +1,94 @@
+#include "garden/core/artifact_cache.h"
+
+#include <fmt/core.h>
+
+#include <chrono>
+
+#include "garden/core/error.h"
+#include "garden/core/files.h"
+
+namespace garden {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<Artifact>& used() {
+  static std::vector<Artifact> artifacts;
+  return artifacts;
+}
+
+// Every regular file under `dir` (relative path -> size and sha256), the manifest excepted.
+Json file_digests(const fs::path& dir) {
+  Json files = Json::object();
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    const std::string relative = fs::relative(entry.path(), dir).generic_string();
+    if (relative == "artifact.json") continue;
+    files[relative] = {{"bytes", entry.file_size()}, {"sha256", sha256_file_hex(entry.path())}};
+  }
+  return files;
+}
+
+// "" when the entry at `dir` is complete and intact, else what is wrong with it.
+std::string check_entry(const fs::path& dir) {
+  const fs::path manifest_file = dir / "artifact.json";
+  if (!fs::exists(manifest_file)) return "no manifest (a build that did not finish)";
+  Json manifest;
+  try {
+    manifest = read_json_file(manifest_file);
+  } catch (const Error&) {
+    return "its manifest is not valid JSON";
+  }
+  if (!manifest.contains("files") || !manifest["files"].is_object()) return "its manifest lists no files";
+  for (const auto& [relative, expected] : manifest["files"].items()) {
+    const fs::path file = dir / relative;
+    if (!fs::is_regular_file(file)) return relative + " is missing";
+    if (fs::file_size(file) != expected.value("bytes", uint64_t{0})) return relative + " has another size";
+    if (sha256_file_hex(file) != expected.value("sha256", "")) return relative + " has another sha256";
+  }
+  return "";
+}
+
+}  // namespace
+
+Artifact ensure_artifact(const fs::path& cache, const ArtifactRecipe& recipe, const ArtifactBuilder& build, bool rebuild) {
+  const Json key = {{"recipe", recipe.name}, {"version", recipe.version}, {"key", recipe.key}};
+  Artifact artifact;
+  artifact.name = recipe.name;
+  artifact.dir = cache / recipe.name / sha256_hex(key.dump()).substr(0, 16);
+  if (!rebuild && fs::exists(artifact.dir)) {
+    const std::string problem = check_entry(artifact.dir);
+    if (problem.empty()) {
+      artifact.seconds = read_json_file(artifact.dir / "artifact.json").value("seconds", 0.0);
+      used().push_back(artifact);
+      return artifact;
+    }
+    artifact.note = "cache entry " + artifact.dir.string() + " was incomplete or corrupt (" + problem + "); rebuilt";
+    fmt::print(stderr, "note: {}\n", artifact.note);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const fs::path staged = staging_path(artifact.dir);
+  fs::create_directories(staged);
+  try {
+    build(staged, artifact.dir);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove_all(staged, ignored);  // the cache's own half-built folder
+    throw;
+  }
+  artifact.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  Json manifest = key;
+  manifest["seconds"] = artifact.seconds;
+  manifest["files"] = file_digests(staged);
+  write_json_atomic(staged / "artifact.json", manifest);
+  fs::create_directories(artifact.dir.parent_path());
+  replace_dir_atomic(staged, artifact.dir);
+  artifact.built = true;
+  used().push_back(artifact);
+  return artifact;
+}
+
+const std::vector<Artifact>& artifacts_used() { return used(); }
+
+}  // namespace garden
