@@ -370,8 +370,11 @@ void register_embed(CLI::App& app) {
                                                        : "a lead sentence of 3+ words followed by 8+ words"));
       if (o.negatives > 0) {
         const auto index_dir = std::filesystem::path(o.out).replace_extension(".bm25");
-        const auto report = dense_teacher.empty() ? retrieval::mine_bm25_negatives(pairs, o.collection, index_dir, rule, o.negatives)
-                                                  : retrieval::mine_dense_negatives(pairs, o.collection, dense_teacher, rule, o.negatives);
+        const auto report = [&] {
+          if (dense_teacher.empty()) return retrieval::mine_bm25_negatives(pairs, o.collection, index_dir, rule, o.negatives);
+          retrieval::EmbeddingModel teacher(dense_teacher);
+          return retrieval::mine_dense_negatives(pairs, o.collection, teacher, rule, o.negatives);
+        }();
         fmt::print(stderr, "mined {} negatives per pair with {} ({}): {} candidates dropped as likely positives, {} pairs short of {}\n",
                    o.negatives, dense_teacher.empty() ? "BM25" : dense_teacher, o.margin, report.dropped, report.short_pairs, o.negatives);
       }
@@ -431,9 +434,9 @@ void register_embed(CLI::App& app) {
     }
     if (texts.empty()) throw Error(fmt::format("{}: no texts to encode", enc->input));
     if (enc->dims < 0) usage_error(fmt::format("--dims must be positive (0 = all), got {}", enc->dims));
-    if (const int64_t model_dims = model::load_embedder(enc->model).embedder->dims(); enc->dims > model_dims)
-      usage_error(fmt::format("--dims {} exceeds the model's {} dimensions", enc->dims, model_dims));
-    auto vectors = retrieval::encode_with_model(enc->model, texts, enc->instruction, enc->batch, "encode");
+    retrieval::EmbeddingModel encoder(enc->model);
+    if (enc->dims > encoder.dims()) usage_error(fmt::format("--dims {} exceeds the model's {} dimensions", enc->dims, encoder.dims()));
+    auto vectors = retrieval::encode_with_model(encoder, texts, enc->instruction, enc->batch, "encode");
     if (enc->dims > 0) vectors = retrieval::truncate_rows(vectors, enc->dims, true);
     retrieval::write_npy(enc->out, vectors);
     fmt::print("wrote {}: {} x {}\n", enc->out, vectors.rows, vectors.cols);

@@ -43,8 +43,9 @@ void register_eval(CLI::App& app) {
     if (!o->encoder.empty()) {
       if (o->collection.empty() || !o->run.empty()) usage_error("--encoder needs --collection DIR (and no --run)");
       const auto collection = retrieval::read_beir_collection(o->collection, o->split);
-      result = eval::evaluate_run(retrieval::exact_run_with_model(o->encoder, collection, o->instruction, o->k, o->batch),
-                                  collection.qrels, metrics);
+      retrieval::EmbeddingModel encoder(o->encoder);
+      result = eval::evaluate_run(retrieval::exact_run_with_model(encoder, collection, o->instruction, o->k, o->batch), collection.qrels,
+                                  metrics);
     } else {
       if (o->run.empty() || o->qrels.empty()) usage_error("give --run RUN --qrels QRELS, or --encoder MODEL --collection DIR");
       result = eval::evaluate_run(retrieval::read_trec_run(o->run), retrieval::read_qrels(o->qrels), metrics);
@@ -76,7 +77,8 @@ void register_eval(CLI::App& app) {
     std::vector<std::string> texts;
     for (const auto& p : pairs) texts.push_back(p.first);
     for (const auto& p : pairs) texts.push_back(p.second);
-    const auto vectors = retrieval::encode_with_model(so->encoder, texts, "", so->batch, "encode");
+    retrieval::EmbeddingModel encoder(so->encoder);
+    const auto vectors = retrieval::encode_with_model(encoder, texts, "", so->batch, "encode");
     std::vector<double> gold, cosine;
     const int64_t n = static_cast<int64_t>(pairs.size());
     for (int64_t i = 0; i < n; ++i) {
@@ -105,7 +107,8 @@ void register_eval(CLI::App& app) {
   clustering->callback([co] {
     if (co->count < 2) usage_error("--glosses must be at least 2");
     const auto task = eval::wordnet_lexname_task(co->wordnet, static_cast<size_t>(co->count), co->seed);
-    const auto vectors = retrieval::encode_with_model(co->encoder, task.glosses, "", co->batch, "encode");
+    retrieval::EmbeddingModel encoder(co->encoder);
+    const auto vectors = retrieval::encode_with_model(encoder, task.glosses, "", co->batch, "encode");
     const double v = eval::v_measure(task.labels, eval::kmeans_clusters(vectors.data, vectors.rows, vectors.cols, task.classes, co->seed));
     const double knn = eval::knn_accuracy(vectors.data, vectors.rows, vectors.cols, task.labels, co->neighbours);
     fmt::print("{} WordNet noun glosses, {} lexnames: V-measure x 100 = {:.2f}, {}-NN accuracy x 100 = {:.2f}\n", task.glosses.size(),

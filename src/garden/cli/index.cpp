@@ -65,7 +65,8 @@ void register_index(CLI::App& app) {
         Json provenance = retrieval::model_fingerprint(b->model);
         provenance.update(retrieval::corpus_fingerprint(b->corpus));
         b->dense.kind = b->kind;
-        retrieval::build_dense_index(retrieval::encode_with_model(b->model, texts, "", b->batch, "encode"), ids, b->out,
+        retrieval::EmbeddingModel encoder(b->model);
+        retrieval::build_dense_index(retrieval::encode_with_model(encoder, texts, "", b->batch, "encode"), ids, b->out,
                                      b->dense, provenance);
         fmt::print("wrote {}\n", b->out);
         return;
@@ -134,8 +135,11 @@ void register_index(CLI::App& app) {
         query_ids.push_back(q.id);
         query_texts.push_back(q.text);
       }
-      const auto vectors = s->model.empty() ? retrieval::read_vectors(s->query_vectors)
-                                            : retrieval::encode_with_model(s->model, query_texts, s->instruction, s->batch, "encode");
+      const auto vectors = [&] {
+        if (s->model.empty()) return retrieval::read_vectors(s->query_vectors);
+        retrieval::EmbeddingModel encoder(s->model);
+        return retrieval::encode_with_model(encoder, query_texts, s->instruction, s->batch, "encode");
+      }();
       std::vector<std::vector<retrieval::Hit>> hits;
       if (!plan) {
         hits = index.search(vectors, s->k);

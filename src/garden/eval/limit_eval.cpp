@@ -112,10 +112,11 @@ std::vector<LimitEvalRow> evaluate_limit(const retrieval::Collection& c, const s
     }
   }
 
-  for (const auto& encoder : o.encoders) {
+  for (const auto& encoder_dir : o.encoders) {
     const auto started = std::chrono::steady_clock::now();
+    retrieval::EmbeddingModel encoder(encoder_dir);
     const auto run = retrieval::exact_run_with_model(encoder, c, "", max_k, 64);
-    add_row(fmt::format("encoder {}", encoder.string()), run, "garden embedding model, exact cosine search",
+    add_row(fmt::format("encoder {}", encoder_dir.string()), run, "garden embedding model, exact cosine search",
             seconds_since(started));
   }
 

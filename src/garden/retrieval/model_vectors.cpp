@@ -14,9 +14,16 @@
 
 namespace garden::retrieval {
 
-Matrix encode_with_model(const std::filesystem::path& model_dir, const std::vector<std::string>& texts,
-                         const std::string& instruction, int64_t batch_size, const std::string& label) {
-  auto loaded = model::load_embedder(model_dir);
+EmbeddingModel::EmbeddingModel(const std::filesystem::path& dir)
+    : dir_(dir), loaded_(std::make_unique<model::LoadedEmbedder>(model::load_embedder(dir))) {}
+
+EmbeddingModel::~EmbeddingModel() = default;
+
+int64_t EmbeddingModel::dims() const { return loaded_->embedder->dims(); }
+
+Matrix encode_with_model(EmbeddingModel& model, const std::vector<std::string>& texts, const std::string& instruction,
+                         int64_t batch_size, const std::string& label) {
+  auto& loaded = model.loaded();
   Progress progress(label, static_cast<int64_t>(texts.size()), "texts");
   const auto vectors = model::encode_texts(loaded.embedder, *loaded.tokenizer, texts, instruction, batch_size,
                                            [&](int64_t done) { progress.update(done); });
@@ -27,8 +34,8 @@ Matrix encode_with_model(const std::filesystem::path& model_dir, const std::vect
   return m;
 }
 
-Run exact_run_with_model(const std::filesystem::path& model_dir, const Collection& collection, const std::string& instruction,
-                         int64_t k, int64_t batch_size) {
+Run exact_run_with_model(EmbeddingModel& model, const Collection& collection, const std::string& instruction, int64_t k,
+                         int64_t batch_size) {
   std::vector<std::string> doc_ids, doc_texts, query_ids, query_texts;
   for (const auto& d : collection.corpus) {
     doc_ids.push_back(d.id);
@@ -38,13 +45,13 @@ Run exact_run_with_model(const std::filesystem::path& model_dir, const Collectio
     query_ids.push_back(q.id);
     query_texts.push_back(q.text);
   }
-  const Matrix docs = encode_with_model(model_dir, doc_texts, "", batch_size, "documents");
-  const Matrix queries = encode_with_model(model_dir, query_texts, instruction, batch_size, "queries");
+  const Matrix docs = encode_with_model(model, doc_texts, "", batch_size, "documents");
+  const Matrix queries = encode_with_model(model, query_texts, instruction, batch_size, "queries");
   return hits_to_run(exact_search(docs, queries, k), query_ids, doc_ids);
 }
 
-MiningReport mine_dense_negatives(std::vector<TextPair>& pairs, const std::filesystem::path& collection_dir,
-                                  const std::filesystem::path& model_dir, const NegativeRule& rule, int64_t k, int64_t depth) {
+MiningReport mine_dense_negatives(std::vector<TextPair>& pairs, const std::filesystem::path& collection_dir, EmbeddingModel& teacher,
+                                  const NegativeRule& rule, int64_t k, int64_t depth) {
   const auto collection = read_beir_collection(collection_dir);
   std::vector<std::string> doc_texts, queries;
   std::map<std::string, int64_t> row_of;
@@ -53,16 +60,16 @@ MiningReport mine_dense_negatives(std::vector<TextPair>& pairs, const std::files
     doc_texts.push_back(document_text(d));
   }
   for (const auto& p : pairs) queries.push_back(p.query);
-  const Matrix docs = encode_with_model(model_dir, doc_texts, "", 64, "documents");
-  const Matrix query_vectors = encode_with_model(model_dir, queries, "", 64, "queries");
+  const Matrix docs = encode_with_model(teacher, doc_texts, "", 64, "documents");
+  const Matrix query_vectors = encode_with_model(teacher, queries, "", 64, "queries");
   faiss::IndexFlatIP index(docs.cols);
   index.add(docs.rows, docs.data.data());
   const int64_t n = std::min<int64_t>(depth, docs.rows);
   std::vector<float> scores(static_cast<size_t>(query_vectors.rows * n));
   std::vector<faiss::Index::idx_t> rows(scores.size());
   index.search(query_vectors.rows, query_vectors.data.data(), n, scores.data(), rows.data());
-  MiningTeacher teacher;
-  teacher.rank = [&](size_t i, int64_t wanted) {
+  MiningTeacher ranking;
+  ranking.rank = [&](size_t i, int64_t wanted) {
     std::vector<ScoredCandidate> ranked;
     for (int64_t j = 0; j < std::min(wanted, n); ++j) {
       const auto row = rows[i * static_cast<size_t>(n) + static_cast<size_t>(j)];
@@ -70,14 +77,14 @@ MiningReport mine_dense_negatives(std::vector<TextPair>& pairs, const std::files
     }
     return ranked;
   };
-  teacher.positive_score = [&](size_t i) {
+  ranking.positive_score = [&](size_t i) {
     const auto it = row_of.find(pairs[i].doc_id);
     if (it == row_of.end()) return 0.0;  // mine_negatives reports the unknown document
     double dot = 0;
     for (int64_t c = 0; c < docs.cols; ++c) dot += static_cast<double>(docs.row(it->second)[c]) * query_vectors.row(static_cast<int64_t>(i))[c];
     return dot;
   };
-  return mine_negatives(pairs, collection, collection_dir.string(), teacher, rule, k, depth);
+  return mine_negatives(pairs, collection, collection_dir.string(), ranking, rule, k, depth);
 }
 
 Json model_fingerprint(const std::filesystem::path& model_dir) {

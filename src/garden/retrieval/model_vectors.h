@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,22 +13,43 @@
 #include "garden/retrieval/training_pairs.h"
 #include "garden/retrieval/vectors.h"
 
+namespace garden::model {
+struct LoadedEmbedder;
+}
+
 namespace garden::retrieval {
 
+// An embedding model folder (or training run) loaded once, weights and tokenizer, and passed
+// to the calls below; the header stays free of libtorch for the commands that include it.
+class EmbeddingModel {
+ public:
+  explicit EmbeddingModel(const std::filesystem::path& dir);
+  ~EmbeddingModel();
+  EmbeddingModel(const EmbeddingModel&) = delete;
+  EmbeddingModel& operator=(const EmbeddingModel&) = delete;
+  const std::filesystem::path& path() const { return dir_; }
+  int64_t dims() const;
+  model::LoadedEmbedder& loaded() { return *loaded_; }
+
+ private:
+  std::filesystem::path dir_;
+  std::unique_ptr<model::LoadedEmbedder> loaded_;
+};
+
 // texts -> [N, D] unit vectors; a progress bar labelled `label` on stderr.
-Matrix encode_with_model(const std::filesystem::path& model_dir, const std::vector<std::string>& texts,
-                         const std::string& instruction, int64_t batch_size, const std::string& label);
+Matrix encode_with_model(EmbeddingModel& model, const std::vector<std::string>& texts, const std::string& instruction,
+                         int64_t batch_size, const std::string& label);
 
 // Encodes a collection's documents and queries (with `instruction` before each query) and
 // ranks every document by cosine for every query, exactly: a TREC run of the top k.
-Run exact_run_with_model(const std::filesystem::path& model_dir, const Collection& collection, const std::string& instruction,
-                         int64_t k, int64_t batch_size);
+Run exact_run_with_model(EmbeddingModel& model, const Collection& collection, const std::string& instruction, int64_t k,
+                         int64_t batch_size);
 
 // Hard-negative mining with a garden embedding model as the teacher (NV-Embed mines with a
 // dense retriever): documents and queries embedded, candidates by exact cosine (FAISS flat),
 // the positive's score its cosine with the query; see mine_negatives.
-MiningReport mine_dense_negatives(std::vector<TextPair>& pairs, const std::filesystem::path& collection_dir,
-                                  const std::filesystem::path& model_dir, const NegativeRule& rule, int64_t k, int64_t depth = 100);
+MiningReport mine_dense_negatives(std::vector<TextPair>& pairs, const std::filesystem::path& collection_dir, EmbeddingModel& teacher,
+                                  const NegativeRule& rule, int64_t k, int64_t depth = 100);
 
 // {"model": absolute path, "model_sha256": hash of its weights}.
 Json model_fingerprint(const std::filesystem::path& model_dir);

@@ -218,11 +218,12 @@ TEST(NegativeMining, DenseTeacherDropsAnExactCopy) {
   auto embedder = testing::tiny_embedder();
   model::save_embedder(dir.path() / "emb", embedder, "bytes");
   const std::vector<TextPair> pairs{{"wing flutter", "wing flutter measured in a tunnel", "1", {}}};
+  EmbeddingModel teacher(dir.path() / "emb");  // loaded once for both minings
   auto naive = pairs;
-  mine_dense_negatives(naive, dir.path() / "coll", dir.path() / "emb", NegativeRule::parse("naive-topk"), 1);
+  mine_dense_negatives(naive, dir.path() / "coll", teacher, NegativeRule::parse("naive-topk"), 1);
   EXPECT_EQ(naive[0].negatives, (std::vector<std::string>{"wing flutter measured in a tunnel"}));
   auto aware = pairs;
-  const auto report = mine_dense_negatives(aware, dir.path() / "coll", dir.path() / "emb", NegativeRule::parse("pos-perc:0.95"), 2);
+  const auto report = mine_dense_negatives(aware, dir.path() / "coll", teacher, NegativeRule::parse("pos-perc:0.95"), 2);
   ASSERT_EQ(aware[0].negatives.size(), 2u);
   for (const auto& n : aware[0].negatives) EXPECT_NE(n, "wing flutter measured in a tunnel");
   EXPECT_GE(report.dropped, 1);
