@@ -12,6 +12,7 @@
 #include "garden/retrieval/manifest.h"
 #include "garden/retrieval/matryoshka_funnel.h"
 #include "garden/retrieval/model_vectors.h"
+#include "garden/retrieval/retriever.h"
 #include "garden/text/corpus.h"
 
 namespace garden::cli {
@@ -112,60 +113,35 @@ void register_index(CLI::App& app) {
   search->add_option("--ef-search", s->ef_search, "HNSW beam at search time (default: the index's)");
   search->add_option("--nprobe", s->nprobe, "IVF lists visited (default: the index's)");
   search->callback([s] {
-    if (read_json_file(std::filesystem::path(s->index) / "manifest.json").value("kind", "") != "bm25") {
-      if (s->query_vectors.empty() == s->model.empty() || s->queries.empty() || s->run.empty())
-        usage_error("a dense index is searched with --queries FILE --run OUT and either --query-vectors FILE or --model MODEL");
-      if (!s->model.empty())
-        retrieval::refuse_other_model(read_json_file(std::filesystem::path(s->index) / "manifest.json"), s->index, s->model);
-      retrieval::DenseIndex index(s->index);
-      if (s->ef_search > 0) index.set_ef_search(s->ef_search);
-      if (s->nprobe > 0) index.set_nprobe(s->nprobe);
-      const int64_t vector_dims = index.manifest().value("vector_dims", int64_t{0});
-      std::optional<retrieval::FunnelPlan> plan;
-      if (!s->shortlist.empty()) {
-        plan = retrieval::FunnelPlan{s->rerank_dims.empty() ? std::vector<int64_t>{vector_dims} : s->rerank_dims, s->shortlist};
-        plan->validate(vector_dims, s->k);  // before encoding the queries
-      } else if (!s->rerank_dims.empty()) {
-        usage_error("--rerank-dims needs --shortlist");
-      }
-      std::filesystem::path dir = s->queries;
-      if (std::filesystem::is_regular_file(dir)) dir = dir.parent_path();
-      std::vector<std::string> query_ids, query_texts;
-      for (const auto& q : retrieval::read_beir_collection(dir).queries) {
-        query_ids.push_back(q.id);
-        query_texts.push_back(q.text);
-      }
-      const auto vectors = [&] {
-        if (s->model.empty()) return retrieval::read_vectors(s->query_vectors);
-        retrieval::EmbeddingModel encoder(s->model);
-        return retrieval::encode_with_model(encoder, query_texts, s->instruction, s->batch, "encode");
-      }();
-      std::vector<std::vector<retrieval::Hit>> hits;
-      if (!plan) {
-        hits = index.search(vectors, s->k);
-      } else {
-        hits = index.funnel(vectors, s->k, *plan);
-        const int64_t rows = static_cast<int64_t>(index.ids().size()), index_dims = index.manifest().value("dims", vectors.cols);
-        const int64_t flops = retrieval::funnel_flops(rows, index_dims, *plan);
-        fmt::print("funnel: {} multiply-adds per query, {:.1f}x fewer than exhaustive search at {} dimensions\n", flops,
-                   static_cast<double>(rows * vectors.cols) / static_cast<double>(flops), vectors.cols);
-      }
-      retrieval::write_trec_run(s->run, retrieval::hits_to_run(hits, query_ids, index.ids()), s->tag);
-      fmt::print("wrote {} ({} queries)\n", s->run, query_ids.size());
-      return;
-    }
-    retrieval::Bm25Index index(s->index);
+    std::optional<retrieval::EmbeddingModel> encoder;
+    if (!s->model.empty()) encoder.emplace(s->model);
+    retrieval::SearchOptions options;
+    options.model = encoder ? &*encoder : nullptr;
+    options.instruction = s->instruction;
+    options.batch = s->batch;
+    options.query_vectors = s->query_vectors;
+    options.ef_search = s->ef_search;
+    options.nprobe = s->nprobe;
+    options.shortlist = s->shortlist;
+    options.rerank_dims = s->rerank_dims;
+    const auto retriever = retrieval::open_index(s->index, options);
     if (!s->query.empty()) {
-      const auto hits = index.search(s->query, s->k);
-      for (size_t i = 0; i < hits.size(); ++i) fmt::print("{:>3}  {:<12} {:.4f}\n", i + 1, hits[i].doc_id, hits[i].score);
+      if (retriever->kind() != "bm25") usage_error("--query TEXT searches a BM25 index; a dense one takes --queries and --run");
+      const auto run = retriever->search({{"query", s->query}}, s->k);
+      const auto& ranked = run.begin()->second;
+      for (size_t i = 0; i < ranked.size(); ++i) fmt::print("{:>3}  {:<12} {:.4f}\n", i + 1, ranked[i].doc_id, ranked[i].score);
       return;
     }
     if (s->queries.empty() || s->run.empty()) usage_error("give --query TEXT, or --queries FILE with --run OUT");
     std::filesystem::path dir = s->queries;
     if (std::filesystem::is_regular_file(dir)) dir = dir.parent_path();
-    const auto collection = retrieval::read_beir_collection(dir);
-    retrieval::write_trec_run(s->run, index.search_all(collection.queries, s->k), s->tag);
-    fmt::print("wrote {} ({} queries)\n", s->run, collection.queries.size());
+    const auto queries = retrieval::read_beir_collection(dir).queries;
+    const auto run = retriever->search(queries, s->k);
+    if (const int64_t flops = retriever->flops_per_query(); flops > 0)
+      fmt::print("funnel: {} multiply-adds per query, {:.1f}x fewer than exhaustive search\n", flops,
+                 static_cast<double>(retriever->exhaustive_flops_per_query()) / static_cast<double>(flops));
+    retrieval::write_trec_run(s->run, run, s->tag);
+    fmt::print("wrote {} ({} queries)\n", s->run, queries.size());
   });
 
   struct FuseOptions {
