@@ -260,18 +260,13 @@ void run_classify(ClassifyCommand& cmd) {
   fmt::print("run folder: {} (the encoder alone: its latest checkpoint's encoder/ folder); scores in {}/test.json\n", cmd.out, cmd.out);
 }
 
-}  // namespace
-
-void register_embed(CLI::App& app) {
-  auto* group = app.add_subcommand("embed", "embedding models: make one from a language model, encode texts");
-  group->require_subcommand(1);
-
+void add_embed_init(CLI::App& group) {
   struct InitOptions {
     std::string lm, out, pooler = "mean", mask = "bidirectional";
     model::EmbedderConfig config;
   };
   auto init = std::make_shared<InitOptions>();
-  auto* init_cmd = group->add_subcommand("init", "an embedding model from a garden LM (its weights, a pooler, a mask)");
+  auto* init_cmd = group.add_subcommand("init", "an embedding model from a garden LM (its weights, a pooler, a mask)");
   init_cmd->add_option("--lm", init->lm, "a garden LM: model folder, run folder or checkpoint")->required();
   init_cmd->add_option("--pooler", init->pooler, "mean | weighted_mean | first_token | last_token | latent_attention")
       ->capture_default_str();
@@ -293,9 +288,11 @@ void register_embed(CLI::App& app) {
     model::save_embedder(init->out, embedder, lm.tokenizer_spec);
     fmt::print("wrote {}: {} pooling, {} mask, {} dimensions\n", init->out, init->pooler, init->mask, embedder->dims());
   });
+}
 
+void add_embed_train(CLI::App& group) {
   auto train_cmd = std::make_shared<EmbedTrainCommand>();
-  auto* train = group->add_subcommand("train", "contrastive training (InfoNCE) on query/positive[/negatives] pairs");
+  auto* train = group.add_subcommand("train", "contrastive training (InfoNCE) on query/positive[/negatives] pairs");
   train->add_option("--config", train_cmd->config_file, "cfg.json with init/data/objective/train sections; flags override it");
   train->add_option("--stages", train_cmd->stage_files, "stage1.json,stage2.json: train in stages (fresh optimizer each; see README)")
       ->delimiter(',');
@@ -309,9 +306,11 @@ void register_embed(CLI::App& app) {
   add_json_flags(*train, train::EmbedObjectiveConfig{}.to_json(), train_cmd->objective_flags, "Objective");
   add_json_flags(*train, embed_train_defaults(), train_cmd->train_flags, "Training");
   train->callback([train_cmd] { run_embed_train(*train_cmd); });
+}
 
+void add_embed_classify(CLI::App& group) {
   auto classify_cmd = std::make_shared<ClassifyCommand>();
-  auto* classify = group->add_subcommand("classify", "classification heads on an embedder, Matryoshka (--mrl) or plain, trained end to end");
+  auto* classify = group.add_subcommand("classify", "classification heads on an embedder, Matryoshka (--mrl) or plain, trained end to end");
   classify->add_option("--init", classify_cmd->init, "embedding model to start from (garden embed init); its dimensions are d");
   classify->add_flag("--lexnames", classify_cmd->lexnames, "the WordNet lexname task: noun glosses by lexicographer file, 80/10/10");
   classify->add_option("--per-class", classify_cmd->per_class, "--lexnames: synsets per class at most")->capture_default_str();
@@ -330,14 +329,16 @@ void register_embed(CLI::App& app) {
   add_runtime_options(*classify, classify_cmd->runtime);
   add_json_flags(*classify, classify_train_defaults(), classify_cmd->train_flags, "Training");
   classify->callback([classify_cmd] { run_classify(*classify_cmd); });
+}
 
+void add_embed_pairs(CLI::App& group) {
   struct PairsOptions {
     std::string from = "title-body", collection, out, eval_out, wordnet = "/usr/share/wordnet", margin = "naive-topk", teacher = "bm25";
     int64_t negatives = 0, held_out = 0;
     uint64_t seed = 0;
   };
   auto pairs_opt = std::make_shared<PairsOptions>();
-  auto* pairs_cmd = group->add_subcommand("pairs", "training pairs without test labels (title -> body, WordNet definition -> lemmas)");
+  auto* pairs_cmd = group.add_subcommand("pairs", "training pairs without test labels (title -> body, WordNet definition -> lemmas)");
   pairs_cmd->add_option("--from", pairs_opt->from, "title-body | lead-sentence (a BEIR --collection; lead sentence -> rest for untitled ones) | wordnet")
       ->capture_default_str();
   pairs_cmd->add_option("--collection", pairs_opt->collection, "BEIR folder (title-body, lead-sentence)");
@@ -399,14 +400,16 @@ void register_embed(CLI::App& app) {
     fmt::print("wrote {} pairs to {}{}\n", pairs.size(), o.out,
                held.empty() ? std::string() : fmt::format(" and {} to {}", held.size(), o.eval_out));
   });
+}
 
+void add_embed_encode(CLI::App& group) {
   struct EncodeOptions {
     std::string model, input, out, side = "corpus", instruction;
     int64_t batch = 32, dims = 0;
     int threads = 0;
   };
   auto enc = std::make_shared<EncodeOptions>();
-  auto* enc_cmd = group->add_subcommand("encode", "embed texts into a .npy matrix (row i = i-th text)");
+  auto* enc_cmd = group.add_subcommand("encode", "embed texts into a .npy matrix (row i = i-th text)");
   enc_cmd->add_option("--model", enc->model, "embedding model folder (garden embed init / train)")->required();
   enc_cmd->add_option("--input", enc->input, "a collection folder (BEIR layout), a BEIR .jsonl file (title + text a line) or a text file, one text a line")
       ->required();
@@ -441,6 +444,18 @@ void register_embed(CLI::App& app) {
     retrieval::write_npy(enc->out, vectors);
     fmt::print("wrote {}: {} x {}\n", enc->out, vectors.rows, vectors.cols);
   });
+}
+
+}  // namespace
+
+void register_embed(CLI::App& app) {
+  auto* group = app.add_subcommand("embed", "embedding models: make one from a language model, encode texts");
+  group->require_subcommand(1);
+  add_embed_init(*group);
+  add_embed_train(*group);
+  add_embed_classify(*group);
+  add_embed_pairs(*group);
+  add_embed_encode(*group);
 }
 
 }  // namespace garden::cli

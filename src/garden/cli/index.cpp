@@ -17,9 +17,9 @@
 
 namespace garden::cli {
 
-void register_index(CLI::App& app) {
-  auto* index = app.add_subcommand("index", "build retrieval indexes");
-  index->require_subcommand(1);
+namespace {
+
+void add_index_build(CLI::App& index) {
   struct BuildOptions {
     std::string corpus, kind = "bm25", out, vectors, ids, model;
     int64_t batch = 32;
@@ -27,7 +27,7 @@ void register_index(CLI::App& app) {
     retrieval::DenseOptions dense;
   };
   auto b = std::make_shared<BuildOptions>();
-  auto* build = index->add_subcommand("build", "index a BEIR-layout collection");
+  auto* build = index.add_subcommand("build", "index a BEIR-layout collection");
   build->add_option("--corpus", b->corpus, "collection folder (corpus.jsonl, queries.jsonl, qrels/); dense: row i is its i-th document");
   build->add_option("--kind", b->kind, "bm25 | flat | hnsw | ivfpq")->capture_default_str();
   build->add_option("--vectors", b->vectors, "dense: document vectors, .npy (float32, 2-D) or .fvecs");
@@ -87,7 +87,9 @@ void register_index(CLI::App& app) {
     }
     fmt::print("wrote {}\n", b->out);
   });
+}
 
+void add_search(CLI::App& app) {
   struct SearchOptions {
     std::string index, query, queries, run, tag = "garden", query_vectors, model, instruction;
     int64_t batch = 32;
@@ -143,7 +145,9 @@ void register_index(CLI::App& app) {
     retrieval::write_trec_run(s->run, run, s->tag);
     fmt::print("wrote {} ({} queries)\n", s->run, queries.size());
   });
+}
 
+void add_fuse(CLI::App& app) {
   struct FuseOptions {
     std::vector<std::string> runs;
     std::vector<double> weights;
@@ -171,6 +175,16 @@ void register_index(CLI::App& app) {
     retrieval::write_trec_run(f->out, fused, f->tag);
     fmt::print("wrote {} ({} queries)\n", f->out, fused.size());
   });
+}
+
+}  // namespace
+
+void register_index(CLI::App& app) {
+  auto* index = app.add_subcommand("index", "build retrieval indexes");
+  index->require_subcommand(1);
+  add_index_build(*index);
+  add_search(app);
+  add_fuse(app);
 }
 
 }  // namespace garden::cli

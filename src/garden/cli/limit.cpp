@@ -82,15 +82,10 @@ void print_fit(const std::vector<CriticalNResult>& results) {
     fmt::print("{:>6} {:>16.0f} {:>16.0f}\n", x, fit.at(x), paper_critical_n(x));
 }
 
-}  // namespace
-
-void register_limit(CLI::App& app) {
-  auto* group = app.add_subcommand("limit", "LIMIT: free-embedding limits of single-vector retrieval");
-  group->require_subcommand(1);
-
+void add_limit_free_embed(CLI::App& group) {
   static OptimiserFlags free_flags;
   static int64_t free_d = 8, free_n = 20, free_k = 2;
-  auto* free_cmd = group->add_subcommand("free-embed", "optimise free embeddings on all top-2 sets of n documents");
+  auto* free_cmd = group.add_subcommand("free-embed", "optimise free embeddings on all top-2 sets of n documents");
   free_cmd->add_option("--d", free_d, "embedding dimension")->required();
   free_cmd->add_option("--n", free_n, "documents (queries: every pair)")->required();
   free_cmd->add_option("--k", free_k, "relevant documents per query (the paper's experiment: 2)")->check(CLI::IsMember({2}));
@@ -104,13 +99,15 @@ void register_limit(CLI::App& app) {
                free_d, free_n, free_n * (free_n - 1) / 2, r.success ? "solved" : "not solved", r.best_accuracy,
                r.iterations, r.stopped_by, r.final_loss, r.seconds);
   });
+}
 
+void add_limit_critical_n(CLI::App& group) {
   static OptimiserFlags critical_flags;
   static int64_t critical_d = 8;
   static std::string critical_n0 = "auto";
   static bool critical_no_record = false;
   static std::string critical_out;
-  auto* critical_cmd = group->add_subcommand("critical-n", "the largest n whose all-pairs top-2 sets the optimiser solves");
+  auto* critical_cmd = group.add_subcommand("critical-n", "the largest n whose all-pairs top-2 sets the optimiser solves");
   critical_cmd->add_option("--d", critical_d, "embedding dimension")->required();
   critical_cmd->add_option("--n0", critical_n0, "first n tried, or auto: the paper's cubic fit at d");
   critical_cmd->add_flag("--no-record", critical_no_record, "skip the paper's extra evaluations of n-4..n+5");
@@ -134,11 +131,13 @@ void register_limit(CLI::App& app) {
       fmt::print("wrote {}\n", critical_out);
     }
   });
+}
 
+void add_limit_sweep(CLI::App& group) {
   static OptimiserFlags sweep_flags;
   static std::string sweep_d = "4..16", sweep_out = "runs/limit-sweep.json";
   static bool sweep_record = false;
-  auto* sweep_cmd = group->add_subcommand("sweep", "critical n for a range of dimensions, then the cubic fit");
+  auto* sweep_cmd = group.add_subcommand("sweep", "critical n for a range of dimensions, then the cubic fit");
   sweep_cmd->add_option("--d", sweep_d, "dimensions, e.g. 4..16");
   sweep_cmd->add_flag("--record", sweep_record, "also evaluate n-4..n+5 around each critical n (the paper's record)");
   sweep_cmd->add_option("--out", sweep_out, "the sweep file; dimensions already in it are not run again");
@@ -173,16 +172,20 @@ void register_limit(CLI::App& app) {
     if (results.size() >= 4) print_fit(results);
     fmt::print("sweep file: {}\n", sweep_out);
   });
+}
 
+void add_limit_fit(CLI::App& group) {
   static std::string fit_input = "runs/limit-sweep.json";
-  auto* fit_cmd = group->add_subcommand("fit", "cubic fit of critical n against d, with the paper's extrapolations");
+  auto* fit_cmd = group.add_subcommand("fit", "cubic fit of critical n against d, with the paper's extrapolations");
   fit_cmd->add_option("--input", fit_input, "a sweep file (garden limit sweep --out)");
   fit_cmd->callback([] { print_fit(sweep_results(read_json_file(fit_input), fit_input)); });
+}
 
+void add_limit_construct(CLI::App& group) {
   static int64_t construct_n = 50, construct_d = 4;
   static std::string construct_dtype = "float32";
   auto* construct_cmd =
-      group->add_subcommand("construct", "explicit embeddings on the moment curve that realise every top-2 set in d = 4");
+      group.add_subcommand("construct", "explicit embeddings on the moment curve that realise every top-2 set in d = 4");
   construct_cmd->add_option("--n", construct_n, "documents (queries: every pair)");
   construct_cmd->add_option("--d", construct_d, "the construction lives in d = 4")->check(CLI::IsMember({4}));
   construct_cmd->add_option("--dtype", construct_dtype, "float32 or float64")->check(CLI::IsMember({"float32", "float64"}));
@@ -197,9 +200,12 @@ void register_limit(CLI::App& app) {
       fmt::print("in this precision some sets are lost: the margins shrink polynomially with n (exact arithmetic realises all)\n");
     }
   });
+}
+
+void add_limit_gen(CLI::App& group) {
   static LimitDataOptions gen;
   static std::string gen_pattern = "dense", gen_out;
-  auto* gen_cmd = group->add_subcommand("gen", "generate a LIMIT-style collection (BEIR layout)");
+  auto* gen_cmd = group.add_subcommand("gen", "generate a LIMIT-style collection (BEIR layout)");
   gen_cmd->add_option("--pattern", gen_pattern, "qrel pattern: dense, random, cycle or disjoint");
   gen_cmd->add_option("--queries", gen.queries, "queries, each with its own attribute");
   gen_cmd->add_option("--docs", gen.docs, "documents (default: just the relevant ones; more adds distractors)");
@@ -214,13 +220,15 @@ void register_limit(CLI::App& app) {
     fmt::print("wrote {}: {} documents ({} relevant), {} queries, pattern {}\n", gen_out, c.corpus.size(),
                relevant_docs_needed(gen.pattern, gen.queries), c.queries.size(), gen_pattern);
   });
+}
 
+void add_limit_eval(CLI::App& group) {
   static OptimiserFlags eval_flags;
   static std::string eval_collection, eval_dims = "8,16", eval_ks = "2,10,20,100", eval_data;
   static int64_t eval_hashed = 512;
   static bool eval_no_bm25 = false;
   static std::vector<std::string> eval_encoders;
-  auto* eval_cmd = group->add_subcommand("eval", "recall@k of BM25, free embeddings, garden encoders and hashed bag of words on a LIMIT collection");
+  auto* eval_cmd = group.add_subcommand("eval", "recall@k of BM25, free embeddings, garden encoders and hashed bag of words on a LIMIT collection");
   eval_cmd->add_option("--collection", eval_collection, "a BEIR folder, or a name under the data root (e.g. limit-small)")->required();
   eval_cmd->add_option("--d", eval_dims, "free-embedding dimensions, comma-separated ('' for none)");
   eval_cmd->add_option("--k", eval_ks, "recall cut-offs");
@@ -269,6 +277,20 @@ void register_limit(CLI::App& app) {
       fmt::print("   {}\n", row.note);
     }
   });
+}
+
+}  // namespace
+
+void register_limit(CLI::App& app) {
+  auto* group = app.add_subcommand("limit", "LIMIT: free-embedding limits of single-vector retrieval");
+  group->require_subcommand(1);
+  add_limit_free_embed(*group);
+  add_limit_critical_n(*group);
+  add_limit_sweep(*group);
+  add_limit_fit(*group);
+  add_limit_construct(*group);
+  add_limit_gen(*group);
+  add_limit_eval(*group);
 }
 
 }  // namespace garden::cli
