@@ -160,7 +160,7 @@ void run_embed_train(EmbedTrainCommand& cmd) {
 
 struct ClassifyCommand {
   RuntimeOptions runtime;
-  std::string init, train_file, eval_file, test_file, out = "runs/classify", aggregation = "sum", wordnet = "/usr/share/wordnet";
+  std::string init, train_file, eval_file, test_file, out = "runs/classify", aggregation = "sum", wordnet = text::kWordnetDir;
   bool lexnames = false, efficient = false, resume = false;
   int64_t per_class = 400, stop_after = 0;
   uint64_t data_seed = 0;
@@ -333,7 +333,7 @@ void add_embed_classify(CLI::App& group) {
 
 void add_embed_pairs(CLI::App& group) {
   struct PairsOptions {
-    std::string from = "title-body", collection, out, eval_out, wordnet = "/usr/share/wordnet", margin = "naive-topk", teacher = "bm25";
+    std::string from = "title-body", collection, out, eval_out, wordnet = text::kWordnetDir, margin = "naive-topk", teacher = "bm25";
     int64_t negatives = 0, held_out = 0;
     uint64_t seed = 0;
   };

@@ -13,6 +13,7 @@
 #include "garden/retrieval/collection.h"
 #include "garden/retrieval/model_vectors.h"
 #include "garden/retrieval/trec.h"
+#include "garden/text/prepare.h"
 
 namespace garden::cli {
 
@@ -91,7 +92,7 @@ void register_eval(CLI::App& app) {
   });
 
   struct ClusteringOptions {
-    std::string encoder, wordnet = "/usr/share/wordnet";
+    std::string encoder, wordnet = text::kWordnetDir;
     int64_t count = 1000, neighbours = 10, batch = 32;
     uint64_t seed = 11;
   };

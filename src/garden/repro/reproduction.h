@@ -16,6 +16,7 @@
 
 #include "garden/core/artifact_cache.h"
 #include "garden/core/json.h"
+#include "garden/text/prepare.h"
 
 namespace garden::repro {
 
@@ -33,7 +34,7 @@ struct Context {
   std::filesystem::path out;    // this reproduction's folder
   std::optional<std::filesystem::path> data_root;
   std::filesystem::path cache;  // shared artifacts (the base LM, built-in corpora)
-  std::filesystem::path wordnet = "/usr/share/wordnet";  // Debian's wordnet-base
+  std::filesystem::path wordnet = text::kWordnetDir;
   torch::Device device = torch::kCPU;
   bool quiet = false;
   // One value per scale, e.g. ctx.pick(20, 450, 6000) training steps.

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "garden/retrieval/collection.h"
+#include "garden/text/prepare.h"
 
 namespace garden::retrieval {
 
@@ -26,7 +27,7 @@ struct LimitDataOptions {
   int64_t k = 2;
   int64_t attributes_per_doc = 45;  // relevant documents are topped up to this many
   uint64_t seed = 0;
-  std::filesystem::path wordnet_dir = "/usr/share/wordnet";
+  std::filesystem::path wordnet_dir = text::kWordnetDir;
 };
 
 // Documents the pattern needs: dense: the smallest n with C(n,2) >= queries; cycle and

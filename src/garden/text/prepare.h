@@ -17,9 +17,12 @@ struct PreparedCorpus {
   std::filesystem::path split(const std::string& name) const { return dir / (name + ".txt"); }
 };
 
+// Where Debian's wordnet-base puts the WordNet dict files (setup installs it).
+inline constexpr const char* kWordnetDir = "/usr/share/wordnet";
+
 // The lines of each source, cleaned; throws naming the missing package.
 std::vector<std::string> bible_verses();
-std::vector<std::string> wordnet_glosses(const std::filesystem::path& wordnet_dir = "/usr/share/wordnet");
+std::vector<std::string> wordnet_glosses(const std::filesystem::path& wordnet_dir = kWordnetDir);
 
 // One WordNet synset: its part of speech (noun, verb, adj, adv), lexicographer file
 // (e.g. noun.animal: the label of the gloss classification and clustering tasks), lemmas

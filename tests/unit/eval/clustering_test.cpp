@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "garden/core/error.h"
+#include "garden/text/prepare.h"
 
 namespace garden::eval {
 namespace {
@@ -50,12 +51,12 @@ TEST(Clustering, KnnAccuracyVotesAmongTheNearestOtherRows) {
 }
 
 TEST(Clustering, TheLexnameTaskIsASeededLabelledSample) {
-  const auto a = wordnet_lexname_task("/usr/share/wordnet", 300, 11), b = wordnet_lexname_task("/usr/share/wordnet", 300, 11);
+  const auto a = wordnet_lexname_task(text::kWordnetDir, 300, 11), b = wordnet_lexname_task(text::kWordnetDir, 300, 11);
   EXPECT_EQ(a.glosses, b.glosses);
   EXPECT_EQ(a.labels, b.labels);
   EXPECT_GT(a.classes, 10);  // WordNet has 26 noun lexicographer files
   EXPECT_LE(a.classes, 26);
-  EXPECT_NE(a.glosses, wordnet_lexname_task("/usr/share/wordnet", 300, 12).glosses);
+  EXPECT_NE(a.glosses, wordnet_lexname_task(text::kWordnetDir, 300, 12).glosses);
 }
 
 }  // namespace

@@ -47,7 +47,7 @@ TEST(TrainingPairs, WordNetSynsetsCarryTheirLexicographerFile) {
   EXPECT_EQ(text::wordnet_lexname(5), "noun.animal");
   EXPECT_EQ(text::wordnet_lexname(28), "noun.time");
   EXPECT_THROW(text::wordnet_lexname(45), Error);
-  const auto synsets = text::wordnet_synsets("/usr/share/wordnet", {"noun"});
+  const auto synsets = text::wordnet_synsets(text::kWordnetDir, {"noun"});
   ASSERT_GT(synsets.size(), 80000u);  // WordNet 3.0 has 82,115 noun synsets
   bool dog_is_an_animal = false;
   for (const auto& s : synsets)
