@@ -165,14 +165,14 @@ expect_error 2 "--rerank-dims must increase" -- "$garden" search --index "$work/
   --run "$work/x.run" --k 2 --shortlist 3,2 --rerank-dims 16,12
 "$garden" search --index "$work/emb_idx" --model "$work/emb" --queries "$work/coll" --run "$work/emb.run" >/dev/null 2>&1 &&
   [ -s "$work/emb.run" ] && pass || fail "search --model"
-"$garden" eval retrieval --encoder "$work/emb" --collection "$work/coll" --metrics ndcg@10,recall@10 2>/dev/null |
-  grep -qE "^recall@10 +all +1.0000" && pass || fail "eval retrieval --encoder"
-expect_error 2 "give --run RUN --qrels QRELS, or --encoder MODEL --collection DIR" -- "$garden" eval retrieval --metrics ndcg@10
+"$garden" eval retrieval --model "$work/emb" --collection "$work/coll" --metrics ndcg@10,recall@10 2>/dev/null |
+  grep -qE "^recall@10 +all +1.0000" && pass || fail "eval retrieval --model"
+expect_error 2 "give --run RUN --qrels QRELS, or --model MODEL --collection DIR" -- "$garden" eval retrieval --metrics ndcg@10
 printf 'score\tsentence1\tsentence2\n1.0\ta cat\ta plane\n4.5\ta dog runs\ta dog is running\n3.0\twing lift\tlift of a wing\n' >"$work/sts.tsv"
-"$garden" eval sts --encoder "$work/emb" --data "$work/sts.tsv" 2>/dev/null | grep -q "3 pairs, Spearman x 100 = " && pass ||
+"$garden" eval sts --model "$work/emb" --pairs "$work/sts.tsv" 2>/dev/null | grep -q "3 pairs, Spearman x 100 = " && pass ||
   fail "eval sts"
 printf 'score\ts1\ts2\nx\ta\tb\n' >"$work/bad_sts.tsv"
-expect_error 1 "bad_sts.tsv:2: the score 'x' is not a number" -- "$garden" eval sts --encoder "$work/emb" --data "$work/bad_sts.tsv"
+expect_error 1 "bad_sts.tsv:2: the score 'x' is not a number" -- "$garden" eval sts --model "$work/emb" --pairs "$work/bad_sts.tsv"
 expect_error 1 "has other weights" -- "$garden" search --index "$work/emb_idx" --model "$work/emb_mean" --queries "$work/coll" --run "$work/x.run"
 # garden embed pairs / train: title -> body pairs with BM25 negatives, training stopped and
 # resumed, the run folder used as an encoder, and the errors of impossible settings.
@@ -188,8 +188,8 @@ train_flags=(--init "$work/emb_mean" --train "$work/pairs.jsonl" --eval "$work/p
   --warmup 1 --threads 1 --out "$work/etrain")
 "$garden" embed train "${train_flags[@]}" --hard-negatives 1 --stop-after 2 2>/dev/null | grep -q "stopped at step 2" && pass || fail "embed train --stop-after"
 "$garden" embed train "${train_flags[@]}" --hard-negatives 1 --resume 2>/dev/null | grep -q "step 4: train loss" && pass || fail "embed train --resume"
-"$garden" eval retrieval --encoder "$work/etrain" --collection "$work/tcoll" --metrics recall@10 2>/dev/null |
-  grep -qE "^recall@10 +all" && pass || fail "eval retrieval --encoder with a training run"
+"$garden" eval retrieval --model "$work/etrain" --collection "$work/tcoll" --metrics recall@10 2>/dev/null |
+  grep -qE "^recall@10 +all" && pass || fail "eval retrieval --model with a training run"
 expect_error 2 "hard_negatives is 3 but a pair" -- "$garden" embed train "${train_flags[@]}" --hard-negatives 3
 expect_error 2 "with in_batch off, hard_negatives must be at least 1" -- "$garden" embed train "${train_flags[@]}" --hard-negatives 0 --in-batch false
 expect_error 1 "pairs_bad.jsonl:1: needs a non-empty string \"positive\"" -- sh -c \
@@ -209,11 +209,11 @@ mntp_flags=(--lm "$work/sp_lm" --mask-piece '<|embed|>' --train "$work/corpus.tx
 expect_error 1 "the tokenizer has no '<mask>' piece" -- "$garden" llm2vec mntp --lm "$work/a" --train "$work/train.txt" \
   --valid "$work/train.txt" --seq 16 --out "$work/x"
 expect_error 2 "MNTP strategy must be bert or all_mask" -- "$garden" llm2vec mntp "${mntp_flags[@]}" --strategy span
-"$garden" eval clustering --encoder "$work/emb_mean" --glosses 60 --neighbours 3 2>/dev/null |
+"$garden" eval clustering --model "$work/emb_mean" --glosses 60 --neighbours 3 2>/dev/null |
   grep -qE "60 WordNet noun glosses, [0-9]+ lexnames: V-measure x 100 = [0-9.]+, 3-NN accuracy" && pass || fail "eval clustering"
-expect_error 2 "--glosses must be at least 2" -- "$garden" eval clustering --encoder "$work/emb_mean" --glosses 1
-"$garden" limit eval --collection "$work/lim" --d "" --hashed 0 --no-bm25 --encoder "$work/etrain" --k 2,10 --threads 1 2>/dev/null |
-  grep -qE "^encoder .*/etrain +[0-9.]+ +[0-9.]+ +garden embedding model" && pass || fail "limit eval --encoder"
+expect_error 2 "--glosses must be at least 2" -- "$garden" eval clustering --model "$work/emb_mean" --glosses 1
+"$garden" limit eval --collection "$work/lim" --d "" --hashed 0 --no-bm25 --model "$work/etrain" --k 2,10 --threads 1 2>/dev/null |
+  grep -qE "^encoder .*/etrain +[0-9.]+ +[0-9.]+ +garden embedding model" && pass || fail "limit eval --model"
 # Staged training (NV-Embed): in-batch + hard negatives, then in-batch off; a rerun loads the
 # finished stages.
 printf '{"name": "retrieval", "data": {"train": "%s"}, "objective": {"hard_negatives": 1}, "train": {"steps": 2, "batch": 2, "warmup": 1}}\n' \

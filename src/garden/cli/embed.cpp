@@ -100,7 +100,7 @@ void run_embed_stages(EmbedTrainCommand& cmd) {
     return;
   }
   const auto final_dir = std::filesystem::path(cmd.out) / fmt::format("stage{}-{}", stages.size(), stages.back().name);
-  fmt::print("{} stages done; the model: {} (usable as --model / --encoder)\n", stages.size(), final_dir.string());
+  fmt::print("{} stages done; the model: {} (usable as --model)\n", stages.size(), final_dir.string());
 }
 
 void run_embed_train(EmbedTrainCommand& cmd) {
@@ -152,7 +152,7 @@ void run_embed_train(EmbedTrainCommand& cmd) {
     fmt::print("stopped at step {} with a checkpoint; continue with --resume --out {}\n", result.steps_done, cmd.out);
     return;
   }
-  fmt::print("step {}: train loss {:.4f}{}, {:.0f} tokens/s\nrun folder: {} (use it as --model / --encoder: its latest checkpoint)\n",
+  fmt::print("step {}: train loss {:.4f}{}, {:.0f} tokens/s\nrun folder: {} (use it as --model: its latest checkpoint)\n",
              result.steps_done, result.final_train_loss,
              eval_pairs.empty() ? std::string() : fmt::format(", held-out loss {:.4f}", result.val_loss), result.tokens_per_second,
              cmd.out);

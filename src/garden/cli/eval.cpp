@@ -29,12 +29,12 @@ void register_eval(CLI::App& app) {
   auto* retrieval = eval->add_subcommand("retrieval", "metrics of a TREC run against qrels, or of an embedding model on a collection");
   retrieval->add_option("--run", o->run, "TREC run file (qid Q0 docid rank score tag)");
   retrieval->add_option("--qrels", o->qrels, "qrels: TREC (qid 0 docid rel) or BEIR qrels/<split>.tsv");
-  retrieval->add_option("--encoder", o->encoder, "instead of --run: an embedding model, evaluated on --collection");
-  retrieval->add_option("--collection", o->collection, "with --encoder: a BEIR collection folder");
-  retrieval->add_option("--instruction", o->instruction, "with --encoder: prefix of every query, excluded from pooling");
-  retrieval->add_option("--split", o->split, "with --encoder: qrels split")->capture_default_str();
-  retrieval->add_option("--k", o->k, "with --encoder: documents ranked per query")->capture_default_str();
-  retrieval->add_option("--batch", o->batch, "with --encoder: texts per forward pass")->capture_default_str();
+  retrieval->add_option("--model", o->encoder, "instead of --run: an embedding model, evaluated on --collection");
+  retrieval->add_option("--collection", o->collection, "with --model: a BEIR collection folder");
+  retrieval->add_option("--instruction", o->instruction, "with --model: prefix of every query, excluded from pooling");
+  retrieval->add_option("--split", o->split, "with --model: qrels split")->capture_default_str();
+  retrieval->add_option("--k", o->k, "with --model: documents ranked per query")->capture_default_str();
+  retrieval->add_option("--batch", o->batch, "with --model: texts per forward pass")->capture_default_str();
   retrieval->add_option("--metrics", o->metrics, "comma-separated, e.g. ndcg@10,mrr@10,recall@100,map,p@10,rprec,success@10");
   retrieval->add_option("--out", o->out, "write results.json (means and per-query values) here");
   retrieval->add_flag("--per-query", o->per_query, "also print every query's values");
@@ -42,13 +42,13 @@ void register_eval(CLI::App& app) {
     const auto metrics = o->metrics.empty() ? eval::default_ir_metrics() : eval::parse_metric_list(o->metrics);
     eval::IrEvaluation result;
     if (!o->encoder.empty()) {
-      if (o->collection.empty() || !o->run.empty()) usage_error("--encoder needs --collection DIR (and no --run)");
+      if (o->collection.empty() || !o->run.empty()) usage_error("--model needs --collection DIR (and no --run)");
       const auto collection = retrieval::read_beir_collection(o->collection, o->split);
       retrieval::EmbeddingModel encoder(o->encoder);
       result = eval::evaluate_run(retrieval::exact_run_with_model(encoder, collection, o->instruction, o->k, o->batch), collection.qrels,
                                   metrics);
     } else {
-      if (o->run.empty() || o->qrels.empty()) usage_error("give --run RUN --qrels QRELS, or --encoder MODEL --collection DIR");
+      if (o->run.empty() || o->qrels.empty()) usage_error("give --run RUN --qrels QRELS, or --model MODEL --collection DIR");
       result = eval::evaluate_run(retrieval::read_trec_run(o->run), retrieval::read_qrels(o->qrels), metrics);
     }
     if (o->per_query) {
@@ -62,17 +62,17 @@ void register_eval(CLI::App& app) {
   });
 
   struct StsOptions {
-    std::string encoder, data, split = "test";
+    std::string encoder, pairs, split = "test";
     int64_t batch = 32;
   };
   auto so = std::make_shared<StsOptions>();
   auto* sts = eval->add_subcommand("sts", "Spearman x 100 of an embedding model's cosines on STS pairs (STS-B, SICK)");
-  sts->add_option("--encoder", so->encoder, "embedding model folder")->required();
-  sts->add_option("--data", so->data, "a folder with <split>.tsv, or a .tsv file (score, sentence1, sentence2)")->required();
+  sts->add_option("--model", so->encoder, "embedding model folder")->required();
+  sts->add_option("--pairs", so->pairs, "a folder with <split>.tsv, or a .tsv file (score, sentence1, sentence2)")->required();
   sts->add_option("--split", so->split, "with a folder: which .tsv")->capture_default_str();
   sts->add_option("--batch", so->batch, "texts per forward pass")->capture_default_str();
   sts->callback([so] {
-    std::filesystem::path path = so->data;
+    std::filesystem::path path = so->pairs;
     if (std::filesystem::is_directory(path)) path /= so->split + ".tsv";
     const auto pairs = eval::read_sts_pairs(path);
     std::vector<std::string> texts;
@@ -99,7 +99,7 @@ void register_eval(CLI::App& app) {
   auto co = std::make_shared<ClusteringOptions>();
   auto* clustering = eval->add_subcommand(
       "clustering", "WordNet lexname task: V-measure of k-means and leave-one-out kNN accuracy of an embedding model");
-  clustering->add_option("--encoder", co->encoder, "embedding model folder or training run")->required();
+  clustering->add_option("--model", co->encoder, "embedding model folder or training run")->required();
   clustering->add_option("--glosses", co->count, "noun glosses sampled")->capture_default_str();
   clustering->add_option("--neighbours", co->neighbours, "k of the kNN vote")->capture_default_str();
   clustering->add_option("--seed", co->seed, "seed of the sample and of k-means")->capture_default_str();

@@ -234,7 +234,7 @@ void add_limit_eval(CLI::App& group) {
   eval_cmd->add_option("--k", eval_ks, "recall cut-offs");
   eval_cmd->add_option("--hashed", eval_hashed, "hashed bag-of-words dimensions (0: off)");
   eval_cmd->add_flag("--no-bm25", eval_no_bm25, "skip BM25");
-  eval_cmd->add_option("--encoder", eval_encoders, "a trained garden embedding model (repeatable): one row each");
+  eval_cmd->add_option("--model", eval_encoders, "a trained garden embedding model (repeatable): one row each");
   eval_cmd->add_option("--data", eval_data, "data root (default $GARDEN_DATA)");
   add_optimiser_flags(eval_cmd, eval_flags);
   eval_cmd->callback([] {
