@@ -171,6 +171,13 @@ expect_error 2 "give --run RUN --qrels QRELS, or --model MODEL --collection DIR"
 printf 'score\tsentence1\tsentence2\n1.0\ta cat\ta plane\n4.5\ta dog runs\ta dog is running\n3.0\twing lift\tlift of a wing\n' >"$work/sts.tsv"
 "$garden" eval sts --model "$work/emb" --pairs "$work/sts.tsv" 2>/dev/null | grep -q "3 pairs, Spearman x 100 = " && pass ||
   fail "eval sts"
+mkdir -p "$work/root/tinysts" && cp -r "$work/coll" "$work/root/tiny" && cp "$work/sts.tsv" "$work/root/tinysts/test.tsv"
+suite_out=$("$garden" eval suite --model "$work/emb" --data "$work/root" --collections tiny,absent --sts tinysts --glosses 60 \
+  --neighbours 3 --out "$work/suite.json" 2>/dev/null)
+grep -qE "^tiny +[0-9.]+$" <<<"$suite_out" && grep -qE "^tinysts +-?[0-9.]+$" <<<"$suite_out" &&
+  grep -qE "^lexname-3nn +[0-9.]+$" <<<"$suite_out" && grep -qE "^average +-?[0-9.]+$" <<<"$suite_out" &&
+  grep -q "skipped: absent (not under the data root)" <<<"$suite_out" &&
+  grep -q '"tinysts"' "$work/suite.json" && pass || fail "eval suite"
 printf 'score\ts1\ts2\nx\ta\tb\n' >"$work/bad_sts.tsv"
 expect_error 1 "bad_sts.tsv:2: the score 'x' is not a number" -- "$garden" eval sts --model "$work/emb" --pairs "$work/bad_sts.tsv"
 expect_error 1 "has other weights" -- "$garden" search --index "$work/emb_idx" --model "$work/emb_mean" --queries "$work/coll" --run "$work/x.run"

@@ -12,13 +12,16 @@
 #include "garden/core/runtime.h"
 #include "garden/eval/clustering.h"
 #include "garden/model/embedder.h"
+#include "garden/model/model_folder.h"
 #include "garden/retrieval/collection.h"
 #include "garden/retrieval/model_vectors.h"
 #include "garden/retrieval/training_pairs.h"
 #include "garden/text/corpus.h"
+#include "garden/text/pairs.h"
 #include "garden/text/prepare.h"
 #include "garden/train/embedder_training.h"
 #include "garden/train/mrl_classification.h"
+#include "garden/train/run_folder.h"
 #include "garden/train/trainer.h"
 
 namespace garden::cli {
@@ -83,7 +86,7 @@ void run_embed_stages(EmbedTrainCommand& cmd) {
     else
       throw Error(file + ": \"data.train\" must be a file or a list of files");
     for (const auto& path : paths) {
-      const auto more = retrieval::read_training_pairs(path);
+      const auto more = text::read_training_pairs(path);
       for (const auto& pair : more)
         if (static_cast<int64_t>(pair.negatives.size()) < stage.objective.hard_negatives)
           usage_error(fmt::format("{}: hard_negatives is {} but a pair of {} has {}", file, stage.objective.hard_negatives, path,
@@ -92,7 +95,7 @@ void run_embed_stages(EmbedTrainCommand& cmd) {
     }
     stages.push_back(std::move(stage));
   }
-  auto loaded = model::load_embedder(cmd.init, device);
+  auto loaded = model::load_embedder(train::model_folder(cmd.init), device);
   train::install_interrupt_handler();
   const auto results = train::train_stages(loaded.embedder, *loaded.tokenizer, stages, cmd.out, cmd.resume, loaded.tokenizer_spec, false);
   if (results.back().interrupted) {
@@ -130,16 +133,16 @@ void run_embed_train(EmbedTrainCommand& cmd) {
   auto train_config = train::TrainConfig::from_json(train_json, "train config");
   train_config.stop_after = cmd.stop_after;
   train_config.validate();
-  if (cmd.resume && latest_checkpoint(cmd.out).empty()) throw Error("--resume: " + cmd.out + " has no checkpoint to resume from");
+  if (cmd.resume && train::latest_checkpoint(cmd.out).empty()) throw Error("--resume: " + cmd.out + " has no checkpoint to resume from");
 
-  const auto train_pairs = retrieval::read_training_pairs(cmd.train_file);
-  const auto eval_pairs = cmd.eval_file.empty() ? std::vector<retrieval::TextPair>{} : retrieval::read_training_pairs(cmd.eval_file);
+  const auto train_pairs = text::read_training_pairs(cmd.train_file);
+  const auto eval_pairs = cmd.eval_file.empty() ? std::vector<text::TextPair>{} : text::read_training_pairs(cmd.eval_file);
   for (const auto* pairs : {&train_pairs, &eval_pairs})
     for (const auto& pair : *pairs)
       if (static_cast<int64_t>(pair.negatives.size()) < objective_config.hard_negatives)
         usage_error(fmt::format("hard_negatives is {} but a pair ('{}') has {}: mine negatives first or lower it",
                                 objective_config.hard_negatives, pair.query.substr(0, 60), pair.negatives.size()));
-  auto loaded = model::load_embedder(cmd.init, device);
+  auto loaded = model::load_embedder(train::model_folder(cmd.init), device);
   train::install_interrupt_handler();
   train::Trainer trainer(train_config, cmd.out);
   const auto objective = train::contrastive_objective(loaded.embedder, *loaded.tokenizer, train_pairs, eval_pairs, objective_config,
@@ -181,7 +184,7 @@ Json classify_train_defaults() {
 }
 
 // Label names are the training file's, sorted; a validation or test label outside them is an error.
-train::LabelledTexts to_labelled(const std::vector<retrieval::LabelledText>& lines, std::vector<std::string>& names,
+train::LabelledTexts to_labelled(const std::vector<text::LabelledText>& lines, std::vector<std::string>& names,
                                  const std::string& file) {
   if (names.empty()) {
     for (const auto& l : lines) names.push_back(l.label);
@@ -209,7 +212,7 @@ void run_classify(ClassifyCommand& cmd) {
   auto train_config = train::TrainConfig::from_json(train_json, "train config");
   train_config.stop_after = cmd.stop_after;
   train_config.validate();
-  if (cmd.resume && latest_checkpoint(cmd.out).empty()) throw Error("--resume: " + cmd.out + " has no checkpoint to resume from");
+  if (cmd.resume && train::latest_checkpoint(cmd.out).empty()) throw Error("--resume: " + cmd.out + " has no checkpoint to resume from");
   const auto aggregation = train::parse_mrl_aggregation(cmd.aggregation);
 
   train::LabelledTexts train_data, validation, test;
@@ -222,11 +225,11 @@ void run_classify(ClassifyCommand& cmd) {
     test = {splits.test.glosses, splits.test.labels, splits.test.classes};
   } else {
     if (cmd.test_file.empty()) usage_error("--train needs --test (labelled texts to score)");
-    train_data = to_labelled(retrieval::read_labelled_texts(cmd.train_file), names, cmd.train_file);
-    if (!cmd.eval_file.empty()) validation = to_labelled(retrieval::read_labelled_texts(cmd.eval_file), names, cmd.eval_file);
-    test = to_labelled(retrieval::read_labelled_texts(cmd.test_file), names, cmd.test_file);
+    train_data = to_labelled(text::read_labelled_texts(cmd.train_file), names, cmd.train_file);
+    if (!cmd.eval_file.empty()) validation = to_labelled(text::read_labelled_texts(cmd.eval_file), names, cmd.eval_file);
+    test = to_labelled(text::read_labelled_texts(cmd.test_file), names, cmd.test_file);
   }
-  auto loaded = model::load_embedder(cmd.init, device);
+  auto loaded = model::load_embedder(train::model_folder(cmd.init), device);
   const int64_t dims = loaded.embedder->dims();
   if (cmd.widths.empty()) cmd.widths = {dims};
   if (!cmd.weights.empty() && cmd.weights.size() != cmd.widths.size())
@@ -283,7 +286,7 @@ void add_embed_init(CLI::App& group) {
     if (init->config.mask == model::MaskMode::prefix) usage_error("--mask must be bidirectional or causal");
     const model::EmbedderConfig checked = model::EmbedderConfig::from_json(init->config.to_json(), "--options");
     torch::manual_seed(0);  // the pooler's and head's initial weights
-    auto lm = train::load_model(init->lm);
+    auto lm = model::load_model(train::model_folder(init->lm));
     model::Embedder embedder(lm.model, checked);
     model::save_embedder(init->out, embedder, lm.tokenizer_spec);
     fmt::print("wrote {}: {} pooling, {} mask, {} dimensions\n", init->out, init->pooler, init->mask, embedder->dims());
@@ -360,7 +363,7 @@ void add_embed_pairs(CLI::App& group) {
       usage_error("--teacher must be bm25 or dense:EMB (an embedding model), not '" + o.teacher + "'");
     const std::string dense_teacher = o.teacher == "bm25" ? "" : o.teacher.substr(6);
     if (o.teacher != "bm25" && dense_teacher.empty()) usage_error("--teacher dense: needs an embedding model, e.g. dense:runs/embed");
-    std::vector<retrieval::TextPair> pairs;
+    std::vector<text::TextPair> pairs;
     if (o.from == "title-body" || o.from == "lead-sentence") {
       if (o.collection.empty()) usage_error("--from " + o.from + " needs --collection");
       const auto collection = retrieval::read_beir_collection(o.collection);
@@ -381,22 +384,22 @@ void add_embed_pairs(CLI::App& group) {
       }
     } else if (o.from == "wordnet") {
       if (o.negatives > 0) usage_error("--negatives applies to --from title-body and lead-sentence");
-      pairs = retrieval::wordnet_definition_pairs(text::wordnet_synsets(o.wordnet, {"noun", "verb", "adj", "adv"}));
+      pairs = text::wordnet_definition_pairs(text::wordnet_synsets(o.wordnet, {"noun", "verb", "adj", "adv"}));
     } else {
       usage_error("--from must be title-body, lead-sentence or wordnet, not '" + o.from + "'");
     }
     if (o.held_out < 0 || o.held_out >= static_cast<int64_t>(pairs.size()))
       usage_error(fmt::format("--held-out must be in [0, {}) for these {} pairs", pairs.size(), pairs.size()));
     if (o.held_out > 0 && o.eval_out.empty()) usage_error("--held-out needs --eval-out");
-    std::vector<retrieval::TextPair> held;
+    std::vector<text::TextPair> held;
     if (o.held_out > 0) {
       std::mt19937_64 rng(o.seed);
       std::shuffle(pairs.begin(), pairs.end(), rng);
       held.assign(pairs.end() - o.held_out, pairs.end());
       pairs.resize(pairs.size() - static_cast<size_t>(o.held_out));
-      retrieval::write_training_pairs(o.eval_out, held);
+      text::write_training_pairs(o.eval_out, held);
     }
-    retrieval::write_training_pairs(o.out, pairs);
+    text::write_training_pairs(o.out, pairs);
     fmt::print("wrote {} pairs to {}{}\n", pairs.size(), o.out,
                held.empty() ? std::string() : fmt::format(" and {} to {}", held.size(), o.eval_out));
   });

@@ -1,12 +1,16 @@
 // garden eval retrieval: IR metrics of a TREC run against qrels (trec_eval's conventions), or
-// of an embedding model on a collection (encode, exact search, metrics); garden eval sts:
-// Spearman of an embedding model's cosines against gold similarity scores; garden eval
-// clustering: the WordNet lexname task (V-measure of k-means, kNN accuracy).
+// of an embedding model on a collection (encode, exact search, metrics); garden eval sts,
+// clustering and suite: the embedding suite over STS pairs, the WordNet lexname task, or
+// every task under the data root.
 #include <fmt/core.h>
+
+#include <list>
 
 #include "garden/cli/common.h"
 #include "garden/core/json.h"
+#include "garden/core/data_root.h"
 #include "garden/eval/clustering.h"
+#include "garden/eval/embedding_suite.h"
 #include "garden/eval/ir_metrics.h"
 #include "garden/eval/sts.h"
 #include "garden/core/error.h"
@@ -16,6 +20,132 @@
 #include "garden/text/prepare.h"
 
 namespace garden::cli {
+
+namespace {
+
+// The embedding model every embedding evaluation reads, and how many texts per forward pass.
+struct EncoderOptions {
+  std::string model;
+  int64_t batch = 64;
+};
+void add_encoder_options(CLI::App& command, EncoderOptions& options) {
+  command.add_option("--model", options.model, "embedding model folder or training run")->required();
+  command.add_option("--batch", options.batch, "texts per forward pass")->capture_default_str();
+}
+
+void print_suite(const eval::SuiteScores& scores, const std::vector<std::string>& skipped, const std::string& out) {
+  for (const auto& [name, score] : scores.scores) fmt::print("{:<14} {:8.2f}\n", name, score);
+  if (scores.scores.size() > 1) fmt::print("{:<14} {:8.2f}\n", "average", scores.average);
+  for (const auto& line : skipped) fmt::print("skipped: {}\n", line);
+  if (out.empty()) return;
+  Json json{{"average", scores.average}, {"scores", Json::object()}, {"skipped", skipped}};
+  for (const auto& [name, score] : scores.scores) json["scores"][name] = score;
+  write_json_atomic(out, json);
+}
+
+// garden eval sts / clustering / suite: the embedding suite (eval/embedding_suite.h) over
+// one STS file, the WordNet lexname task, or every task the data root holds.
+void register_eval_embeddings(CLI::App& eval) {
+  struct StsOptions {
+    EncoderOptions encoder;
+    std::string pairs, split = "test";
+  };
+  auto so = std::make_shared<StsOptions>();
+  auto* sts = eval.add_subcommand("sts", "Spearman x 100 of an embedding model's cosines on STS pairs (STS-B, SICK)");
+  add_encoder_options(*sts, so->encoder);
+  sts->add_option("--pairs", so->pairs, "a folder with <split>.tsv, or a .tsv file (score, sentence1, sentence2)")->required();
+  sts->add_option("--split", so->split, "with a folder: which .tsv")->capture_default_str();
+  sts->callback([so] {
+    std::filesystem::path path = so->pairs;
+    if (std::filesystem::is_directory(path)) path /= so->split + ".tsv";
+    const auto pairs = eval::read_sts_pairs(path);
+    retrieval::EmbeddingModel model(so->encoder.model);
+    const auto scores = eval::evaluate_embeddings(model, {eval::EmbeddingTask::sts_task(path.string(), pairs)}, so->encoder.batch);
+    fmt::print("{}: {} pairs, Spearman x 100 = {:.2f}\n", path.string(), pairs.size(), scores.average);
+  });
+
+  struct LexnameOptions {
+    std::string wordnet = text::kWordnetDir;
+    int64_t glosses = 1000, neighbours = 10;
+    uint64_t seed = 11;
+  };
+  const auto add_lexname_options = [](CLI::App& command, LexnameOptions& options) {
+    command.add_option("--glosses", options.glosses, "WordNet noun glosses sampled for clustering and kNN")->capture_default_str();
+    command.add_option("--neighbours", options.neighbours, "k of the kNN vote")->capture_default_str();
+    command.add_option("--seed", options.seed, "seed of the sample and of k-means")->capture_default_str();
+    command.add_option("--wordnet", options.wordnet, "WordNet dict folder")->capture_default_str();
+  };
+  const auto lexname_tasks = [](const LexnameOptions& o, const eval::LexnameTask& task) {
+    return std::vector<eval::EmbeddingTask>{
+        eval::EmbeddingTask::clustering_task("lexname-v-measure", task.glosses, task.labels, task.classes, o.seed),
+        eval::EmbeddingTask::knn_task(fmt::format("lexname-{}nn", o.neighbours), task.glosses, task.labels, o.neighbours)};
+  };
+
+  struct ClusteringOptions {
+    EncoderOptions encoder;
+    LexnameOptions lexname;
+  };
+  auto co = std::make_shared<ClusteringOptions>();
+  auto* clustering = eval.add_subcommand(
+      "clustering", "WordNet lexname task: V-measure of k-means and leave-one-out kNN accuracy of an embedding model");
+  add_encoder_options(*clustering, co->encoder);
+  add_lexname_options(*clustering, co->lexname);
+  clustering->callback([co, lexname_tasks] {
+    if (co->lexname.glosses < 2) usage_error("--glosses must be at least 2");
+    const auto task = eval::wordnet_lexname_task(co->lexname.wordnet, static_cast<size_t>(co->lexname.glosses), co->lexname.seed);
+    retrieval::EmbeddingModel model(co->encoder.model);
+    const auto scores = eval::evaluate_embeddings(model, lexname_tasks(co->lexname, task), co->encoder.batch);
+    fmt::print("{} WordNet noun glosses, {} lexnames: V-measure x 100 = {:.2f}, {}-NN accuracy x 100 = {:.2f}\n", task.glosses.size(),
+               task.classes, scores.scores[0].second, co->lexname.neighbours, scores.scores[1].second);
+  });
+
+  struct SuiteOptions {
+    EncoderOptions encoder;
+    LexnameOptions lexname;
+    std::string data, out;
+    std::vector<std::string> collections = {"cranfield", "cisi", "med"}, sts = {"stsb", "sick"};
+  };
+  auto suite_options = std::make_shared<SuiteOptions>();
+  auto* suite = eval.add_subcommand("suite",
+                                    "the embedding suite: nDCG@10 per collection, STS Spearman, lexname V-measure and kNN, and their average");
+  add_encoder_options(*suite, suite_options->encoder);
+  add_lexname_options(*suite, suite_options->lexname);
+  suite->add_option("--data", suite_options->data, "data root holding the collections (default: $GARDEN_DATA)");
+  suite->add_option("--collections", suite_options->collections, "BEIR collections for nDCG@10, comma-separated")
+      ->delimiter(',')
+      ->capture_default_str();
+  suite->add_option("--sts", suite_options->sts, "STS sets (their test.tsv), comma-separated")->delimiter(',')->capture_default_str();
+  suite->add_option("--out", suite_options->out, "write the scores as JSON here");
+  suite->callback([so = suite_options, lexname_tasks] {
+    const auto root = resolve_data_root(so->data);
+    std::vector<std::string> skipped;
+    std::list<retrieval::Collection> collections;  // the tasks point into these
+    std::list<std::vector<eval::StsPair>> sts_sets;
+    std::vector<eval::EmbeddingTask> tasks;
+    for (const auto& name : so->collections) {
+      const auto dir = find_collection(root, name);
+      if (!dir) {
+        skipped.push_back(name + " (not under the data root)");
+        continue;
+      }
+      tasks.push_back(eval::EmbeddingTask::retrieval_task(name, collections.emplace_back(retrieval::read_beir_collection(*dir))));
+    }
+    for (const auto& name : so->sts) {
+      const auto dir = find_collection(root, name);
+      if (!dir || !std::filesystem::exists(*dir / "test.tsv")) {
+        skipped.push_back(name + " (no test.tsv under the data root)");
+        continue;
+      }
+      tasks.push_back(eval::EmbeddingTask::sts_task(name, sts_sets.emplace_back(eval::read_sts_pairs(*dir / "test.tsv"))));
+    }
+    const auto lexnames = eval::wordnet_lexname_task(so->lexname.wordnet, static_cast<size_t>(so->lexname.glosses), so->lexname.seed);
+    for (auto& task : lexname_tasks(so->lexname, lexnames)) tasks.push_back(std::move(task));
+    retrieval::EmbeddingModel model(so->encoder.model);
+    print_suite(eval::evaluate_embeddings(model, tasks, so->encoder.batch), skipped, so->out);
+  });
+}
+
+}  // namespace
 
 void register_eval(CLI::App& app) {
   auto* eval = app.add_subcommand("eval", "evaluate runs and models");
@@ -60,61 +190,7 @@ void register_eval(CLI::App& app) {
     fmt::print("{:<12} {:<10} {}\n", "queries", "all", result.queries);
     if (!o->out.empty()) write_json_atomic(o->out, result.to_json());
   });
-
-  struct StsOptions {
-    std::string encoder, pairs, split = "test";
-    int64_t batch = 32;
-  };
-  auto so = std::make_shared<StsOptions>();
-  auto* sts = eval->add_subcommand("sts", "Spearman x 100 of an embedding model's cosines on STS pairs (STS-B, SICK)");
-  sts->add_option("--model", so->encoder, "embedding model folder")->required();
-  sts->add_option("--pairs", so->pairs, "a folder with <split>.tsv, or a .tsv file (score, sentence1, sentence2)")->required();
-  sts->add_option("--split", so->split, "with a folder: which .tsv")->capture_default_str();
-  sts->add_option("--batch", so->batch, "texts per forward pass")->capture_default_str();
-  sts->callback([so] {
-    std::filesystem::path path = so->pairs;
-    if (std::filesystem::is_directory(path)) path /= so->split + ".tsv";
-    const auto pairs = eval::read_sts_pairs(path);
-    std::vector<std::string> texts;
-    for (const auto& p : pairs) texts.push_back(p.first);
-    for (const auto& p : pairs) texts.push_back(p.second);
-    retrieval::EmbeddingModel encoder(so->encoder);
-    const auto vectors = retrieval::encode_with_model(encoder, texts, "", so->batch, "encode");
-    std::vector<double> gold, cosine;
-    const int64_t n = static_cast<int64_t>(pairs.size());
-    for (int64_t i = 0; i < n; ++i) {
-      double dot = 0;
-      for (int64_t c = 0; c < vectors.cols; ++c) dot += double{vectors.row(i)[c]} * vectors.row(n + i)[c];
-      cosine.push_back(dot);  // the model's vectors have unit length
-      gold.push_back(pairs[static_cast<size_t>(i)].score);
-    }
-    fmt::print("{}: {} pairs, Spearman x 100 = {:.2f}\n", path.string(), n, 100 * eval::spearman(cosine, gold));
-  });
-
-  struct ClusteringOptions {
-    std::string encoder, wordnet = text::kWordnetDir;
-    int64_t count = 1000, neighbours = 10, batch = 32;
-    uint64_t seed = 11;
-  };
-  auto co = std::make_shared<ClusteringOptions>();
-  auto* clustering = eval->add_subcommand(
-      "clustering", "WordNet lexname task: V-measure of k-means and leave-one-out kNN accuracy of an embedding model");
-  clustering->add_option("--model", co->encoder, "embedding model folder or training run")->required();
-  clustering->add_option("--glosses", co->count, "noun glosses sampled")->capture_default_str();
-  clustering->add_option("--neighbours", co->neighbours, "k of the kNN vote")->capture_default_str();
-  clustering->add_option("--seed", co->seed, "seed of the sample and of k-means")->capture_default_str();
-  clustering->add_option("--wordnet", co->wordnet, "WordNet dict folder")->capture_default_str();
-  clustering->add_option("--batch", co->batch, "texts per forward pass")->capture_default_str();
-  clustering->callback([co] {
-    if (co->count < 2) usage_error("--glosses must be at least 2");
-    const auto task = eval::wordnet_lexname_task(co->wordnet, static_cast<size_t>(co->count), co->seed);
-    retrieval::EmbeddingModel encoder(co->encoder);
-    const auto vectors = retrieval::encode_with_model(encoder, task.glosses, "", co->batch, "encode");
-    const double v = eval::v_measure(task.labels, eval::kmeans_clusters(vectors.data, vectors.rows, vectors.cols, task.classes, co->seed));
-    const double knn = eval::knn_accuracy(vectors.data, vectors.rows, vectors.cols, task.labels, co->neighbours);
-    fmt::print("{} WordNet noun glosses, {} lexnames: V-measure x 100 = {:.2f}, {}-NN accuracy x 100 = {:.2f}\n", task.glosses.size(),
-               task.classes, 100 * v, co->neighbours, 100 * knn);
-  });
+  register_eval_embeddings(*eval);
 }
 
 }  // namespace garden::cli

@@ -12,15 +12,16 @@
 #include "garden/core/progress.h"
 #include "garden/core/data_root.h"
 #include "garden/core/runtime.h"
-#include "garden/eval/limit_eval.h"
-#include "garden/retrieval/free_embedding.h"
-#include "garden/retrieval/limit_data.h"
+#include "garden/limit/recall.h"
+#include "garden/limit/free_embedding.h"
+#include "garden/limit/collection.h"
 
 namespace garden::cli {
 
 namespace {
 
 using namespace garden::retrieval;
+using namespace garden::limit;
 
 struct OptimiserFlags {
   int threads = 0;
@@ -258,7 +259,7 @@ void add_limit_eval(CLI::App& group) {
       if (!found) throw Error(fmt::format("collection '{}': no such folder, and not found under the data root", eval_collection));
       dir = *found;
     }
-    garden::eval::LimitEvalOptions o;
+    garden::limit::LimitEvalOptions o;
     o.free = to_options(eval_flags);
     o.free_dims = numbers(eval_dims, "--d");
     o.ks = numbers(eval_ks, "--k");
@@ -267,7 +268,7 @@ void add_limit_eval(CLI::App& group) {
     o.encoders.assign(eval_encoders.begin(), eval_encoders.end());
     const auto collection = read_beir_collection(dir);
     fmt::print("{}: {} documents, {} queries\n", dir.string(), collection.corpus.size(), collection.queries.size());
-    const auto rows = garden::eval::evaluate_limit(collection, dir, o);
+    const auto rows = garden::limit::evaluate_limit(collection, dir, o);
     fmt::print("{:<28}", "retriever");
     for (int64_t k : o.ks) fmt::print(" {:>9}", fmt::format("recall@{}", k));
     fmt::print("\n");

@@ -9,10 +9,12 @@
 #include "garden/core/json.h"
 #include "garden/core/runtime.h"
 #include "garden/model/embedder.h"
+#include "garden/model/model_folder.h"
 #include "garden/text/corpus.h"
 #include "garden/text/prepare.h"
 #include "garden/train/embedder_training.h"
 #include "garden/train/llm2vec.h"
+#include "garden/train/run_folder.h"
 #include "garden/train/trainer.h"
 
 namespace garden::cli {
@@ -88,7 +90,7 @@ void register_llm2vec(CLI::App& app) {
     config.mask = model::MaskMode::bidirectional;
     config.max_tokens = bi->max_tokens;
     config = model::EmbedderConfig::from_json(config.to_json(), "--options");
-    auto lm = train::load_model(bi->lm);
+    auto lm = model::load_model(train::model_folder(bi->lm));
     model::Embedder embedder(lm.model, config);
     model::save_embedder(bi->out, embedder, lm.tokenizer_spec);
     fmt::print("wrote {}: bidirectional mask, {} pooling, {} dimensions\n", bi->out, bi->pooler, embedder->dims());
@@ -119,14 +121,14 @@ void register_llm2vec(CLI::App& app) {
     configure_threads(mn->runtime.threads);
     const auto device = resolve_device(mn->runtime.device);
     const auto config = resolved_train_config(mn->train_flags, mntp_train_defaults(), mn->stop_after);
-    if (mn->resume && latest_checkpoint(mn->out).empty()) throw Error("--resume: " + mn->out + " has no checkpoint to resume from");
+    if (mn->resume && train::latest_checkpoint(mn->out).empty()) throw Error("--resume: " + mn->out + " has no checkpoint to resume from");
     if (mn->train_file.empty() != mn->valid_file.empty()) usage_error("give both --train and --valid, or neither");
     if (mn->train_file.empty()) {
       const auto corpus = text::prepare_default_corpus(text::default_corpus_dir(resolve_cache_dir(mn->runtime.cache)));
       mn->train_file = corpus.split("train").string();
       mn->valid_file = corpus.split("valid").string();
     }
-    auto lm = train::load_model(mn->lm, device);
+    auto lm = model::load_model(train::model_folder(mn->lm), device);
     auto tokenizer = text::load_tokenizer(lm.tokenizer_spec);
     const auto options = train::mntp_options_for(*tokenizer, mn->rate, train::parse_mntp_strategy(mn->strategy), mn->mask_piece);
     if (config.seq > lm.model->config().max_seq) usage_error(fmt::format("--seq {} exceeds the model's max_seq {}", config.seq, lm.model->config().max_seq));
@@ -166,10 +168,10 @@ void register_llm2vec(CLI::App& app) {
     configure_threads(sc->runtime.threads);
     const auto device = resolve_device(sc->runtime.device);
     const auto config = resolved_train_config(sc->train_flags, simcse_train_defaults(), sc->stop_after);
-    if (sc->resume && latest_checkpoint(sc->out).empty()) throw Error("--resume: " + sc->out + " has no checkpoint to resume from");
+    if (sc->resume && train::latest_checkpoint(sc->out).empty()) throw Error("--resume: " + sc->out + " has no checkpoint to resume from");
     if (sc->sentences.empty())
       sc->sentences = text::prepare_default_corpus(text::default_corpus_dir(resolve_cache_dir(sc->runtime.cache))).split("train").string();
-    auto loaded = model::load_embedder(sc->model, device);
+    auto loaded = model::load_embedder(train::model_folder(sc->model), device);
     loaded.embedder->backbone->set_dropout(sc->dropout);
     const auto sentences = train::sentences_by_length(text::read_text_documents(sc->sentences, text::TextUnit::line),
                                                       *loaded.tokenizer, 4, sc->max_tokens);

@@ -11,9 +11,11 @@
 #include "garden/core/runtime.h"
 #include "garden/eval/lm_metrics.h"
 #include "garden/model/generation.h"
+#include "garden/model/model_folder.h"
 #include "garden/text/corpus.h"
 #include "garden/text/prepare.h"
 #include "garden/train/base_lm.h"
+#include "garden/train/run_folder.h"
 #include "garden/train/trainer.h"
 
 namespace garden::cli {
@@ -50,7 +52,7 @@ void run_train(LmTrainCommand& cmd) {
   apply_json_flags(cmd.model_flags, model::TransformerConfig{}.to_json(), model_json);
   apply_json_flags(cmd.train_flags, train::TrainConfig{}.to_json(), train_json);
 
-  if (cmd.resume && latest_checkpoint(cmd.out).empty())
+  if (cmd.resume && train::latest_checkpoint(cmd.out).empty())
     throw Error("--resume: " + cmd.out + " has no checkpoint to resume from");
   auto tokenizer = text::load_tokenizer(cmd.tokenizer);
   model_json["vocab"] = tokenizer->vocab_size();
@@ -169,7 +171,7 @@ void register_lm(CLI::App& app) {
   add_runtime_options(*eval, ev->runtime);
   eval->callback([ev] {
     configure_threads(ev->runtime.threads);
-    auto loaded = train::load_model(ev->model, resolve_device(ev->runtime.device));
+    auto loaded = model::load_model(train::model_folder(ev->model), resolve_device(ev->runtime.device));
     auto tokenizer = text::load_tokenizer(loaded.tokenizer_spec);
     const int64_t seq = ev->seq > 0 ? ev->seq : loaded.model->config().max_seq;
     auto m = eval::evaluate_text(loaded.model, *tokenizer, read_file(ev->input), seq, ev->batch);
@@ -196,7 +198,7 @@ void register_lm(CLI::App& app) {
   add_runtime_options(*generate, gen->runtime);
   generate->callback([gen] {
     configure_threads(gen->runtime.threads);
-    auto loaded = train::load_model(gen->model, resolve_device(gen->runtime.device));
+    auto loaded = model::load_model(train::model_folder(gen->model), resolve_device(gen->runtime.device));
     auto tokenizer = text::load_tokenizer(loaded.tokenizer_spec);
     std::string prompt = gen->prompt.empty() ? read_stdin() : gen->prompt;
     std::vector<int64_t> ids{tokenizer->bos_id()};

@@ -43,20 +43,6 @@ void claim_output_dir(const fs::path& dir, const std::string& owner, const std::
   write_file_atomic(marker, owner + "\n");
 }
 
-fs::path latest_checkpoint(const fs::path& run) {
-  const auto pointer = run / "checkpoints" / "latest";
-  if (!fs::exists(pointer)) return {};
-  std::string name = read_file(pointer);
-  while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
-  return run / "checkpoints" / name;
-}
-
-fs::path weights_folder(const fs::path& path) {
-  if (fs::exists(path / "model.safetensors")) return path;
-  const auto latest = latest_checkpoint(path);
-  return latest.empty() ? path : latest;
-}
-
 void write_file_atomic(const fs::path& path, const std::string& contents) {
   if (path.has_parent_path()) fs::create_directories(path.parent_path());
   const fs::path tmp = staging_path(path);

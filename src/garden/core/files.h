@@ -24,12 +24,6 @@ void replace_dir_atomic(const fs::path& staged, const fs::path& target);
 void claim_output_dir(const fs::path& dir, const std::string& owner, const std::string& flag = "--out");
 // A fresh sibling path for staging: "<path>.tmp-<pid>-<n>".
 fs::path staging_path(const fs::path& path);
-// The newest checkpoint folder of a training run folder (named by <run>/checkpoints/latest),
-// or an empty path when it has none.
-fs::path latest_checkpoint(const fs::path& run);
-// The folder that holds a model's weights: `path` itself when it has model.safetensors (or
-// is no training run), else the run's latest checkpoint. Callers report what is missing.
-fs::path weights_folder(const fs::path& path);
 std::string sha256_hex(const std::string& bytes);
 std::string sha256_file_hex(const fs::path& path);
 

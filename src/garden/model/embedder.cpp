@@ -6,8 +6,8 @@
 #include <numeric>
 
 #include "garden/core/error.h"
-#include "garden/core/files.h"
 #include "garden/core/safetensors.h"
+#include "garden/model/model_folder.h"
 
 namespace garden::model {
 
@@ -142,18 +142,18 @@ torch::Tensor encode_features(Embedder& embedder, const text::Tokenizer& tokeniz
 
 void save_embedder(const std::filesystem::path& dir, Embedder& embedder, const std::string& tokenizer_spec) {
   std::filesystem::create_directories(dir);
+  const std::string stored = store_tokenizer(dir, tokenizer_spec);
   save_safetensors(dir / "model.safetensors", module_tensors(*embedder), {{"format", "garden-embedder"}});
   write_json_atomic(dir / "config.json", Json{{"model", embedder->backbone->config().to_json()},
                                               {"embedder", embedder->config().to_json()},
-                                              {"tokenizer", tokenizer_spec}});
+                                              {"tokenizer", stored}});
 }
 
-LoadedEmbedder load_embedder(const std::filesystem::path& given, torch::Device device) {
-  const std::filesystem::path path = weights_folder(given);
+LoadedEmbedder load_embedder(const std::filesystem::path& path, torch::Device device) {
   const auto config_path = path / "config.json";
   if (!std::filesystem::exists(path / "model.safetensors") || !std::filesystem::exists(config_path))
     throw Error(fmt::format("embedding model {}: no such model folder (model.safetensors + config.json) or training run",
-                            given.string()));
+                            path.string()));
   const Json config = read_json_file(config_path);
   if (!config.contains("model") || !config.contains("embedder"))
     throw Error(fmt::format("{}: not an embedding model (no 'model' and 'embedder' sections)", config_path.string()));
@@ -161,7 +161,7 @@ LoadedEmbedder load_embedder(const std::filesystem::path& given, torch::Device d
   loaded.embedder = Embedder(Transformer(TransformerConfig::from_json(config["model"], config_path.string())),
                              EmbedderConfig::from_json(config["embedder"], config_path.string()));
   load_module_tensors(*loaded.embedder, load_safetensors(path / "model.safetensors"), path / "model.safetensors");
-  loaded.tokenizer_spec = config.value("tokenizer", std::string());
+  loaded.tokenizer_spec = folder_tokenizer_spec(path, config.value("tokenizer", std::string()));
   loaded.tokenizer = text::load_tokenizer(loaded.tokenizer_spec);
   loaded.embedder->to(device);
   return loaded;

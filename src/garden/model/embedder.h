@@ -67,8 +67,9 @@ torch::Tensor encode_texts(Embedder& embedder, const text::Tokenizer& tokenizer,
 torch::Tensor encode_features(Embedder& embedder, const text::Tokenizer& tokenizer, const std::vector<std::string>& texts,
                               int64_t batch_size);
 
-// A model folder: model.safetensors + config.json {"model": backbone, "embedder": ...,
-// "tokenizer": spec}. Loading accepts a training run folder too (its latest checkpoint).
+// A model folder (model/model_folder.h): model.safetensors + config.json {"model": backbone,
+// "embedder": ..., "tokenizer": spec} + the tokenizer. For a training run folder, load
+// train::model_folder(run).
 void save_embedder(const std::filesystem::path& dir, Embedder& embedder, const std::string& tokenizer_spec);
 struct LoadedEmbedder {
   Embedder embedder{nullptr};

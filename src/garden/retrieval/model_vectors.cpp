@@ -11,46 +11,67 @@
 #include "garden/core/progress.h"
 #include "garden/model/embedder.h"
 #include "garden/retrieval/dense.h"
+#include "garden/train/run_folder.h"
 
 namespace garden::retrieval {
 
 EmbeddingModel::EmbeddingModel(const std::filesystem::path& dir)
-    : dir_(dir), loaded_(std::make_unique<model::LoadedEmbedder>(model::load_embedder(dir))) {}
+    : dir_(dir), loaded_(std::make_unique<model::LoadedEmbedder>(model::load_embedder(train::model_folder(dir)))) {}
 
 EmbeddingModel::~EmbeddingModel() = default;
 
 int64_t EmbeddingModel::dims() const { return loaded_->embedder->dims(); }
 
-Matrix encode_with_model(EmbeddingModel& model, const std::vector<std::string>& texts, const std::string& instruction,
-                         int64_t batch_size, const std::string& label) {
-  auto& loaded = model.loaded();
+namespace {
+
+// texts -> [N, D] unit vectors; a progress bar labelled `label` on stderr unless it is empty.
+Matrix encode_matrix(model::Embedder& embedder, const text::Tokenizer& tokenizer, const std::vector<std::string>& texts,
+                     const std::string& instruction, int64_t batch_size, const std::string& label) {
+  if (label.empty()) return to_matrix(model::encode_texts(embedder, tokenizer, texts, instruction, batch_size));
   Progress progress(label, static_cast<int64_t>(texts.size()), "texts");
-  const auto vectors = model::encode_texts(loaded.embedder, *loaded.tokenizer, texts, instruction, batch_size,
-                                           [&](int64_t done) { progress.update(done); });
+  const auto vectors = model::encode_texts(embedder, tokenizer, texts, instruction, batch_size, [&](int64_t done) { progress.update(done); });
   progress.finish();
-  Matrix m{vectors.size(0), vectors.size(1), {}};
-  const auto flat = vectors.contiguous();
+  return to_matrix(vectors);
+}
+
+}  // namespace
+
+Matrix to_matrix(const at::Tensor& embeddings) {
+  const auto flat = embeddings.contiguous();
+  Matrix m{flat.size(0), flat.size(1), {}};
   m.data.assign(flat.data_ptr<float>(), flat.data_ptr<float>() + flat.numel());
   return m;
 }
 
-Run exact_run_with_model(EmbeddingModel& model, const Collection& collection, const std::string& instruction, int64_t k,
-                         int64_t batch_size) {
-  std::vector<std::string> doc_ids, doc_texts, query_ids, query_texts;
+Matrix encode_with_model(EmbeddingModel& model, const std::vector<std::string>& texts, const std::string& instruction,
+                         int64_t batch_size, const std::string& label) {
+  return encode_matrix(model.loaded().embedder, *model.loaded().tokenizer, texts, instruction, batch_size, label);
+}
+
+EncodedCollection encode_collection(model::Embedder& embedder, const text::Tokenizer& tokenizer, const Collection& collection,
+                                    const std::string& instruction, int64_t batch_size, bool progress) {
+  EncodedCollection e;
+  std::vector<std::string> doc_texts, query_texts;
   for (const auto& d : collection.corpus) {
-    doc_ids.push_back(d.id);
+    e.doc_ids.push_back(d.id);
     doc_texts.push_back(document_text(d));
   }
   for (const auto& q : collection.queries) {
-    query_ids.push_back(q.id);
+    e.query_ids.push_back(q.id);
     query_texts.push_back(q.text);
   }
-  const Matrix docs = encode_with_model(model, doc_texts, "", batch_size, "documents");
-  const Matrix queries = encode_with_model(model, query_texts, instruction, batch_size, "queries");
-  return hits_to_run(exact_search(docs, queries, k), query_ids, doc_ids);
+  e.docs = encode_matrix(embedder, tokenizer, doc_texts, "", batch_size, progress ? "documents" : "");
+  e.queries = encode_matrix(embedder, tokenizer, query_texts, instruction, batch_size, progress ? "queries" : "");
+  return e;
 }
 
-MiningReport mine_dense_negatives(std::vector<TextPair>& pairs, const std::filesystem::path& collection_dir, EmbeddingModel& teacher,
+Run exact_run_with_model(EmbeddingModel& model, const Collection& collection, const std::string& instruction, int64_t k,
+                         int64_t batch_size) {
+  const auto e = encode_collection(model.loaded().embedder, *model.loaded().tokenizer, collection, instruction, batch_size, true);
+  return hits_to_run(exact_search(e.docs, e.queries, k), e.query_ids, e.doc_ids);
+}
+
+MiningReport mine_dense_negatives(std::vector<text::TextPair>& pairs, const std::filesystem::path& collection_dir, EmbeddingModel& teacher,
                                   const NegativeRule& rule, int64_t k, int64_t depth) {
   const auto collection = read_beir_collection(collection_dir);
   std::vector<std::string> doc_texts, queries;
@@ -88,7 +109,7 @@ MiningReport mine_dense_negatives(std::vector<TextPair>& pairs, const std::files
 }
 
 Json model_fingerprint(const std::filesystem::path& model_dir) {
-  const auto weights = weights_folder(model_dir) / "model.safetensors";  // a training run: its latest checkpoint
+  const auto weights = train::model_folder(model_dir) / "model.safetensors";
   if (!std::filesystem::exists(weights)) throw Error(fmt::format("embedding model {}: no model.safetensors", model_dir.string()));
   return {{"model", std::filesystem::absolute(model_dir).string()}, {"model_sha256", sha256_file_hex(weights)}};
 }

@@ -13,8 +13,15 @@
 #include "garden/retrieval/training_pairs.h"
 #include "garden/retrieval/vectors.h"
 
+namespace at {
+class Tensor;
+}
 namespace garden::model {
 struct LoadedEmbedder;
+class Embedder;
+}  // namespace garden::model
+namespace garden::text {
+class Tokenizer;
 }
 
 namespace garden::retrieval {
@@ -40,6 +47,18 @@ class EmbeddingModel {
 Matrix encode_with_model(EmbeddingModel& model, const std::vector<std::string>& texts, const std::string& instruction,
                          int64_t batch_size, const std::string& label);
 
+// [N, D] float32 embeddings on the CPU as a Matrix.
+Matrix to_matrix(const at::Tensor& embeddings);
+
+// A collection's documents (title + text) and queries (`instruction` before each) embedded,
+// with their ids; progress bars on stderr when `progress`.
+struct EncodedCollection {
+  Matrix docs, queries;
+  std::vector<std::string> doc_ids, query_ids;
+};
+EncodedCollection encode_collection(model::Embedder& embedder, const text::Tokenizer& tokenizer, const Collection& collection,
+                                    const std::string& instruction, int64_t batch_size, bool progress = false);
+
 // Encodes a collection's documents and queries (with `instruction` before each query) and
 // ranks every document by cosine for every query, exactly: a TREC run of the top k.
 Run exact_run_with_model(EmbeddingModel& model, const Collection& collection, const std::string& instruction, int64_t k,
@@ -48,7 +67,7 @@ Run exact_run_with_model(EmbeddingModel& model, const Collection& collection, co
 // Hard-negative mining with a garden embedding model as the teacher (NV-Embed mines with a
 // dense retriever): documents and queries embedded, candidates by exact cosine (FAISS flat),
 // the positive's score its cosine with the query; see mine_negatives.
-MiningReport mine_dense_negatives(std::vector<TextPair>& pairs, const std::filesystem::path& collection_dir, EmbeddingModel& teacher,
+MiningReport mine_dense_negatives(std::vector<text::TextPair>& pairs, const std::filesystem::path& collection_dir, EmbeddingModel& teacher,
                                   const NegativeRule& rule, int64_t k, int64_t depth = 100);
 
 // {"model": absolute path, "model_sha256": hash of its weights}.

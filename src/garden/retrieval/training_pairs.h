@@ -1,6 +1,7 @@
-// Training pairs for embedders that use no test labels (spec llm2vec.md / nv-embed.md):
-// pseudo-queries from BEIR collections, the title as the query and the body as the positive
-// (with a leading copy of the title removed, as Cranfield-style corpora repeat it).
+// Training pairs from retrieval collections and their hard negatives. Pairs without test
+// labels (spec llm2vec.md / nv-embed.md): pseudo-queries from BEIR collections, the title as
+// the query and the body as the positive (with a leading copy of the title removed, as
+// Cranfield-style corpora repeat it). Mining: a teacher ranks candidates, a rule picks.
 #pragma once
 
 #include <filesystem>
@@ -9,43 +10,18 @@
 #include <vector>
 
 #include "garden/retrieval/collection.h"
-#include "garden/text/prepare.h"
+#include "garden/text/pairs.h"
 
 namespace garden::retrieval {
 
-struct TextPair {
-  std::string query, positive, doc_id;
-  std::vector<std::string> negatives;  // hard negatives, best first (may be empty)
-};
-
 // Documents whose title has at least `min_title_words` words and whose remaining body has
 // at least `min_body_words`; in corpus order.
-std::vector<TextPair> title_body_pairs(const Collection& collection, size_t min_title_words = 3, size_t min_body_words = 8);
+std::vector<text::TextPair> title_body_pairs(const Collection& collection, size_t min_title_words = 3, size_t min_body_words = 8);
 
 // For collections without titles (MED, NPL): the lead sentence as the query (up to the first
 // word ending in a full stop, at most `max_query_words` words; at least 3) and the rest of
 // the text as the positive (at least `min_body_words` words).
-std::vector<TextPair> lead_sentence_pairs(const Collection& collection, size_t max_query_words = 12, size_t min_body_words = 8);
-
-// WordNet definition -> lemma pairs: the gloss is the query, "lemma, lemma, ..." the
-// positive (one per synset, in the order given).
-std::vector<TextPair> wordnet_definition_pairs(const std::vector<text::WordNetSynset>& synsets);
-
-// NV-Embed's non-retrieval tasks as triples. STS: each pair scored >= min_score gives (a -> b)
-// and (b -> a); doc_id is the positive sentence's position in `sentences` (the unique
-// sentences, in first-seen order), so negatives can be mined over them.
-struct StsTriples {
-  std::vector<TextPair> pairs;
-  std::vector<std::string> sentences;
-};
-StsTriples sts_pairs(const std::vector<std::pair<std::string, std::string>>& texts, const std::vector<double>& scores,
-                     double min_score = 4.0);
-
-// Example-based classification / clustering (NV-Embed-v2): each example is a query whose
-// positive is another example of its class and whose `negatives` are examples of other
-// classes, drawn with `seed`. Classes with one example give no pair.
-std::vector<TextPair> example_pairs(const std::vector<std::string>& texts, const std::vector<int64_t>& labels, int64_t negatives,
-                                    uint64_t seed);
+std::vector<text::TextPair> lead_sentence_pairs(const Collection& collection, size_t max_query_words = 12, size_t min_body_words = 8);
 
 // Hard-negative mining (NV-Embed, after NV-Retriever, arXiv:2407.15831): a teacher ranks
 // candidates for each query and a rule picks the negatives among them, never the pair's own
@@ -89,26 +65,13 @@ struct MiningTeacher {
 // Replaces each pair's negatives by the rule's picks among the teacher's candidates, written
 // as bodies without titles (like the title-body positives). Every pair needs a doc_id in
 // `collection` (`collection_name` names it in errors).
-MiningReport mine_negatives(std::vector<TextPair>& pairs, const Collection& collection, const std::string& collection_name,
+MiningReport mine_negatives(std::vector<text::TextPair>& pairs, const Collection& collection, const std::string& collection_name,
                             const MiningTeacher& teacher, const NegativeRule& rule, int64_t k, int64_t depth = 100);
 
 // BM25 over the collection (its index at `index_dir`, built there when absent) as the
 // teacher: candidates are its top `depth` documents for the query, the positive's score is
 // BM25 of the pair's own document (0 when it does not match the query).
-MiningReport mine_bm25_negatives(std::vector<TextPair>& pairs, const std::filesystem::path& collection_dir,
+MiningReport mine_bm25_negatives(std::vector<text::TextPair>& pairs, const std::filesystem::path& collection_dir,
                                  const std::filesystem::path& index_dir, const NegativeRule& rule, int64_t k, int64_t depth = 100);
-
-// Pairs files are JSONL, one {"query": ..., "positive": ..., "negatives": [...]} a line
-// ("negatives" and "id" optional). The reader is strict: a malformed line, a missing or
-// empty query/positive, or a non-string negative is an error naming the file and line.
-std::vector<TextPair> read_training_pairs(const std::filesystem::path& path);
-
-// Labelled texts for classification heads: JSONL {"text": ..., "label": ...}, the label a
-// string or an integer (kept as its decimal text). Strict like the pairs reader.
-struct LabelledText {
-  std::string text, label;
-};
-std::vector<LabelledText> read_labelled_texts(const std::filesystem::path& path);
-void write_training_pairs(const std::filesystem::path& path, const std::vector<TextPair>& pairs);
 
 }  // namespace garden::retrieval

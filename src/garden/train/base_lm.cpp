@@ -7,6 +7,7 @@
 #include "garden/core/error.h"
 #include "garden/core/files.h"
 #include "garden/model/config.h"
+#include "garden/model/model_folder.h"
 #include "garden/text/prepare.h"
 #include "garden/text/tokenizer.h"
 #include "garden/train/batches.h"
@@ -99,10 +100,9 @@ BaseLm ensure_base_lm(const fs::path& cache, const std::optional<fs::path>& data
     model::Transformer model(base_model_config(options, tokenizer.vocab_size()));
     Trainer trainer(tc, staged / "run");
     trainer.quiet = quiet;
-    // The model's config names the tokenizer where it will live once the folder is in place.
-    trainer.tokenizer_spec = fs::absolute(final / "tokenizer.model").string();
+    trainer.tokenizer_spec = (staged / "tokenizer.model").string();
     const auto result = trainer.fit(model, data, /*resume=*/false);
-    save_model(staged / "model", model, trainer.tokenizer_spec);
+    model::save_model(staged / "model", model, trainer.tokenizer_spec);
     fs::remove_all(staged / "run" / "checkpoints");  // the model folder holds the weights
     fs::remove(staged / "pretrain.txt");
     write_json_atomic(staged / "done.json", Json{{"val_loss", result.val_loss}, {"seconds", result.seconds},

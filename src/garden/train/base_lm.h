@@ -38,8 +38,9 @@ struct BaseLm {
 inline constexpr const char* kMaskPiece = "<mask>";
 
 // Raised whenever a change to this recipe's code changes the model it builds, so that cached
-// entries of the old code are not reused.
-inline constexpr int kBaseLmRecipeVersion = 1;
+// entries of the old code are not reused. 2: the model folder holds its tokenizer (version 1
+// named it by an absolute path outside the folder); the weights are the same.
+inline constexpr int kBaseLmRecipeVersion = 2;
 
 // Returns the cached base LM for these options and sources, building it first when absent,
 // partial or corrupt (or when `rebuild`): an artifact of recipe "base-lm" (core/artifact_cache.h).

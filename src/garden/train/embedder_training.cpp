@@ -9,6 +9,7 @@
 #include "garden/core/error.h"
 #include "garden/core/files.h"
 #include "garden/core/safetensors.h"
+#include "garden/train/run_folder.h"
 
 namespace garden::train {
 
@@ -59,7 +60,7 @@ std::vector<int64_t> pair_batch_indices(int64_t examples, int64_t batch, int64_t
 }
 
 MicroStep contrastive_batch_loss(model::Embedder& embedder, const text::Tokenizer& tokenizer,
-                                 const std::vector<const retrieval::TextPair*>& pairs, const EmbedObjectiveConfig& config) {
+                                 const std::vector<const text::TextPair*>& pairs, const EmbedObjectiveConfig& config) {
   const auto device = embedder->backbone->token_embedding->weight.device();
   const int64_t max_tokens = embedder->config().max_tokens;
   std::vector<std::string> queries, documents;
@@ -92,15 +93,15 @@ MicroStep contrastive_batch_loss(model::Embedder& embedder, const text::Tokenize
 }
 
 Objective contrastive_objective(model::Embedder& embedder, const text::Tokenizer& tokenizer,
-                                const std::vector<retrieval::TextPair>& train_pairs,
-                                const std::vector<retrieval::TextPair>& eval_pairs, const EmbedObjectiveConfig& config,
+                                const std::vector<text::TextPair>& train_pairs,
+                                const std::vector<text::TextPair>& eval_pairs, const EmbedObjectiveConfig& config,
                                 const TrainConfig& train, const std::string& tokenizer_spec) {
   if (train_pairs.empty()) throw Error("embedder training: no training pairs");
   if (config.contrastive.in_batch && train.batch < 2 && config.hard_negatives == 0)
     usage_error("embedder training: a batch of 1 has no in-batch negatives; use batch >= 2 or hard negatives");
   Objective objective;
   objective.micro_step = [&embedder, &tokenizer, &train_pairs, config, train](int64_t index) {
-    std::vector<const retrieval::TextPair*> batch;
+    std::vector<const text::TextPair*> batch;
     for (int64_t i : pair_batch_indices(static_cast<int64_t>(train_pairs.size()), train.batch, index, train.seed))
       batch.push_back(&train_pairs[static_cast<size_t>(i)]);
     return contrastive_batch_loss(embedder, tokenizer, batch, config);
@@ -122,7 +123,7 @@ Objective contrastive_objective(model::Embedder& embedder, const text::Tokenizer
         // unless it is the only one.
         if (stop - start < size && batches > 0) break;
         if (stop - start < 2 && config.hard_negatives == 0) break;
-        std::vector<const retrieval::TextPair*> batch;
+        std::vector<const text::TextPair*> batch;
         for (size_t i = start; i < stop; ++i) batch.push_back(&eval_pairs[i]);
         sum += contrastive_batch_loss(embedder, tokenizer, batch, config).loss.item<double>();
         ++batches;

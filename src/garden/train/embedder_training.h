@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "garden/model/embedder.h"
-#include "garden/retrieval/training_pairs.h"
+#include "garden/text/pairs.h"
 #include "garden/text/tokenizer.h"
 #include "garden/train/objectives/contrastive.h"
 #include "garden/train/trainer.h"
@@ -32,20 +32,20 @@ std::vector<int64_t> pair_batch_indices(int64_t examples, int64_t batch, int64_t
 // The loss of one batch of pairs (a scalar with gradients through the embedder) and the
 // tokens it embedded.
 MicroStep contrastive_batch_loss(model::Embedder& embedder, const text::Tokenizer& tokenizer,
-                                 const std::vector<const retrieval::TextPair*>& pairs, const EmbedObjectiveConfig& config);
+                                 const std::vector<const text::TextPair*>& pairs, const EmbedObjectiveConfig& config);
 
 // Builds the Trainer objective; `eval_pairs` (may be empty) give val_loss, computed in
 // batches of `batch` without gradients. The references must outlive the training.
 Objective contrastive_objective(model::Embedder& embedder, const text::Tokenizer& tokenizer,
-                                const std::vector<retrieval::TextPair>& train_pairs,
-                                const std::vector<retrieval::TextPair>& eval_pairs, const EmbedObjectiveConfig& config,
+                                const std::vector<text::TextPair>& train_pairs,
+                                const std::vector<text::TextPair>& eval_pairs, const EmbedObjectiveConfig& config,
                                 const TrainConfig& train, const std::string& tokenizer_spec);
 
 // One stage of a multi-stage recipe (NV-Embed: retrieval pairs with in-batch and hard
 // negatives, then a blend of tasks with in-batch negatives off).
 struct TrainingStage {
   std::string name;
-  std::vector<retrieval::TextPair> pairs;  // blended: the per-epoch permutation mixes the sources
+  std::vector<text::TextPair> pairs;  // blended: the per-epoch permutation mixes the sources
   EmbedObjectiveConfig objective;
   TrainConfig train;
 };

@@ -4,6 +4,7 @@
 #include <fmt/core.h>
 
 #include "garden/core/error.h"
+#include "garden/model/model_folder.h"
 
 namespace garden::train {
 
@@ -47,7 +48,7 @@ Objective mntp_objective(model::Transformer& model, const BatchSource& windows, 
     auto generator = seeded(seed, index);
     return MicroStep{batch_loss(model, batch, options, generator), batch.tokens()};
   };
-  objective.save = [&model, tokenizer_spec](const std::filesystem::path& dir) { save_model(dir, model, tokenizer_spec); };
+  objective.save = [&model, tokenizer_spec](const std::filesystem::path& dir) { model::save_model(dir, model, tokenizer_spec); };
   objective.evaluate = [&model, &windows, options, seed](int64_t, Json& metrics) {
     torch::NoGradGuard no_grad;
     const bool was_training = model->is_training();
@@ -70,8 +71,8 @@ Objective mntp_objective(model::Transformer& model, const BatchSource& windows, 
   return objective;
 }
 
-std::vector<retrieval::TextPair> simcse_pairs(const std::vector<std::string>& sentences) {
-  std::vector<retrieval::TextPair> pairs;
+std::vector<text::TextPair> simcse_pairs(const std::vector<std::string>& sentences) {
+  std::vector<text::TextPair> pairs;
   pairs.reserve(sentences.size());
   for (const auto& s : sentences) pairs.push_back({s, s, {}, {}});
   return pairs;

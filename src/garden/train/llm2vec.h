@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "garden/model/transformer.h"
-#include "garden/retrieval/training_pairs.h"
+#include "garden/text/pairs.h"
 #include "garden/text/tokenizer.h"
 #include "garden/train/batches.h"
 #include "garden/train/objectives/mntp.h"
@@ -28,7 +28,7 @@ MntpOptions mntp_options_for(const text::Tokenizer& tokenizer, double rate, Mntp
                              const std::string& mask_piece = "<mask>");
 
 // SimCSE pairs: each sentence is its own positive (the two passes differ by dropout only).
-std::vector<retrieval::TextPair> simcse_pairs(const std::vector<std::string>& sentences);
+std::vector<text::TextPair> simcse_pairs(const std::vector<std::string>& sentences);
 
 // Sentences for SimCSE from plain-text lines: those of min_tokens..max_tokens tokens.
 std::vector<std::string> sentences_by_length(const std::vector<std::string>& lines, const text::Tokenizer& tokenizer,

@@ -13,7 +13,9 @@
 #include "garden/core/files.h"
 #include "garden/core/progress.h"
 #include "garden/core/safetensors.h"
+#include "garden/model/model_folder.h"
 #include "garden/train/objectives/lm.h"
+#include "garden/train/run_folder.h"
 #include "garden/train/schedule.h"
 
 namespace garden::train {
@@ -121,26 +123,6 @@ TrainConfig TrainConfig::from_json(const Json& json, const std::string& where) {
   return c;
 }
 
-void save_model(const fs::path& dir, model::Transformer& model, const std::string& tokenizer_spec) {
-  fs::create_directories(dir);
-  save_safetensors(dir / "model.safetensors", module_tensors(*model), {{"format", "garden"}});
-  write_json_atomic(dir / "config.json", Json{{"model", model->config().to_json()}, {"tokenizer", tokenizer_spec}});
-}
-
-LoadedModel load_model(const fs::path& path, torch::Device device) {
-  if (!fs::exists(path)) throw Error("model " + path.string() + ": no such folder");
-  const fs::path dir = weights_folder(path);
-  if (!fs::exists(dir / "model.safetensors")) throw Error("model " + path.string() + ": no model.safetensors and no checkpoints/latest");
-  auto config_json = read_json_file(dir / "config.json");
-  if (!config_json.contains("model")) throw Error((dir / "config.json").string() + ": no 'model' section");
-  LoadedModel loaded;
-  loaded.model = model::Transformer(model::TransformerConfig::from_json(config_json["model"], (dir / "config.json").string()));
-  load_module_tensors(*loaded.model, load_safetensors(dir / "model.safetensors"), dir / "model.safetensors");
-  read_field(config_json, "tokenizer", loaded.tokenizer_spec, (dir / "config.json").string());
-  loaded.model->to(device);
-  return loaded;
-}
-
 Trainer::Trainer(TrainConfig config, fs::path out) : config_(config), out_(std::move(out)) { config_.validate(); }
 
 double Trainer::evaluate(model::Transformer& model, const BatchSource& data, bool bf16) {
@@ -171,7 +153,7 @@ TrainResult Trainer::fit(model::Transformer& model, const BatchSource& data, boo
     auto loss = lm_loss(out.logits, batch.target.to(device), batch.loss_mask.defined() ? batch.loss_mask.to(device) : torch::Tensor());
     return MicroStep{loss.loss, batch.tokens()};
   };
-  objective.save = [&](const fs::path& dir) { save_model(dir, model, tokenizer_spec); };
+  objective.save = [&](const fs::path& dir) { model::save_model(dir, model, tokenizer_spec); };
   objective.evaluate = [&](int64_t step, Json& metrics) {
     const double val = evaluate(model, data, config_.bf16);
     metrics["val_loss"] = val;

@@ -98,15 +98,6 @@ class Trainer {
   std::filesystem::path out_;
 };
 
-// A saved model: <dir>/model.safetensors + <dir>/config.json ({"model": {...}, "tokenizer": ...}).
-void save_model(const std::filesystem::path& dir, model::Transformer& model, const std::string& tokenizer_spec);
-struct LoadedModel {
-  model::Transformer model{nullptr};
-  std::string tokenizer_spec;
-};
-// `path` is a model folder, a run folder (its latest checkpoint) or a checkpoint folder.
-LoadedModel load_model(const std::filesystem::path& path, torch::Device device = torch::kCPU);
-
 // True when the run folder's latest checkpoint is that of step `steps` (the run finished).
 bool run_complete(const std::filesystem::path& run, int64_t steps);
 

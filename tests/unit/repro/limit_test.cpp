@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "garden/repro/reproduction.h"
-#include "garden/retrieval/free_embedding.h"
+#include "garden/limit/free_embedding.h"
 #include "repro_test_helpers.h"
 
 namespace garden::repro::limit_test {
@@ -20,7 +20,7 @@ Json pattern_rows(double bm25, double free8, double free16) {
 Json passing() {
   Json critical = Json::array();
   for (int d = 4; d <= 16; ++d)
-    critical.push_back({{"d", d}, {"critical_n", std::round(retrieval::paper_critical_n(d))}});
+    critical.push_back({{"d", d}, {"critical_n", std::round(limit::paper_critical_n(d))}});
   return {{"critical_n", critical},
           {"fit", {{"coefficients", {1.0, 1.0, 0.1, 0.01}}, {"r2", 0.999}}},
           {"patterns", {{"dense", pattern_rows(1.0, 0.92, 1.0)}, {"cycle", pattern_rows(1.0, 1.0, 1.0)},
@@ -46,7 +46,7 @@ TEST(LimitCriteria, PassOnFiguresThatMeetTheClaim) {
 TEST(LimitCriteria, EachFailsOnItsOwnFigure) {
   const std::vector<std::pair<std::string, std::function<void(Json&)>>> breaks = {
       // The last critical n 20% above the fit: still increasing, no longer near the fit.
-      {"follows the paper's cubic fit", [](Json& f) { f["critical_n"][12]["critical_n"] = 1.2 * retrieval::paper_critical_n(16); }},
+      {"follows the paper's cubic fit", [](Json& f) { f["critical_n"][12]["critical_n"] = 1.2 * limit::paper_critical_n(16); }},
       {"grows with d", [](Json& f) { f["critical_n"][0]["critical_n"] = f["critical_n"][1]["critical_n"]; }},
       {"growth is cubic", [](Json& f) { f["fit"]["r2"] = 0.98; }},
       {"growth is cubic", [](Json& f) { f["fit"]["coefficients"][3] = -0.001; }},

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "garden/core/error.h"
 #include "garden/core/files.h"
 #include "garden/core/json.h"
 #include "test_files.h"
@@ -35,6 +36,19 @@ TEST(Prepare, DefaultCorpusHasSplitsAndAManifest) {
   for (int64_t i = 0; i < n; ++i) valid += (i / 100) % 20 == 18;
   EXPECT_EQ(lines["valid"].get<int64_t>(), valid);
   EXPECT_EQ(read_file(corpus.split("train")).rfind("In the beginning God created the heaven and the earth.\n", 0), 0u);
+}
+
+TEST(WordNet, WordNetSynsetsCarryTheirLexicographerFile) {
+  EXPECT_EQ(wordnet_lexname(5), "noun.animal");
+  EXPECT_EQ(wordnet_lexname(28), "noun.time");
+  EXPECT_THROW(wordnet_lexname(45), Error);
+  const auto synsets = wordnet_synsets(kWordnetDir, {"noun"});
+  ASSERT_GT(synsets.size(), 80000u);  // WordNet 3.0 has 82,115 noun synsets
+  bool dog_is_an_animal = false;
+  for (const auto& s : synsets)
+    if (!s.lemmas.empty() && s.lemmas[0] == "dog" && s.gloss.find("domesticated") != std::string::npos)
+      dog_is_an_animal = s.lexname == "noun.animal";
+  EXPECT_TRUE(dog_is_an_animal);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "garden/core/error.h"
 #include "garden/retrieval/model_vectors.h"
+#include "garden/train/run_folder.h"
 #include "test_helpers.h"
 
 namespace garden::train {
@@ -17,8 +18,8 @@ namespace {
 model::Embedder tiny_embedder(double dropout) { return testing::tiny_embedder(model::Pooling::mean, 32, dropout); }
 
 // Query "k<i>" must find the document that repeats its own letter.
-std::vector<retrieval::TextPair> letter_pairs() {
-  std::vector<retrieval::TextPair> pairs;
+std::vector<text::TextPair> letter_pairs() {
+  std::vector<text::TextPair> pairs;
   for (char c = 'a'; c <= 'p'; ++c) {
     const std::string letter(1, c), other(1, static_cast<char>('a' + ((c - 'a' + 5) % 16)));
     pairs.push_back({"k" + letter, letter + letter + letter + " x", letter, {other + other + other + " x"}});
@@ -60,7 +61,7 @@ TEST(EmbedderTraining, BatchLossIsInfoNceOverTheEmbeddersVectors) {
   embedder->eval();
   const text::ByteTokenizer tok;
   const auto pairs = letter_pairs();
-  std::vector<const retrieval::TextPair*> batch = {&pairs[0], &pairs[1], &pairs[2]};
+  std::vector<const text::TextPair*> batch = {&pairs[0], &pairs[1], &pairs[2]};
   EmbedObjectiveConfig config;
   config.hard_negatives = 1;
   config.query_instruction = "Q: ";
@@ -109,7 +110,7 @@ TEST(EmbedderTraining, ResumeContinuesBitForBit) {
   auto pa = straight->named_parameters(), pb = second->named_parameters();
   for (const auto& item : pa) EXPECT_TRUE(torch::equal(item.value(), pb[item.key()])) << item.key();
   // A checkpoint is a loadable embedding model.
-  const auto loaded = model::load_embedder(dir.path() / "resumed");
+  const auto loaded = model::load_embedder(train::model_folder(dir.path() / "resumed"));
   EXPECT_EQ(loaded.embedder->dims(), 16);
 }
 
@@ -172,7 +173,7 @@ TEST(EmbedderTraining, StagesSwitchObjectiveAndOptimizerAndSkipFinishedStages) {
   const auto results = train_stages(staged, tok, {stages[0]}, dir.path() / "run", false, "bytes", true);
   ASSERT_EQ(results.size(), 1u);
   // The stage-1 weights, and the losses stage 2 must start from.
-  std::vector<const retrieval::TextPair*> batch;
+  std::vector<const text::TextPair*> batch;
   for (int64_t i : pair_batch_indices(static_cast<int64_t>(pairs.size()), second_config.batch, 0, second_config.seed))
     batch.push_back(&pairs[static_cast<size_t>(i)]);
   double expected = 0, with_in_batch_loss = 0;
@@ -193,7 +194,7 @@ TEST(EmbedderTraining, StagesSwitchObjectiveAndOptimizerAndSkipFinishedStages) {
   EXPECT_TRUE(run_complete(dir.path() / "run" / "stage2-blend", 4));
   EXPECT_FALSE(run_complete(dir.path() / "run" / "stage2-blend", 5));
   // The final stage's run is a loadable embedding model.
-  EXPECT_EQ(model::load_embedder(dir.path() / "run" / "stage2-blend").embedder->dims(), 16);
+  EXPECT_EQ(model::load_embedder(train::model_folder(dir.path() / "run" / "stage2-blend")).embedder->dims(), 16);
 }
 
 }  // namespace
@@ -217,7 +218,7 @@ TEST(NegativeMining, DenseTeacherDropsAnExactCopy) {
   write_beir_collection(c, dir.path() / "coll");
   auto embedder = testing::tiny_embedder();
   model::save_embedder(dir.path() / "emb", embedder, "bytes");
-  const std::vector<TextPair> pairs{{"wing flutter", "wing flutter measured in a tunnel", "1", {}}};
+  const std::vector<text::TextPair> pairs{{"wing flutter", "wing flutter measured in a tunnel", "1", {}}};
   EmbeddingModel teacher(dir.path() / "emb");  // loaded once for both minings
   auto naive = pairs;
   mine_dense_negatives(naive, dir.path() / "coll", teacher, NegativeRule::parse("naive-topk"), 1);

@@ -1,4 +1,6 @@
 // The trainer: bit-for-bit resume, the non-finite-loss stop, the schedule and the loss.
+#include "garden/model/model_folder.h"
+#include "garden/train/run_folder.h"
 #include "garden/train/trainer.h"
 
 #include <gtest/gtest.h>
@@ -94,7 +96,7 @@ TEST(Trainer, NonFiniteLossStopsAndKeepsTheLastCheckpoint) {
       },
       "loss is NaN at step 4");
   EXPECT_EQ(read_file(dir.path() / "checkpoints" / "latest"), "step_00000002\n");
-  auto loaded = load_model(dir.path());
+  auto loaded = model::load_model(model_folder(dir.path()));
   EXPECT_FALSE(torch::isnan(loaded.model->token_embedding->weight).any().item<bool>());
 }
 

@@ -8,16 +8,17 @@
 
 #include <cmath>
 
-#include "garden/eval/limit_eval.h"
+#include "garden/limit/collection.h"
+#include "garden/limit/free_embedding.h"
+#include "garden/limit/recall.h"
 #include "garden/repro/toolkit.h"
-#include "garden/retrieval/free_embedding.h"
-#include "garden/retrieval/limit_data.h"
 
 namespace garden::repro::limit {
 
 namespace {
 
 using namespace garden::retrieval;
+using namespace garden::limit;
 
 const char* const kSlug = "limit";
 
@@ -27,12 +28,12 @@ const std::map<int64_t, int64_t> kReferenceCriticalN = {{4, 9},   {5, 13},  {6, 
                                                         {20, 119}, {24, 164}};
 const std::vector<double> kExtrapolatedDims{512.0, 768.0, 1024.0, 3072.0, 4096.0};
 
-Cell recall_cell(const eval::LimitEvalRow& row, int64_t k) {
+Cell recall_cell(const garden::limit::LimitEvalRow& row, int64_t k) {
   const auto it = row.recall.find(k);
   return it == row.recall.end() ? missing() : num(it->second, 3);
 }
 
-const eval::LimitEvalRow* find_row(const std::vector<eval::LimitEvalRow>& rows, const std::string& name) {
+const garden::limit::LimitEvalRow* find_row(const std::vector<garden::limit::LimitEvalRow>& rows, const std::string& name) {
   for (const auto& r : rows)
     if (r.retriever == name) return &r;
   return nullptr;
@@ -86,7 +87,7 @@ Table extrapolation_table(const CubicFit& fit) {
 
 struct Patterns {
   Table table;
-  std::map<std::string, std::vector<eval::LimitEvalRow>> rows;
+  std::map<std::string, std::vector<garden::limit::LimitEvalRow>> rows;
 };
 
 Patterns pattern_sweep(const Context& ctx) {
@@ -103,11 +104,11 @@ Patterns pattern_sweep(const Context& ctx) {
     const Collection c = generate_limit_collection(o);
     const auto dir = ctx.out / "collections" / to_string(pattern);
     write_beir_collection(c, dir);
-    eval::LimitEvalOptions eo;
+    garden::limit::LimitEvalOptions eo;
     eo.ks = {2, 10};
     eo.free = free_options(ctx);
     eo.quiet = ctx.quiet;
-    const auto rows = eval::evaluate_limit(c, dir, eo);
+    const auto rows = garden::limit::evaluate_limit(c, dir, eo);
     out.rows[to_string(pattern)] = rows;
     auto both = [&](const std::string& name) {
       const auto* r = find_row(rows, name);
@@ -123,7 +124,7 @@ Patterns pattern_sweep(const Context& ctx) {
 
 // ---- LIMIT-small (published) and a generated LIMIT ---------------------------------------
 
-void add_limit_rows(Table& table, const std::string& data, const std::vector<eval::LimitEvalRow>& rows,
+void add_limit_rows(Table& table, const std::string& data, const std::vector<garden::limit::LimitEvalRow>& rows,
                     const std::map<std::string, std::string>& paper_figures) {
   for (const auto& row : rows) {
     const auto paper = paper_figures.find(row.retriever);
@@ -135,13 +136,13 @@ void add_limit_rows(Table& table, const std::string& data, const std::vector<eva
 Table limit_collections(const Context& ctx, std::string& data_note) {
   Table t{"LIMIT: recall@k (paper figures in brackets)", {"data", "retriever", "recall@2", "recall@10", "recall@20", "recall@100"}, {}};
   data_note = "generated LIMIT-style collections (WordNet noun attributes, seeded syllable names)";
-  eval::LimitEvalOptions eo;
+  garden::limit::LimitEvalOptions eo;
   eo.free = free_options(ctx);
   eo.quiet = ctx.quiet;
   if (auto small = data_file(ctx, "limit-small", "corpus.jsonl")) {
     say(ctx, kSlug, "LIMIT-small (published):");
     const auto dir = small->parent_path();
-    add_limit_rows(t, "LIMIT-small (published, 46 docs)", eval::evaluate_limit(read_beir_collection(dir), dir, eo),
+    add_limit_rows(t, "LIMIT-small (published, 46 docs)", garden::limit::evaluate_limit(read_beir_collection(dir), dir, eo),
                    {{"BM25", "[97.8 / 100 / 100]"}});
     t.rows.push_back({"LIMIT-small (paper)", "best single-vector model, GritLM-7B", "0.384", "0.754", "0.905", missing()});
     data_note += "; the published LIMIT-small from the data root (" + dir.string() + ")";
@@ -158,7 +159,7 @@ Table limit_collections(const Context& ctx, std::string& data_note) {
   const auto dir = ctx.out / "collections" / "limit-50k";
   write_beir_collection(c, dir);
   eo.free_dims = ctx.scale == Scale::full ? std::vector<int64_t>{8, 16} : std::vector<int64_t>{};
-  add_limit_rows(t, fmt::format("generated LIMIT ({}k docs)", docs / 1000), eval::evaluate_limit(c, dir, eo),
+  add_limit_rows(t, fmt::format("generated LIMIT ({}k docs)", docs / 1000), garden::limit::evaluate_limit(c, dir, eo),
                  {{"BM25", "[recall@100 0.936]"}});
   t.rows.push_back({"LIMIT (paper, 50k docs)", "single-vector models", missing(), missing(), missing(), "< 0.20"});
   return t;
@@ -222,7 +223,7 @@ std::vector<Plot> plots(const std::vector<double>& ds, const std::vector<double>
   return {plot, extrapolated};
 }
 
-Json pattern_figures(const std::map<std::string, std::vector<eval::LimitEvalRow>>& by_pattern) {
+Json pattern_figures(const std::map<std::string, std::vector<garden::limit::LimitEvalRow>>& by_pattern) {
   Json out = Json::object();
   for (const auto& [name, rows] : by_pattern)
     for (const auto& row : rows) {

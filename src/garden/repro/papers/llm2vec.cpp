@@ -15,20 +15,24 @@
 #include "garden/core/error.h"
 #include "garden/core/files.h"
 #include "garden/eval/clustering.h"
+#include "garden/eval/embedding_suite.h"
 #include "garden/eval/ir_metrics.h"
 #include "garden/eval/sts.h"
 #include "garden/model/embedder.h"
-#include "garden/repro/embedding_eval.h"
+#include "garden/model/model_folder.h"
+#include "garden/repro/embedding_setup.h"
 #include "garden/repro/toolkit.h"
 #include "garden/retrieval/collection.h"
 #include "garden/retrieval/dense.h"
 #include "garden/retrieval/training_pairs.h"
 #include "garden/text/corpus.h"
+#include "garden/text/pairs.h"
 #include "garden/text/prepare.h"
 #include "garden/text/tokenizer.h"
 #include "garden/train/base_lm.h"
 #include "garden/train/embedder_training.h"
 #include "garden/train/llm2vec.h"
+#include "garden/train/run_folder.h"
 
 namespace garden::repro::llm2vec {
 
@@ -112,7 +116,7 @@ retrieval::Collection wordnet_definition_retrieval(const Context& ctx, size_t sa
                                               synsets.begin() + static_cast<std::ptrdiff_t>(2 * sample));
   retrieval::Collection collection;
   int64_t i = 0;
-  for (const auto& pair : retrieval::wordnet_definition_pairs(held)) {
+  for (const auto& pair : text::wordnet_definition_pairs(held)) {
     const std::string id = std::to_string(i++);
     collection.corpus.push_back({id, "", pair.positive});
     collection.queries.push_back({id, pair.query});
@@ -161,17 +165,19 @@ struct Scores {
 };
 
 Scores score(Embedder& embedder, const text::Tokenizer& tok, const Benchmarks& b, uint64_t seed) {
+  using eval::EmbeddingTask;
+  std::vector<EmbeddingTask> tasks;
+  if (!b.stsb.empty()) tasks.push_back(EmbeddingTask::sts_task("stsb", b.stsb));
+  if (!b.sick.empty()) tasks.push_back(EmbeddingTask::sts_task("sick", b.sick));
+  tasks.push_back(EmbeddingTask::retrieval_task("retrieval", b.med ? *b.med : b.wordnet_retrieval));
+  tasks.push_back(EmbeddingTask::clustering_task("clustering", b.glosses, b.lexnames, b.clusters, seed));
+  const auto suite = eval::evaluate_embeddings(embedder, tok, tasks);
   Scores s;
-  std::vector<double> parts;
-  if (!b.stsb.empty()) parts.push_back(*(s.stsb = sts_spearman(embedder, tok, b.stsb)));
-  if (!b.sick.empty()) parts.push_back(*(s.sick = sts_spearman(embedder, tok, b.sick)));
-  s.retrieval = exact_ndcg10(embedder, tok, b.med ? *b.med : b.wordnet_retrieval);
-  parts.push_back(s.retrieval);
-  const auto vectors = model::encode_texts(embedder, tok, b.glosses, "", 64).contiguous();
-  const std::vector<float> rows(vectors.data_ptr<float>(), vectors.data_ptr<float>() + vectors.numel());
-  s.clustering = 100 * eval::v_measure(b.lexnames, eval::kmeans_clusters(rows, vectors.size(0), vectors.size(1), b.clusters, seed));
-  parts.push_back(s.clustering);
-  for (double p : parts) s.avg += p / static_cast<double>(parts.size());
+  if (!b.stsb.empty()) s.stsb = suite.at("stsb");
+  if (!b.sick.empty()) s.sick = suite.at("sick");
+  s.retrieval = suite.at("retrieval");
+  s.clustering = suite.at("clustering");
+  s.avg = suite.average;
   return s;
 }
 
@@ -244,7 +250,7 @@ std::vector<double> layer_cosines(model::Transformer& lm, const text::Tokenizer&
 
 // ---- training ----------------------------------------------------------------------------
 
-model::Transformer fresh_base(const Setup& s) { return train::load_model(s.base.model, s.ctx.device).model; }
+model::Transformer fresh_base(const Setup& s) { return model::load_model(s.base.model, s.ctx.device).model; }
 
 Embedder embedder_of(model::Transformer lm, MaskMode mask, Pooling pooling) {
   EmbedderConfig config;
@@ -288,7 +294,7 @@ std::vector<std::string> simcse_sentences(const Setup& s) {
 }
 
 // Unsupervised SimCSE: a sentence and itself under another dropout mask are the positive pair.
-Embedder train_simcse(const Setup& s, const std::vector<retrieval::TextPair>& pairs, Embedder embedder, const std::string& name) {
+Embedder train_simcse(const Setup& s, const std::vector<text::TextPair>& pairs, Embedder embedder, const std::string& name) {
   const Context& ctx = s.ctx;
   say(ctx, kSlug, fmt::format("SimCSE from {}, {} steps", name, s.sizes.stage_steps));
   const auto tc = finetune_config(s.sizes.stage_steps, s.sizes.simcse_batch, 1e-4, s.sizes.warmup, ctx.seed);
@@ -396,7 +402,7 @@ Result run(const Context& ctx) {
   const auto uni_simcse = train_simcse(setup, pairs, embedder_of(fresh_base(setup), MaskMode::causal, Pooling::weighted_mean), "uni");
   const auto bi_simcse = train_simcse(setup, pairs, embedder_of(fresh_base(setup), MaskMode::bidirectional, Pooling::mean), "bi");
   const auto llm2vec_mean = train_simcse(
-      setup, pairs, embedder_of(train::load_model(ctx.out / "runs" / "mntp", ctx.device).model, MaskMode::bidirectional, Pooling::mean),
+      setup, pairs, embedder_of(model::load_model(train::model_folder(ctx.out / "runs" / "mntp"), ctx.device).model, MaskMode::bidirectional, Pooling::mean),
       "bi-mntp");
 
   auto base_lm = fresh_base(setup);

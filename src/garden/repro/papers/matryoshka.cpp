@@ -25,13 +25,17 @@
 #include "garden/core/files.h"
 #include "garden/eval/adaptive_classification.h"
 #include "garden/eval/clustering.h"
+#include "garden/eval/embedding_suite.h"
 #include "garden/model/embedder.h"
-#include "garden/repro/embedding_eval.h"
+#include "garden/model/model_folder.h"
+#include "garden/repro/embedding_setup.h"
 #include "garden/repro/toolkit.h"
 #include "garden/retrieval/collection.h"
 #include "garden/retrieval/dense.h"
 #include "garden/retrieval/matryoshka_funnel.h"
+#include "garden/retrieval/model_vectors.h"
 #include "garden/retrieval/training_pairs.h"
+#include "garden/text/pairs.h"
 #include "garden/text/prepare.h"
 #include "garden/text/tokenizer.h"
 #include "garden/train/base_lm.h"
@@ -241,7 +245,7 @@ struct EvalCollection {
 struct E2Data {
   train::BaseLm base;
   std::unique_ptr<text::Tokenizer> tokenizer;
-  std::vector<retrieval::TextPair> pairs;
+  std::vector<text::TextPair> pairs;
   std::vector<std::string> sources;  // where the pairs come from, with their counts
   std::vector<EvalCollection> evals;
 };
@@ -276,11 +280,11 @@ void use_wordnet(const Context& ctx, E2Data& d) {
   const size_t training = std::min(rest, ctx.pick<size_t>(2000, rest, rest));
   const auto first = synsets.begin(), held_end = first + static_cast<std::ptrdiff_t>(held);
   const std::vector<text::WordNetSynset> test(first, held_end);
-  d.pairs = retrieval::wordnet_definition_pairs({held_end, held_end + static_cast<std::ptrdiff_t>(training)});
+  d.pairs = text::wordnet_definition_pairs({held_end, held_end + static_cast<std::ptrdiff_t>(training)});
   d.sources = {fmt::format("WordNet definition -> lemmas {}", d.pairs.size())};
   EvalCollection wn{"wordnet", {}};
   int64_t i = 0;
-  for (const auto& p : retrieval::wordnet_definition_pairs(test)) {
+  for (const auto& p : text::wordnet_definition_pairs(test)) {
     const std::string id = std::to_string(i++);
     wn.collection.corpus.push_back({id, "", p.positive});
     wn.collection.queries.push_back({id, p.query});
@@ -324,7 +328,7 @@ model::Embedder train_e2_arm(const Context& ctx, const E2& e, const E2Data& d, c
   ec.pooling = model::Pooling::mean;
   ec.projection = projection;
   ec.max_tokens = 64;
-  model::Embedder embedder(train::load_model(d.base.model, ctx.device).model, ec);
+  model::Embedder embedder(model::load_model(d.base.model, ctx.device).model, ec);
   embedder->to(ctx.device);
   const auto tc = finetune_config(e.steps, e.batch, 5e-4, e.warmup, ctx.seed);
   train::EmbedObjectiveConfig objective;
@@ -336,21 +340,21 @@ model::Embedder train_e2_arm(const Context& ctx, const E2& e, const E2Data& d, c
   return embedder;
 }
 
-double ndcg_at_width(const EncodedCollection& e, const retrieval::Qrels& qrels, int64_t width) {
-  return ndcg10(retrieval::exact_search(retrieval::truncate_rows(e.docs, width, true), retrieval::truncate_rows(e.queries, width, true), 10),
+double ndcg_at_width(const retrieval::EncodedCollection& e, const retrieval::Qrels& qrels, int64_t width) {
+  return eval::ndcg10(retrieval::exact_search(retrieval::truncate_rows(e.docs, width, true), retrieval::truncate_rows(e.queries, width, true), 10),
                 e, qrels);
 }
 
-double funnel_ndcg(const EncodedCollection& e, const retrieval::Qrels& qrels, int64_t shortlist_dims, const retrieval::FunnelPlan& plan) {
+double funnel_ndcg(const retrieval::EncodedCollection& e, const retrieval::Qrels& qrels, int64_t shortlist_dims, const retrieval::FunnelPlan& plan) {
   const auto candidates = retrieval::exact_search(retrieval::truncate_rows(e.docs, shortlist_dims, true),
                                                   retrieval::truncate_rows(e.queries, shortlist_dims, true), plan.shortlist.front());
-  return ndcg10(retrieval::rerank_cascade(e.docs, e.queries, candidates, plan, 10, true), e, qrels);
+  return eval::ndcg10(retrieval::rerank_cascade(e.docs, e.queries, candidates, plan, 10, true), e, qrels);
 }
 
 // Cost on the collection evaluated last (NPL, the largest, with the data root): multiply-adds
 // and measured wall-clock of FAISS flat search at 128 dimensions against the index on the
 // short prefix plus the exact re-ranking.
-void measure_cost(const Context& ctx, E2& e, const std::string& name, const EncodedCollection& em) {
+void measure_cost(const Context& ctx, E2& e, const std::string& name, const retrieval::EncodedCollection& em) {
   e.cost_collection = name;
   e.cost_docs = em.docs.rows;
   const int64_t n = em.docs.rows;
@@ -381,8 +385,8 @@ void measure_cost(const Context& ctx, E2& e, const std::string& name, const Enco
 void evaluate_collection(const Context& ctx, E2& e, E2Arms& arms, const E2Data& d, const EvalCollection& c, bool measure) {
   say(ctx, kSlug, "E2: evaluating on " + c.name);
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  const auto em = encode_collection(arms.mrl, *d.tokenizer, c.collection), e16 = encode_collection(arms.ff16, *d.tokenizer, c.collection),
-             e128 = encode_collection(arms.ff128, *d.tokenizer, c.collection);
+  const auto encode = [&](model::Embedder& e) { return retrieval::encode_collection(e, *d.tokenizer, c.collection, "", 64); };
+  const auto em = encode(arms.mrl), e16 = encode(arms.ff16), e128 = encode(arms.ff128);
   const auto& qrels = c.collection.qrels;
   std::vector<double> row_mrl, row_ff, row_trunc;
   for (int64_t w : e.widths) {

@@ -25,12 +25,15 @@
 #include <vector>
 
 #include "garden/eval/clustering.h"
+#include "garden/eval/embedding_suite.h"
 #include "garden/eval/sts.h"
 #include "garden/model/embedder.h"
-#include "garden/repro/embedding_eval.h"
+#include "garden/model/model_folder.h"
+#include "garden/repro/embedding_setup.h"
 #include "garden/repro/toolkit.h"
 #include "garden/retrieval/collection.h"
 #include "garden/retrieval/training_pairs.h"
+#include "garden/text/pairs.h"
 #include "garden/text/prepare.h"
 #include "garden/text/tokenizer.h"
 #include "garden/train/base_lm.h"
@@ -43,7 +46,7 @@ namespace {
 
 using model::MaskMode;
 using model::Pooling;
-using retrieval::TextPair;
+using text::TextPair;
 
 const char* const kSlug = "nv-embed";
 
@@ -111,7 +114,7 @@ std::vector<TextPair> sts_training_pairs(const Context& ctx, const retrieval::Ne
     texts.emplace_back(p.first, p.second);
     scores.push_back(p.score);
   }
-  auto triples = retrieval::sts_pairs(texts, scores);
+  auto triples = text::sts_pairs(texts, scores);
   cap(triples.pairs, ctx.pick<size_t>(100, kAll, kAll));
   retrieval::Collection sentences;
   for (size_t i = 0; i < triples.sentences.size(); ++i) sentences.corpus.push_back({std::to_string(i), "", triples.sentences[i]});
@@ -141,7 +144,7 @@ void load_lexnames(const Context& ctx, std::mt19937_64& rng, Data& d, std::vecto
     d.held_labels.push_back(held_labels[order[i]]);
   }
   d.classes = splits.train.classes;
-  d.lexname = retrieval::example_pairs(splits.train.glosses, splits.train.labels, kNegatives, ctx.seed + 31);
+  d.lexname = text::example_pairs(splits.train.glosses, splits.train.labels, kNegatives, ctx.seed + 31);
   std::shuffle(d.lexname.begin(), d.lexname.end(), rng);
   cap(d.lexname, ctx.pick<size_t>(100, 2000, 2000));
   used.push_back(fmt::format("WordNet lexname example triples {} ({} classes)", d.lexname.size(), d.classes));
@@ -153,7 +156,7 @@ std::vector<TextPair> wordnet_retrieval_pairs(const Context& ctx, std::mt19937_6
   auto synsets = text::wordnet_synsets(ctx.wordnet, {"verb", "adj"});
   std::shuffle(synsets.begin(), synsets.end(), rng);
   cap(synsets, ctx.pick<size_t>(200, 3000, 3000));
-  auto pairs = retrieval::wordnet_definition_pairs(synsets);
+  auto pairs = text::wordnet_definition_pairs(synsets);
   for (size_t i = 0; i < pairs.size(); ++i)
     for (int64_t k = 1; k <= kNegatives; ++k) pairs[i].negatives.push_back(pairs[(i + 97 * k) % pairs.size()].positive);
   used.push_back(fmt::format("no IR collections under the data root: {} WordNet verb/adjective definition -> lemma pairs", pairs.size()));
@@ -201,22 +204,24 @@ struct Scores {
 };
 
 Scores score(model::Embedder& embedder, const text::Tokenizer& tok, const Data& d, uint64_t seed) {
+  using eval::EmbeddingTask;
+  std::vector<EmbeddingTask> tasks;
+  for (const auto& [name, c] : d.evals) tasks.push_back(EmbeddingTask::retrieval_task(name, c));
+  if (!d.stsb.empty()) tasks.push_back(EmbeddingTask::sts_task("stsb", d.stsb));
+  if (!d.sick.empty()) tasks.push_back(EmbeddingTask::sts_task("sick", d.sick));
+  tasks.push_back(EmbeddingTask::clustering_task("v_measure", d.held_glosses, d.held_labels, d.classes, seed));
+  tasks.push_back(EmbeddingTask::knn_task("knn", d.held_glosses, d.held_labels, 5));
+  const auto suite = eval::evaluate_embeddings(embedder, tok, tasks);
   Scores s;
-  std::vector<double> parts;
   for (const auto& [name, c] : d.evals) {
-    s.ndcg[name] = exact_ndcg10(embedder, tok, c);
+    s.ndcg[name] = suite.at(name);
     s.retrieval += s.ndcg[name] / static_cast<double>(d.evals.size());
-    parts.push_back(s.ndcg[name]);
   }
-  if (!d.stsb.empty()) parts.push_back(*(s.stsb = sts_spearman(embedder, tok, d.stsb)));
-  if (!d.sick.empty()) parts.push_back(*(s.sick = sts_spearman(embedder, tok, d.sick)));
-  const auto vectors = model::encode_texts(embedder, tok, d.held_glosses, "", 64).contiguous();
-  const std::vector<float> rows(vectors.data_ptr<float>(), vectors.data_ptr<float>() + vectors.numel());
-  s.v_measure = 100 * eval::v_measure(d.held_labels, eval::kmeans_clusters(rows, vectors.size(0), vectors.size(1), d.classes, seed));
-  s.knn = 100 * eval::knn_accuracy(rows, vectors.size(0), vectors.size(1), d.held_labels, 5);
-  parts.push_back(s.v_measure);
-  parts.push_back(s.knn);
-  for (double p : parts) s.avg += p / static_cast<double>(parts.size());
+  if (!d.stsb.empty()) s.stsb = suite.at("stsb");
+  if (!d.sick.empty()) s.sick = suite.at("sick");
+  s.v_measure = suite.at("v_measure");
+  s.knn = suite.at("knn");
+  s.avg = suite.average;
   return s;
 }
 
@@ -261,7 +266,7 @@ model::Embedder fresh_embedder(const Context& ctx, const train::BaseLm& base, Ma
   c.latent.latents = 64;
   c.latent.heads = 4;
   c.max_tokens = 48;
-  model::Embedder e(train::load_model(base.model, ctx.device).model, c);
+  model::Embedder e(model::load_model(base.model, ctx.device).model, c);
   e->to(ctx.device);
   return e;
 }

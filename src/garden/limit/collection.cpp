@@ -1,4 +1,4 @@
-#include "garden/retrieval/limit_data.h"
+#include "garden/limit/collection.h"
 
 #include <fmt/core.h>
 
@@ -11,7 +11,7 @@
 #include "garden/core/error.h"
 #include "garden/retrieval/bm25.h"
 
-namespace garden::retrieval {
+namespace garden::limit {
 
 QrelPattern parse_qrel_pattern(const std::string& name) {
   if (name == "dense") return QrelPattern::dense;
@@ -98,7 +98,7 @@ std::string capitalised(std::string word) {
 }
 
 std::string stem_of(const std::string& word) {
-  const auto tokens = bm25_tokens(word, "english");
+  const auto tokens = retrieval::bm25_tokens(word, "english");
   return tokens.size() == 1 ? tokens.front() : std::string();
 }
 
@@ -115,7 +115,7 @@ std::string syllable_word(std::mt19937_64& rng, int min_syllables, int max_sylla
 
 }  // namespace
 
-Collection generate_limit_collection(const LimitDataOptions& o) {
+retrieval::Collection generate_limit_collection(const LimitDataOptions& o) {
   if (o.k != 2) usage_error(fmt::format("--k: the qrel patterns are defined for k = 2, not {}", o.k));
   if (o.queries < 1) usage_error(fmt::format("--queries must be at least 1, not {}", o.queries));
   const int64_t relevant = relevant_docs_needed(o.pattern, o.queries);
@@ -159,7 +159,7 @@ Collection generate_limit_collection(const LimitDataOptions& o) {
   // Which documents each query attribute goes to.
   const auto pairs = qrel_pairs(o.pattern, o.queries, o.seed);
   std::vector<std::vector<std::string>> liked(static_cast<size_t>(docs));
-  Collection c;
+  retrieval::Collection c;
   c.name = fmt::format("limit-{}-{}q-{}d", to_string(o.pattern), o.queries, docs);
   // Relevant documents take the first slots, then distractors; the order of documents is
   // shuffled below so that position says nothing.
@@ -206,4 +206,4 @@ Collection generate_limit_collection(const LimitDataOptions& o) {
   return c;
 }
 
-}  // namespace garden::retrieval
+}  // namespace garden::limit

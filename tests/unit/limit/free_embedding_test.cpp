@@ -1,11 +1,11 @@
-#include "garden/retrieval/free_embedding.h"
+#include "garden/limit/free_embedding.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <set>
 
-namespace garden::retrieval {
+namespace garden::limit {
 namespace {
 
 // The per-positive InfoNCE written out term by term in double.
@@ -161,4 +161,4 @@ TEST(FreeEmbedding, MomentCurveRealisesEveryTopTwoSetInFourDimensions) {
 }
 
 }  // namespace
-}  // namespace garden::retrieval
+}  // namespace garden::limit

@@ -1,4 +1,4 @@
-#include "garden/eval/limit_eval.h"
+#include "garden/limit/recall.h"
 
 #include <fmt/core.h>
 #include <unistd.h>
@@ -10,7 +10,7 @@
 #include "garden/retrieval/bm25.h"
 #include "garden/retrieval/model_vectors.h"
 
-namespace garden::eval {
+namespace garden::limit {
 
 namespace {
 
@@ -61,7 +61,7 @@ std::vector<LimitEvalRow> evaluate_limit(const retrieval::Collection& c, const s
   }
   std::vector<LimitEvalRow> rows;
   auto add_row = [&](const std::string& name, const retrieval::Run& run, const std::string& note, double seconds) {
-    const IrEvaluation ev = evaluate_run(run, c.qrels, metrics);
+    const eval::IrEvaluation ev = eval::evaluate_run(run, c.qrels, metrics);
     LimitEvalRow row{name, {}, note, seconds};
     for (size_t i = 0; i < o.ks.size(); ++i) row.recall[o.ks[i]] = ev.mean.at(metrics[i]);
     if (!o.quiet) {
@@ -102,9 +102,9 @@ std::vector<LimitEvalRow> evaluate_limit(const retrieval::Collection& c, const s
     }
     const auto positives = torch::tensor(flat, torch::kLong).view({-1, 2});
     for (int64_t d : o.free_dims) {
-      retrieval::FreeEmbeddingOptions fo = o.free;
+      limit::FreeEmbeddingOptions fo = o.free;
       fo.dims = d;
-      const auto r = retrieval::optimise_free_embeddings(static_cast<int64_t>(c.corpus.size()), positives, fo);
+      const auto r = limit::optimise_free_embeddings(static_cast<int64_t>(c.corpus.size()), positives, fo);
       add_row(fmt::format("free embeddings d={}", d), dense_run(c, r.queries, r.docs, max_k),
               fmt::format("optimised on the test qrels: {} after {} iterations, best top-2 accuracy {:.4f}",
                           r.success ? "solved" : r.stopped_by, r.iterations, r.best_accuracy),
@@ -132,4 +132,4 @@ std::vector<LimitEvalRow> evaluate_limit(const retrieval::Collection& c, const s
   return rows;
 }
 
-}  // namespace garden::eval
+}  // namespace garden::limit

@@ -14,7 +14,7 @@
 #include "garden/retrieval/collection.h"
 #include "garden/text/prepare.h"
 
-namespace garden::retrieval {
+namespace garden::limit {
 
 enum class QrelPattern { dense, random, cycle, disjoint };
 QrelPattern parse_qrel_pattern(const std::string& name);
@@ -38,6 +38,6 @@ std::vector<std::pair<int64_t, int64_t>> qrel_pairs(QrelPattern pattern, int64_t
 
 std::vector<std::string> wordnet_single_word_nouns(const std::filesystem::path& wordnet_dir);
 
-Collection generate_limit_collection(const LimitDataOptions& options);
+retrieval::Collection generate_limit_collection(const LimitDataOptions& options);
 
-}  // namespace garden::retrieval
+}  // namespace garden::limit

@@ -1,4 +1,4 @@
-#include "garden/retrieval/free_embedding.h"
+#include "garden/limit/free_embedding.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/core.h>
@@ -8,7 +8,7 @@
 
 #include "garden/core/error.h"
 
-namespace garden::retrieval {
+namespace garden::limit {
 
 torch::Tensor all_pairs(int64_t n) {
   if (n < 2) throw Error(fmt::format("all pairs of {} documents: need at least 2", n));
@@ -337,4 +337,4 @@ MomentCurveCheck check_moment_curve(int64_t n, torch::Dtype dtype, int64_t chunk
   return check;
 }
 
-}  // namespace garden::retrieval
+}  // namespace garden::limit

@@ -17,7 +17,7 @@
 
 #include "garden/core/json.h"
 
-namespace garden::retrieval {
+namespace garden::limit {
 
 // Every pair {a < b} of n documents in lexicographic order: C(n,2) x 2, int64.
 torch::Tensor all_pairs(int64_t n);
@@ -134,4 +134,4 @@ struct MomentCurveCheck {
 };
 MomentCurveCheck check_moment_curve(int64_t n, torch::Dtype dtype, int64_t chunk = 16384);
 
-}  // namespace garden::retrieval
+}  // namespace garden::limit

@@ -1,4 +1,4 @@
-#include "garden/retrieval/limit_data.h"
+#include "garden/limit/collection.h"
 
 #include <gtest/gtest.h>
 
@@ -7,10 +7,10 @@
 #include <set>
 
 #include "garden/core/error.h"
-#include "garden/eval/limit_eval.h"
+#include "garden/limit/recall.h"
 #include "garden/retrieval/bm25.h"
 
-namespace garden::retrieval {
+namespace garden::limit {
 namespace {
 
 TEST(LimitData, PatternsLayOutThePairsAsSpecified) {
@@ -39,19 +39,19 @@ TEST(LimitData, QueryAttributesOccurOnlyInTheirRelevantDocuments) {
     o.docs = relevant_docs_needed(pattern, o.queries) + 150;
     o.attributes_per_doc = 20;
     o.seed = 3;
-    const Collection c = generate_limit_collection(o);
+    const retrieval::Collection c = generate_limit_collection(o);
     ASSERT_EQ(static_cast<int64_t>(c.corpus.size()), o.docs);
     ASSERT_EQ(c.queries.size(), 60u);
     std::map<std::string, std::set<std::string>> docs_with_token;
     std::set<std::string> ids;
-    for (const Document& d : c.corpus) {
+    for (const retrieval::Document& d : c.corpus) {
       EXPECT_TRUE(ids.insert(d.id).second) << "duplicate id " << d.id;
-      for (const auto& t : bm25_tokens(d.text, "none")) docs_with_token[t].insert(d.id);
+      for (const auto& t : retrieval::bm25_tokens(d.text, "none")) docs_with_token[t].insert(d.id);
       EXPECT_GE(std::count(d.text.begin(), d.text.end(), ',') + 1, 20) << d.text;
     }
     std::set<std::string> relevant_anywhere;
-    for (const Query& q : c.queries) {
-      const auto tokens = bm25_tokens(q.text, "none");
+    for (const retrieval::Query& q : c.queries) {
+      const auto tokens = retrieval::bm25_tokens(q.text, "none");
       ASSERT_EQ(tokens.size(), 3u) << q.text;  // who likes <attribute>
       std::set<std::string> relevant;
       for (const auto& [doc, grade] : c.qrels.at(q.id)) relevant.insert(doc);
@@ -81,23 +81,23 @@ TEST(LimitData, RejectsImpossibleRequests) {
 TEST(LimitData, WrittenCollectionReadsBackAndBm25SolvesIt) {
   LimitDataOptions o;
   o.queries = 200;  // dense: 21 documents
-  const Collection c = generate_limit_collection(o);
+  const retrieval::Collection c = generate_limit_collection(o);
   const auto dir = std::filesystem::temp_directory_path() / ("garden-limit-test-" + std::to_string(::getpid()));
-  write_beir_collection(c, dir);
-  const Collection back = read_beir_collection(dir);
+  retrieval::write_beir_collection(c, dir);
+  const retrieval::Collection back = retrieval::read_beir_collection(dir);
   EXPECT_EQ(back.corpus.size(), c.corpus.size());
   EXPECT_EQ(back.queries.size(), c.queries.size());
   EXPECT_EQ(back.qrels, c.qrels);
-  eval::LimitEvalOptions eo;
+  limit::LimitEvalOptions eo;
   eo.ks = {2, 10};
   eo.free_dims = {};
   eo.hashed_dims = 0;
   eo.quiet = true;
-  const auto rows = eval::evaluate_limit(back, dir, eo);
+  const auto rows = limit::evaluate_limit(back, dir, eo);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_GE(rows[0].recall.at(2), 0.95);
   std::filesystem::remove_all(dir);
 }
 
 }  // namespace
-}  // namespace garden::retrieval
+}  // namespace garden::limit

@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "garden/retrieval/collection.h"
-#include "garden/retrieval/free_embedding.h"
+#include "garden/limit/free_embedding.h"
 
-namespace garden::eval {
+namespace garden::limit {
 
 struct LimitEvalOptions {
   std::vector<int64_t> ks = {2, 10, 20, 100};
@@ -21,7 +21,7 @@ struct LimitEvalOptions {
   std::vector<int64_t> free_dims = {8, 16};
   int64_t hashed_dims = 512;  // 0: no hashed bag-of-words row
   std::vector<std::filesystem::path> encoders;  // trained garden embedding models, one row each
-  retrieval::FreeEmbeddingOptions free;
+  limit::FreeEmbeddingOptions free;
   bool quiet = false;
 };
 
@@ -36,4 +36,4 @@ struct LimitEvalRow {
 std::vector<LimitEvalRow> evaluate_limit(const retrieval::Collection& collection, const std::filesystem::path& dir,
                                          const LimitEvalOptions& options);
 
-}  // namespace garden::eval
+}  // namespace garden::limit
