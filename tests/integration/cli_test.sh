@@ -131,6 +131,7 @@ expect_error 1 "collection '$work/nowhere': no such folder" -- "$garden" limit e
 expect_error 1 "cannot read $work/none.json" -- "$garden" limit fit --input "$work/none.json"
 expect_error 2 "--d must be a positive number or a range like 4..16, not '9..4'" -- "$garden" limit sweep --d 9..4
 expect_error 2 "--n must be a positive number or a range" -- "$garden" succinct table --n 1..x
+expect_error 2 "--d must be a positive number or a range like 4..16, not '4..7x'" -- "$garden" limit sweep --d 4..7x
 "$garden" limit sweep --d 4..7 --threads 1 --out "$work/sweep.json" >"$work/sweep.out" 2>&1 && grep -q "d=7: critical n = " "$work/sweep.out" &&
   pass || fail "limit sweep: $(tail -3 "$work/sweep.out")"
 "$garden" limit sweep --d 4..7 --threads 1 --out "$work/sweep.json" | grep -q "d=4: critical n = .* (from" && pass ||

@@ -69,7 +69,11 @@ std::pair<int64_t, int64_t> parse_int_range(const std::string& text, const std::
     size_t used = 0;
     const int64_t from = std::stoll(text.substr(0, dots), &used);
     if (used != text.substr(0, dots).size()) throw std::invalid_argument("range");
-    const int64_t to = dots == std::string::npos ? from : std::stoll(text.substr(dots + 2));
+    int64_t to = from;
+    if (dots != std::string::npos) {
+      to = std::stoll(text.substr(dots + 2), &used);
+      if (used != text.size() - dots - 2) throw std::invalid_argument("range");  // "4..7x"
+    }
     if (from < 1 || to < from) throw std::invalid_argument("range");
     return {from, to};
   } catch (const std::exception&) {

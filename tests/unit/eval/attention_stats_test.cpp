@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "garden/eval/lm_metrics.h"
 #include "garden/text/tokenizer.h"
 #include "test_helpers.h"
@@ -39,6 +42,53 @@ TEST(AttentionStats, ZeroGateWeightsGiveGateMeanOneHalf) {
   EXPECT_EQ(stats.gate_fraction_below_0_1, 0.0);
   ASSERT_EQ(stats.first_token_attention.size(), 2u);
   EXPECT_GT(stats.mean_max_activation, 0.0);
+}
+
+TEST(AttentionStats, MaxActivationAndGateStatisticsMatchAHandCount) {
+  // Two batches of different shapes; the reference walks every element of the model's own
+  // hidden states and gate scores one by one.
+  auto c = testing::tiny_config(model::AttentionGate::headwise);
+  torch::manual_seed(6);
+  model::Transformer m(c);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& item : m->named_parameters())
+      if (item.key().find("gate") != std::string::npos) item.value().normal_(0, 3);  // scores spread over (0, 1)
+  }
+  const std::vector<train::Batch> batches = {{torch::tensor({{1, 2, 3, 4}, {5, 6, 7, 8}}, torch::kLong), {}, {}, {}},
+                                             {torch::tensor({{9, 3, 1, 4, 1, 5}}, torch::kLong), {}, {}, {}}};
+  const auto stats = attention_stats(m, batches);
+
+  std::vector<double> max_activation(static_cast<size_t>(c.n_layers), 0.0);
+  std::vector<int64_t> histogram(10, 0);
+  double sum = 0, count = 0, low = 0;
+  for (const auto& batch : batches) {
+    model::ForwardOptions options;
+    options.return_hidden_states = true;
+    options.return_gates = true;
+    const auto out = m->forward(batch.input, options);
+    for (int64_t l = 0; l < c.n_layers; ++l) {
+      const auto h = out.hidden_states[static_cast<size_t>(l + 1)].flatten().to(torch::kDouble);
+      for (int64_t i = 0; i < h.numel(); ++i) max_activation[static_cast<size_t>(l)] = std::max(max_activation[static_cast<size_t>(l)], std::abs(h[i].item<double>()));
+    }
+    for (const auto& gate : out.gates) {
+      const auto g = gate.flatten().to(torch::kDouble);
+      for (int64_t i = 0; i < g.numel(); ++i) {
+        const double v = g[i].item<double>();
+        sum += v;
+        count += 1;
+        low += v < 0.1;
+        ++histogram[static_cast<size_t>(std::min(9, static_cast<int>(v * 10)))];
+      }
+    }
+  }
+  for (size_t l = 0; l < max_activation.size(); ++l) EXPECT_NEAR(stats.max_activation[l], max_activation[l], 1e-6) << l;
+  EXPECT_NEAR(stats.mean_max_activation, (max_activation[0] + max_activation[1]) / 2, 1e-6);
+  EXPECT_NEAR(stats.gate_mean, sum / count, 1e-9);
+  EXPECT_NEAR(stats.gate_fraction_below_0_1, low / count, 1e-12);
+  EXPECT_GT(low, 0);  // the drawn gate weights put some scores below 0.1 and some above
+  EXPECT_LT(low, count);
+  EXPECT_EQ(stats.gate_histogram, histogram);
 }
 
 TEST(LmMetrics, ZeroModelCostsLogVocabPerToken) {

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "test_helpers.h"
 
 namespace garden::model {
@@ -45,6 +47,72 @@ TEST(Layers, MlpGradientsMatchFiniteDifferences) {
     auto w = torch::randn({2, 4, c.d_model}, torch::kFloat64);
     testing::expect_gradients_match(*mlp, [&] { return (mlp(x) * w).sum(); });
   }
+}
+
+TEST(LayerNorm, HandComputedValue) {
+  // x = (1, 2, 3, 6): mean 3, variance (4 + 1 + 0 + 9) / 4 = 3.5; with gain g and bias b the
+  // output is g (x - 3) / sqrt(3.5 + eps) + b.
+  auto c = testing::tiny_config();
+  c.norm = Norm::layernorm;
+  c.d_model = 4;
+  NormLayer norm(c);
+  norm->to(torch::kFloat64);
+  {
+    torch::NoGradGuard no_grad;
+    norm->named_parameters()["layer.weight"].copy_(torch::tensor({1.0, 2.0, 0.5, -1.0}, torch::kFloat64));
+    norm->named_parameters()["layer.bias"].copy_(torch::tensor({0.0, 0.1, 0.2, 0.3}, torch::kFloat64));
+  }
+  const auto y = norm(torch::tensor({1.0, 2.0, 3.0, 6.0}, torch::kFloat64));
+  const double sd = std::sqrt(3.5 + c.norm_eps);
+  const double expected[] = {1.0 * -2 / sd + 0.0, 2.0 * -1 / sd + 0.1, 0.5 * 0 / sd + 0.2, -1.0 * 3 / sd + 0.3};
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR(y[i].item<double>(), expected[i], 1e-12) << i;
+}
+
+TEST(Layers, MlpHandComputedValues) {
+  // One input and width-2 hidden layers with chosen weights: gelu is x Phi(x) (erf form),
+  // silu is x sigmoid(x).
+  auto c = testing::tiny_config();
+  c.d_model = 2;
+  c.d_ff = 2;
+  const auto x = torch::tensor({{{1.0, -2.0}}}, torch::kFloat64);  // [1,1,2]
+  const auto set = [](FeedForward& mlp, const std::string& name, std::vector<double> values) {
+    torch::NoGradGuard no_grad;
+    mlp->named_parameters()[name].copy_(torch::tensor(values, torch::kFloat64).reshape({2, 2}));
+  };
+  const auto gelu = [](double v) { return v * 0.5 * (1 + std::erf(v / std::sqrt(2.0))); };
+  const auto silu = [](double v) { return v / (1 + std::exp(-v)); };
+  {
+    c.mlp = Mlp::gelu;
+    FeedForward mlp(c);
+    mlp->to(torch::kFloat64);
+    set(mlp, "in.weight", {0.5, 0.25, -1.0, 0.0});   // hidden pre-activations: 0.0, -1.0
+    set(mlp, "down.weight", {1.0, 2.0, 0.0, -3.0});
+    const auto y = mlp(x);
+    EXPECT_NEAR(y[0][0][0].item<double>(), gelu(0.0) + 2 * gelu(-1.0), 1e-12);
+    EXPECT_NEAR(y[0][0][1].item<double>(), -3 * gelu(-1.0), 1e-12);
+  }
+  {
+    c.mlp = Mlp::swiglu;
+    FeedForward mlp(c);
+    mlp->to(torch::kFloat64);
+    set(mlp, "in.weight", {1.0, 0.0, 0.0, 1.0});  // gates: 1, -2
+    set(mlp, "up.weight", {2.0, 1.0, 1.0, 1.0});  // up: 0, -1
+    set(mlp, "down.weight", {1.0, 1.0, 1.0, -1.0});
+    const auto y = mlp(x);
+    EXPECT_NEAR(y[0][0][0].item<double>(), silu(1.0) * 0 + silu(-2.0) * -1, 1e-12);
+    EXPECT_NEAR(y[0][0][1].item<double>(), silu(1.0) * 0 - silu(-2.0) * -1, 1e-12);
+  }
+}
+
+TEST(Rope, HandComputedRotation) {
+  // d = 4, base 100: frequencies 1 and 1/10; the pair (x_i, x_{i+2}) turns by position x freq_i.
+  const auto x = torch::tensor({1.0, 2.0, 3.0, 4.0}, torch::kFloat64).reshape({1, 1, 1, 4});
+  const auto y = apply_rope(x, torch::tensor({3}), 100.0).flatten();
+  const double a0 = 3.0, a1 = 0.3;
+  EXPECT_NEAR(y[0].item<double>(), 1 * std::cos(a0) - 3 * std::sin(a0), 1e-12);
+  EXPECT_NEAR(y[1].item<double>(), 2 * std::cos(a1) - 4 * std::sin(a1), 1e-12);
+  EXPECT_NEAR(y[2].item<double>(), 3 * std::cos(a0) + 1 * std::sin(a0), 1e-12);
+  EXPECT_NEAR(y[3].item<double>(), 4 * std::cos(a1) + 2 * std::sin(a1), 1e-12);
 }
 
 TEST(Rope, DotProductDependsOnlyOnRelativePosition) {

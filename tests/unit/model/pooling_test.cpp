@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "garden/core/error.h"
 
 namespace garden::model {
@@ -55,6 +57,56 @@ TEST(Pooling, MaskedTokensNeverContributeForAnyPooler) {
   counted.index_put_({2, 3}, 5.0);
   EXPECT_FALSE(torch::allclose(pool(h, m, Pooling::latent_attention, latent)[2],
                                pool(counted, m, Pooling::latent_attention, latent)[2], 1e-4, 1e-5));
+}
+
+// NV-Embed's latent-attention layer written out by hand in float64, one token and one head
+// at a time: LayerNorm, scaled dot-product attention over the latents, output projection and
+// residual, then a GEGLU feed-forward (a * gelu(g), gelu by erf) with its residual.
+TEST(Pooling, LatentAttentionTransformMatchesAnExplicitReference) {
+  torch::manual_seed(4);
+  LatentAttentionConfig config;
+  config.latents = 3;
+  config.heads = 2;
+  config.ff_mult = 2;
+  const int64_t d = 4, t = 3;
+  LatentAttentionPooler latent(d, config);
+  auto p = latent->named_parameters();
+  for (auto& item : p) item.value().data().copy_(torch::randn(item.value().sizes()) * 0.5);  // non-trivial norms and biases
+  const auto hidden = torch::randn({1, t, d});
+  const auto got = latent->transform(hidden).detach().to(torch::kDouble);
+
+  const auto P = [&](const std::string& name) { return p[name].detach().to(torch::kDouble); };
+  const auto layer_norm = [](const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+    const double mean = x.mean().item<double>(), var = (x - mean).pow(2).mean().item<double>();
+    return (x - mean) / std::sqrt(var + 1e-5) * w + b;
+  };
+  const auto gelu = [](const torch::Tensor& x) { return 0.5 * x * (1 + torch::erf(x / std::sqrt(2.0))); };
+  const auto L = P("latents");
+  std::vector<torch::Tensor> keys, values;
+  for (int64_t j = 0; j < config.latents; ++j) {
+    const auto kv = P("to_kv.weight").matmul(layer_norm(L[j], P("norm_latents.weight"), P("norm_latents.bias")));
+    keys.push_back(kv.slice(0, 0, 2 * d));
+    values.push_back(kv.slice(0, 2 * d, 4 * d));
+  }
+  for (int64_t i = 0; i < t; ++i) {
+    const auto x = hidden[0][i].to(torch::kDouble);
+    const auto q = P("to_q.weight").matmul(layer_norm(x, P("norm_queries.weight"), P("norm_queries.bias")));
+    auto attended = torch::zeros({2 * d}, torch::kDouble);
+    for (int64_t h = 0; h < config.heads; ++h) {
+      std::vector<double> scores;
+      double total = 0;
+      for (int64_t j = 0; j < config.latents; ++j) {
+        scores.push_back(std::exp(q.slice(0, h * d, (h + 1) * d).dot(keys[j].slice(0, h * d, (h + 1) * d)).item<double>() / std::sqrt(d)));
+        total += scores.back();
+      }
+      for (int64_t j = 0; j < config.latents; ++j)
+        attended.slice(0, h * d, (h + 1) * d) += scores[j] / total * values[j].slice(0, h * d, (h + 1) * d);
+    }
+    const auto h1 = x + P("to_out.weight").matmul(attended);
+    const auto ff = P("ff_in.weight").matmul(layer_norm(h1, P("norm_ff.weight"), P("norm_ff.bias"))) + P("ff_in.bias");
+    const auto expected = h1 + P("ff_out.weight").matmul(ff.slice(0, 0, 2 * d) * gelu(ff.slice(0, 2 * d, 4 * d))) + P("ff_out.bias");
+    EXPECT_TRUE(torch::allclose(got[0][i], expected, 1e-5, 1e-6)) << "token " << i;
+  }
 }
 
 TEST(Pooling, LatentAttentionHasTheSpecifiedParametersAndGradients) {

@@ -102,7 +102,7 @@ TEST(DenseIndex, HnswAndIvfPqRecallAgainstFlat) {
   const double narrow = recall_at_k(index.search(queries, 10), truth);
   index.set_nprobe(16);
   const double wide = recall_at_k(index.search(queries, 10), truth);
-  EXPECT_GE(wide, narrow);  // more lists visited never loses neighbours
+  EXPECT_GT(wide, narrow);  // visiting one list of 16 misses true neighbours that 16 lists find
   EXPECT_GE(wide, 0.5);     // 8-byte PQ codes of 32-d vectors keep about half or more of the true top 10
 }
 

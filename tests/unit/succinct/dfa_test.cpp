@@ -52,12 +52,38 @@ TEST(Dfa, CounterAutomataHaveTheTableSizes) {
 }
 
 TEST(Dfa, SegmentsAutomatonAgreesWithTheParser) {
+  // n = 1: every word over the alphabet up to length 8, against the membership parser.
+  const Dfa dfa1 = minimise(counter_segments_dfa(1));
+  const std::string symbols = kCounterAlphabet;
+  int64_t members = 0;
+  for (int length = 0; length <= 8; ++length) {
+    int64_t count = 1;
+    for (int i = 0; i < length; ++i) count *= static_cast<int64_t>(symbols.size());
+    for (int64_t index = 0; index < count; ++index) {
+      std::string word(static_cast<size_t>(length), ' ');
+      for (int64_t i = length - 1, rest = index; i >= 0; --i, rest /= static_cast<int64_t>(symbols.size()))
+        word[static_cast<size_t>(i)] = symbols[static_cast<size_t>(rest) % symbols.size()];
+      const bool member = counter_member(1, CounterLanguage::segments, word);
+      members += member;
+      ASSERT_EQ(dfa1.accepts(word), member) << word;
+    }
+  }
+  EXPECT_GT(members, 0);
+  // n = 2: members and near-misses (one symbol changed) of many counter words.
   const int n = 2;
   const Dfa dfa = minimise(counter_segments_dfa(n));
   for (uint64_t x = 0; x <= counter_max_value(n); ++x)
-    for (uint64_t y = x; y <= counter_max_value(n); y += 3) EXPECT_TRUE(dfa.accepts(counter_word(n, x, y)));
+    for (uint64_t y = x; y <= counter_max_value(n); y += 3) {
+      std::string word = counter_word(n, x, y);
+      ASSERT_TRUE(counter_member(n, CounterLanguage::segments, word)) << word;
+      EXPECT_TRUE(dfa.accepts(word)) << word;
+      for (size_t i = 0; i < word.size(); i += 3) {
+        std::string changed = word;
+        changed[i] = symbols[(symbols.find(word[i]) + 1 + x % 4) % symbols.size()];
+        EXPECT_EQ(dfa.accepts(changed), counter_member(n, CounterLanguage::segments, changed)) << changed;
+      }
+    }
   EXPECT_FALSE(dfa.accepts("#" + counter_block(n, 5) + "#" + counter_block(n, 7) + "#"));
-  EXPECT_FALSE(dfa.accepts("#"));
 }
 
 // The prefixes #block(x)# are pairwise distinguishable, by the suffix block(x+1)#.

@@ -8,9 +8,9 @@
 namespace garden::succinct {
 namespace {
 
-// Every word over {0,1,a,b,#} up to `max_length`: the compiled transformer against the
-// interpreter, exactly.
-void expect_equal_on_all_words(const Program& program, int max_length) {
+// Every word over {0,1,a,b,#} up to `max_length`, and the counter words of `n` with mutations:
+// the compiled transformer against the interpreter, exactly.
+void expect_equal_on_all_words(const Program& program, int n, int max_length) {
   const Interpreter interpreter(program);
   const Uhat uhat = Uhat::compile(program);
   const std::string symbols = kCounterAlphabet;
@@ -26,16 +26,30 @@ void expect_equal_on_all_words(const Program& program, int max_length) {
       if (uhat.accepts(word) != by_program && ++disagreements <= 3) ADD_FAILURE() << "disagreement on " << word;
     }
   }
+  // Short words are all non-members (a counter word is longer), so the members come from the
+  // counter words themselves and their one-symbol mutations.
+  for (uint64_t x = 0; x <= counter_max_value(n); ++x)
+    for (uint64_t y = x; y <= counter_max_value(n); ++y) {
+      const std::string word = counter_word(n, x, y);
+      for (size_t i = 0; i < word.size() + 5; i += 5) {  // the word itself, then one symbol changed every 5
+        std::string changed = word;
+        if (i > 0) changed[i - 5] = symbols[(symbols.find(word[i - 5]) + 1 + x % 4) % symbols.size()];
+        const bool by_program = interpreter.accepts(changed);
+        accepted += by_program;
+        if (uhat.accepts(changed) != by_program && ++disagreements <= 3) ADD_FAILURE() << "disagreement on " << changed;
+      }
+    }
   EXPECT_EQ(disagreements, 0);
+  EXPECT_GT(accepted, 0);  // members were among the words, so agreement is not all-rejects
 }
 
-TEST(Uhat, EqualsTheInterpreterOnAllWordsUpToLength7) {
-  expect_equal_on_all_words(build_counter_program(1, CounterLanguage::segments), 7);  // accepts #0a1a# etc.
-  expect_equal_on_all_words(build_counter_program(1, CounterLanguage::single), 7);
+TEST(Uhat, EqualsTheInterpreterOnWordsUpToLength7AndCounterWords) {
+  expect_equal_on_all_words(build_counter_program(1, CounterLanguage::segments), 1, 7);
+  expect_equal_on_all_words(build_counter_program(1, CounterLanguage::single), 1, 7);
 }
 
-TEST(Uhat, EqualsTheInterpreterOnAllWordsUpToLength6ForN2) {
-  expect_equal_on_all_words(build_counter_program(2, CounterLanguage::segments), 6);
+TEST(Uhat, EqualsTheInterpreterOnWordsUpToLength6AndCounterWordsForN2) {
+  expect_equal_on_all_words(build_counter_program(2, CounterLanguage::segments), 2, 6);
 }
 
 TEST(Uhat, AcceptsTheMembersAndRejectsNearMisses) {

@@ -9,6 +9,8 @@
 #include <csignal>
 
 #include "garden/core/files.h"
+#include "garden/core/json.h"
+#include "garden/core/safetensors.h"
 #include "garden/train/objectives/lm.h"
 #include "garden/train/schedule.h"
 #include "test_helpers.h"
@@ -133,6 +135,122 @@ TEST(Trainer, GradientAccumulationAndBf16TrainDownhill) {
     // Weights stay float32 under autocast.
     EXPECT_EQ(m->token_embedding->weight.scalar_type(), torch::kFloat32);
   }
+}
+
+// A small regression module for objective-level tests: y = W x + b, every parameter used.
+struct Regression : torch::nn::Module {
+  Regression() {
+    torch::manual_seed(3);
+    linear = register_module("linear", torch::nn::Linear(4, 2));
+  }
+  torch::nn::Linear linear{nullptr};
+};
+
+struct RegressionData {
+  torch::Tensor x = torch::linspace(-1, 1, 32).reshape({8, 4});
+  torch::Tensor y = torch::stack({torch::linspace(0, 1, 8), torch::linspace(1, -1, 8)}, 1);
+};
+
+// Mean squared error over `rows` of the data, as a trainer objective.
+Objective regression_objective(Regression& module, const RegressionData& data, const std::function<torch::Tensor(int64_t)>& rows) {
+  Objective o;
+  o.micro_step = [&module, &data, rows](int64_t index) {
+    const auto r = rows(index);
+    return MicroStep{torch::mse_loss(module.linear(data.x.index_select(0, r)), data.y.index_select(0, r)), r.size(0)};
+  };
+  o.save = [&module](const std::filesystem::path& dir) { save_safetensors(dir / "model.safetensors", module_tensors(module)); };
+  return o;
+}
+
+TrainConfig regression_train(int64_t steps) {
+  TrainConfig c;
+  c.steps = steps;
+  c.warmup = 0;
+  c.lr = 0.05;
+  c.eval_every = 0;
+  c.checkpoint_every = 0;
+  c.log_every = 1;
+  return c;
+}
+
+TEST(Trainer, GradientAccumulationEqualsOneLargeBatch) {
+  const RegressionData data;
+  testing::TempDir dir;
+  // Two micro-batches of 4 rows per step (equal halves, so the mean of their means is the mean).
+  Regression accumulated;
+  auto config = regression_train(3);
+  config.grad_accum = 2;
+  Trainer a(config, dir.path() / "a");
+  a.quiet = true;
+  a.fit(accumulated, regression_objective(accumulated, data, [](int64_t i) { return torch::arange(4 * (i % 2), 4 * (i % 2) + 4); }), false);
+  // One micro-batch of all 8 rows.
+  Regression whole;
+  Trainer b(regression_train(3), dir.path() / "b");
+  b.quiet = true;
+  b.fit(whole, regression_objective(whole, data, [](int64_t) { return torch::arange(8); }), false);
+  EXPECT_TRUE(torch::allclose(accumulated.linear->weight, whole.linear->weight, 1e-6, 1e-7));
+  EXPECT_TRUE(torch::allclose(accumulated.linear->bias, whole.linear->bias, 1e-6, 1e-7));
+  EXPECT_FALSE(torch::allclose(whole.linear->weight, Regression().linear->weight));  // it trained
+}
+
+TEST(Trainer, ClippingAndDecoupledDecayOfMatricesOnlyMatchAHandComputedAdamWStep) {
+  const RegressionData data;
+  Regression module;
+  const auto w0 = module.linear->weight.detach().clone(), b0 = module.linear->bias.detach().clone();
+  // The gradient at the start, by autograd on a copy, and its global norm.
+  Regression probe;
+  torch::mse_loss(probe.linear(data.x), data.y).backward();
+  const auto gw = probe.linear->weight.grad(), gb = probe.linear->bias.grad();
+  const double norm = std::sqrt(gw.pow(2).sum().item<double>() + gb.pow(2).sum().item<double>());
+  const double clip = norm / 4;  // the clip binds: gradients are scaled by 1/4
+
+  testing::TempDir dir;
+  auto config = regression_train(1);
+  config.grad_clip = clip;
+  config.weight_decay = 0.5;
+  config.adam_eps = 1.0;  // Adam's first step is lr g / (|g| + eps): with eps 1 the gradient's scale shows
+  Trainer t(config, dir.path());
+  t.quiet = true;
+  t.fit(module, regression_objective(module, data, [](int64_t) { return torch::arange(8); }), false);
+  const auto log = Json::parse(read_file(dir.path() / "metrics.jsonl").substr(0, read_file(dir.path() / "metrics.jsonl").find('\n')));
+  const double lr = log.at("lr").get<double>();
+  EXPECT_NEAR(log.at("grad_norm").get<double>(), norm, 1e-6 * norm);  // the norm before clipping
+
+  const auto step = [&](const torch::Tensor& p0, const torch::Tensor& g, double decay) {
+    const auto clipped = g * (clip / (norm + 1e-6));  // torch's clip_grad_norm_ scales by clip / (norm + 1e-6)
+    return p0 * (1 - lr * decay) - lr * clipped / (clipped.abs() + config.adam_eps);
+  };
+  EXPECT_TRUE(torch::allclose(module.linear->weight, step(w0, gw, 0.5), 1e-5, 1e-7));  // a matrix: decayed
+  EXPECT_TRUE(torch::allclose(module.linear->bias, step(b0, gb, 0.0), 1e-5, 1e-7));    // a vector: never decayed
+}
+
+TEST(Trainer, LossSpikesCountStepsAboveTheFactorTimesTheRunningMeanAfterWarmup) {
+  // Scripted step losses; the loss is a constant plus 0 x the weights, so training does not alter it.
+  const std::vector<double> losses = {1.0, 4.0, 1.0, 1.0, 1.6, 1.4, 3.0, 1.0};
+  Regression module;
+  Objective o;
+  o.micro_step = [&](int64_t index) {
+    return MicroStep{module.linear->weight.sum() * 0 + losses[static_cast<size_t>(index)], 1};
+  };
+  o.save = [&module](const std::filesystem::path& dir) { save_safetensors(dir / "model.safetensors", module_tensors(module)); };
+  testing::TempDir dir;
+  auto config = regression_train(static_cast<int64_t>(losses.size()));
+  config.warmup = 2;
+  config.spike_factor = 1.5;
+  Trainer t(config, dir.path());
+  t.quiet = true;
+  const auto result = t.fit(module, o, false);
+  // By hand: EMA starts at the first loss, then 0.98 EMA + 0.02 loss. Step 2 (4.0) is in the
+  // warmup; EMA after step 4 = 1.0576, so step 5 (1.6 > 1.586) is a spike, step 6 (1.4) is
+  // not, step 7 (3.0) is.
+  double ema = 0;
+  int64_t expected = 0;
+  for (size_t i = 0; i < losses.size(); ++i) {
+    if (static_cast<int64_t>(i + 1) > config.warmup && ema > 0 && losses[i] > 1.5 * ema) ++expected;
+    ema = ema == 0 ? losses[i] : 0.98 * ema + 0.02 * losses[i];
+  }
+  EXPECT_EQ(expected, 2);
+  EXPECT_EQ(result.loss_spikes, 2);
 }
 
 TEST(Schedule, WarmupThenCosine) {
