@@ -92,6 +92,7 @@ void run_embed_stages(EmbedTrainCommand& cmd) {
     }
     stages.push_back(std::move(stage));
   }
+  claim_output_dir(cmd.out, "garden embed train");
   auto loaded = model::load_embedder(cmd.init, device);
   train::install_interrupt_handler();
   const auto results = train::train_stages(loaded.embedder, *loaded.tokenizer, stages, cmd.out, cmd.resume, loaded.tokenizer_spec, false);
@@ -130,7 +131,7 @@ void run_embed_train(EmbedTrainCommand& cmd) {
   auto train_config = train::TrainConfig::from_json(train_json, "train config");
   train_config.stop_after = cmd.stop_after;
   train_config.validate();
-  if (cmd.resume && latest_checkpoint(cmd.out).empty()) throw Error("--resume: " + cmd.out + " has no checkpoint to resume from");
+  claim_run_folder(cmd.out, "garden embed train", cmd.resume);
 
   const auto train_pairs = retrieval::read_training_pairs(cmd.train_file);
   const auto eval_pairs = cmd.eval_file.empty() ? std::vector<retrieval::TextPair>{} : retrieval::read_training_pairs(cmd.eval_file);
@@ -209,7 +210,7 @@ void run_classify(ClassifyCommand& cmd) {
   auto train_config = train::TrainConfig::from_json(train_json, "train config");
   train_config.stop_after = cmd.stop_after;
   train_config.validate();
-  if (cmd.resume && latest_checkpoint(cmd.out).empty()) throw Error("--resume: " + cmd.out + " has no checkpoint to resume from");
+  claim_run_folder(cmd.out, "garden embed classify", cmd.resume);
   const auto aggregation = train::parse_mrl_aggregation(cmd.aggregation);
 
   train::LabelledTexts train_data, validation, test;
@@ -282,6 +283,7 @@ void add_embed_init(CLI::App& group) {
     init->config.mask = model::parse_mask_mode(init->mask);
     if (init->config.mask == model::MaskMode::prefix) usage_error("--mask must be bidirectional or causal");
     const model::EmbedderConfig checked = model::EmbedderConfig::from_json(init->config.to_json(), "--options");
+    claim_output_dir(init->out, "garden embed init");
     torch::manual_seed(0);  // the pooler's and head's initial weights
     auto lm = train::load_model(init->lm);
     model::Embedder embedder(lm.model, checked);

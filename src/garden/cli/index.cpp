@@ -5,6 +5,7 @@
 
 #include "garden/cli/common.h"
 #include "garden/core/error.h"
+#include "garden/core/files.h"
 #include "garden/core/json.h"
 #include "garden/retrieval/bm25.h"
 #include "garden/retrieval/dense.h"
@@ -49,6 +50,8 @@ void add_index_build(CLI::App& index) {
   build->add_option("--stem", b->bm25.stem, "none | english")->capture_default_str();
   build->add_flag("--stopwords", b->bm25.stopwords, "drop Lucene's 33 English stop words");
   build->callback([b] {
+    if (!b->corpus.empty()) refuse_output_over_input(b->out, "--out", b->corpus, "--corpus");
+    claim_output_dir(b->out, "garden index build");
     if (b->kind == "bm25") {
       if (b->corpus.empty()) usage_error("--kind bm25 needs --corpus");
       retrieval::build_bm25_index(b->corpus, b->out, b->bm25);

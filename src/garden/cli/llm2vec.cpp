@@ -88,6 +88,7 @@ void register_llm2vec(CLI::App& app) {
     config.mask = model::MaskMode::bidirectional;
     config.max_tokens = bi->max_tokens;
     config = model::EmbedderConfig::from_json(config.to_json(), "--options");
+    claim_output_dir(bi->out, "garden llm2vec bidirectional");
     auto lm = train::load_model(bi->lm);
     model::Embedder embedder(lm.model, config);
     model::save_embedder(bi->out, embedder, lm.tokenizer_spec);
@@ -119,7 +120,7 @@ void register_llm2vec(CLI::App& app) {
     configure_threads(mn->runtime.threads);
     const auto device = resolve_device(mn->runtime.device);
     const auto config = resolved_train_config(mn->train_flags, mntp_train_defaults(), mn->stop_after);
-    if (mn->resume && latest_checkpoint(mn->out).empty()) throw Error("--resume: " + mn->out + " has no checkpoint to resume from");
+    claim_run_folder(mn->out, "garden llm2vec mntp", mn->resume);
     if (mn->train_file.empty() != mn->valid_file.empty()) usage_error("give both --train and --valid, or neither");
     if (mn->train_file.empty()) {
       const auto corpus = text::prepare_default_corpus(text::default_corpus_dir(resolve_cache_dir(mn->runtime.cache)));
@@ -166,7 +167,7 @@ void register_llm2vec(CLI::App& app) {
     configure_threads(sc->runtime.threads);
     const auto device = resolve_device(sc->runtime.device);
     const auto config = resolved_train_config(sc->train_flags, simcse_train_defaults(), sc->stop_after);
-    if (sc->resume && latest_checkpoint(sc->out).empty()) throw Error("--resume: " + sc->out + " has no checkpoint to resume from");
+    claim_run_folder(sc->out, "garden llm2vec simcse", sc->resume);
     if (sc->sentences.empty())
       sc->sentences = text::prepare_default_corpus(text::default_corpus_dir(resolve_cache_dir(sc->runtime.cache))).split("train").string();
     auto loaded = model::load_embedder(sc->model, device);

@@ -50,8 +50,6 @@ void run_train(LmTrainCommand& cmd) {
   apply_json_flags(cmd.model_flags, model::TransformerConfig{}.to_json(), model_json);
   apply_json_flags(cmd.train_flags, train::TrainConfig{}.to_json(), train_json);
 
-  if (cmd.resume && latest_checkpoint(cmd.out).empty())
-    throw Error("--resume: " + cmd.out + " has no checkpoint to resume from");
   auto tokenizer = text::load_tokenizer(cmd.tokenizer);
   model_json["vocab"] = tokenizer->vocab_size();
   auto model_config = model::TransformerConfig::from_json(model_json, "model config");
@@ -60,6 +58,7 @@ void run_train(LmTrainCommand& cmd) {
   train_config.validate();
   if (model_config.pos == model::Positions::learned && train_config.seq > model_config.max_seq)
     usage_error(fmt::format("--seq {} exceeds --max-seq {}", train_config.seq, model_config.max_seq));
+  claim_run_folder(cmd.out, "garden lm train", cmd.resume);
 
   if (cmd.train_file.empty()) {
     auto corpus = text::prepare_default_corpus(text::default_corpus_dir(resolve_cache_dir(cmd.runtime.cache)));
