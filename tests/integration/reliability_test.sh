@@ -33,4 +33,26 @@ expect_error 2 "holds the output of 'garden limit gen', not of 'garden index bui
 "$garden" index build --corpus "$work/c5" --out "$work/idx" >/dev/null 2>&1 && "$garden" index build --corpus "$work/c5" --out "$work/idx" \
   --k1 1.2 >/dev/null 2>&1 && grep -q '"k1": 1.2' "$work/idx/manifest.json" && pass || fail "index build could not replace its own index"
 
+# Runs: a document twice for a query, NaN scores, folders, empty files and runs that share no
+# query with the qrels are refused with the file (and line) named.
+printf 'q1 Q0 d1 1 2.0 x\nq1 Q0 d2 2 1.0 x\nq1 Q0 d1 3 0.5 x\n' >"$work/dup.run"
+expect_error 1 "dup.run:3: document 'd1' is listed twice for query 'q1' (first on line 1)" -- "$garden" eval retrieval --run "$work/dup.run" --qrels "$work/c5/qrels/test.tsv"
+expect_error 1 "dup.run:3: document 'd1' is listed twice" -- "$garden" fuse --run "$work/dup.run" --run "$work/dup.run" --out "$work/f.run"
+printf 'q1 Q0 d1 1 nan x\n' >"$work/nan.run"
+expect_error 1 "nan.run:1: score 'nan' is not a finite number" -- "$garden" eval retrieval --run "$work/nan.run" --qrels "$work/c5/qrels/test.tsv"
+printf 'q1 Q0 d1 1 2.0 x\nq2 Q0 d2 1 1.0 x\n' >"$work/ok.run"
+expect_error 2 "--k must be a finite number >= 0, got nan" -- "$garden" fuse --run "$work/ok.run" --run "$work/ok.run" --k nan --out "$work/f.run"
+[ -e "$work/f.run" ] && fail "a refused fuse wrote $work/f.run" || pass
+expect_error 1 "$work/c5 is a folder, not a file" -- "$garden" eval retrieval --run "$work/c5" --qrels "$work/c5/qrels/test.tsv"
+expect_error 1 "$work/c5/qrels is a folder, not a file" -- "$garden" eval retrieval --run "$work/ok.run" --qrels "$work/c5/qrels"
+: >"$work/empty.run"
+expect_error 1 "empty.run: no run lines" -- "$garden" eval retrieval --run "$work/empty.run" --qrels "$work/c5/qrels/test.tsv"
+printf 'query-id\tcorpus-id\tscore\n' >"$work/empty.tsv"
+expect_error 1 "empty.tsv: no judgements" -- "$garden" eval retrieval --run "$work/ok.run" --qrels "$work/empty.tsv"
+printf 'q7 Q0 d1 1 2.0 x\n' >"$work/other.run"
+expect_error 1 "the run and the qrels share no query id" -- "$garden" eval retrieval --run "$work/other.run" --qrels "$work/c5/qrels/test.tsv"
+printf 'd1\nd2\nd1\n' >"$work/ids.txt"
+/usr/bin/python3 -c "import numpy as np; np.save('$work/v3.npy', np.ones((3, 4), dtype=np.float32))" 2>/dev/null
+expect_error 1 "ids.txt:3: document id 'd1' is given twice (first on line 1)" -- "$garden" index build --kind flat --vectors "$work/v3.npy" --ids "$work/ids.txt" --out "$work/flat"
+
 report

@@ -14,7 +14,6 @@
 #include "garden/retrieval/matryoshka_funnel.h"
 #include "garden/retrieval/model_vectors.h"
 #include "garden/retrieval/retriever.h"
-#include "garden/text/corpus.h"
 
 namespace garden::cli {
 
@@ -78,7 +77,7 @@ void add_index_build(CLI::App& index) {
       std::vector<std::string> ids;
       Json provenance{{"vectors", std::filesystem::absolute(b->vectors).string()}};
       if (!b->ids.empty()) {
-        ids = text::read_text_documents(b->ids, text::TextUnit::line);
+        ids = retrieval::read_id_list(b->ids);
       } else if (!b->corpus.empty()) {
         for (const auto& doc : retrieval::read_beir_collection(b->corpus).corpus) ids.push_back(doc.id);
         provenance.update(retrieval::corpus_fingerprint(b->corpus));
