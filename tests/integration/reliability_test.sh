@@ -55,4 +55,12 @@ printf 'd1\nd2\nd1\n' >"$work/ids.txt"
 /usr/bin/python3 -c "import numpy as np; np.save('$work/v3.npy', np.ones((3, 4), dtype=np.float32))" 2>/dev/null
 expect_error 1 "ids.txt:3: document id 'd1' is given twice (first on line 1)" -- "$garden" index build --kind flat --vectors "$work/v3.npy" --ids "$work/ids.txt" --out "$work/flat"
 
+# Long terms: a 300-byte run of letters is skipped (and counted), not a crash.
+mkdir -p "$work/long/qrels"
+printf '{"_id": "d1", "text": "wing %s"}\n' "$(head -c 300 /dev/zero | tr '\0' a)" >"$work/long/corpus.jsonl"
+printf '{"_id": "q1", "text": "wing"}\n' >"$work/long/queries.jsonl"
+printf 'query-id\tcorpus-id\tscore\nq1\td1\t1\n' >"$work/long/qrels/test.tsv"
+"$garden" index build --corpus "$work/long" --out "$work/long_idx" >/dev/null 2>&1 &&
+  grep -q '"occurrences": 1' "$work/long_idx/manifest.json" && pass || fail "index build with a 300-byte term"
+
 report
