@@ -63,4 +63,14 @@ printf 'query-id\tcorpus-id\tscore\nq1\td1\t1\n' >"$work/long/qrels/test.tsv"
 "$garden" index build --corpus "$work/long" --out "$work/long_idx" >/dev/null 2>&1 &&
   grep -q '"occurrences": 1' "$work/long_idx/manifest.json" && pass || fail "index build with a 300-byte term"
 
+# Configs: unknown keys and non-integral integers name the key.
+head -c 20000 /dev/urandom | base64 >"$work/tr.txt"
+T=(--train "$work/tr.txt" --valid "$work/tr.txt" --d-model 16 --n-layers 1 --n-heads 2 --seq 16 --batch 4 --warmup 1 --eval-windows 4 --threads 1)
+echo '{"model": {"d_modle": 16}}' >"$work/typo.json"
+expect_error 1 "typo.json model: unknown field 'd_modle'" -- "$garden" lm train --config "$work/typo.json" --steps 2 --train "$work/tr.txt" --valid "$work/tr.txt" --out "$work/x"
+echo '{"model": {"d_model": 16.7}}' >"$work/frac.json"
+expect_error 1 "frac.json model: field 'd_model' must be an integer, got 16.7" -- "$garden" lm train --config "$work/frac.json" --steps 2 --train "$work/tr.txt" --valid "$work/tr.txt" --out "$work/x"
+echo '{"modle": {}}' >"$work/top.json"
+expect_error 1 "top.json: unknown field 'modle'" -- "$garden" lm train --config "$work/top.json" --out "$work/x"
+
 report

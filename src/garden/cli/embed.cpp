@@ -62,6 +62,8 @@ void run_embed_stages(EmbedTrainCommand& cmd) {
   for (const auto& file : cmd.stage_files) {
     const auto json = read_json_file(file);
     if (!json.is_object()) throw Error(file + ": a stage must be a JSON object");
+    refuse_unknown_keys(json, Json{"name", "data", "objective", "train"}, file);
+    if (json.contains("data")) refuse_unknown_keys(json["data"], Json{"train"}, file + " data");
     train::TrainingStage stage;
     stage.name = json.value("name", std::filesystem::path(file).stem().string());
     Json objective_json = train::EmbedObjectiveConfig{}.to_json();
@@ -114,6 +116,8 @@ void run_embed_train(EmbedTrainCommand& cmd) {
     // cfg.json: {"init": embedder, "data": {"train", "eval"}, "objective": {...}, "train": {...}, "out": ...}
     const auto cfg = read_json_file(cmd.config_file);
     if (!cfg.is_object()) throw Error(cmd.config_file + ": the config must be a JSON object");
+    refuse_unknown_keys(cfg, Json{"init", "data", "objective", "train", "out"}, cmd.config_file);
+    if (cfg.contains("data")) refuse_unknown_keys(cfg["data"], Json{"train", "eval"}, cmd.config_file + " data");
     if (cfg.contains("objective")) objective_json.update(cfg["objective"]);
     if (cfg.contains("train")) train_json.update(cfg["train"]);
     if (cfg.contains("data")) {

@@ -98,6 +98,7 @@ Json TrainConfig::to_json() const {
 TrainConfig TrainConfig::from_json(const Json& json, const std::string& where) {
   if (!json.is_object()) throw Error(where + ": train config must be a JSON object");
   TrainConfig c;
+  refuse_unknown_keys(json, c.to_json(), where);
   read_field(json, "steps", c.steps, where);
   read_field(json, "batch", c.batch, where);
   read_field(json, "seq", c.seq, where);

@@ -163,5 +163,14 @@ TEST(TrainConfig, ValidationNamesTheField) {
   testing::expect_error_containing([&] { c.validate(); }, "lr must be a positive number");
 }
 
+TEST(TrainConfig, UnknownKeysAndNonIntegralCountsAreErrors) {
+  Json json = TrainConfig{}.to_json();
+  json["stpes"] = 10;
+  testing::expect_error_containing([&] { TrainConfig::from_json(json, "cfg.json train"); }, "cfg.json train: unknown field 'stpes'");
+  json = TrainConfig{}.to_json();
+  json["batch"] = 4.5;
+  testing::expect_error_containing([&] { TrainConfig::from_json(json, "cfg.json train"); }, "field 'batch' must be an integer");
+}
+
 }  // namespace
 }  // namespace garden::train
