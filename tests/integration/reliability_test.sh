@@ -73,4 +73,34 @@ expect_error 1 "frac.json model: field 'd_model' must be an integer, got 16.7" -
 echo '{"modle": {}}' >"$work/top.json"
 expect_error 1 "top.json: unknown field 'modle'" -- "$garden" lm train --config "$work/top.json" --out "$work/x"
 
+# Training runs: a shorter fresh run into an old run's folder, resume of a finished run,
+# resume with changed settings, stale staging folders, and a second writer.
+"$garden" lm train "${T[@]}" --steps 20 --checkpoint-every 5 --out "$work/r" >/dev/null 2>&1 || fail "lm train (20 steps)"
+"$garden" lm train "${T[@]}" --steps 10 --checkpoint-every 5 --out "$work/r" >/dev/null 2>&1 &&
+  [ "$(cat "$work/r/checkpoints/latest")" = step_00000010 ] && [ -d "$work/r/checkpoints/step_00000010" ] &&
+  [ ! -e "$work/r/checkpoints/step_00000020" ] && pass || fail "a shorter run into an old run's folder: $(ls "$work/r/checkpoints")"
+cp "$work/r/results.json" "$work/results.before"
+"$garden" lm train "${T[@]}" --steps 10 --checkpoint-every 5 --out "$work/r" --resume >/dev/null 2>&1 &&
+  cmp -s "$work/r/results.json" "$work/results.before" && pass || fail "--resume of a finished run changed results.json"
+expect_error 2 "lr 0.003 -> 0.01" -- "$garden" lm train "${T[@]}" --steps 10 --checkpoint-every 5 --out "$work/r" --resume --lr 0.01
+expect_error 2 "seed 0 -> 3" -- "$garden" lm train "${T[@]}" --steps 10 --checkpoint-every 5 --out "$work/r" --resume --seed 3
+expect_error 2 "steps 10 -> 8 (a resume may only lengthen the run)" -- "$garden" lm train "${T[@]}" --steps 8 --out "$work/r" --resume
+"$garden" lm train "${T[@]}" --steps 15 --checkpoint-every 5 --out "$work/r" --resume >/dev/null 2>&1 &&
+  grep -q '"steps":{"from":10,"to":15}' <(tr -d ' \n' <"$work/r/config.json") && pass || fail "a longer --steps on resume is not recorded"
+"$garden" lm train "${T[@]}" --steps 30 --checkpoint-every 5 --keep-checkpoints 2 --stop-after 10 --out "$work/k" >/dev/null 2>&1 || fail "lm train --stop-after"
+mkdir -p "$work/k/checkpoints/step_00000020.tmp-999999-0" "$work/k/checkpoints/step_00000020.tmp-999999-1"
+"$garden" lm train "${T[@]}" --steps 30 --checkpoint-every 5 --keep-checkpoints 2 --stop-after 5 --out "$work/k" --resume >/dev/null 2>&1 &&
+  [ "$(ls "$work/k/checkpoints" | tr '\n' ' ')" = "latest step_00000010 step_00000015 " ] && pass || fail "stale staging: $(ls "$work/k/checkpoints")"
+"$garden" lm train "${T[@]}" --steps 30 --checkpoint-every 5 --keep-checkpoints 2 --out "$work/k" --resume >/dev/null 2>&1 && pass ||
+  fail "resume after stale staging"
+if command -v flock >/dev/null; then  # this shell holds the run's lock as a live trainer would
+  exec 9>"$work/k/lock"
+  flock -n 9 || fail "flock"
+  expect_error 1 "$work/k is in use: process" -- "$garden" lm train "${T[@]}" --steps 30 --out "$work/k" --resume
+  exec 9>&-
+fi
+echo 999999 >"$work/k/lock"
+"$garden" lm train "${T[@]}" --steps 35 --checkpoint-every 5 --keep-checkpoints 2 --out "$work/k" --resume >/dev/null 2>&1 &&
+  [ ! -e "$work/k/lock" ] && pass || fail "a stale lock was not taken over"
+
 report
