@@ -103,4 +103,7 @@ echo 999999 >"$work/k/lock"
 "$garden" lm train "${T[@]}" --steps 35 --checkpoint-every 5 --keep-checkpoints 2 --out "$work/k" --resume >/dev/null 2>&1 &&
   [ ! -e "$work/k/lock" ] && pass || fail "a stale lock was not taken over"
 
+# lm eval --batch 0 used to loop forever.
+expect_error 2 "--batch must be >= 1, got 0" -- timeout 60 "$garden" lm eval --model "$work/r" --input "$work/tr.txt" --batch 0 --threads 1
+
 report
