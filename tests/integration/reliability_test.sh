@@ -18,7 +18,8 @@ expect_error 2 "--out $work/d already holds files that garden did not write ther
 expect_error 2 "--out $work/d already holds files" -- "$garden" index build --kind flat --vectors "$work/none.npy" --corpus "$work/c5" --out "$work/d"
 expect_error 2 "--out $work/d already holds files" -- "$garden" limit gen --pattern disjoint --queries 5 --docs 10 --out "$work/d"
 expect_error 2 "--out $work/d already holds files" -- "$garden" data prepare --out "$work/d"
-expect_error 2 "--out $work/d already holds files" -- "$garden" lm train --train "$work/c5/corpus.jsonl" --valid "$work/c5/corpus.jsonl" --out "$work/d"
+expect_error 2 "--out $work/d already holds files" -- "$garden" lm train --train "$work/c5/corpus.jsonl" --valid "$work/c5/corpus.jsonl" \
+  --seq 16 --out "$work/d"
 [ "$(cat "$work/d/notes.txt")" = x ] && [ -d "$work/d/sub" ] && [ "$(ls -A "$work/d" | wc -l)" -eq 2 ] && pass || fail "a refused --out was changed"
 echo x >"$work/file"
 expect_error 2 "--out $work/file is a file, not a folder" -- "$garden" index build --corpus "$work/c5" --out "$work/file"

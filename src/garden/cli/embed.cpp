@@ -94,8 +94,8 @@ void run_embed_stages(EmbedTrainCommand& cmd) {
     }
     stages.push_back(std::move(stage));
   }
-  claim_output_dir(cmd.out, "garden embed train");
   auto loaded = model::load_embedder(cmd.init, device);
+  claim_output_dir(cmd.out, "garden embed train");
   train::install_interrupt_handler();
   const auto results = train::train_stages(loaded.embedder, *loaded.tokenizer, stages, cmd.out, cmd.resume, loaded.tokenizer_spec, false);
   if (results.back().interrupted) {
@@ -135,7 +135,6 @@ void run_embed_train(EmbedTrainCommand& cmd) {
   auto train_config = train::TrainConfig::from_json(train_json, "train config");
   train_config.stop_after = cmd.stop_after;
   train_config.validate();
-  claim_run_folder(cmd.out, "garden embed train", cmd.resume);
 
   const auto train_pairs = retrieval::read_training_pairs(cmd.train_file);
   const auto eval_pairs = cmd.eval_file.empty() ? std::vector<retrieval::TextPair>{} : retrieval::read_training_pairs(cmd.eval_file);
@@ -145,6 +144,7 @@ void run_embed_train(EmbedTrainCommand& cmd) {
         usage_error(fmt::format("hard_negatives is {} but a pair ('{}') has {}: mine negatives first or lower it",
                                 objective_config.hard_negatives, pair.query.substr(0, 60), pair.negatives.size()));
   auto loaded = model::load_embedder(cmd.init, device);
+  claim_run_folder(cmd.out, "garden embed train", cmd.resume);
   train::install_interrupt_handler();
   train::Trainer trainer(train_config, cmd.out);
   const auto objective = train::contrastive_objective(loaded.embedder, *loaded.tokenizer, train_pairs, eval_pairs, objective_config,
@@ -214,7 +214,6 @@ void run_classify(ClassifyCommand& cmd) {
   auto train_config = train::TrainConfig::from_json(train_json, "train config");
   train_config.stop_after = cmd.stop_after;
   train_config.validate();
-  claim_run_folder(cmd.out, "garden embed classify", cmd.resume);
   const auto aggregation = train::parse_mrl_aggregation(cmd.aggregation);
 
   train::LabelledTexts train_data, validation, test;
@@ -238,6 +237,7 @@ void run_classify(ClassifyCommand& cmd) {
     usage_error(fmt::format("--weights gives {} values for {} --mrl widths", cmd.weights.size(), cmd.widths.size()));
   train::MrlClassificationModel model(loaded.embedder, train::MrlHeadConfig{cmd.widths, dims, train_data.classes, cmd.efficient});
   model->to(device);
+  claim_run_folder(cmd.out, "garden embed classify", cmd.resume);
   train::install_interrupt_handler();
   train::Trainer trainer(train_config, cmd.out);
   const auto objective = train::mrl_classification_objective(model, *loaded.tokenizer, train_data, validation, cmd.weights, aggregation,

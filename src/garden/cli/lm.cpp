@@ -62,7 +62,6 @@ void run_train(LmTrainCommand& cmd) {
   train_config.validate();
   if (model_config.pos == model::Positions::learned && train_config.seq > model_config.max_seq)
     usage_error(fmt::format("--seq {} exceeds --max-seq {}", train_config.seq, model_config.max_seq));
-  claim_run_folder(cmd.out, "garden lm train", cmd.resume);
 
   if (cmd.train_file.empty()) {
     auto corpus = text::prepare_default_corpus(text::default_corpus_dir(resolve_cache_dir(cmd.runtime.cache)));
@@ -96,6 +95,7 @@ void run_train(LmTrainCommand& cmd) {
   model::Transformer model(model_config);
   model->to(device);
   fmt::print(stderr, "model: {} parameters; data: {}\n", model->parameter_count(), data->describe());
+  claim_run_folder(cmd.out, "garden lm train", cmd.resume);
   train::install_interrupt_handler();
   train::Trainer trainer(train_config, cmd.out);
   trainer.tokenizer_spec = tokenizer->spec();
