@@ -4,25 +4,7 @@
 # trains and round-trips through encode/decode.
 set -u
 garden="$1"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-passes=0
-
-pass() { passes=$((passes + 1)); }
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-# expect_error CODE FRAGMENT -- command...: exit code CODE, one stderr line containing FRAGMENT.
-expect_error() {
-  local code="$1" fragment="$2"
-  shift 3
-  "$@" >"$work/out" 2>"$work/err"
-  local rc=$?
-  if [ "$rc" -ne "$code" ]; then fail "$* exited $rc, expected $code ($(cat "$work/err"))"; return; fi
-  if ! grep -qF -- "$fragment" "$work/err"; then fail "$*: stderr lacks '$fragment': $(cat "$work/err")"; return; fi
-  if [ "$(wc -l <"$work/err")" -ne 1 ]; then fail "$*: error is not one line: $(cat "$work/err")"; return; fi
-  pass
-}
+source "$(dirname "$0")/helpers.sh"
 
 printf 'line one of text\nline two of text\n' >"$work/small.txt"
 printf '{"prompt": "a", "completion": "b"}\n{"prompt": \n' >"$work/bad.jsonl"
@@ -262,5 +244,4 @@ expect_error 2 "already holds files that garden did not write there" -- "$garden
   "$garden" repro run succinct-transformers --scale smoke --threads 1 --out "$work/rep2" >/dev/null 2>&1 && pass ||
   fail "a second run into its own output folder was refused"
 
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+report

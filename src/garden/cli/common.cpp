@@ -5,6 +5,8 @@
 #include <sstream>
 
 #include "garden/core/error.h"
+#include "garden/core/files.h"
+#include "garden/train/run_folder.h"
 
 namespace garden::cli {
 
@@ -13,6 +15,11 @@ void add_runtime_options(CLI::App& app, RuntimeOptions& options) {
   app.add_option("--device", options.device, "auto | cpu | cuda")->capture_default_str();
   app.add_option("--data", options.data, "data root holding collections (default: $GARDEN_DATA)");
   app.add_option("--cache", options.cache, "cache for shared artifacts (default: $GARDEN_CACHE or ~/.cache/garden)");
+}
+
+void claim_run_folder(const std::string& out, const std::string& owner, bool resume) {
+  if (resume && train::latest_checkpoint(out).empty()) throw Error("--resume: " + out + " has no checkpoint to resume from");
+  claim_output_dir(out, owner);
 }
 
 void add_json_flags(CLI::App& app, const Json& defaults, std::map<std::string, std::string>& given, const std::string& group) {

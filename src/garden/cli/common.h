@@ -26,6 +26,10 @@ void add_json_flags(CLI::App& app, const Json& defaults, std::map<std::string, s
                     const std::string& group);
 void apply_json_flags(const std::map<std::string, std::string>& given, const Json& defaults, Json& target);
 
+// Makes `out` the run folder of `owner` (core/files.h: claim_output_dir), after checking that
+// with --resume it holds a checkpoint to continue from.
+void claim_run_folder(const std::string& out, const std::string& owner, bool resume);
+
 // "7" or "4..16" -> (from, to) with 1 <= from <= to; a usage error naming `flag` otherwise.
 std::pair<int64_t, int64_t> parse_int_range(const std::string& text, const std::string& flag);
 

@@ -65,6 +65,8 @@ void run_embed_stages(EmbedTrainCommand& cmd) {
   for (const auto& file : cmd.stage_files) {
     const auto json = read_json_file(file);
     if (!json.is_object()) throw Error(file + ": a stage must be a JSON object");
+    refuse_unknown_keys(json, Json{"name", "data", "objective", "train"}, file);
+    if (json.contains("data")) refuse_unknown_keys(json["data"], Json{"train"}, file + " data");
     train::TrainingStage stage;
     stage.name = json.value("name", std::filesystem::path(file).stem().string());
     Json objective_json = train::EmbedObjectiveConfig{}.to_json();
@@ -96,6 +98,7 @@ void run_embed_stages(EmbedTrainCommand& cmd) {
     stages.push_back(std::move(stage));
   }
   auto loaded = model::load_embedder(train::model_folder(cmd.init), device);
+  claim_output_dir(cmd.out, "garden embed train");
   train::install_interrupt_handler();
   const auto results = train::train_stages(loaded.embedder, *loaded.tokenizer, stages, cmd.out, cmd.resume, loaded.tokenizer_spec, false);
   if (results.back().interrupted) {
@@ -116,6 +119,8 @@ void run_embed_train(EmbedTrainCommand& cmd) {
     // cfg.json: {"init": embedder, "data": {"train", "eval"}, "objective": {...}, "train": {...}, "out": ...}
     const auto cfg = read_json_file(cmd.config_file);
     if (!cfg.is_object()) throw Error(cmd.config_file + ": the config must be a JSON object");
+    refuse_unknown_keys(cfg, Json{"init", "data", "objective", "train", "out"}, cmd.config_file);
+    if (cfg.contains("data")) refuse_unknown_keys(cfg["data"], Json{"train", "eval"}, cmd.config_file + " data");
     if (cfg.contains("objective")) objective_json.update(cfg["objective"]);
     if (cfg.contains("train")) train_json.update(cfg["train"]);
     if (cfg.contains("data")) {
@@ -133,7 +138,6 @@ void run_embed_train(EmbedTrainCommand& cmd) {
   auto train_config = train::TrainConfig::from_json(train_json, "train config");
   train_config.stop_after = cmd.stop_after;
   train_config.validate();
-  if (cmd.resume && train::latest_checkpoint(cmd.out).empty()) throw Error("--resume: " + cmd.out + " has no checkpoint to resume from");
 
   const auto train_pairs = text::read_training_pairs(cmd.train_file);
   const auto eval_pairs = cmd.eval_file.empty() ? std::vector<text::TextPair>{} : text::read_training_pairs(cmd.eval_file);
@@ -143,6 +147,7 @@ void run_embed_train(EmbedTrainCommand& cmd) {
         usage_error(fmt::format("hard_negatives is {} but a pair ('{}') has {}: mine negatives first or lower it",
                                 objective_config.hard_negatives, pair.query.substr(0, 60), pair.negatives.size()));
   auto loaded = model::load_embedder(train::model_folder(cmd.init), device);
+  claim_run_folder(cmd.out, "garden embed train", cmd.resume);
   train::install_interrupt_handler();
   train::Trainer trainer(train_config, cmd.out);
   const auto objective = train::contrastive_objective(loaded.embedder, *loaded.tokenizer, train_pairs, eval_pairs, objective_config,
@@ -212,7 +217,6 @@ void run_classify(ClassifyCommand& cmd) {
   auto train_config = train::TrainConfig::from_json(train_json, "train config");
   train_config.stop_after = cmd.stop_after;
   train_config.validate();
-  if (cmd.resume && train::latest_checkpoint(cmd.out).empty()) throw Error("--resume: " + cmd.out + " has no checkpoint to resume from");
   const auto aggregation = train::parse_mrl_aggregation(cmd.aggregation);
 
   train::LabelledTexts train_data, validation, test;
@@ -236,6 +240,7 @@ void run_classify(ClassifyCommand& cmd) {
     usage_error(fmt::format("--weights gives {} values for {} --mrl widths", cmd.weights.size(), cmd.widths.size()));
   train::MrlClassificationModel model(loaded.embedder, train::MrlHeadConfig{cmd.widths, dims, train_data.classes, cmd.efficient});
   model->to(device);
+  claim_run_folder(cmd.out, "garden embed classify", cmd.resume);
   train::install_interrupt_handler();
   train::Trainer trainer(train_config, cmd.out);
   const auto objective = train::mrl_classification_objective(model, *loaded.tokenizer, train_data, validation, cmd.weights, aggregation,
@@ -285,6 +290,7 @@ void add_embed_init(CLI::App& group) {
     init->config.mask = model::parse_mask_mode(init->mask);
     if (init->config.mask == model::MaskMode::prefix) usage_error("--mask must be bidirectional or causal");
     const model::EmbedderConfig checked = model::EmbedderConfig::from_json(init->config.to_json(), "--options");
+    claim_output_dir(init->out, "garden embed init");
     torch::manual_seed(0);  // the pooler's and head's initial weights
     auto lm = model::load_model(train::model_folder(init->lm));
     model::Embedder embedder(lm.model, checked);

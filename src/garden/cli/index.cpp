@@ -5,6 +5,7 @@
 
 #include "garden/cli/common.h"
 #include "garden/core/error.h"
+#include "garden/core/files.h"
 #include "garden/core/json.h"
 #include "garden/retrieval/bm25.h"
 #include "garden/retrieval/dense.h"
@@ -13,7 +14,6 @@
 #include "garden/retrieval/matryoshka_funnel.h"
 #include "garden/retrieval/model_vectors.h"
 #include "garden/retrieval/retriever.h"
-#include "garden/text/corpus.h"
 
 namespace garden::cli {
 
@@ -49,6 +49,8 @@ void add_index_build(CLI::App& index) {
   build->add_option("--stem", b->bm25.stem, "none | english")->capture_default_str();
   build->add_flag("--stopwords", b->bm25.stopwords, "drop Lucene's 33 English stop words");
   build->callback([b] {
+    if (!b->corpus.empty()) refuse_output_over_input(b->out, "--out", b->corpus, "--corpus");
+    claim_output_dir(b->out, "garden index build");
     if (b->kind == "bm25") {
       if (b->corpus.empty()) usage_error("--kind bm25 needs --corpus");
       retrieval::build_bm25_index(b->corpus, b->out, b->bm25);
@@ -75,7 +77,7 @@ void add_index_build(CLI::App& index) {
       std::vector<std::string> ids;
       Json provenance{{"vectors", std::filesystem::absolute(b->vectors).string()}};
       if (!b->ids.empty()) {
-        ids = text::read_text_documents(b->ids, text::TextUnit::line);
+        ids = retrieval::read_id_list(b->ids);
       } else if (!b->corpus.empty()) {
         for (const auto& doc : retrieval::read_beir_collection(b->corpus).corpus) ids.push_back(doc.id);
         provenance.update(retrieval::corpus_fingerprint(b->corpus));

@@ -216,6 +216,7 @@ void add_limit_gen(CLI::App& group) {
   gen_cmd->add_option("--out", gen_out, "output folder")->required();
   gen_cmd->callback([] {
     gen.pattern = parse_qrel_pattern(gen_pattern);
+    claim_output_dir(gen_out, "garden limit gen");
     const auto c = generate_limit_collection(gen);
     write_beir_collection(c, gen_out);
     fmt::print("wrote {}: {} documents ({} relevant), {} queries, pattern {}\n", gen_out, c.corpus.size(),

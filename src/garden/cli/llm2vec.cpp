@@ -90,6 +90,7 @@ void register_llm2vec(CLI::App& app) {
     config.mask = model::MaskMode::bidirectional;
     config.max_tokens = bi->max_tokens;
     config = model::EmbedderConfig::from_json(config.to_json(), "--options");
+    claim_output_dir(bi->out, "garden llm2vec bidirectional");
     auto lm = model::load_model(train::model_folder(bi->lm));
     model::Embedder embedder(lm.model, config);
     model::save_embedder(bi->out, embedder, lm.tokenizer_spec);
@@ -121,7 +122,6 @@ void register_llm2vec(CLI::App& app) {
     configure_threads(mn->runtime.threads);
     const auto device = resolve_device(mn->runtime.device);
     const auto config = resolved_train_config(mn->train_flags, mntp_train_defaults(), mn->stop_after);
-    if (mn->resume && train::latest_checkpoint(mn->out).empty()) throw Error("--resume: " + mn->out + " has no checkpoint to resume from");
     if (mn->train_file.empty() != mn->valid_file.empty()) usage_error("give both --train and --valid, or neither");
     if (mn->train_file.empty()) {
       const auto corpus = text::prepare_default_corpus(text::default_corpus_dir(resolve_cache_dir(mn->runtime.cache)));
@@ -135,6 +135,7 @@ void register_llm2vec(CLI::App& app) {
     const train::TokenWindows windows(train::encode_corpus(*tokenizer, read_file(mn->train_file)),
                                       train::encode_corpus(*tokenizer, read_file(mn->valid_file)), tokenizer->bos_id(), config.seq,
                                       config.batch, config.eval_windows, config.seed);
+    claim_run_folder(mn->out, "garden llm2vec mntp", mn->resume);
     train::install_interrupt_handler();
     train::Trainer trainer(config, mn->out);
     trainer.tokenizer_spec = lm.tokenizer_spec;
@@ -168,7 +169,6 @@ void register_llm2vec(CLI::App& app) {
     configure_threads(sc->runtime.threads);
     const auto device = resolve_device(sc->runtime.device);
     const auto config = resolved_train_config(sc->train_flags, simcse_train_defaults(), sc->stop_after);
-    if (sc->resume && train::latest_checkpoint(sc->out).empty()) throw Error("--resume: " + sc->out + " has no checkpoint to resume from");
     if (sc->sentences.empty())
       sc->sentences = text::prepare_default_corpus(text::default_corpus_dir(resolve_cache_dir(sc->runtime.cache))).split("train").string();
     auto loaded = model::load_embedder(train::model_folder(sc->model), device);
@@ -181,6 +181,7 @@ void register_llm2vec(CLI::App& app) {
     const auto pairs = train::simcse_pairs(sentences);
     train::EmbedObjectiveConfig objective_config;
     objective_config.contrastive.temperature = sc->temperature;
+    claim_run_folder(sc->out, "garden llm2vec simcse", sc->resume);
     train::install_interrupt_handler();
     train::Trainer trainer(config, sc->out);
     torch::manual_seed(static_cast<int64_t>(config.seed));  // dropout masks

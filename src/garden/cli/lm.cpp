@@ -39,6 +39,9 @@ void run_train(LmTrainCommand& cmd) {
   if (!cmd.config_file.empty()) {
     // cfg.json: {"model": {...}, "train": {...}, "data": {"train", "valid", "tokenizer", "format"}, "out": ...}
     const auto cfg = read_json_file(cmd.config_file);
+    if (!cfg.is_object()) throw Error(cmd.config_file + ": the config must be a JSON object");
+    refuse_unknown_keys(cfg, Json{"model", "train", "data", "out"}, cmd.config_file);
+    if (cfg.contains("data")) refuse_unknown_keys(cfg["data"], Json{"train", "valid", "tokenizer", "format"}, cmd.config_file + " data");
     if (cfg.contains("model")) model_json.update(cfg["model"]);
     if (cfg.contains("train")) train_json.update(cfg["train"]);
     if (cfg.contains("data")) {
@@ -52,12 +55,11 @@ void run_train(LmTrainCommand& cmd) {
   apply_json_flags(cmd.model_flags, model::TransformerConfig{}.to_json(), model_json);
   apply_json_flags(cmd.train_flags, train::TrainConfig{}.to_json(), train_json);
 
-  if (cmd.resume && train::latest_checkpoint(cmd.out).empty())
-    throw Error("--resume: " + cmd.out + " has no checkpoint to resume from");
   auto tokenizer = text::load_tokenizer(cmd.tokenizer);
   model_json["vocab"] = tokenizer->vocab_size();
-  auto model_config = model::TransformerConfig::from_json(model_json, "model config");
-  auto train_config = train::TrainConfig::from_json(train_json, "train config");
+  const std::string where = cmd.config_file.empty() ? std::string("flags") : cmd.config_file;
+  auto model_config = model::TransformerConfig::from_json(model_json, where + " model");
+  auto train_config = train::TrainConfig::from_json(train_json, where + " train");
   train_config.stop_after = cmd.stop_after;
   train_config.validate();
   if (model_config.pos == model::Positions::learned && train_config.seq > model_config.max_seq)
@@ -95,6 +97,7 @@ void run_train(LmTrainCommand& cmd) {
   model::Transformer model(model_config);
   model->to(device);
   fmt::print(stderr, "model: {} parameters; data: {}\n", model->parameter_count(), data->describe());
+  claim_run_folder(cmd.out, "garden lm train", cmd.resume);
   train::install_interrupt_handler();
   train::Trainer trainer(train_config, cmd.out);
   trainer.tokenizer_spec = tokenizer->spec();

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <fstream>
@@ -43,6 +44,17 @@ void claim_output_dir(const fs::path& dir, const std::string& owner, const std::
   write_file_atomic(marker, owner + "\n");
 }
 
+void refuse_output_over_input(const fs::path& out, const std::string& out_flag, const fs::path& input, const std::string& input_flag) {
+  auto resolved = [](const fs::path& p) {
+    const auto full = fs::weakly_canonical(fs::absolute(p));
+    return full.has_filename() ? full : full.parent_path();  // "x/" names the folder x
+  };
+  const auto o = resolved(out), i = resolved(input);
+  if (std::mismatch(o.begin(), o.end(), i.begin(), i.end()).first == o.end())
+    usage_error(out_flag + " " + out.string() + " is or holds " + input_flag + " " + input.string() +
+                ", which writing the output would delete: choose another folder");
+}
+
 void write_file_atomic(const fs::path& path, const std::string& contents) {
   if (path.has_parent_path()) fs::create_directories(path.parent_path());
   const fs::path tmp = staging_path(path);
@@ -73,6 +85,8 @@ void replace_dir_atomic(const fs::path& staged, const fs::path& target) {
   // removed only once the new one is in place.
   fs::path old;
   if (fs::exists(target)) {
+    const auto marker = target / ".garden-output";
+    if (fs::exists(marker) && !fs::exists(staged / ".garden-output")) fs::copy_file(marker, staged / ".garden-output");
     old = staging_path(target);
     fs::rename(target, old);
   }

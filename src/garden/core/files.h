@@ -14,7 +14,9 @@ std::string read_file(const fs::path& path);
 void write_file_atomic(const fs::path& path, const std::string& contents);
 // Appends one line (a newline is added) and flushes; for logs such as metrics.jsonl.
 void append_line(const fs::path& path, const std::string& line);
-// Replaces folder `target` by `staged` (a fully written sibling folder) in one rename.
+// Replaces folder `target` by `staged` (a fully written sibling folder) in one rename. The
+// target's .garden-output marker (claim_output_dir) is carried into the new folder, so an
+// output folder claimed before the work stays its command's own after the swap.
 void replace_dir_atomic(const fs::path& staged, const fs::path& target);
 // Makes `dir` the output folder of `owner` (e.g. "garden repro limit"): creates it when
 // absent, and accepts it when empty or when its marker file (.garden-output) names the same
@@ -22,6 +24,9 @@ void replace_dir_atomic(const fs::path& staged, const fs::path& target);
 // else's files, another command's output, a file) is refused with an error naming `flag`,
 // so a command never writes into or over what it did not make.
 void claim_output_dir(const fs::path& dir, const std::string& owner, const std::string& flag = "--out");
+// Refuses an output folder that is, or holds, an input the command reads (e.g. --corpus X
+// --out X), since replacing the output would delete the input.
+void refuse_output_over_input(const fs::path& out, const std::string& out_flag, const fs::path& input, const std::string& input_flag);
 // A fresh sibling path for staging: "<path>.tmp-<pid>-<n>".
 fs::path staging_path(const fs::path& path);
 std::string sha256_hex(const std::string& bytes);

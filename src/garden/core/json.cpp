@@ -1,10 +1,40 @@
 #include "garden/core/json.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 
 #include "garden/core/files.h"
 
 namespace garden {
+
+void refuse_unknown_keys(const Json& object, const Json& known, const std::string& where) {
+  if (!object.is_object()) return;
+  std::vector<std::string> names;
+  if (known.is_object())
+    for (const auto& item : known.items()) names.push_back(item.key());
+  else
+    for (const auto& name : known) names.push_back(name.get<std::string>());
+  for (const auto& item : object.items())
+    if (std::find(names.begin(), names.end(), item.key()) == names.end())
+      throw Error(fmt::format("{}: unknown field '{}' (known: {})", where, item.key(), fmt::join(names, ", ")));
+}
+
+namespace detail {
+void require_integer(const Json& value, long double lowest, long double highest, const std::string& key, const std::string& where) {
+  const long double v = value.is_number_unsigned()  ? static_cast<long double>(value.get<uint64_t>())
+                        : value.is_number_integer() ? static_cast<long double>(value.get<int64_t>())
+                                                    : static_cast<long double>(value.get<double>());
+  if (!std::isfinite(v) || v != std::trunc(v))
+    throw Error(fmt::format("{}: field '{}' must be an integer, got {}", where, key, value.dump()));
+  if (v < lowest || v > highest)
+    throw Error(lowest == 0 ? fmt::format("{}: field '{}' must be an integer >= 0, got {}", where, key, value.dump())
+                            : fmt::format("{}: field '{}' must be an integer in [{:.0f}, {:.0f}], got {}", where, key, lowest, highest,
+                                          value.dump()));
+}
+}  // namespace detail
 
 Json read_json_file(const std::filesystem::path& path) {
   const std::string text = read_file(path);

@@ -1,5 +1,7 @@
 #include "garden/eval/ir_metrics.h"
 
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -130,6 +132,11 @@ IrEvaluation evaluate_run(const retrieval::Run& run, const retrieval::Qrels& qre
     for (size_t i = 0; i < specs.size(); ++i) values[metrics[i]] = metric_value(specs[i], relevance, judged->second);
   }
   result.queries = static_cast<int64_t>(result.per_query.size());
+  // A mean over no queries would print 0 for every metric, indistinguishable from a useless run.
+  if (result.queries == 0)
+    throw Error(fmt::format("the run and the qrels share no query id (the run has {} queries{}, the qrels {}{})", run.size(),
+                            run.empty() ? "" : ", e.g. '" + run.begin()->first + "'", qrels.size(),
+                            qrels.empty() ? "" : ", e.g. '" + qrels.begin()->first + "'"));
   for (const auto& name : metrics) {
     double sum = 0;
     for (const auto& [qid, values] : result.per_query) sum += values.at(name);

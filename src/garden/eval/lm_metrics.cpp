@@ -14,6 +14,7 @@ Json LmMetrics::to_json() const {
 LmMetrics evaluate_text(model::Transformer& model, const text::Tokenizer& tokenizer, const std::string& text,
                         int64_t seq, int64_t batch) {
   if (seq < 2) usage_error("--seq must be >= 2");
+  if (batch < 1) usage_error("--batch must be >= 1, got " + std::to_string(batch));
   torch::NoGradGuard no_grad;
   const bool was_training = model->is_training();
   model->eval();

@@ -100,6 +100,7 @@ Json TransformerConfig::to_json() const {
 TransformerConfig TransformerConfig::from_json(const Json& json, const std::string& where) {
   if (!json.is_object()) throw Error(where + ": model config must be a JSON object");
   TransformerConfig c;
+  refuse_unknown_keys(json, c.to_json(), where);
   read_field(json, "vocab", c.vocab, where);
   read_field(json, "d_model", c.d_model, where);
   read_field(json, "n_layers", c.n_layers, where);

@@ -23,19 +23,21 @@ Json EmbedderConfig::to_json() const {
 }
 
 EmbedderConfig EmbedderConfig::from_json(const Json& json, const std::string& where) {
+  if (!json.is_object()) throw Error(where + ": the embedder section must be a JSON object");
   EmbedderConfig c;
-  try {
-    c.pooling = parse_pooling(json.value("pooling", std::string("mean")));
-    c.mask = parse_mask_mode(json.value("mask", std::string("bidirectional")));
-    c.latent.latents = json.value("latents", c.latent.latents);
-    c.latent.heads = json.value("latent_heads", c.latent.heads);
-    c.latent.head_dim = json.value("latent_head_dim", c.latent.head_dim);
-    c.latent.ff_mult = json.value("latent_ff_mult", c.latent.ff_mult);
-    c.projection = json.value("projection", c.projection);
-    c.max_tokens = json.value("max_tokens", c.max_tokens);
-  } catch (const Json::exception& e) {
-    throw Error(fmt::format("{}: embedder section: {}", where, e.what()));
-  }
+  const std::string section = where + " embedder";
+  refuse_unknown_keys(json, c.to_json(), section);
+  std::string pooling = "mean", mask = "bidirectional";
+  read_field(json, "pooling", pooling, section);
+  read_field(json, "mask", mask, section);
+  c.pooling = parse_pooling(pooling);
+  c.mask = parse_mask_mode(mask);
+  read_field(json, "latents", c.latent.latents, section);
+  read_field(json, "latent_heads", c.latent.heads, section);
+  read_field(json, "latent_head_dim", c.latent.head_dim, section);
+  read_field(json, "latent_ff_mult", c.latent.ff_mult, section);
+  read_field(json, "projection", c.projection, section);
+  read_field(json, "max_tokens", c.max_tokens, section);
   if (c.max_tokens < 2 || c.projection < 0)
     usage_error(fmt::format("{}: embedder max_tokens must be >= 2 and projection >= 0", where));
   if (c.mask == MaskMode::prefix) usage_error(fmt::format("{}: an embedder's mask is causal or bidirectional", where));

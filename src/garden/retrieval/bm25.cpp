@@ -89,12 +89,21 @@ std::vector<std::string> bm25_tokens(const std::string& text, const std::string&
   return tokens;
 }
 
+namespace {
+// Xapian's glass backend refuses longer terms (InvalidArgumentError). Such a run of letters or
+// digits is no word (a hash, base64, a URL without punctuation), so it is left out of the
+// index, as Lucene-based tools drop over-long tokens, and counted in the manifest; the
+// document's length |d| counts the tokens that are indexed.
+constexpr size_t kMaxTermBytes = 245;
+}  // namespace
+
 void build_bm25_index(const fs::path& corpus_dir, const fs::path& out, const Bm25Options& options) {
   options.validate();
   const auto collection = read_beir_collection(corpus_dir);
   for (const auto& warning : collection.warnings) fmt::print(stderr, "warning: {}\n", warning);
   const auto staged = staging_path(out);
   fs::create_directories(staged);
+  int64_t long_occurrences = 0, long_documents = 0;
   {
     Xapian::WritableDatabase db((staged / "xapian").string(), Xapian::DB_CREATE_OR_OVERWRITE);
     Progress progress("index", static_cast<int64_t>(collection.corpus.size()), "docs");
@@ -106,7 +115,16 @@ void build_bm25_index(const fs::path& corpus_dir, const fs::path& out, const Bm2
       // first makes one add_term call per distinct term.
       std::unordered_map<std::string, Xapian::termcount> counts;
       for (auto& token : bm25_tokens(document_text(doc), options.stem, options.stopwords)) ++counts[std::move(token)];
-      for (const auto& [term, wdf] : counts) xdoc.add_term(term, wdf);
+      bool skipped = false;
+      for (const auto& [term, wdf] : counts) {
+        if (term.size() > kMaxTermBytes) {
+          long_occurrences += wdf;
+          skipped = true;
+          continue;
+        }
+        xdoc.add_term(term, wdf);
+      }
+      long_documents += skipped;
       db.add_document(xdoc);
       if (++done % 1000 == 0) progress.update(done);
     }
@@ -117,7 +135,8 @@ void build_bm25_index(const fs::path& corpus_dir, const fs::path& out, const Bm2
                 {"parameters", options.to_json()},
                 {"collection", collection.name},
                 {"documents", collection.corpus.size()},
-                {"tokenizer", "lower-case [a-z0-9]+ runs"}};
+                {"tokenizer", "lower-case [a-z0-9]+ runs"},
+                {"long_terms_skipped", {{"max_bytes", kMaxTermBytes}, {"occurrences", long_occurrences}, {"documents", long_documents}}}};
   manifest.update(corpus_fingerprint(corpus_dir));
   write_json_atomic(staged / "manifest.json", manifest);
   replace_dir_atomic(staged, out);

@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <queue>
+#include <unordered_map>
 
 #include "garden/core/error.h"
 #include "garden/core/files.h"
@@ -78,6 +80,22 @@ struct DenseIndex::State {
   std::unique_ptr<hnswlib::HierarchicalNSW<float>> hnsw;
   int64_t dims = 0;
 };
+
+std::vector<std::string> read_id_list(const fs::path& path) {
+  std::ifstream in(path);
+  if (fs::is_directory(path) || !in) throw Error("cannot read " + path.string() + ": no such file or not readable");
+  std::vector<std::string> ids;
+  std::unordered_map<std::string, int64_t> first_line;
+  std::string line;
+  for (int64_t number = 1; std::getline(in, line); ++number) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    const auto [seen, fresh] = first_line.emplace(line, number);
+    if (!fresh) throw Error(fmt::format("{}:{}: document id '{}' is given twice (first on line {})", path.string(), number, line, seen->second));
+    ids.push_back(line);
+  }
+  return ids;
+}
 
 void build_dense_index(const Matrix& vectors, const std::vector<std::string>& ids, const fs::path& out,
                        const DenseOptions& options, const Json& provenance) {

@@ -45,6 +45,10 @@ struct Hit {
 // every index is tested against.
 std::vector<std::vector<Hit>> exact_search(const Matrix& base, const Matrix& queries, int64_t k);
 
+// Document ids, one a non-blank line (row i of the vectors is the i-th id); an id given twice
+// is refused with both line numbers, since search could not tell its two rows apart.
+std::vector<std::string> read_id_list(const std::filesystem::path& path);
+
 // Writes IDX/{index.faiss|index.hnsw, vectors.npy, ids.json, manifest.json} as one folder.
 // `provenance` is merged into the manifest (e.g. the corpus fingerprint, the model).
 void build_dense_index(const Matrix& vectors, const std::vector<std::string>& ids, const std::filesystem::path& out,

@@ -1,6 +1,9 @@
 #include "garden/retrieval/fusion.h"
 
+#include <fmt/core.h>
+
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "garden/core/error.h"
@@ -26,7 +29,7 @@ Run top(std::map<std::string, std::map<std::string, double>>& fused, int64_t dep
 
 Run reciprocal_rank_fusion(const std::vector<Run>& runs, double k, int64_t depth) {
   if (runs.empty()) usage_error("fusion needs at least one run");
-  if (k < 0) usage_error("reciprocal rank fusion: k must be >= 0");
+  if (!std::isfinite(k) || k < 0) usage_error(fmt::format("reciprocal rank fusion: --k must be a finite number >= 0, got {}", k));
   std::map<std::string, std::map<std::string, double>> fused;
   for (const auto& run : runs) {
     for (const auto& [qid, docs] : run) {
@@ -41,6 +44,8 @@ Run weighted_score_fusion(const std::vector<Run>& runs, const std::vector<double
   if (runs.empty()) usage_error("fusion needs at least one run");
   if (weights.size() != runs.size())
     usage_error("weighted fusion: " + std::to_string(weights.size()) + " weights for " + std::to_string(runs.size()) + " runs");
+  for (const double w : weights)
+    if (!std::isfinite(w)) usage_error(fmt::format("weighted fusion: --weights must be finite numbers, got {}", w));
   std::map<std::string, std::map<std::string, double>> fused;
   for (size_t i = 0; i < runs.size(); ++i) {
     for (const auto& [qid, docs] : runs[i]) {

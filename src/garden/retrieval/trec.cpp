@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -23,6 +24,8 @@ std::vector<std::string> split_fields(const std::string& line) {
 
 template <typename Fn>
 void for_each_line(const std::filesystem::path& path, Fn&& fn) {
+  // A folder opens as an empty stream, which would read as a file without lines.
+  if (std::filesystem::is_directory(path)) throw Error(path.string() + " is a folder, not a file");
   std::ifstream in(path);
   if (!in) throw Error("cannot read " + path.string() + ": no such file or not readable");
   std::string line;
@@ -64,12 +67,23 @@ std::vector<ScoredDoc> rank_like_trec_eval(std::vector<ScoredDoc> docs) {
 
 Run read_trec_run(const std::filesystem::path& path) {
   Run run;
+  // trec_eval refuses a document listed twice for a query; scoring each copy would count one
+  // relevant document several times (recall above 1).
+  std::map<std::pair<std::string, std::string>, int64_t> first_line;
   for_each_line(path, [&](const std::string& line, int64_t number) {
     const auto f = split_fields(line);
     if (f.size() != 6)
       throw Error(fmt::format("{}:{}: a TREC run line has 6 fields (qid Q0 docid rank score tag), found {}", path.string(), number, f.size()));
-    run[f[0]].push_back({f[2], parse_double(f[4], path, number, "score")});
+    const double score = parse_double(f[4], path, number, "score");
+    // NaN has no place in a ranking (sorting by it is undefined), nor has an infinite score.
+    if (!std::isfinite(score)) throw Error(fmt::format("{}:{}: score '{}' is not a finite number", path.string(), number, f[4]));
+    const auto [seen, fresh] = first_line.emplace(std::make_pair(f[0], f[2]), number);
+    if (!fresh)
+      throw Error(fmt::format("{}:{}: document '{}' is listed twice for query '{}' (first on line {})", path.string(), number, f[2], f[0],
+                              seen->second));
+    run[f[0]].push_back({f[2], score});
   });
+  if (run.empty()) throw Error(path.string() + ": no run lines (qid Q0 docid rank score tag)");
   return run;
 }
 
@@ -110,7 +124,9 @@ Qrels read_beir_qrels(const std::filesystem::path& path) {
 }
 
 Qrels read_qrels(const std::filesystem::path& path) {
-  return path.extension() == ".tsv" ? read_beir_qrels(path) : read_trec_qrels(path);
+  auto qrels = path.extension() == ".tsv" ? read_beir_qrels(path) : read_trec_qrels(path);
+  if (qrels.empty()) throw Error(path.string() + ": no judgements");
+  return qrels;
 }
 
 }  // namespace garden::retrieval

@@ -134,6 +134,7 @@ std::filesystem::path default_corpus_dir(const std::filesystem::path& cache_dir)
 PreparedCorpus prepare_default_corpus(const std::filesystem::path& out, bool force) {
   PreparedCorpus corpus{out};
   if (!force && std::filesystem::exists(out / "manifest.json")) return corpus;
+  claim_output_dir(out, "garden data prepare");
   struct Source {
     std::string name, package;
     std::vector<std::string> lines;

@@ -27,7 +27,7 @@ struct BaseLmOptions {
 };
 
 struct BaseLm {
-  std::filesystem::path model;      // a model folder (train::load_model)
+  std::filesystem::path model;      // a model folder (model::load_model)
   std::filesystem::path tokenizer;  // the SentencePiece .model (also named in the model's config)
   std::string sources;              // what it was pretrained on, for reports
   bool built = false;               // true when this call trained it (false: from the cache)

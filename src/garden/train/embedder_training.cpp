@@ -22,6 +22,7 @@ Json EmbedObjectiveConfig::to_json() const {
 EmbedObjectiveConfig EmbedObjectiveConfig::from_json(const Json& json, const std::string& where) {
   if (!json.is_object()) throw Error(where + ": the objective must be a JSON object");
   EmbedObjectiveConfig c;
+  refuse_unknown_keys(json, c.to_json(), where);
   read_field(json, "temperature", c.contrastive.temperature, where);
   read_field(json, "in_batch", c.contrastive.in_batch, where);
   read_field(json, "filter_margin", c.contrastive.filter_margin, where);

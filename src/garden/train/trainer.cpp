@@ -1,13 +1,20 @@
 #include "garden/train/trainer.h"
 
 #include <ATen/autocast_mode.h>
-#include <fmt/core.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstring>
 #include <fstream>
+#include <set>
 
 #include "garden/core/error.h"
 #include "garden/core/files.h"
@@ -59,6 +66,97 @@ model::ForwardOptions forward_options(const Batch& batch, torch::Device device) 
 
 std::string checkpoint_name(int64_t step) { return fmt::format("step_{:08d}", step); }
 
+// <run>/lock, held with flock() while a trainer writes the run folder, so a second trainer is
+// refused instead of mixing checkpoints. The kernel releases the lock when its process dies,
+// so a file left by a killed run (its pid inside) is simply taken over.
+class RunLock {
+ public:
+  explicit RunLock(const fs::path& run) : path_(run / "lock") {
+    fs::create_directories(run);
+    // The file may be unlinked by its previous holder between our open() and flock(); holding a
+    // lock on a file that no longer has the name would not exclude anyone, so try again.
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+      if (fd_ < 0) throw Error(fmt::format("cannot open {}: {}", path_.string(), std::strerror(errno)));
+      if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+        const int error = errno;
+        ::close(fd_);
+        if (error != EWOULDBLOCK) throw Error(fmt::format("cannot lock {}: {}", path_.string(), std::strerror(error)));
+        std::string owner = read_file(path_);
+        while (!owner.empty() && (owner.back() == '\n' || owner.back() == ' ')) owner.pop_back();
+        throw Error(fmt::format("{} is in use: process {} is training into it (lock {})", run.string(), owner.empty() ? "?" : owner,
+                                path_.string()));
+      }
+      struct stat held {}, named {};
+      if (::fstat(fd_, &held) == 0 && ::stat(path_.c_str(), &named) == 0 && held.st_ino == named.st_ino && held.st_dev == named.st_dev) {
+        const std::string pid = std::to_string(::getpid()) + "\n";
+        if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size()))
+          throw Error(fmt::format("cannot write {}: {}", path_.string(), std::strerror(errno)));
+        return;
+      }
+      ::close(fd_);
+    }
+    throw Error("cannot lock " + path_.string() + ": it keeps being replaced");
+  }
+  ~RunLock() {
+    ::unlink(path_.c_str());  // before close, so no one can lock the old file after we let go
+    ::close(fd_);
+  }
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+
+ private:
+  fs::path path_;
+  int fd_ = -1;
+};
+
+// Staging files and folders (core/files.h: staging_path) of the run folder and its
+// checkpoints. Under the run's lock none belongs to a live writer: they are leftovers of a kill.
+void remove_stale_staging(const fs::path& run) {
+  for (const auto& dir : {run, run / "checkpoints"}) {
+    if (!fs::is_directory(dir)) continue;
+    std::vector<fs::path> stale;
+    for (const auto& entry : fs::directory_iterator(dir))
+      if (entry.path().filename().string().find(".tmp-") != std::string::npos) stale.push_back(entry.path());
+    for (const auto& path : stale) fs::remove_all(path);
+  }
+}
+
+// Leaves of `a` and `b` (nested objects) that differ, as "path before -> after".
+void differences(const Json& a, const Json& b, const std::string& prefix, std::vector<std::string>& out) {
+  if (a.is_object() && b.is_object()) {
+    for (const auto& [key, value] : a.items())
+      differences(value, b.contains(key) ? b.at(key) : Json(), prefix.empty() ? key : prefix + "." + key, out);
+    for (const auto& [key, value] : b.items())
+      if (!a.contains(key)) differences(Json(), value, prefix.empty() ? key : prefix + "." + key, out);
+  } else if (a != b) {
+    out.push_back(fmt::format("{} {} -> {}", prefix, a.is_null() ? "(none)" : a.dump(), b.is_null() ? "(none)" : b.dump()));
+  }
+}
+
+// What a resume may change: settings that leave the weights alone (how often to evaluate, log
+// and checkpoint, how many checkpoints to keep) and a longer run. Anything else would make the
+// resumed run differ from an uninterrupted one, so it is refused, naming every change.
+// Returns the accepted changes as {key: {"from", "to"}}.
+Json check_resume_settings(const fs::path& run, const Json& before, const Json& now, const Json& described, const Json& describing) {
+  static const std::set<std::string> free = {"eval_every", "log_every", "checkpoint_every", "keep_checkpoints"};
+  std::vector<std::string> refused;
+  Json accepted = Json::object();
+  for (const auto& [key, value] : now.items()) {
+    const Json old = before.contains(key) ? before.at(key) : Json();
+    if (old == value) continue;
+    if (free.count(key) || (key == "steps" && old.is_number() && value.get<int64_t>() > old.get<int64_t>()))
+      accepted[key] = {{"from", old}, {"to", value}};
+    else
+      refused.push_back(fmt::format("{} {} -> {}{}", key, old.dump(), value.dump(), key == "steps" ? " (a resume may only lengthen the run)" : ""));
+  }
+  differences(described, describing, "", refused);
+  if (!refused.empty())
+    usage_error(fmt::format("--resume: {} was trained with other settings: {}; resume with the run's settings or start a new run",
+                            run.string(), fmt::join(refused, ", ")));
+  return accepted;
+}
+
 }  // namespace
 
 bool run_complete(const fs::path& run, int64_t steps) {
@@ -100,6 +198,7 @@ Json TrainConfig::to_json() const {
 TrainConfig TrainConfig::from_json(const Json& json, const std::string& where) {
   if (!json.is_object()) throw Error(where + ": train config must be a JSON object");
   TrainConfig c;
+  refuse_unknown_keys(json, c.to_json(), where);
   read_field(json, "steps", c.steps, where);
   read_field(json, "batch", c.batch, where);
   read_field(json, "seq", c.seq, where);
@@ -172,6 +271,14 @@ TrainResult Trainer::fit(torch::nn::Module& module, const Objective& objective, 
   if (parameters.empty()) throw Error("training: the model has no parameters");
   const auto device = parameters.front().device();
   const auto checkpoints = out_ / "checkpoints";
+  const RunLock lock(out_);
+  remove_stale_staging(out_);
+  if (!resume) {
+    // A fresh run replaces an earlier run in this folder: its checkpoints would otherwise be
+    // pruned in step order together with the new ones.
+    fs::remove_all(checkpoints);
+    fs::remove(out_ / "results.json");
+  }
   fs::create_directories(checkpoints);
 
   // Weight decay applies to matrices (linear weights, embeddings), not to norm gains.
@@ -191,17 +298,40 @@ TrainResult Trainer::fit(torch::nn::Module& module, const Objective& objective, 
   int64_t start_step = 0;
   double ema = 0;
   int64_t spikes = 0;
+  Json description = objective.description.is_object() ? objective.description : Json::object();
+  Json resumed = Json::array();
   if (resume) {
     const auto latest = latest_checkpoint(out_);
     if (latest.empty()) throw Error("--resume: " + out_.string() + " has no checkpoint to resume from");
+    Json described = fs::exists(out_ / "config.json") ? read_json_file(out_ / "config.json") : description;
+    if (described.contains("resumed")) resumed = described["resumed"];
+    described.erase("train");
+    described.erase("resumed");
+    const auto state = read_json_file(latest / "state.json");
+    const Json changed = check_resume_settings(out_, state.at("train"), config_.to_json(), described, description);
+    const int64_t done = state.at("step").get<int64_t>();
+    if (!changed.empty()) resumed.push_back({{"step", done}, {"changed", changed}});
+    if (done >= config_.steps) {
+      // Finished: its results.json was written before the final checkpoint, and stays as it is.
+      if (!fs::exists(out_ / "results.json"))
+        throw Error(fmt::format("--resume: {} finished its {} steps but has no results.json", out_.string(), done));
+      const auto summary = read_json_file(out_ / "results.json");
+      TrainResult result;
+      result.steps_done = done;
+      result.final_train_loss = summary.value("train_loss", 0.0);
+      result.val_loss = summary.value("val_loss", 0.0);
+      result.loss_spikes = summary.value("loss_spikes", int64_t{0});
+      result.tokens_per_second = summary.value("tokens_per_second", 0.0);
+      result.seconds = summary.value("seconds", 0.0);
+      return result;
+    }
     load_module_tensors(module, load_safetensors(latest / "model.safetensors"), latest / "model.safetensors");
     torch::load(optimizer, (latest / "optimizer.pt").string());
     auto rng = load_safetensors(latest / "rng.safetensors");
     auto generator = at::detail::getDefaultCPUGenerator();
     std::lock_guard<std::mutex> lock(generator.mutex());
     generator.set_state(rng.at("cpu"));
-    auto state = read_json_file(latest / "state.json");
-    start_step = state.at("step").get<int64_t>();
+    start_step = done;
     ema = state.at("loss_ema").get<double>();
     spikes = state.at("loss_spikes").get<int64_t>();
     // Drop metric lines written after the checkpoint, so the log matches the resumed run.
@@ -216,8 +346,8 @@ TrainResult Trainer::fit(torch::nn::Module& module, const Objective& objective, 
   } else {
     fs::remove(out_ / "metrics.jsonl");
   }
-  Json description = objective.description.is_object() ? objective.description : Json::object();
   description["train"] = config_.to_json();
+  if (!resumed.empty()) description["resumed"] = resumed;
   write_json_atomic(out_ / "config.json", description);
 
   auto save_checkpoint = [&](int64_t step) {
@@ -236,12 +366,20 @@ TrainResult Trainer::fit(torch::nn::Module& module, const Objective& objective, 
                                                   {"train", config_.to_json()}});
     replace_dir_atomic(staged, final_dir);
     write_file_atomic(checkpoints / "latest", checkpoint_name(step) + "\n");
-    // Keep the newest keep_checkpoints folders.
+    // Keep the newest keep_checkpoints folders, counting only finished ones (step_ and 8
+    // digits: staging folders are longer), which a fresh run makes all this run's.
     std::vector<fs::path> all;
-    for (const auto& entry : fs::directory_iterator(checkpoints))
-      if (entry.is_directory() && entry.path().filename().string().rfind("step_", 0) == 0) all.push_back(entry.path());
+    for (const auto& entry : fs::directory_iterator(checkpoints)) {
+      const auto name = entry.path().filename().string();
+      if (entry.is_directory() && name.size() == 13 && name.rfind("step_", 0) == 0 &&
+          std::all_of(name.begin() + 5, name.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        all.push_back(entry.path());
+    }
     std::sort(all.begin(), all.end());
-    for (size_t i = 0; i + static_cast<size_t>(config_.keep_checkpoints) < all.size(); ++i) fs::remove_all(all[i]);
+    // The one just written is `latest` even when a later step's folder survives from before a
+    // kill (written, but not yet named by `latest`), so it is never pruned.
+    for (size_t i = 0; i + static_cast<size_t>(config_.keep_checkpoints) < all.size(); ++i)
+      if (all[i] != final_dir) fs::remove_all(all[i]);
   };
 
   TrainResult result;
@@ -262,6 +400,25 @@ TrainResult Trainer::fit(torch::nn::Module& module, const Objective& objective, 
     if (metrics.contains("val_loss")) result.val_loss = metrics["val_loss"].get<double>();
     last_eval = metrics;
     append_line(out_ / "metrics.jsonl", metrics.dump());
+  };
+
+  bool summarised = false;
+  auto summarise = [&](int64_t at) {
+    summarised = true;
+    result.interrupted = at < config_.steps;  // by SIGINT or stop_after, with a checkpoint to resume from
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    result.steps_done = at;
+    result.final_train_loss = last_loss;
+    result.loss_spikes = spikes;
+    result.tokens_per_second = tokens_done / std::max(result.seconds, 1e-9);
+    Json summary{{"steps_done", result.steps_done}, {"steps", config_.steps}, {"interrupted", result.interrupted},
+                 {"train_loss", result.final_train_loss}, {"loss_spikes", result.loss_spikes},
+                 {"tokens_per_second", result.tokens_per_second}, {"seconds", result.seconds}};
+    if (evaluated && last_eval.contains("val_loss")) {
+      summary["val_loss"] = result.val_loss;
+      summary["val_ppl"] = std::exp(result.val_loss);
+    }
+    write_json_atomic(out_ / "results.json", summary);
   };
 
   int64_t step = start_step;
@@ -307,31 +464,19 @@ TrainResult Trainer::fit(torch::nn::Module& module, const Objective& objective, 
 
     const bool final_step = step == config_.steps;
     if ((config_.eval_every > 0 && step % config_.eval_every == 0) || final_step) run_eval(step);
-    if (g_interrupted) {
+    // results.json before the final checkpoint: a run whose latest checkpoint is its last step
+    // always has its results, which a resume of the finished run returns.
+    if (final_step) summarise(step);
+    if (g_interrupted && !final_step) {
       save_checkpoint(step);
-      result.interrupted = true;
       break;
     }
     if ((config_.checkpoint_every > 0 && step % config_.checkpoint_every == 0) || final_step || step == last_step) save_checkpoint(step);
   }
-  if (step == last_step && last_step < config_.steps) result.interrupted = true;
-
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  result.steps_done = step;
-  result.final_train_loss = last_loss;
-  result.loss_spikes = spikes;
-  result.tokens_per_second = tokens_done / std::max(result.seconds, 1e-9);
+  if (!summarised) summarise(step);
   if (!quiet)
     progress.finish(last_eval.contains("val_loss") ? fmt::format("loss {:.4f}  val {:.4f}", last_loss, result.val_loss)
                                                    : fmt::format("loss {:.4f}", last_loss));
-  Json summary{{"steps_done", result.steps_done}, {"steps", config_.steps}, {"interrupted", result.interrupted},
-               {"train_loss", result.final_train_loss}, {"loss_spikes", result.loss_spikes},
-               {"tokens_per_second", result.tokens_per_second}, {"seconds", result.seconds}};
-  if (evaluated && last_eval.contains("val_loss")) {
-    summary["val_loss"] = result.val_loss;
-    summary["val_ppl"] = std::exp(result.val_loss);
-  }
-  write_json_atomic(out_ / "results.json", summary);
   return result;
 }
 

@@ -50,6 +50,13 @@ TEST(IrMetrics, UnknownMetricsAreUsageErrors) {
   EXPECT_EQ(parse_metric_list("NDCG@10, map"), (std::vector<std::string>{"ndcg@10", "map"}));
 }
 
+// Means over no queries used to print 0.0000 for every metric, as if the run had failed.
+TEST(IrMetrics, RefusesARunThatSharesNoQueryWithTheQrels) {
+  retrieval::Run run{{"q1", {{"d1", 1.0}}}};
+  retrieval::Qrels qrels{{"q9", {{"d1", 1}}}};
+  testing::expect_error_containing([&] { evaluate_run(run, qrels, {"mrr"}); }, "the run and the qrels share no query");
+}
+
 TEST(TrecFiles, MalformedLinesNameFileAndLine) {
   testing::TempDir dir;
   write_file_atomic(dir.path() / "r.run", "1 Q0 d1 1 2.5 x\n1 Q0 d2 2 high x\n");

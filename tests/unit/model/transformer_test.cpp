@@ -133,5 +133,15 @@ TEST(TransformerConfig, JsonRoundTrip) {
   EXPECT_EQ(back.to_json(), c.to_json());
 }
 
+// A misspelt key used to be ignored (the default width was trained) and 16.7 became 16.
+TEST(TransformerConfig, UnknownKeysAndNonIntegralWidthsAreErrors) {
+  Json json = testing::tiny_config().to_json();
+  json["d_modle"] = 16;
+  testing::expect_error_containing([&] { TransformerConfig::from_json(json, "cfg.json model"); }, "cfg.json model: unknown field 'd_modle'");
+  json = testing::tiny_config().to_json();
+  json["d_model"] = 16.7;
+  testing::expect_error_containing([&] { TransformerConfig::from_json(json, "cfg.json model"); }, "field 'd_model' must be an integer");
+}
+
 }  // namespace
 }  // namespace garden::model

@@ -63,6 +63,23 @@ TEST(Bm25, XapianScoresEqualTheHandWrittenFormula) {
   for (size_t i = 1; i < hits.size(); ++i) EXPECT_GE(hits[i - 1].score, hits[i].score);
 }
 
+// Xapian refuses terms longer than 245 bytes; one such run of letters used to abort the build.
+TEST(Bm25, TermsTooLongForXapianAreSkippedAndCounted) {
+  testing::TempDir dir;
+  const std::string long_term(300, 'x');
+  write_file_atomic(dir.path() / "c" / "corpus.jsonl", "{\"_id\": \"d1\", \"text\": \"wing " + long_term + " lift " + long_term +
+                                                           "\"}\n{\"_id\": \"d2\", \"text\": \"drag " + std::string(245, 'y') + "\"}\n");
+  write_file_atomic(dir.path() / "c" / "queries.jsonl", "{\"_id\": \"q\", \"text\": \"lift\"}\n");
+  write_file_atomic(dir.path() / "c" / "qrels" / "test.tsv", "query-id\tcorpus-id\tscore\nq\td1\t1\n");
+  build_bm25_index(dir.path() / "c", dir.path() / "idx", {});
+  const auto manifest = read_json_file(dir.path() / "idx" / "manifest.json");
+  EXPECT_EQ(manifest.at("long_terms_skipped").dump(), R"({"documents":1,"max_bytes":245,"occurrences":2})");
+  Bm25Index index(dir.path() / "idx");
+  EXPECT_EQ(index.search("lift", 5).size(), 1u);
+  EXPECT_EQ(index.search(std::string(245, 'y'), 5).size(), 1u);  // 245 bytes still fit
+  EXPECT_TRUE(index.search(long_term, 5).empty());
+}
+
 TEST(Bm25, StaleIndexIsRefused) {
   testing::TempDir dir;
   write_file_atomic(dir.path() / "c" / "corpus.jsonl", "{\"_id\": \"d\", \"text\": \"a b\"}\n");

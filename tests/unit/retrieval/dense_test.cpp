@@ -169,3 +169,17 @@ TEST(MatryoshkaFunnel, StagesCutAndRescoreWithLongerPrefixes) {
 
 }  // namespace
 }  // namespace garden::retrieval
+
+namespace garden::retrieval {
+namespace {
+
+TEST(IdList, ReadsOneIdALineAndRefusesAnIdGivenTwice) {
+  testing::TempDir dir;
+  write_file_atomic(dir.path() / "ids.txt", "d1\n\nd2\r\nd3\n");
+  EXPECT_EQ(read_id_list(dir.path() / "ids.txt"), (std::vector<std::string>{"d1", "d2", "d3"}));
+  write_file_atomic(dir.path() / "ids.txt", "d1\nd2\nd1\n");
+  testing::expect_error_containing([&] { read_id_list(dir.path() / "ids.txt"); }, "ids.txt:3: document id 'd1' is given twice (first on line 1)");
+}
+
+}  // namespace
+}  // namespace garden::retrieval

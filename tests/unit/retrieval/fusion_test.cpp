@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "test_files.h"
 
 namespace garden::retrieval {
@@ -32,6 +34,14 @@ TEST(Fusion, WeightedMinMaxHandComputed) {
   EXPECT_DOUBLE_EQ(docs[1].score, 0.25);
   EXPECT_DOUBLE_EQ(docs[2].score, 0.0);
   testing::expect_error_containing([&] { weighted_score_fusion({a, b}, {1.0}); }, "1 weights for 2 runs");
+}
+
+// A NaN constant or weight used to give NaN scores, whose ranking is undefined.
+TEST(Fusion, RefusesConstantsAndWeightsThatAreNotFiniteNumbers) {
+  retrieval::Run a{{"q", {{"x", 9.0}}}}, b{{"q", {{"y", 0.3}}}};
+  for (const double k : {std::nan(""), HUGE_VAL, -1.0})
+    testing::expect_error_containing([&] { reciprocal_rank_fusion({a, b}, k); }, "--k must be a finite number >= 0");
+  testing::expect_error_containing([&] { weighted_score_fusion({a, b}, {1.0, std::nan("")}); }, "--weights must be finite numbers");
 }
 
 }  // namespace

@@ -1,10 +1,15 @@
-// The trainer: bit-for-bit resume, the non-finite-loss stop, the schedule and the loss.
+// The trainer: bit-for-bit resume, the checks of a resume, the run folder's lock and
+// checkpoint pruning, the non-finite-loss stop, the schedule and the loss.
 #include "garden/model/model_folder.h"
 #include "garden/train/run_folder.h"
 #include "garden/train/trainer.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 
@@ -115,6 +120,134 @@ TEST(Trainer, SigintCheckpointsAndStops) {
   EXPECT_TRUE(result.interrupted);
   EXPECT_EQ(result.steps_done, 3);
   EXPECT_EQ(read_file(dir.path() / "checkpoints" / "latest"), "step_00000003\n");
+}
+
+// Trains `model` on `data` into `run` without a progress bar.
+TrainResult fit_quietly(const TrainConfig& config, const std::filesystem::path& run, model::Transformer& model, const BatchSource& data,
+                        bool resume) {
+  Trainer trainer(config, run);
+  trainer.quiet = true;
+  return trainer.fit(model, data, resume);
+}
+
+std::vector<std::string> folder_names(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// A run folder and the token stream of the tests on run folders.
+class TrainerRun : public ::testing::Test {
+ protected:
+  testing::TempDir dir;
+  TokenWindows data{cyclic_tokens(400), cyclic_tokens(100), 10, 8, 4, 4, 5};
+};
+
+// Staging folders left by kills during a checkpoint write used to count as checkpoints, so
+// pruning deleted the real ones and `latest` pointed at a missing folder.
+TEST_F(TrainerRun, PruningIgnoresAndRemovesStaleStagingFolders) {
+  auto config = small_lm_train(20);
+  config.checkpoint_every = 5;
+  config.keep_checkpoints = 2;
+  config.stop_after = 10;
+  auto m = fresh_model();
+  fit_quietly(config, dir.path(), m, data, false);
+  for (const char* stale : {"step_00000020.tmp-999999-0", "step_00000020.tmp-999999-1"})
+    write_file_atomic(dir.path() / "checkpoints" / stale / "model.safetensors", "partial");
+  write_file_atomic(dir.path() / "config.json.tmp-999999-2", "partial");
+  config.stop_after = 5;
+  fit_quietly(config, dir.path(), m, data, true);
+  EXPECT_EQ(folder_names(dir.path() / "checkpoints"), (std::vector<std::string>{"latest", "step_00000010", "step_00000015"}));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "config.json.tmp-999999-2"));
+  config.stop_after = 0;
+  EXPECT_EQ(fit_quietly(config, dir.path(), m, data, true).steps_done, 20);
+}
+
+// A fresh run into a folder of an earlier, longer run used to keep the old checkpoints and
+// prune its own, leaving `latest` pointing at a missing folder.
+TEST_F(TrainerRun, AFreshRunReplacesTheEarlierRunsCheckpoints) {
+  auto config = small_lm_train(40);
+  config.checkpoint_every = 5;
+  auto m = fresh_model();
+  fit_quietly(config, dir.path(), m, data, false);
+  config.steps = 10;
+  auto again = fresh_model();
+  fit_quietly(config, dir.path(), again, data, false);
+  EXPECT_EQ(folder_names(dir.path() / "checkpoints"), (std::vector<std::string>{"latest", "step_00000005", "step_00000010"}));
+  EXPECT_TRUE(run_complete(dir.path(), 10));
+  EXPECT_EQ(read_json_file(dir.path() / "results.json").at("steps_done"), 10);
+}
+
+// Resuming a finished run used to rewrite results.json with a train loss of 0 and no val_loss.
+TEST_F(TrainerRun, ResumingAFinishedRunChangesNothing) {
+  auto m = fresh_model();
+  const auto done = fit_quietly(small_lm_train(6), dir.path(), m, data, false);
+  const std::string results = read_file(dir.path() / "results.json"), metrics = read_file(dir.path() / "metrics.jsonl");
+  const auto resumed = fit_quietly(small_lm_train(6), dir.path(), m, data, true);
+  EXPECT_EQ(read_file(dir.path() / "results.json"), results);
+  EXPECT_EQ(read_file(dir.path() / "metrics.jsonl"), metrics);
+  EXPECT_EQ(resumed.steps_done, 6);
+  EXPECT_FALSE(resumed.interrupted);
+  EXPECT_DOUBLE_EQ(resumed.final_train_loss, done.final_train_loss);
+  EXPECT_DOUBLE_EQ(resumed.val_loss, done.val_loss);
+}
+
+// Resuming with other settings used to be accepted silently, and config.json then claimed
+// the new ones for the whole run.
+TEST_F(TrainerRun, ResumeRefusesSettingsThatBreakExactContinuation) {
+  auto config = small_lm_train(8);
+  config.stop_after = 3;
+  auto m = fresh_model();
+  fit_quietly(config, dir.path(), m, data, false);
+  const std::string written = read_file(dir.path() / "config.json");
+  auto resume_with = [&](TrainConfig changed, model::Transformer& model) {
+    return fit_quietly(changed, dir.path(), model, data, true);
+  };
+  auto changed = config;
+  changed.batch = 8;
+  changed.lr = 2e-2;
+  testing::expect_error_containing([&] { resume_with(changed, m); }, "batch 4 -> 8, lr 0.01 -> 0.02");
+  changed = config;
+  changed.seed = 7;
+  testing::expect_error_containing([&] { resume_with(changed, m); }, "seed 0 -> 7");
+  changed = config;
+  changed.steps = 6;
+  testing::expect_error_containing([&] { resume_with(changed, m); }, "steps 8 -> 6 (a resume may only lengthen the run)");
+  auto wider_config = testing::tiny_config(model::AttentionGate::elementwise);
+  wider_config.d_model = 16;
+  model::Transformer wider(wider_config);
+  testing::expect_error_containing([&] { resume_with(config, wider); }, "model.d_model 8 -> 16");
+  EXPECT_EQ(read_file(dir.path() / "config.json"), written);
+  // Settings that leave the weights alone may change; a longer run is recorded.
+  changed = config;
+  changed.steps = 10;
+  changed.eval_every = 2;
+  changed.stop_after = 0;
+  EXPECT_EQ(resume_with(changed, m).steps_done, 10);
+  const auto recorded = read_json_file(dir.path() / "config.json");
+  EXPECT_EQ(recorded.at("train").at("steps"), 10);
+  EXPECT_EQ(recorded.at("resumed").dump(), R"([{"changed":{"eval_every":{"from":3,"to":2},"steps":{"from":8,"to":10}},"step":3}])");
+}
+
+// Two trainers writing one run folder used to mix their checkpoints; the second is refused
+// while the first lives, and a lock left by a killed one is taken over.
+TEST_F(TrainerRun, ARunFolderHasOneWriterAtATime) {
+  auto m = fresh_model();
+  {
+    const int fd = ::open((dir.path() / "lock").c_str(), O_RDWR | O_CREAT, 0644);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+    const std::string pid = std::to_string(::getpid()) + "\n";
+    ASSERT_EQ(::write(fd, pid.data(), pid.size()), static_cast<ssize_t>(pid.size()));
+    testing::expect_error_containing([&] { fit_quietly(small_lm_train(4), dir.path(), m, data, false); },
+                                     dir.path().string() + " is in use: process " + std::to_string(::getpid()) + " is training into it");
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / "checkpoints"));
+    ::close(fd);
+  }
+  write_file_atomic(dir.path() / "lock", "999999\n");  // left by a process that was killed
+  EXPECT_EQ(fit_quietly(small_lm_train(4), dir.path(), m, data, false).steps_done, 4);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "lock"));
 }
 
 TEST(Trainer, GradientAccumulationAndBf16TrainDownhill) {
@@ -281,6 +414,15 @@ TEST(TrainConfig, ValidationNamesTheField) {
   c = small_lm_train(10);
   c.lr = -1;
   testing::expect_error_containing([&] { c.validate(); }, "lr must be a positive number");
+}
+
+TEST(TrainConfig, UnknownKeysAndNonIntegralCountsAreErrors) {
+  Json json = TrainConfig{}.to_json();
+  json["stpes"] = 10;
+  testing::expect_error_containing([&] { TrainConfig::from_json(json, "cfg.json train"); }, "cfg.json train: unknown field 'stpes'");
+  json = TrainConfig{}.to_json();
+  json["batch"] = 4.5;
+  testing::expect_error_containing([&] { TrainConfig::from_json(json, "cfg.json train"); }, "field 'batch' must be an integer");
 }
 
 }  // namespace
