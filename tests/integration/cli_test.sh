@@ -126,10 +126,10 @@ expect_error 2 "--d must be a positive number or a range like 4..16, not '4..7x'
 "$garden" limit construct --n 60 | grep -q "0 queries not strictly separated" && pass || fail "limit construct"
 # garden embed: an embedding model from the tiny LM, encode, a dense index built and searched
 # with --model, and another model refused by that index.
-"$garden" embed init --lm "$work/a" --pooler latent_attention --latents 4 --latent-heads 2 --out "$work/emb" >/dev/null &&
+"$garden" embed init --model "$work/a" --pooler latent_attention --latents 4 --latent-heads 2 --out "$work/emb" >/dev/null &&
   pass || fail "embed init"
-"$garden" embed init --lm "$work/a" --pooler mean --out "$work/emb_mean" >/dev/null 2>&1 || fail "embed init (mean)"
-expect_error 2 "pooler must be mean" -- "$garden" embed init --lm "$work/a" --pooler max --out "$work/x"
+"$garden" embed init --model "$work/a" --pooler mean --out "$work/emb_mean" >/dev/null 2>&1 || fail "embed init (mean)"
+expect_error 2 "pooler must be mean" -- "$garden" embed init --model "$work/a" --pooler max --out "$work/x"
 "$garden" embed encode --model "$work/emb" --input "$work/coll" --out "$work/emb.npy" 2>/dev/null | grep -q "x 16" && pass ||
   fail "embed encode"
 "$garden" index build --kind hnsw --model "$work/emb" --corpus "$work/coll" --out "$work/emb_idx" >/dev/null 2>&1 && pass ||
@@ -174,7 +174,7 @@ printf '{"_id": "q1", "text": "lift"}\n' >"$work/tcoll/queries.jsonl"
 printf 'query-id\tcorpus-id\tscore\nq1\tt1\t1\n' >"$work/tcoll/qrels/test.tsv"
 "$garden" embed pairs --collection "$work/tcoll" --negatives 2 --held-out 2 --eval-out "$work/pairs_eval.jsonl" \
   --out "$work/pairs.jsonl" 2>/dev/null | grep -q "wrote 4 pairs" && grep -q '"negatives":\["' "$work/pairs.jsonl" && pass || fail "embed pairs"
-train_flags=(--init "$work/emb_mean" --train "$work/pairs.jsonl" --eval "$work/pairs_eval.jsonl" --steps 4 --batch 2
+train_flags=(--model "$work/emb_mean" --train "$work/pairs.jsonl" --eval "$work/pairs_eval.jsonl" --steps 4 --batch 2
   --warmup 1 --threads 1 --out "$work/etrain")
 "$garden" embed train "${train_flags[@]}" --hard-negatives 1 --stop-after 2 2>/dev/null | grep -q "stopped at step 2" && pass || fail "embed train --stop-after"
 "$garden" embed train "${train_flags[@]}" --hard-negatives 1 --resume 2>/dev/null | grep -q "step 4: train loss" && pass || fail "embed train --resume"
@@ -183,22 +183,29 @@ train_flags=(--init "$work/emb_mean" --train "$work/pairs.jsonl" --eval "$work/p
 expect_error 2 "hard_negatives is 3 but a pair" -- "$garden" embed train "${train_flags[@]}" --hard-negatives 3
 expect_error 2 "with in_batch off, hard_negatives must be at least 1" -- "$garden" embed train "${train_flags[@]}" --hard-negatives 0 --in-batch false
 expect_error 1 "pairs_bad.jsonl:1: needs a non-empty string \"positive\"" -- sh -c \
-  "printf '{\"query\": \"q\"}\\n' >'$work/pairs_bad.jsonl'; '$garden' embed train --init '$work/emb_mean' --train '$work/pairs_bad.jsonl' --out '$work/x'"
-# garden llm2vec: MNTP on an LM whose tokenizer has a reserved piece, stopped and resumed;
-# the bidirectional embedder of its run; SimCSE on it; an LM without the piece refused.
+  "printf '{\"query\": \"q\"}\\n' >'$work/pairs_bad.jsonl'; '$garden' embed train --model '$work/emb_mean' --train '$work/pairs_bad.jsonl' --out '$work/x'"
+# LLM2Vec's steps: MNTP (lm train --objective mntp) on an LM whose tokenizer has a reserved
+# piece, stopped and resumed; the bidirectional embedder of its run; SimCSE on it (embed train
+# --objective simcse); an LM without the piece refused.
 "$garden" lm train --train "$work/corpus.txt" --valid "$work/corpus.txt" --tokenizer "$work/t.model" --d-model 16 --n-layers 1 \
   --n-heads 2 --seq 16 --batch 4 --steps 2 --warmup 1 --threads 1 --out "$work/sp_lm" >/dev/null 2>&1 || fail "lm train (SentencePiece)"
-mntp_flags=(--lm "$work/sp_lm" --mask-piece '<|embed|>' --train "$work/corpus.txt" --valid "$work/corpus.txt" --seq 16 --batch 4
+mntp_flags=(--objective mntp --model "$work/sp_lm" --mask-piece '<|embed|>' --train "$work/corpus.txt" --valid "$work/corpus.txt" --seq 16 --batch 4
   --steps 4 --warmup 1 --eval-every 2 --eval-windows 4 --threads 1 --out "$work/mntp")
-"$garden" llm2vec mntp "${mntp_flags[@]}" --stop-after 2 2>/dev/null | grep -q "stopped at step 2" && pass || fail "llm2vec mntp --stop-after"
-"$garden" llm2vec mntp "${mntp_flags[@]}" --resume 2>/dev/null | grep -q "step 4: MNTP loss .*held-out" && pass || fail "llm2vec mntp --resume"
-"$garden" llm2vec bidirectional --lm "$work/mntp" --out "$work/l2v" | grep -q "bidirectional mask, mean pooling" && pass ||
-  fail "llm2vec bidirectional"
-"$garden" llm2vec simcse --model "$work/l2v" --sentences "$work/corpus.txt" --max-tokens 120 --batch 4 --steps 2 --warmup 1 \
-  --threads 1 --out "$work/simcse" 2>/dev/null | grep -q "step 2: SimCSE loss" && pass || fail "llm2vec simcse"
-expect_error 1 "the tokenizer has no '<mask>' piece" -- "$garden" llm2vec mntp --lm "$work/a" --train "$work/train.txt" \
+"$garden" lm train "${mntp_flags[@]}" --stop-after 2 2>/dev/null | grep -q "stopped at step 2" && pass || fail "lm train --objective mntp --stop-after"
+"$garden" lm train "${mntp_flags[@]}" --resume 2>/dev/null | grep -q "step 4: train loss .*val loss" && pass ||
+  fail "lm train --objective mntp --resume"
+"$garden" embed init --model "$work/mntp" --mask bidirectional --pooler mean --out "$work/l2v" | grep -q "mean pooling, bidirectional mask" &&
+  pass || fail "embed init of the MNTP run"
+"$garden" embed train --objective simcse --model "$work/l2v" --train "$work/corpus.txt" --max-tokens 120 --batch 4 --steps 2 \
+  --warmup 1 --threads 1 --out "$work/simcse" 2>/dev/null | grep -q "step 2: train loss" && pass || fail "embed train --objective simcse"
+expect_error 2 "--objective mntp adapts a model: give --model" -- "$garden" lm train --objective mntp --train "$work/train.txt" \
+  --valid "$work/train.txt" --out "$work/x"
+expect_error 2 "--model brings its own shape" -- "$garden" lm train "${mntp_flags[@]}" --d-model 32
+expect_error 2 "--objective simcse has no held-out pairs" -- "$garden" embed train --objective simcse --model "$work/l2v" \
+  --eval "$work/pairs_eval.jsonl" --out "$work/x"
+expect_error 1 "the tokenizer has no '<mask>' piece" -- "$garden" lm train --objective mntp --model "$work/a" --train "$work/train.txt" \
   --valid "$work/train.txt" --seq 16 --out "$work/x"
-expect_error 2 "MNTP strategy must be bert or all_mask" -- "$garden" llm2vec mntp "${mntp_flags[@]}" --strategy span
+expect_error 2 "MNTP strategy must be bert or all_mask" -- "$garden" lm train "${mntp_flags[@]}" --strategy span
 "$garden" eval clustering --model "$work/emb_mean" --glosses 60 --neighbours 3 2>/dev/null |
   grep -qE "60 WordNet noun glosses, [0-9]+ lexnames: V-measure x 100 = [0-9.]+, 3-NN accuracy" && pass || fail "eval clustering"
 expect_error 2 "--glosses must be at least 2" -- "$garden" eval clustering --model "$work/emb_mean" --glosses 1
@@ -210,11 +217,11 @@ printf '{"name": "retrieval", "data": {"train": "%s"}, "objective": {"hard_negat
   "$work/pairs.jsonl" >"$work/stage1.json"
 printf '{"name": "blend", "data": {"train": ["%s", "%s"]}, "objective": {"hard_negatives": 1, "in_batch": false}, "train": {"steps": 2, "batch": 2, "warmup": 1, "lr": 5e-5}}\n' \
   "$work/pairs.jsonl" "$work/pairs.jsonl" >"$work/stage2.json"
-"$garden" embed train --init "$work/emb_mean" --stages "$work/stage1.json,$work/stage2.json" --out "$work/staged" --threads 1 2>/dev/null |
+"$garden" embed train --model "$work/emb_mean" --stages "$work/stage1.json,$work/stage2.json" --out "$work/staged" --threads 1 2>/dev/null |
   grep -q "2 stages done" && [ -e "$work/staged/stage2-blend/checkpoints/latest" ] && pass || fail "embed train --stages"
-"$garden" embed train --init "$work/emb_mean" --stages "$work/stage1.json,$work/stage2.json" --out "$work/staged" --threads 1 2>&1 |
+"$garden" embed train --model "$work/emb_mean" --stages "$work/stage1.json,$work/stage2.json" --out "$work/staged" --threads 1 2>&1 |
   grep -q "stage 2 (blend): already trained" && pass || fail "embed train --stages rerun"
-expect_error 2 "drop --train" -- "$garden" embed train --init "$work/emb_mean" --stages "$work/stage1.json" --train "$work/pairs.jsonl"
+expect_error 2 "drop --train" -- "$garden" embed train --model "$work/emb_mean" --stages "$work/stage1.json" --train "$work/pairs.jsonl"
 # Positive-aware mining and Matryoshka classification heads.
 "$garden" embed pairs --collection "$work/tcoll" --negatives 1 --margin pos-perc:0.95 --out "$work/pairs_aware.jsonl" 2>&1 |
   grep -q "mined 1 negatives per pair with BM25 (pos-perc:0.95)" && pass || fail "embed pairs --margin"
@@ -226,13 +233,13 @@ expect_error 2 "--margin must be naive-topk" -- "$garden" embed pairs --collecti
 for i in 1 2 3 4 5 6 7 8; do
   printf '{"text": "wing lift number %s", "label": "aero"}\n{"text": "cell blood number %s", "label": "med"}\n' "$i" "$i"
 done >"$work/labelled.jsonl"
-"$garden" embed classify --init "$work/emb_mean" --train "$work/labelled.jsonl" --test "$work/labelled.jsonl" --mrl 4,16 --mrl-e \
+"$garden" embed classify --model "$work/emb_mean" --train "$work/labelled.jsonl" --test "$work/labelled.jsonl" --mrl 4,16 --mrl-e \
   --steps 3 --warmup 1 --batch 4 --threads 1 --out "$work/cls" 2>/dev/null | grep -qE "^ +16 +[0-9.]+ +[0-9.]+" && [ -s "$work/cls/test.json" ] &&
   pass || fail "embed classify"
-expect_error 2 "Matryoshka widths must increase within 1..16" -- "$garden" embed classify --init "$work/emb_mean" \
+expect_error 2 "Matryoshka widths must increase within 1..16" -- "$garden" embed classify --model "$work/emb_mean" \
   --train "$work/labelled.jsonl" --test "$work/labelled.jsonl" --mrl 4,32 --out "$work/x"
 printf '{"text": "x", "label": "other"}\n' >"$work/labelled_other.jsonl"
-expect_error 1 "label 'other' is not among the training labels" -- "$garden" embed classify --init "$work/emb_mean" \
+expect_error 1 "label 'other' is not among the training labels" -- "$garden" embed classify --model "$work/emb_mean" \
   --train "$work/labelled.jsonl" --test "$work/labelled_other.jsonl" --out "$work/x"
 "$garden" repro list | grep -q "gated-attention .*available" && pass || fail "repro list lacks gated-attention"
 # A reproduction never writes into a folder of someone else's files, nor into another one's output.

@@ -6,7 +6,6 @@
 
 #include "garden/core/error.h"
 #include "garden/core/files.h"
-#include "garden/train/run_folder.h"
 
 namespace garden::cli {
 
@@ -17,9 +16,16 @@ void add_runtime_options(CLI::App& app, RuntimeOptions& options) {
   app.add_option("--cache", options.cache, "cache for shared artifacts (default: $GARDEN_CACHE or ~/.cache/garden)");
 }
 
-void claim_run_folder(const std::string& out, const std::string& owner, bool resume) {
-  if (resume && train::latest_checkpoint(out).empty()) throw Error("--resume: " + out + " has no checkpoint to resume from");
-  claim_output_dir(out, owner);
+void add_run_folder_options(CLI::App& app, RunFolderOptions& options) {
+  app.add_option("--config", options.config, "cfg.json with the job's sections; flags override it");
+  app.add_option("--out", options.out, "run folder")->capture_default_str();
+  app.add_flag("--resume", options.resume, "continue from the run folder's latest checkpoint");
+  app.add_option("--stop-after", options.stop_after, "stop with a checkpoint after this many steps (resume later)");
+}
+
+void add_encoder_options(CLI::App& app, EncoderOptions& options) {
+  app.add_option("--model", options.model, "embedding model folder or training run")->required();
+  app.add_option("--batch", options.batch, "texts per forward pass")->capture_default_str();
 }
 
 void add_json_flags(CLI::App& app, const Json& defaults, std::map<std::string, std::string>& given, const std::string& group) {

@@ -26,9 +26,20 @@ void add_json_flags(CLI::App& app, const Json& defaults, std::map<std::string, s
                     const std::string& group);
 void apply_json_flags(const std::map<std::string, std::string>& given, const Json& defaults, Json& target);
 
-// Makes `out` the run folder of `owner` (core/files.h: claim_output_dir), after checking that
-// with --resume it holds a checkpoint to continue from.
-void claim_run_folder(const std::string& out, const std::string& owner, bool resume);
+// The run-folder group of the training commands: --config, --out, --resume, --stop-after.
+struct RunFolderOptions {
+  std::string config, out;
+  bool resume = false;
+  int64_t stop_after = 0;
+};
+void add_run_folder_options(CLI::App& app, RunFolderOptions& options);
+
+// The encoder group of the commands that embed texts: --model (required) and --batch.
+struct EncoderOptions {
+  std::string model;
+  int64_t batch = 64;
+};
+void add_encoder_options(CLI::App& app, EncoderOptions& options);
 
 // "7" or "4..16" -> (from, to) with 1 <= from <= to; a usage error naming `flag` otherwise.
 std::pair<int64_t, int64_t> parse_int_range(const std::string& text, const std::string& flag);
@@ -42,6 +53,5 @@ void register_repro(CLI::App& app);
 void register_succinct(CLI::App& app);
 void register_limit(CLI::App& app);
 void register_embed(CLI::App& app);
-void register_llm2vec(CLI::App& app);
 
 }  // namespace garden::cli

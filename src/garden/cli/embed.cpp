@@ -6,6 +6,8 @@
 #include <random>
 
 #include "garden/cli/common.h"
+#include "garden/cli/training.h"
+#include "garden/core/data_root.h"
 #include "garden/core/error.h"
 #include "garden/core/files.h"
 #include "garden/core/json.h"
@@ -20,6 +22,7 @@
 #include "garden/text/pairs.h"
 #include "garden/text/prepare.h"
 #include "garden/train/embedder_training.h"
+#include "garden/train/jobs.h"
 #include "garden/train/mrl_classification.h"
 #include "garden/train/run_folder.h"
 #include "garden/train/trainer.h"
@@ -30,145 +33,38 @@ namespace {
 
 struct EmbedTrainCommand {
   RuntimeOptions runtime;
-  std::vector<std::string> stage_files;
-  std::string config_file, init, train_file, eval_file, out = "runs/embed";
-  bool resume = false;
-  int64_t stop_after = 0;
+  RunFolderOptions run;
+  std::string objective = "infonce";
+  train::EmbedJob job;
   std::map<std::string, std::string> objective_flags, train_flags;
 };
 
-// Embedding defaults differ from the LM's: a smaller learning rate for fine-tuning a
-// pretrained backbone, short warmup, no held-out windows.
-Json embed_train_defaults() {
-  Json json = train::TrainConfig{}.to_json();
-  json["lr"] = 1e-4;
-  json["warmup"] = 10;
-  json["steps"] = 200;
-  json["batch"] = 32;
-  json["weight_decay"] = 0.01;
-  json["eval_every"] = 50;
-  json["checkpoint_every"] = 100;
-  json.erase("seq");  // texts are cut at the embedder's max_tokens
-  json.erase("eval_windows");
-  return json;
-}
-
-// --stages s1.json,s2.json: each {"name", "data": {"train": file or [files]}, "objective": {...},
-// "train": {...}}; the files of a stage are blended into one pool of pairs.
-void run_embed_stages(EmbedTrainCommand& cmd) {
-  configure_threads(cmd.runtime.threads);
-  const auto device = resolve_device(cmd.runtime.device);
-  if (cmd.init.empty()) usage_error("--stages needs --init (the embedding model to start from)");
-  if (!cmd.train_file.empty() || !cmd.config_file.empty() || !cmd.objective_flags.empty() || !cmd.train_flags.empty())
-    usage_error("--stages takes its data, objective and training settings from the stage files; drop --train, --config and their flags");
-  std::vector<train::TrainingStage> stages;
-  for (const auto& file : cmd.stage_files) {
-    const auto json = read_json_file(file);
-    if (!json.is_object()) throw Error(file + ": a stage must be a JSON object");
-    refuse_unknown_keys(json, Json{"name", "data", "objective", "train"}, file);
-    if (json.contains("data")) refuse_unknown_keys(json["data"], Json{"train"}, file + " data");
-    train::TrainingStage stage;
-    stage.name = json.value("name", std::filesystem::path(file).stem().string());
-    Json objective_json = train::EmbedObjectiveConfig{}.to_json();
-    Json train_json = embed_train_defaults();
-    if (json.contains("objective")) objective_json.update(json["objective"]);
-    if (json.contains("train")) train_json.update(json["train"]);
-    stage.objective = train::EmbedObjectiveConfig::from_json(objective_json, file + " objective");
-    stage.train = train::TrainConfig::from_json(train_json, file + " train");
-    stage.train.validate();
-    if (!json.contains("data") || !json["data"].contains("train")) throw Error(file + ": needs \"data\": {\"train\": file or [files]}");
-    const auto& sources = json["data"]["train"];
-    std::vector<std::string> paths;
-    if (sources.is_string()) paths.push_back(sources.get<std::string>());
-    else if (sources.is_array())
-      for (const auto& p : sources) {
-        if (!p.is_string()) throw Error(file + ": \"data.train\" must be a file or a list of files");
-        paths.push_back(p.get<std::string>());
-      }
-    else
-      throw Error(file + ": \"data.train\" must be a file or a list of files");
-    for (const auto& path : paths) {
-      const auto more = text::read_training_pairs(path);
-      for (const auto& pair : more)
-        if (static_cast<int64_t>(pair.negatives.size()) < stage.objective.hard_negatives)
-          usage_error(fmt::format("{}: hard_negatives is {} but a pair of {} has {}", file, stage.objective.hard_negatives, path,
-                                  pair.negatives.size()));
-      stage.pairs.insert(stage.pairs.end(), more.begin(), more.end());
-    }
-    stages.push_back(std::move(stage));
-  }
-  auto loaded = model::load_embedder(train::model_folder(cmd.init), device);
-  claim_output_dir(cmd.out, "garden embed train");
-  train::install_interrupt_handler();
-  const auto results = train::train_stages(loaded.embedder, *loaded.tokenizer, stages, cmd.out, cmd.resume, loaded.tokenizer_spec, false);
-  if (results.back().interrupted) {
-    fmt::print("stopped in stage {} with a checkpoint; continue with --resume --out {}\n", results.size(), cmd.out);
+void run_embed_train(EmbedTrainCommand& cmd) {
+  auto& job = cmd.job;
+  job.setup = job_setup(cmd.run, cmd.runtime);
+  job.objective = train::parse_embed_objective(cmd.objective);
+  apply_json_flags(cmd.objective_flags, train::EmbedObjectiveConfig{}.to_json(), job.objective_overrides);
+  apply_json_flags(cmd.train_flags, train::embed_train_defaults(job.objective), job.train_overrides);
+  const auto trained = train::train_embedder(job);
+  const auto& result = trained.result;
+  if (result.interrupted) {
+    fmt::print("stopped{} at step {} with a checkpoint; continue with --resume --out {}\n",
+               job.stage_files.empty() ? std::string() : fmt::format(" in stage {}", trained.stages), result.steps_done, job.setup.run.out);
     return;
   }
-  const auto final_dir = std::filesystem::path(cmd.out) / fmt::format("stage{}-{}", stages.size(), stages.back().name);
-  fmt::print("{} stages done; the model: {} (usable as --model)\n", stages.size(), final_dir.string());
-}
-
-void run_embed_train(EmbedTrainCommand& cmd) {
-  if (!cmd.stage_files.empty()) return run_embed_stages(cmd);
-  configure_threads(cmd.runtime.threads);
-  const auto device = resolve_device(cmd.runtime.device);
-  Json objective_json = train::EmbedObjectiveConfig{}.to_json();
-  Json train_json = embed_train_defaults();
-  if (!cmd.config_file.empty()) {
-    // cfg.json: {"init": embedder, "data": {"train", "eval"}, "objective": {...}, "train": {...}, "out": ...}
-    const auto cfg = read_json_file(cmd.config_file);
-    if (!cfg.is_object()) throw Error(cmd.config_file + ": the config must be a JSON object");
-    refuse_unknown_keys(cfg, Json{"init", "data", "objective", "train", "out"}, cmd.config_file);
-    if (cfg.contains("data")) refuse_unknown_keys(cfg["data"], Json{"train", "eval"}, cmd.config_file + " data");
-    if (cfg.contains("objective")) objective_json.update(cfg["objective"]);
-    if (cfg.contains("train")) train_json.update(cfg["train"]);
-    if (cfg.contains("data")) {
-      if (cmd.train_file.empty()) read_field(cfg["data"], "train", cmd.train_file, cmd.config_file);
-      if (cmd.eval_file.empty()) read_field(cfg["data"], "eval", cmd.eval_file, cmd.config_file);
-    }
-    if (cmd.init.empty()) read_field(cfg, "init", cmd.init, cmd.config_file);
-    read_field(cfg, "out", cmd.out, cmd.config_file);
-  }
-  apply_json_flags(cmd.objective_flags, train::EmbedObjectiveConfig{}.to_json(), objective_json);
-  apply_json_flags(cmd.train_flags, embed_train_defaults(), train_json);
-  if (cmd.init.empty()) usage_error("--init (an embedding model from garden embed init, or a run to start from) is required");
-  if (cmd.train_file.empty()) usage_error("--train (a pairs .jsonl file, e.g. from garden embed pairs) is required");
-  const auto objective_config = train::EmbedObjectiveConfig::from_json(objective_json, "objective");
-  auto train_config = train::TrainConfig::from_json(train_json, "train config");
-  train_config.stop_after = cmd.stop_after;
-  train_config.validate();
-
-  const auto train_pairs = text::read_training_pairs(cmd.train_file);
-  const auto eval_pairs = cmd.eval_file.empty() ? std::vector<text::TextPair>{} : text::read_training_pairs(cmd.eval_file);
-  for (const auto* pairs : {&train_pairs, &eval_pairs})
-    for (const auto& pair : *pairs)
-      if (static_cast<int64_t>(pair.negatives.size()) < objective_config.hard_negatives)
-        usage_error(fmt::format("hard_negatives is {} but a pair ('{}') has {}: mine negatives first or lower it",
-                                objective_config.hard_negatives, pair.query.substr(0, 60), pair.negatives.size()));
-  auto loaded = model::load_embedder(train::model_folder(cmd.init), device);
-  claim_run_folder(cmd.out, "garden embed train", cmd.resume);
-  train::install_interrupt_handler();
-  train::Trainer trainer(train_config, cmd.out);
-  const auto objective = train::contrastive_objective(loaded.embedder, *loaded.tokenizer, train_pairs, eval_pairs, objective_config,
-                                                      train_config, loaded.tokenizer_spec);
-  fmt::print(stderr, "embedder: {} dimensions, {} pooling; {} training pairs, {} held out\n", loaded.embedder->dims(),
-             model::to_string(loaded.embedder->config().pooling), train_pairs.size(), eval_pairs.size());
-  torch::manual_seed(train_config.seed);  // dropout
-  const auto result = trainer.fit(*loaded.embedder, objective, cmd.resume);
-  if (result.interrupted) {
-    fmt::print("stopped at step {} with a checkpoint; continue with --resume --out {}\n", result.steps_done, cmd.out);
+  if (!job.stage_files.empty()) {
+    fmt::print("{} stages done; the model: {} (usable as --model)\n", trained.stages, trained.model.string());
     return;
   }
   fmt::print("step {}: train loss {:.4f}{}, {:.0f} tokens/s\nrun folder: {} (use it as --model: its latest checkpoint)\n",
              result.steps_done, result.final_train_loss,
-             eval_pairs.empty() ? std::string() : fmt::format(", held-out loss {:.4f}", result.val_loss), result.tokens_per_second,
-             cmd.out);
+             result.val_loss > 0 ? fmt::format(", held-out loss {:.4f}", result.val_loss) : std::string(), result.tokens_per_second,
+             job.setup.run.out);
 }
 
 struct ClassifyCommand {
   RuntimeOptions runtime;
-  std::string init, train_file, eval_file, test_file, out = "runs/classify", aggregation = "sum", wordnet = text::kWordnetDir;
+  std::string model, train_file, eval_file, test_file, out = "runs/classify", aggregation = "sum", wordnet = text::kWordnetDir;
   bool lexnames = false, efficient = false, resume = false;
   int64_t per_class = 400, stop_after = 0;
   uint64_t data_seed = 0;
@@ -178,13 +74,8 @@ struct ClassifyCommand {
 };
 
 Json classify_train_defaults() {
-  Json json = embed_train_defaults();
-  json["lr"] = 1e-3;
-  json["steps"] = 1500;
-  json["batch"] = 64;
-  json["warmup"] = 50;
-  json["eval_every"] = 250;
-  json["checkpoint_every"] = 500;
+  Json json = train::embed_train_defaults(train::EmbedObjective::infonce);
+  json.update(Json{{"lr", 1e-3}, {"steps", 1500}, {"batch", 64}, {"warmup", 50}, {"eval_every", 250}, {"checkpoint_every", 500}});
   return json;
 }
 
@@ -210,7 +101,7 @@ train::LabelledTexts to_labelled(const std::vector<text::LabelledText>& lines, s
 void run_classify(ClassifyCommand& cmd) {
   configure_threads(cmd.runtime.threads);
   const auto device = resolve_device(cmd.runtime.device);
-  if (cmd.init.empty()) usage_error("--init (an embedding model from garden embed init) is required");
+  if (cmd.model.empty()) usage_error("--model (an embedding model from garden embed init) is required");
   if (cmd.lexnames == !cmd.train_file.empty()) usage_error("give --lexnames, or --train FILE (with --test FILE)");
   Json train_json = classify_train_defaults();
   apply_json_flags(cmd.train_flags, classify_train_defaults(), train_json);
@@ -233,14 +124,14 @@ void run_classify(ClassifyCommand& cmd) {
     if (!cmd.eval_file.empty()) validation = to_labelled(text::read_labelled_texts(cmd.eval_file), names, cmd.eval_file);
     test = to_labelled(text::read_labelled_texts(cmd.test_file), names, cmd.test_file);
   }
-  auto loaded = model::load_embedder(train::model_folder(cmd.init), device);
+  auto loaded = model::load_embedder(train::model_folder(cmd.model), device);
   const int64_t dims = loaded.embedder->dims();
   if (cmd.widths.empty()) cmd.widths = {dims};
   if (!cmd.weights.empty() && cmd.weights.size() != cmd.widths.size())
     usage_error(fmt::format("--weights gives {} values for {} --mrl widths", cmd.weights.size(), cmd.widths.size()));
   train::MrlClassificationModel model(loaded.embedder, train::MrlHeadConfig{cmd.widths, dims, train_data.classes, cmd.efficient});
   model->to(device);
-  claim_run_folder(cmd.out, "garden embed classify", cmd.resume);
+  train::claim_run_folder(cmd.out, "garden embed classify", cmd.resume);
   train::install_interrupt_handler();
   train::Trainer trainer(train_config, cmd.out);
   const auto objective = train::mrl_classification_objective(model, *loaded.tokenizer, train_data, validation, cmd.weights, aggregation,
@@ -270,12 +161,12 @@ void run_classify(ClassifyCommand& cmd) {
 
 void add_embed_init(CLI::App& group) {
   struct InitOptions {
-    std::string lm, out, pooler = "mean", mask = "bidirectional";
+    std::string model, out, pooler = "mean", mask = "bidirectional";
     model::EmbedderConfig config;
   };
   auto init = std::make_shared<InitOptions>();
   auto* init_cmd = group.add_subcommand("init", "an embedding model from a garden LM (its weights, a pooler, a mask)");
-  init_cmd->add_option("--lm", init->lm, "a garden LM: model folder, run folder or checkpoint")->required();
+  init_cmd->add_option("--model", init->model, "a garden LM: model folder, run folder or checkpoint")->required();
   init_cmd->add_option("--pooler", init->pooler, "mean | weighted_mean | first_token | last_token | latent_attention")
       ->capture_default_str();
   init_cmd->add_option("--mask", init->mask, "bidirectional | causal")->capture_default_str();
@@ -292,7 +183,7 @@ void add_embed_init(CLI::App& group) {
     const model::EmbedderConfig checked = model::EmbedderConfig::from_json(init->config.to_json(), "--options");
     claim_output_dir(init->out, "garden embed init");
     torch::manual_seed(0);  // the pooler's and head's initial weights
-    auto lm = model::load_model(train::model_folder(init->lm));
+    auto lm = model::load_model(train::model_folder(init->model));
     model::Embedder embedder(lm.model, checked);
     model::save_embedder(init->out, embedder, lm.tokenizer_spec);
     fmt::print("wrote {}: {} pooling, {} mask, {} dimensions\n", init->out, init->pooler, init->mask, embedder->dims());
@@ -301,26 +192,32 @@ void add_embed_init(CLI::App& group) {
 
 void add_embed_train(CLI::App& group) {
   auto train_cmd = std::make_shared<EmbedTrainCommand>();
-  auto* train = group.add_subcommand("train", "contrastive training (InfoNCE) on query/positive[/negatives] pairs");
-  train->add_option("--config", train_cmd->config_file, "cfg.json with init/data/objective/train sections; flags override it");
-  train->add_option("--stages", train_cmd->stage_files, "stage1.json,stage2.json: train in stages (fresh optimizer each; see README)")
+  train_cmd->run.out = "runs/embed";
+  auto* train = group.add_subcommand("train", "contrastive training: InfoNCE on query/positive[/negatives] pairs, or SimCSE on sentences");
+  train->add_option("--objective", train_cmd->objective, "infonce (pairs, hard negatives, stages) | simcse (a sentence and itself under dropout)")
+      ->capture_default_str();
+  train->add_option("--model", train_cmd->job.model, "embedding model to train (garden embed init, or a trained one or run)");
+  add_run_folder_options(*train, train_cmd->run);
+  train->add_option("--stages", train_cmd->job.stage_files, "infonce: stage1.json,stage2.json: train in stages (fresh optimizer each)")
       ->delimiter(',');
-  train->add_option("--init", train_cmd->init, "embedding model to start from (garden embed init, or a trained one)");
-  train->add_option("--train", train_cmd->train_file, "pairs .jsonl: {\"query\", \"positive\", \"negatives\": [...]}");
-  train->add_option("--eval", train_cmd->eval_file, "held-out pairs .jsonl (val_loss)");
-  train->add_option("--out", train_cmd->out, "run folder")->capture_default_str();
-  train->add_flag("--resume", train_cmd->resume, "continue from the run folder's latest checkpoint");
-  train->add_option("--stop-after", train_cmd->stop_after, "stop with a checkpoint after this many steps (resume later)");
+  train->add_option("--train", train_cmd->job.train_file,
+                    "infonce: pairs .jsonl {\"query\", \"positive\", \"negatives\": [...]}; simcse: sentences, one a line "
+                    "(default: the built-in corpus)");
+  train->add_option("--eval", train_cmd->job.eval_file, "infonce: held-out pairs .jsonl (val_loss)");
+  train->add_option("--dropout", train_cmd->job.simcse_dropout, "simcse: dropout of every layer while training")->capture_default_str();
+  train->add_option("--max-tokens", train_cmd->job.simcse_max_tokens, "simcse: sentences longer than this are skipped")
+      ->capture_default_str();
   add_runtime_options(*train, train_cmd->runtime);
   add_json_flags(*train, train::EmbedObjectiveConfig{}.to_json(), train_cmd->objective_flags, "Objective");
-  add_json_flags(*train, embed_train_defaults(), train_cmd->train_flags, "Training");
+  add_json_flags(*train, train::embed_train_defaults(train::EmbedObjective::infonce), train_cmd->train_flags,
+                 "Training (defaults of --objective infonce)");
   train->callback([train_cmd] { run_embed_train(*train_cmd); });
 }
 
 void add_embed_classify(CLI::App& group) {
   auto classify_cmd = std::make_shared<ClassifyCommand>();
   auto* classify = group.add_subcommand("classify", "classification heads on an embedder, Matryoshka (--mrl) or plain, trained end to end");
-  classify->add_option("--init", classify_cmd->init, "embedding model to start from (garden embed init); its dimensions are d");
+  classify->add_option("--model", classify_cmd->model, "embedding model to start from (garden embed init); its dimensions are d");
   classify->add_flag("--lexnames", classify_cmd->lexnames, "the WordNet lexname task: noun glosses by lexicographer file, 80/10/10");
   classify->add_option("--per-class", classify_cmd->per_class, "--lexnames: synsets per class at most")->capture_default_str();
   classify->add_option("--data-seed", classify_cmd->data_seed, "--lexnames: seed of the sample and split")->capture_default_str();

@@ -23,16 +23,6 @@ namespace garden::cli {
 
 namespace {
 
-// The embedding model every embedding evaluation reads, and how many texts per forward pass.
-struct EncoderOptions {
-  std::string model;
-  int64_t batch = 64;
-};
-void add_encoder_options(CLI::App& command, EncoderOptions& options) {
-  command.add_option("--model", options.model, "embedding model folder or training run")->required();
-  command.add_option("--batch", options.batch, "texts per forward pass")->capture_default_str();
-}
-
 void print_suite(const eval::SuiteScores& scores, const std::vector<std::string>& skipped, const std::string& out) {
   for (const auto& [name, score] : scores.scores) fmt::print("{:<14} {:8.2f}\n", name, score);
   if (scores.scores.size() > 1) fmt::print("{:<14} {:8.2f}\n", "average", scores.average);

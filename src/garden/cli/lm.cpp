@@ -1,10 +1,11 @@
-// garden lm train | eval | generate.
+// garden lm train | base | eval | generate.
 #include <fmt/core.h>
 
 #include <iostream>
 #include <iterator>
 
 #include "garden/cli/common.h"
+#include "garden/cli/training.h"
 #include "garden/core/data_root.h"
 #include "garden/core/error.h"
 #include "garden/core/files.h"
@@ -15,6 +16,7 @@
 #include "garden/text/corpus.h"
 #include "garden/text/prepare.h"
 #include "garden/train/base_lm.h"
+#include "garden/train/jobs.h"
 #include "garden/train/run_folder.h"
 #include "garden/train/trainer.h"
 
@@ -24,92 +26,27 @@ namespace {
 
 struct LmTrainCommand {
   RuntimeOptions runtime;
-  std::string config_file, out = "runs/lm", train_file, valid_file, tokenizer = "bytes", format = "text", field = "text";
-  bool resume = false;
-  int64_t stop_after = 0;
+  RunFolderOptions run;
+  std::string objective = "lm";
+  train::LmJob job;
   std::map<std::string, std::string> model_flags, train_flags;
 };
 
 void run_train(LmTrainCommand& cmd) {
-  configure_threads(cmd.runtime.threads);
-  const auto device = resolve_device(cmd.runtime.device);
-  Json model_json = model::TransformerConfig{}.to_json();
-  Json train_json = train::TrainConfig{}.to_json();
-  model_json["d_ff"] = 0;  // the default: derived from d_model and mlp
-  if (!cmd.config_file.empty()) {
-    // cfg.json: {"model": {...}, "train": {...}, "data": {"train", "valid", "tokenizer", "format"}, "out": ...}
-    const auto cfg = read_json_file(cmd.config_file);
-    if (!cfg.is_object()) throw Error(cmd.config_file + ": the config must be a JSON object");
-    refuse_unknown_keys(cfg, Json{"model", "train", "data", "out"}, cmd.config_file);
-    if (cfg.contains("data")) refuse_unknown_keys(cfg["data"], Json{"train", "valid", "tokenizer", "format"}, cmd.config_file + " data");
-    if (cfg.contains("model")) model_json.update(cfg["model"]);
-    if (cfg.contains("train")) train_json.update(cfg["train"]);
-    if (cfg.contains("data")) {
-      read_field(cfg["data"], "train", cmd.train_file, cmd.config_file);
-      read_field(cfg["data"], "valid", cmd.valid_file, cmd.config_file);
-      read_field(cfg["data"], "tokenizer", cmd.tokenizer, cmd.config_file);
-      read_field(cfg["data"], "format", cmd.format, cmd.config_file);
-    }
-    read_field(cfg, "out", cmd.out, cmd.config_file);
-  }
-  apply_json_flags(cmd.model_flags, model::TransformerConfig{}.to_json(), model_json);
-  apply_json_flags(cmd.train_flags, train::TrainConfig{}.to_json(), train_json);
-
-  auto tokenizer = text::load_tokenizer(cmd.tokenizer);
-  model_json["vocab"] = tokenizer->vocab_size();
-  const std::string where = cmd.config_file.empty() ? std::string("flags") : cmd.config_file;
-  auto model_config = model::TransformerConfig::from_json(model_json, where + " model");
-  auto train_config = train::TrainConfig::from_json(train_json, where + " train");
-  train_config.stop_after = cmd.stop_after;
-  train_config.validate();
-  if (model_config.pos == model::Positions::learned && train_config.seq > model_config.max_seq)
-    usage_error(fmt::format("--seq {} exceeds --max-seq {}", train_config.seq, model_config.max_seq));
-
-  if (cmd.train_file.empty()) {
-    auto corpus = text::prepare_default_corpus(text::default_corpus_dir(resolve_cache_dir(cmd.runtime.cache)));
-    cmd.train_file = corpus.split("train").string();
-    cmd.valid_file = corpus.split("valid").string();
-    fmt::print(stderr, "no --train given: using the built-in corpus in {}\n", corpus.dir.string());
-  }
-  if (cmd.valid_file.empty()) usage_error("--valid is required when --train is given");
-
-  // Plain text is used as it is; a .jsonl file contributes its documents' `field`, one a line.
-  auto read_text = [&](const std::string& path) {
-    if (std::filesystem::path(path).extension() != ".jsonl") return read_file(path);
-    std::string joined;
-    for (const auto& doc : text::read_jsonl_field(path, cmd.field)) joined.append(doc).append("\n");
-    return joined;
-  };
-  std::unique_ptr<train::BatchSource> data;
-  if (cmd.format == "text") {
-    data = std::make_unique<train::TokenWindows>(train::encode_corpus(*tokenizer, read_text(cmd.train_file)),
-                                                 train::encode_corpus(*tokenizer, read_text(cmd.valid_file)),
-                                                 tokenizer->bos_id(), train_config.seq, train_config.batch,
-                                                 train_config.eval_windows, train_config.seed);
-  } else if (cmd.format == "prompt-completion") {
-    data = std::make_unique<train::PromptCompletionBatches>(cmd.train_file, cmd.valid_file, *tokenizer, train_config.seq,
-                                                            train_config.batch, train_config.seed);
-  } else {
-    usage_error("--format must be text or prompt-completion, got '" + cmd.format + "'");
-  }
-
-  torch::manual_seed(train_config.seed);
-  model::Transformer model(model_config);
-  model->to(device);
-  fmt::print(stderr, "model: {} parameters; data: {}\n", model->parameter_count(), data->describe());
-  claim_run_folder(cmd.out, "garden lm train", cmd.resume);
-  train::install_interrupt_handler();
-  train::Trainer trainer(train_config, cmd.out);
-  trainer.tokenizer_spec = tokenizer->spec();
-  auto result = trainer.fit(model, *data, cmd.resume);
+  auto& job = cmd.job;
+  job.setup = job_setup(cmd.run, cmd.runtime);
+  job.objective = train::parse_lm_objective(cmd.objective);
+  apply_json_flags(cmd.model_flags, model::TransformerConfig{}.to_json(), job.model_overrides);
+  apply_json_flags(cmd.train_flags, train::lm_train_defaults(job.objective), job.train_overrides);
+  const auto result = train::train_lm(job);
   if (result.interrupted) {
-    fmt::print("stopped at step {} with a checkpoint; continue with --resume --out {}\n", result.steps_done, cmd.out);
+    fmt::print("stopped at step {} with a checkpoint; continue with --resume --out {}\n", result.steps_done, job.setup.run.out);
     return;
   }
   fmt::print("step {}: train loss {:.4f}, val loss {:.4f} (ppl {:.2f}), {} loss spikes, {:.0f} tokens/s\nrun folder: {} "
              "(config.json, metrics.jsonl, results.json, checkpoints/)\n",
              result.steps_done, result.final_train_loss, result.val_loss, std::exp(result.val_loss), result.loss_spikes,
-             result.tokens_per_second, cmd.out);
+             result.tokens_per_second, job.setup.run.out);
 }
 
 std::string read_stdin() { return {std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()}; }
@@ -121,21 +58,26 @@ void register_lm(CLI::App& app) {
   lm->require_subcommand(1);
 
   auto cmd = std::make_shared<LmTrainCommand>();
-  auto* train = lm->add_subcommand("train", "train a transformer LM (next-token objective)");
-  train->add_option("--config", cmd->config_file, "cfg.json with model/train/data sections; flags override it");
-  train->add_option("--out", cmd->out, "run folder")->capture_default_str();
-  train->add_option("--train", cmd->train_file, "training text (.txt) or prompt-completion .jsonl (default: built-in corpus)");
-  train->add_option("--valid", cmd->valid_file, "validation file, same format");
-  train->add_option("--tokenizer", cmd->tokenizer, "SentencePiece .model or 'bytes'")->capture_default_str();
-  train->add_option("--format", cmd->format, "text | prompt-completion (loss on completions only)")->capture_default_str();
-  train->add_option("--field", cmd->field, "with --format text: the JSONL field read from .jsonl files")->capture_default_str();
-  train->add_flag("--resume", cmd->resume, "continue from the run folder's latest checkpoint");
-  train->add_option("--stop-after", cmd->stop_after, "stop with a checkpoint after this many steps (resume later)");
+  cmd->run.out = "runs/lm";
+  auto* train = lm->add_subcommand("train", "train a transformer LM: next-token prediction, or MNTP to adapt one (LLM2Vec)");
+  train->add_option("--objective", cmd->objective, "lm (next-token) | mntp (masked next-token, bidirectional; needs --model)")
+      ->capture_default_str();
+  train->add_option("--model", cmd->job.model, "start from this model or run (its shape and tokenizer)");
+  add_run_folder_options(*train, cmd->run);
+  train->add_option("--train", cmd->job.train_file, "training text (.txt) or prompt-completion .jsonl (default: built-in corpus)");
+  train->add_option("--valid", cmd->job.valid_file, "validation file, same format");
+  train->add_option("--tokenizer", cmd->job.tokenizer, "SentencePiece .model or 'bytes' (without --model)")->capture_default_str();
+  train->add_option("--format", cmd->job.format, "text | prompt-completion (loss on completions only)")->capture_default_str();
+  train->add_option("--field", cmd->job.field, "with --format text: the JSONL field read from .jsonl files")->capture_default_str();
+  train->add_option("--rate", cmd->job.mntp_rate, "mntp: fraction of tokens chosen")->capture_default_str();
+  train->add_option("--strategy", cmd->job.mntp_strategy, "mntp: bert (80% mask / 10% random / 10% keep) | all_mask")
+      ->capture_default_str();
+  train->add_option("--mask-piece", cmd->job.mask_piece, "mntp: the tokenizer piece used as the mask")->capture_default_str();
   add_runtime_options(*train, cmd->runtime);
   Json model_defaults = model::TransformerConfig{}.to_json();
   model_defaults.erase("vocab");  // always the tokenizer's
   add_json_flags(*train, model_defaults, cmd->model_flags, "Model");
-  add_json_flags(*train, train::TrainConfig{}.to_json(), cmd->train_flags, "Training");
+  add_json_flags(*train, train::lm_train_defaults(train::LmObjective::lm), cmd->train_flags, "Training (defaults of --objective lm)");
   train->callback([cmd] { run_train(*cmd); });
 
   struct BaseOptions {

@@ -19,7 +19,6 @@ int main(int argc, char** argv) {
   garden::cli::register_succinct(app);
   garden::cli::register_limit(app);
   garden::cli::register_embed(app);
-  garden::cli::register_llm2vec(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "garden/core/error.h"
 #include "garden/core/files.h"
 
 namespace garden::train {
@@ -20,6 +21,11 @@ fs::path model_folder(const fs::path& path) {
   if (fs::exists(path / "model.safetensors")) return path;
   const auto latest = latest_checkpoint(path);
   return latest.empty() ? path : latest;
+}
+
+void claim_run_folder(const fs::path& out, const std::string& owner, bool resume) {
+  if (resume && latest_checkpoint(out).empty()) throw Error("--resume: " + out.string() + " has no checkpoint to resume from");
+  claim_output_dir(out, owner);
 }
 
 }  // namespace garden::train

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 
 namespace garden::train {
 
@@ -14,5 +15,9 @@ std::filesystem::path latest_checkpoint(const std::filesystem::path& run);
 // The model folder a path names: the path itself when it holds model.safetensors (or is no
 // training run), else the run's latest checkpoint. The model loaders report what is missing.
 std::filesystem::path model_folder(const std::filesystem::path& path);
+
+// Makes `out` the run folder of `owner` (core/files.h: claim_output_dir), after checking that
+// with `resume` it holds a checkpoint to continue from.
+void claim_run_folder(const std::filesystem::path& out, const std::string& owner, bool resume);
 
 }  // namespace garden::train

@@ -1,0 +1,285 @@
+#include "garden/train/jobs.h"
+
+#include <fmt/core.h>
+
+#include <optional>
+
+#include "garden/core/error.h"
+#include "garden/core/files.h"
+#include "garden/model/embedder.h"
+#include "garden/model/model_folder.h"
+#include "garden/text/corpus.h"
+#include "garden/text/pairs.h"
+#include "garden/text/prepare.h"
+#include "garden/text/tokenizer.h"
+#include "garden/train/batches.h"
+#include "garden/train/embedder_training.h"
+#include "garden/train/llm2vec.h"
+#include "garden/train/run_folder.h"
+
+namespace garden::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A config file's object: a JSON object whose keys are among `keys`.
+Json read_config(const std::string& file, const Json& keys) {
+  const auto cfg = read_json_file(file);
+  if (!cfg.is_object()) throw Error(file + ": the config must be a JSON object");
+  refuse_unknown_keys(cfg, keys, file);
+  return cfg;
+}
+
+// defaults < the config file's section < the overrides.
+Json merged(Json defaults, const Json& cfg, const char* section, const Json& overrides) {
+  if (cfg.contains(section)) defaults.update(cfg[section]);
+  defaults.update(overrides);
+  return defaults;
+}
+
+TrainConfig train_config_of(const Json& json, const std::string& where, int64_t stop_after) {
+  auto config = TrainConfig::from_json(json, where);
+  config.stop_after = stop_after;
+  config.validate();
+  return config;
+}
+
+// The built-in corpus's train and valid splits, when no training text is given.
+void default_corpus(const fs::path& cache, std::string& train_file, std::string& valid_file) {
+  if (!train_file.empty()) return;
+  const auto corpus = text::prepare_default_corpus(text::default_corpus_dir(cache));
+  train_file = corpus.split("train").string();
+  valid_file = corpus.split("valid").string();
+  fmt::print(stderr, "no training text given: using the built-in corpus in {}\n", corpus.dir.string());
+}
+
+// Plain text as it is; a .jsonl file contributes its documents' `field`, one a line.
+std::string read_text(const std::string& path, const std::string& field) {
+  if (fs::path(path).extension() != ".jsonl") return read_file(path);
+  std::string joined;
+  for (const auto& doc : text::read_jsonl_field(path, field)) joined.append(doc).append("\n");
+  return joined;
+}
+
+}  // namespace
+
+LmObjective parse_lm_objective(const std::string& name) {
+  if (name == "lm") return LmObjective::lm;
+  if (name == "mntp") return LmObjective::mntp;
+  usage_error("--objective must be lm or mntp, got '" + name + "'");
+}
+
+std::string to_string(LmObjective objective) { return objective == LmObjective::lm ? "lm" : "mntp"; }
+
+Json lm_train_defaults(LmObjective objective) {
+  Json json = TrainConfig{}.to_json();
+  if (objective == LmObjective::mntp)  // the spec's small-scale recipe (llm2vec.md)
+    json.update(Json{{"steps", 150}, {"batch", 16}, {"seq", 128}, {"lr", 3e-4}, {"warmup", 10}, {"weight_decay", 0.01},
+                     {"eval_every", 50}, {"eval_windows", 32}, {"checkpoint_every", 50}});
+  return json;
+}
+
+TrainResult train_lm(LmJob job) {
+  Json cfg = Json::object();
+  if (!job.setup.config_file.empty()) {
+    cfg = read_config(job.setup.config_file, Json{"model", "train", "data", "out"});
+    if (cfg.contains("data")) {
+      refuse_unknown_keys(cfg["data"], Json{"train", "valid", "tokenizer", "format"}, job.setup.config_file + " data");
+      read_field(cfg["data"], "train", job.train_file, job.setup.config_file);
+      read_field(cfg["data"], "valid", job.valid_file, job.setup.config_file);
+      read_field(cfg["data"], "tokenizer", job.tokenizer, job.setup.config_file);
+      read_field(cfg["data"], "format", job.format, job.setup.config_file);
+    }
+    read_field(cfg, "out", job.setup.run.out, job.setup.config_file);
+  }
+  const std::string where = job.setup.config_file.empty() ? std::string("flags") : job.setup.config_file;
+  if (job.objective == LmObjective::mntp && job.model.empty()) usage_error("--objective mntp adapts a model: give --model");
+  if (job.objective == LmObjective::mntp && job.format != "text") usage_error("--objective mntp reads plain text: drop --format");
+  if (job.format != "text" && job.format != "prompt-completion")
+    usage_error("--format must be text or prompt-completion, got '" + job.format + "'");
+
+  // The model: the given one (its shape and tokenizer), or a fresh one of the configured shape.
+  model::Transformer model{nullptr};
+  std::optional<model::TransformerConfig> fresh;
+  std::string tokenizer_spec = job.tokenizer;
+  if (!job.model.empty()) {
+    if (!job.model_overrides.empty() || cfg.contains("model"))
+      usage_error("--model brings its own shape: drop the model settings (" + job.model_overrides.dump() + ")");
+    auto loaded = model::load_model(model_folder(job.model), job.setup.device);
+    model = loaded.model;
+    tokenizer_spec = loaded.tokenizer_spec;
+  }
+  const auto tokenizer = text::load_tokenizer(tokenizer_spec);
+  if (!model) {
+    Json model_json = model::TransformerConfig{}.to_json();
+    model_json["d_ff"] = 0;  // the default: derived from d_model and mlp
+    model_json = merged(model_json, cfg, "model", job.model_overrides);
+    model_json["vocab"] = tokenizer->vocab_size();
+    fresh = model::TransformerConfig::from_json(model_json, where + " model");
+  }
+  const auto train_config = train_config_of(merged(lm_train_defaults(job.objective), cfg, "train", job.train_overrides), where + " train",
+                                            job.setup.run.stop_after);
+  if (fresh) {
+    if (fresh->pos == model::Positions::learned && train_config.seq > fresh->max_seq)
+      usage_error(fmt::format("--seq {} exceeds --max-seq {}", train_config.seq, fresh->max_seq));
+    torch::manual_seed(static_cast<int64_t>(train_config.seed));
+    model = model::Transformer(*fresh);
+    model->to(job.setup.device);
+  } else if (train_config.seq > model->config().max_seq) {
+    usage_error(fmt::format("--seq {} exceeds the model's max_seq {}", train_config.seq, model->config().max_seq));
+  }
+
+  default_corpus(job.setup.cache, job.train_file, job.valid_file);
+  if (job.valid_file.empty()) usage_error("--valid is required when --train is given");
+  std::unique_ptr<BatchSource> data;
+  if (job.format == "text") {
+    data = std::make_unique<TokenWindows>(encode_corpus(*tokenizer, read_text(job.train_file, job.field)),
+                                          encode_corpus(*tokenizer, read_text(job.valid_file, job.field)), tokenizer->bos_id(),
+                                          train_config.seq, train_config.batch, train_config.eval_windows, train_config.seed);
+  } else {
+    data = std::make_unique<PromptCompletionBatches>(job.train_file, job.valid_file, *tokenizer, train_config.seq, train_config.batch,
+                                                     train_config.seed);
+  }
+  const auto mntp = job.objective == LmObjective::mntp
+                        ? mntp_options_for(*tokenizer, job.mntp_rate, parse_mntp_strategy(job.mntp_strategy), job.mask_piece)
+                        : MntpOptions{};
+  fmt::print(stderr, "model: {} parameters; objective: {}; data: {}\n", model->parameter_count(), to_string(job.objective),
+             data->describe());
+  claim_run_folder(job.setup.run.out, "garden lm train", job.setup.run.resume);
+  install_interrupt_handler();
+  Trainer trainer(train_config, job.setup.run.out);
+  trainer.tokenizer_spec = tokenizer_spec;
+  if (job.objective == LmObjective::lm) return trainer.fit(model, *data, job.setup.run.resume);
+  torch::manual_seed(static_cast<int64_t>(train_config.seed));
+  const auto objective = mntp_objective(model, *data, mntp, train_config.seed, tokenizer_spec);
+  return trainer.fit(*model, objective, job.setup.run.resume);
+}
+
+EmbedObjective parse_embed_objective(const std::string& name) {
+  if (name == "infonce") return EmbedObjective::infonce;
+  if (name == "simcse") return EmbedObjective::simcse;
+  usage_error("--objective must be infonce or simcse, got '" + name + "'");
+}
+
+Json embed_train_defaults(EmbedObjective objective) {
+  // Fine-tuning a pretrained backbone: a smaller learning rate than the LM's, short warmup.
+  Json json = TrainConfig{}.to_json();
+  json.update(Json{{"lr", 1e-4}, {"warmup", 10}, {"steps", 200}, {"batch", 32}, {"weight_decay", 0.01}, {"eval_every", 50},
+                   {"checkpoint_every", 100}});
+  if (objective == EmbedObjective::simcse)  // the spec's small-scale recipe (llm2vec.md)
+    json.update(Json{{"steps", 150}, {"batch", 64}, {"eval_every", 0}, {"checkpoint_every", 50}});
+  json.erase("seq");  // texts are cut at the embedder's max_tokens
+  json.erase("eval_windows");
+  return json;
+}
+
+namespace {
+
+// Pairs from one file or several, each with at least `hard_negatives` negatives.
+std::vector<text::TextPair> read_pairs(const std::vector<std::string>& files, int64_t hard_negatives, const std::string& where) {
+  std::vector<text::TextPair> pairs;
+  for (const auto& file : files) {
+    for (auto& pair : text::read_training_pairs(file)) {
+      if (static_cast<int64_t>(pair.negatives.size()) < hard_negatives)
+        usage_error(fmt::format("{}: hard_negatives is {} but a pair of {} ('{}') has {}: mine negatives first or lower it", where,
+                                hard_negatives, file, pair.query.substr(0, 60), pair.negatives.size()));
+      pairs.push_back(std::move(pair));
+    }
+  }
+  return pairs;
+}
+
+TrainingStage read_stage(const std::string& file) {
+  const auto json = read_config(file, Json{"name", "data", "objective", "train"});
+  if (!json.contains("data") || !json["data"].contains("train")) throw Error(file + ": needs \"data\": {\"train\": file or [files]}");
+  refuse_unknown_keys(json["data"], Json{"train"}, file + " data");
+  TrainingStage stage;
+  stage.name = json.value("name", fs::path(file).stem().string());
+  stage.objective = EmbedObjectiveConfig::from_json(merged(EmbedObjectiveConfig{}.to_json(), json, "objective", Json::object()),
+                                                    file + " objective");
+  stage.train = train_config_of(merged(embed_train_defaults(EmbedObjective::infonce), json, "train", Json::object()), file + " train", 0);
+  const auto& sources = json["data"]["train"];
+  std::vector<std::string> paths;
+  if (sources.is_string()) paths.push_back(sources.get<std::string>());
+  for (const auto& p : sources.is_array() ? sources : Json::array()) {
+    if (!p.is_string()) throw Error(file + ": \"data.train\" must be a file or a list of files");
+    paths.push_back(p.get<std::string>());
+  }
+  if (paths.empty()) throw Error(file + ": \"data.train\" must be a file or a list of files");
+  stage.pairs = read_pairs(paths, stage.objective.hard_negatives, file);
+  return stage;
+}
+
+EmbedJobResult train_stages_job(const EmbedJob& job) {
+  if (job.objective != EmbedObjective::infonce) usage_error("stages train the infonce objective");
+  if (!job.train_file.empty() || !job.setup.config_file.empty() || !job.objective_overrides.empty() || !job.train_overrides.empty())
+    usage_error("--stages takes its data, objective and training settings from the stage files; drop --train, --config and their flags");
+  std::vector<TrainingStage> stages;
+  for (const auto& file : job.stage_files) stages.push_back(read_stage(file));
+  auto loaded = model::load_embedder(model_folder(job.model), job.setup.device);
+  claim_output_dir(job.setup.run.out, "garden embed train");
+  install_interrupt_handler();
+  const auto results = train_stages(loaded.embedder, *loaded.tokenizer, stages, job.setup.run.out, job.setup.run.resume, loaded.tokenizer_spec, false);
+  return {results.back(), fs::path(job.setup.run.out) / fmt::format("stage{}-{}", results.size(), stages[results.size() - 1].name),
+          static_cast<int64_t>(results.size())};
+}
+
+}  // namespace
+
+EmbedJobResult train_embedder(EmbedJob job) {
+  const char* const model_required = "--model (the embedding model to train: garden embed init, or a run to start from) is required";
+  if (!job.stage_files.empty()) {
+    if (job.model.empty()) usage_error(model_required);
+    return train_stages_job(job);
+  }
+  Json cfg = Json::object();
+  if (!job.setup.config_file.empty()) {
+    cfg = read_config(job.setup.config_file, Json{"model", "data", "objective", "train", "out"});
+    if (cfg.contains("data")) {
+      refuse_unknown_keys(cfg["data"], Json{"train", "eval"}, job.setup.config_file + " data");
+      if (job.train_file.empty()) read_field(cfg["data"], "train", job.train_file, job.setup.config_file);
+      if (job.eval_file.empty()) read_field(cfg["data"], "eval", job.eval_file, job.setup.config_file);
+    }
+    if (job.model.empty()) read_field(cfg, "model", job.model, job.setup.config_file);
+    read_field(cfg, "out", job.setup.run.out, job.setup.config_file);
+  }
+  if (job.model.empty()) usage_error(model_required);
+  const std::string where = job.setup.config_file.empty() ? std::string("flags") : job.setup.config_file;
+  const auto objective_config = EmbedObjectiveConfig::from_json(merged(EmbedObjectiveConfig{}.to_json(), cfg, "objective", job.objective_overrides),
+                                                                where + " objective");
+  const auto train_config = train_config_of(merged(embed_train_defaults(job.objective), cfg, "train", job.train_overrides), where + " train",
+                                            job.setup.run.stop_after);
+  auto loaded = model::load_embedder(model_folder(job.model), job.setup.device);
+
+  std::vector<text::TextPair> train_pairs, eval_pairs;
+  if (job.objective == EmbedObjective::infonce) {
+    if (job.train_file.empty()) usage_error("--train (a pairs .jsonl file, e.g. from garden embed pairs) is required");
+    train_pairs = read_pairs({job.train_file}, objective_config.hard_negatives, where);
+    if (!job.eval_file.empty()) eval_pairs = read_pairs({job.eval_file}, objective_config.hard_negatives, where);
+  } else {
+    if (!job.eval_file.empty()) usage_error("--objective simcse has no held-out pairs: drop --eval");
+    if (objective_config.hard_negatives > 0) usage_error("--objective simcse uses in-batch negatives only: drop --hard-negatives");
+    std::string sentences_file = job.train_file, unused;
+    default_corpus(job.setup.cache, sentences_file, unused);
+    loaded.embedder->backbone->set_dropout(job.simcse_dropout);
+    const auto sentences = sentences_by_length(text::read_text_documents(sentences_file, text::TextUnit::line), *loaded.tokenizer, 4,
+                                               job.simcse_max_tokens);
+    if (static_cast<int64_t>(sentences.size()) < train_config.batch)
+      throw Error(fmt::format("{}: {} sentences of 4..{} tokens, fewer than a batch of {}", sentences_file, sentences.size(),
+                              job.simcse_max_tokens, train_config.batch));
+    train_pairs = simcse_pairs(sentences);
+    fmt::print(stderr, "SimCSE on {} sentences of 4..{} tokens, dropout {}\n", sentences.size(), job.simcse_max_tokens, job.simcse_dropout);
+  }
+  claim_run_folder(job.setup.run.out, "garden embed train", job.setup.run.resume);
+  install_interrupt_handler();
+  Trainer trainer(train_config, job.setup.run.out);
+  const auto objective = contrastive_objective(loaded.embedder, *loaded.tokenizer, train_pairs, eval_pairs, objective_config, train_config,
+                                               loaded.tokenizer_spec);
+  fmt::print(stderr, "embedder: {} dimensions, {} pooling; {} training pairs, {} held out\n", loaded.embedder->dims(),
+             model::to_string(loaded.embedder->config().pooling), train_pairs.size(), eval_pairs.size());
+  torch::manual_seed(static_cast<int64_t>(train_config.seed));  // dropout
+  return {trainer.fit(*loaded.embedder, objective, job.setup.run.resume), job.setup.run.out, 1};
+}
+
+}  // namespace garden::train

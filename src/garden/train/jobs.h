@@ -1,0 +1,84 @@
+// One library entry point per training job (DESIGN.md: the CLI only parses and prints). A job
+// merges its settings (the objective's defaults < a config file < the overrides given as
+// flags), validates them, reads its data, claims its run folder (train/run_folder.h) and
+// trains, checkpointing and stopping on Ctrl-C. Paper methods that are training objectives are
+// a field of the job (LLM2Vec's MNTP and SimCSE), not jobs of their own.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "garden/core/json.h"
+#include "garden/train/trainer.h"
+
+namespace garden::train {
+
+// Where a job writes and how far it goes: the run folder, continuing from its latest
+// checkpoint, and an early stop with a checkpoint.
+struct RunFolderSpec {
+  std::string out;
+  bool resume = false;
+  int64_t stop_after = 0;
+};
+
+// What every job is told beside its own settings: a config file, its run folder, where the
+// built-in corpus is prepared, and the device.
+struct JobSetup {
+  std::string config_file;  // optional cfg.json with the job's sections
+  RunFolderSpec run;
+  std::filesystem::path cache;
+  torch::Device device = torch::kCPU;
+};
+
+// ---- language models (garden lm train) ----
+// lm: next-token prediction; mntp: LLM2Vec's masked next-token prediction under a
+// bidirectional mask (arXiv:2404.05961), which adapts an existing model.
+enum class LmObjective { lm, mntp };
+LmObjective parse_lm_objective(const std::string& name);
+std::string to_string(LmObjective objective);
+// The training defaults of an objective (mntp: the spec's short fine-tuning recipe).
+Json lm_train_defaults(LmObjective objective);
+
+struct LmJob {
+  LmObjective objective = LmObjective::lm;
+  JobSetup setup{"", {"runs/lm"}};         // cfg.json: {"model", "train", "data", "out"}
+  Json model_overrides = Json::object();  // TransformerConfig fields given as flags (no vocab)
+  Json train_overrides = Json::object();  // TrainConfig fields given as flags
+  std::string model;                      // start from this model or run (mntp needs one)
+  std::string train_file, valid_file;     // default: the built-in corpus
+  std::string tokenizer = "bytes", format = "text", field = "text";
+  double mntp_rate = 0.2;                 // mntp: fraction of tokens chosen
+  std::string mntp_strategy = "bert", mask_piece = "<mask>";
+};
+TrainResult train_lm(LmJob job);
+
+// ---- embedding models (garden embed train) ----
+// infonce: contrastive pairs (with hard negatives, in stages if asked); simcse: each sentence
+// is its own positive under independent dropout (LLM2Vec's step 3).
+enum class EmbedObjective { infonce, simcse };
+EmbedObjective parse_embed_objective(const std::string& name);
+// The objective's training defaults (its contrastive settings are EmbedObjectiveConfig's).
+Json embed_train_defaults(EmbedObjective objective);
+
+struct EmbedJob {
+  EmbedObjective objective = EmbedObjective::infonce;
+  JobSetup setup{"", {"runs/embed"}};          // cfg.json: {"model", "data": {"train", "eval"}, "objective", "train", "out"}
+  std::vector<std::string> stage_files;       // infonce in stages: each {"name", "data", "objective", "train"}
+  Json objective_overrides = Json::object();  // EmbedObjectiveConfig fields given as flags
+  Json train_overrides = Json::object();
+  std::string model;                          // the embedding model to train (or a run to start from)
+  std::string train_file, eval_file;          // infonce: pairs JSONL; simcse: sentences, one a line (default: built-in corpus)
+  double simcse_dropout = 0.3;                // simcse: dropout of every layer while training
+  int64_t simcse_max_tokens = 32;             // simcse: longer sentences are skipped
+};
+struct EmbedJobResult {
+  TrainResult result;
+  std::filesystem::path model;  // the trained model: the run folder, or the last stage's
+  int64_t stages = 1;
+};
+EmbedJobResult train_embedder(EmbedJob job);
+
+}  // namespace garden::train
