@@ -11,7 +11,7 @@ export GARDEN_DATA ?= $(abspath $(DATA))
 export CCACHE_BASEDIR ?= $(CURDIR)
 export CCACHE_SLOPPINESS ?= pch_defines,time_macros,include_file_mtime,include_file_ctime
 
-.PHONY: setup build build-tests demo test bench clean
+.PHONY: setup build build-tests demo test test-sanitize bench clean
 
 setup:
 	scripts/setup
@@ -32,10 +32,21 @@ demo: build
 test: build-tests
 	cd $(BUILD) && ctest --output-on-failure --label-exclude slow --timeout 900 --parallel $(JOBS)
 
+# The unit tests under AddressSanitizer and UndefinedBehaviorSanitizer, in their own build
+# folder (the instrumented code is several times slower). Any report fails the test.
+SANITIZE_BUILD ?= build-sanitize
+$(SANITIZE_BUILD)/build.ninja:
+	cmake -S . -B $(SANITIZE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DGARDEN_BUILD_TESTS=ON -DGARDEN_BUILD_BENCH=OFF -DGARDEN_SANITIZE=ON
+
+test-sanitize: setup $(SANITIZE_BUILD)/build.ninja
+	cmake --build $(SANITIZE_BUILD) --parallel $(JOBS) --target garden_tests
+	cd $(SANITIZE_BUILD) && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ctest --output-on-failure -L unit --label-exclude slow --timeout 1800 --parallel $(JOBS)
+
 bench: build-tests
 	$(BUILD)/bench/garden_bench_lm
 	$(BUILD)/bench/garden_bench_ann
 	$(BUILD)/bench/garden_bench_bm25
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(SANITIZE_BUILD)

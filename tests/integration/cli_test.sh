@@ -34,7 +34,7 @@ printf 'query-id\tcorpus-id\tscore\nq1\td1\t1\n' >"$work/coll/qrels/test.tsv"
   pass || fail "bm25 search + eval did not rank d1 first"
 "$garden" fuse --run "$work/bm25.run" --run "$work/r.run" --out "$work/fused.run" >/dev/null 2>&1 &&
   [ -s "$work/fused.run" ] && pass || fail "fuse failed"
-expect_error 2 "2 weights for 1 runs" -- "$garden" fuse --run "$work/bm25.run" --method weighted --weights 1,2 --out "$work/x.run"
+expect_error 2 "3 weights for 2 runs" -- "$garden" fuse --run "$work/bm25.run" --run "$work/bm25.run" --method weighted --weights 1,2,3 --out "$work/x.run"
 expect_error 2 "--stem must be none or english" -- "$garden" index build --corpus "$work/coll" --out "$work/idx2" --stem klingon
 echo '{"_id": "d3", "text": "new"}' >>"$work/coll/corpus.jsonl"
 expect_error 1 "is stale" -- "$garden" search --index "$work/idx" --query "wing"

@@ -104,6 +104,20 @@ echo 999999 >"$work/k/lock"
 "$garden" lm train "${T[@]}" --steps 35 --checkpoint-every 5 --keep-checkpoints 2 --out "$work/k" --resume >/dev/null 2>&1 &&
   [ ! -e "$work/k/lock" ] && pass || fail "a stale lock was not taken over"
 
+# Ctrl-C: the trainer checkpoints and the command exits 130, so `train && eval` stops; a
+# --stop-after stop exits 0. The signal is sent once training has begun (metrics.jsonl), as
+# before the handler is installed a background job ignores SIGINT.
+"$garden" lm train "${T[@]}" --steps 1000000 --checkpoint-every 0 --log-every 1 --out "$work/int" >"$work/int.out" 2>&1 &
+trainer=$!
+for _ in $(seq 600); do [ -s "$work/int/metrics.jsonl" ] && break; sleep 0.1; done
+kill -INT "$trainer"
+wait "$trainer"
+rc=$?
+[ "$rc" -eq 130 ] && grep -q "stopped at step" "$work/int.out" && [ -f "$work/int/checkpoints/$(cat "$work/int/checkpoints/latest")/model.safetensors" ] &&
+  pass || fail "Ctrl-C during training: exit $rc, $(cat "$work/int.out"), checkpoints: $(ls "$work/int/checkpoints")"
+"$garden" lm train "${T[@]}" --steps 1000000 --checkpoint-every 0 --log-every 1 --out "$work/int" --resume --stop-after 1 >/dev/null 2>&1 &&
+  pass || fail "--resume --stop-after 1 after Ctrl-C did not exit 0"
+
 # lm eval --batch 0 used to loop forever.
 expect_error 2 "--batch must be >= 1, got 0" -- timeout 60 "$garden" lm eval --model "$work/r" --input "$work/tr.txt" --batch 0 --threads 1
 

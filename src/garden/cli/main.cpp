@@ -1,9 +1,12 @@
 // garden: one binary, thin subcommands over libgarden.
 #include <fmt/core.h>
 
+#include <csignal>
+
 #include "garden/cli/common.h"
 #include "garden/core/error.h"
 #include "garden/core/runtime.h"
+#include "garden/train/trainer.h"
 
 int main(int argc, char** argv) {
   garden::tune_allocator();
@@ -40,5 +43,7 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "garden: error: {}\n", e.what());
     return 1;
   }
-  return 0;
+  // 128 + SIGINT, as if the signal had ended the process, so that `train && eval` stops after
+  // a Ctrl-C; a --stop-after stop is a success.
+  return garden::train::interrupted_by_signal() ? 128 + SIGINT : 0;
 }

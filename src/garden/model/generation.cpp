@@ -1,8 +1,10 @@
 #include "garden/model/generation.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <fmt/core.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "garden/core/error.h"
@@ -35,7 +37,11 @@ std::vector<Completion> generate(Transformer& model, const std::vector<int64_t>&
   if (options.n_samples < 1) usage_error("generate: n_samples must be >= 1");
   if (options.mask == MaskMode::bidirectional)
     usage_error("generate: bidirectional attention cannot decode left to right; use causal or prefix");
-  if (options.temperature < 0) usage_error("generate: temperature must be >= 0");
+  if (!(options.temperature >= 0) || !std::isfinite(options.temperature))
+    usage_error(fmt::format("generate: --temperature must be a finite number >= 0, got {}", options.temperature));
+  // top_p 0 would drop every token, leaving nothing to sample from.
+  if (!(options.top_p > 0 && options.top_p <= 1)) usage_error(fmt::format("generate: --top-p must be in (0, 1], got {}", options.top_p));
+  if (options.top_k < 0) usage_error(fmt::format("generate: --top-k must be >= 0 (0 = off), got {}", options.top_k));
   torch::NoGradGuard no_grad;
   const bool was_training = model->is_training();
   model->eval();

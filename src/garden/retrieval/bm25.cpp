@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 #include <xapian.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <unordered_map>
@@ -212,6 +213,9 @@ std::vector<ScoredDoc> Bm25Index::search(const std::string& query, int64_t k) co
 }
 
 Run Bm25Index::search_all(const std::vector<Query>& queries, int64_t k) const {
+  if (k < 1) usage_error(fmt::format("search: --k must be >= 1, got {}", k));
+  // Xapian counts in 32 bits: a huge k would wrap; no more hits exist than documents.
+  k = std::min<int64_t>(k, state_->db.get_doccount());
   Run run;
   for (const auto& q : queries) run[q.id] = search(q.text, k);
   return run;

@@ -150,16 +150,32 @@ DenseIndex::DenseIndex(const fs::path& dir) : state_(std::make_unique<State>()) 
   read_field(manifest_, "dims", state_->dims, where);
   state_->full = read_vectors(dir / "vectors.npy");
   state_->ids = read_json_file(dir / "ids.json").get<std::vector<std::string>>();
-  if (opt.kind == "hnsw") {
-    state_->space = std::make_unique<hnswlib::InnerProductSpace>(static_cast<size_t>(state_->dims));
-    state_->hnsw = std::make_unique<hnswlib::HierarchicalNSW<float>>(state_->space.get(), (dir / "index.hnsw").string());
-    set_ef_search(opt.ef_search);
-  } else if (opt.kind == "flat" || opt.kind == "ivfpq") {
-    state_->faiss.reset(faiss::read_index((dir / "index.faiss").c_str()));
-    set_nprobe(opt.nprobe);
-  } else {
+  if (opt.kind != "hnsw" && opt.kind != "flat" && opt.kind != "ivfpq")
     throw Error("index " + dir.string() + ": kind '" + opt.kind + "' is not a dense index");
+  const auto file = dir / (opt.kind == "hnsw" ? "index.hnsw" : "index.faiss");
+  // hnswlib and FAISS report a damaged file with their own words only ("Index seems to be
+  // corrupted", a multi-line FAISS assertion); the error names the file and the way out.
+  try {
+    if (opt.kind == "hnsw") {
+      state_->space = std::make_unique<hnswlib::InnerProductSpace>(static_cast<size_t>(state_->dims));
+      state_->hnsw = std::make_unique<hnswlib::HierarchicalNSW<float>>(state_->space.get(), file.string());
+    } else {
+      state_->faiss.reset(faiss::read_index(file.c_str()));
+    }
+  } catch (const std::exception& e) {
+    std::string reason = e.what();
+    std::replace(reason.begin(), reason.end(), '\n', ' ');
+    throw Error("index " + dir.string() + ": cannot read " + file.string() + " (missing or damaged; rebuild it with garden index build): " + reason);
   }
+  const auto rows = state_->hnsw ? static_cast<int64_t>(state_->hnsw->cur_element_count) : static_cast<int64_t>(state_->faiss->ntotal);
+  if (rows != static_cast<int64_t>(state_->ids.size()) || rows != state_->full.rows)
+    throw Error(fmt::format("index {}: {} holds {} vectors, ids.json {} and vectors.npy {} (damaged; rebuild it with garden index build)",
+                            dir.string(), file.filename().string(), rows, state_->ids.size(), state_->full.rows));
+  if (state_->faiss && state_->faiss->d != state_->dims)
+    throw Error(fmt::format("index {}: index.faiss holds {}-dimensional vectors, manifest.json says {} (damaged; rebuild it with garden index build)",
+                            dir.string(), state_->faiss->d, state_->dims));
+  if (state_->hnsw) set_ef_search(opt.ef_search);
+  else set_nprobe(opt.nprobe);
 }
 
 DenseIndex::~DenseIndex() = default;
@@ -177,6 +193,9 @@ void DenseIndex::set_nprobe(int64_t nprobe) {
 }
 
 std::vector<std::vector<Hit>> DenseIndex::search(const Matrix& queries, int64_t k) const {
+  if (k < 1) usage_error(fmt::format("search: --k must be >= 1, got {}", k));
+  // No more hits exist than documents; a huge k would otherwise size the result buffers.
+  k = std::min(k, state_->full.rows);
   if (queries.cols != state_->full.cols)
     throw Error(fmt::format("query vectors have {} dimensions, the index was built from {}-dimensional vectors", queries.cols, state_->full.cols));
   const Matrix q = prepare(queries, state_->dims, state_->options.metric);

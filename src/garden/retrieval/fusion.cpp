@@ -25,10 +25,16 @@ Run top(std::map<std::string, std::map<std::string, double>>& fused, int64_t dep
   return run;
 }
 
+// Fusing one run only re-ranks it, which is never what was meant (a --run forgotten).
+void check_fusion(const std::vector<Run>& runs, int64_t depth) {
+  if (runs.size() < 2) usage_error(fmt::format("fuse needs two or more runs (--run), got {}", runs.size()));
+  if (depth < 1) usage_error(fmt::format("fuse: --depth must be >= 1, got {}", depth));
+}
+
 }  // namespace
 
 Run reciprocal_rank_fusion(const std::vector<Run>& runs, double k, int64_t depth) {
-  if (runs.empty()) usage_error("fusion needs at least one run");
+  check_fusion(runs, depth);
   if (!std::isfinite(k) || k < 0) usage_error(fmt::format("reciprocal rank fusion: --k must be a finite number >= 0, got {}", k));
   std::map<std::string, std::map<std::string, double>> fused;
   for (const auto& run : runs) {
@@ -41,7 +47,7 @@ Run reciprocal_rank_fusion(const std::vector<Run>& runs, double k, int64_t depth
 }
 
 Run weighted_score_fusion(const std::vector<Run>& runs, const std::vector<double>& weights, int64_t depth) {
-  if (runs.empty()) usage_error("fusion needs at least one run");
+  check_fusion(runs, depth);
   if (weights.size() != runs.size())
     usage_error("weighted fusion: " + std::to_string(weights.size()) + " weights for " + std::to_string(runs.size()) + " runs");
   for (const double w : weights)

@@ -31,9 +31,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::atomic<bool> g_interrupted{false};
+std::atomic<bool> g_interrupted{false};   // this fit() should checkpoint and stop
+std::atomic<bool> g_sigint_received{false};  // for the process's exit status, never reset
 
-void on_sigint(int) { g_interrupted = true; }
+void on_sigint(int) {
+  g_interrupted = true;
+  g_sigint_received = true;
+}
 
 // Turns autocast on for the scope (bf16 on CPU or CUDA) and restores it after.
 class AutocastScope {
@@ -165,6 +169,8 @@ bool run_complete(const fs::path& run, int64_t steps) {
 }
 
 void install_interrupt_handler() { std::signal(SIGINT, on_sigint); }
+
+bool interrupted_by_signal() { return g_sigint_received; }
 
 void TrainConfig::validate() const {
   auto require = [](bool ok, const std::string& message) {

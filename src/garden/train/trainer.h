@@ -103,5 +103,8 @@ bool run_complete(const std::filesystem::path& run, int64_t steps);
 
 // Installs a SIGINT handler that asks running trainers to checkpoint and stop.
 void install_interrupt_handler();
+// True once that handler has caught a SIGINT: the command was interrupted, even though its
+// trainer stopped cleanly with a checkpoint, and must not report success.
+bool interrupted_by_signal();
 
 }  // namespace garden::train

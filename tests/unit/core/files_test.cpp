@@ -1,9 +1,16 @@
 // claim_output_dir: a command writes only into a new or empty folder, or into its own
 // earlier output; another's files are refused and left untouched. Replacing a claimed folder
-// keeps the claim, and an output may not be or hold an input.
+// keeps the claim, and an output may not be or hold an input. Replacement leaves a complete
+// output and no staging; staging left by a dead process is removed on the next run.
 #include "garden/core/files.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
 
 #include "garden/core/error.h"
 #include "test_files.h"
@@ -50,6 +57,89 @@ TEST(ReplaceDirAtomic, KeepsTheTargetsClaim) {
   EXPECT_EQ(read_file(tmp.path() / "idx" / ".garden-output"), "garden index build\n");
   claim_output_dir(tmp.path() / "idx", "garden index build");
   EXPECT_EQ(read_file(tmp.path() / "idx" / "manifest.json"), "{}");
+}
+
+// A pid no process has: a child that has exited and been reaped.
+pid_t dead_pid() {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ::waitpid(child, nullptr, 0);
+  return child;
+}
+
+std::vector<std::string> names_in(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST(WriteFileAtomic, ReplacesTheFileAndLeavesNoStaging) {
+  testing::TempDir tmp;
+  write_file_atomic(tmp.path() / "a.json", "old");
+  write_file_atomic(tmp.path() / "a.json", "new");
+  EXPECT_EQ(read_file(tmp.path() / "a.json"), "new");
+  EXPECT_EQ(names_in(tmp.path()), std::vector<std::string>{"a.json"});
+}
+
+// The old folder is swapped out whole: nothing of it survives in the new one, and neither the
+// staging folder nor the old one is left beside it.
+TEST(ReplaceDirAtomic, ReplacesANonEmptyFolderAndLeavesNoStaging) {
+  testing::TempDir tmp;
+  write_file_atomic(tmp.path() / "idx" / "old-only.txt", "old");
+  write_file_atomic(tmp.path() / "idx" / "sub" / "deep.txt", "old");
+  const auto staged = staging_path(tmp.path() / "idx");
+  write_file_atomic(staged / "manifest.json", "new");
+  replace_dir_atomic(staged, tmp.path() / "idx");
+  EXPECT_EQ(names_in(tmp.path()), std::vector<std::string>{"idx"});
+  EXPECT_EQ(names_in(tmp.path() / "idx"), std::vector<std::string>{"manifest.json"});
+  EXPECT_EQ(read_file(tmp.path() / "idx" / "manifest.json"), "new");
+}
+
+TEST(RemoveDeadStaging, RemovesOnlyTheDeadStagingOfThatPath) {
+  testing::TempDir tmp;
+  const auto dead = std::to_string(dead_pid()), alive = std::to_string(::getppid());
+  for (const auto& name : {"idx.tmp-" + dead + "-0", "idx.json.tmp-" + dead + "-3", "idx.tmp-" + alive + "-1",
+                           "idx2.tmp-" + dead + "-0", "idx.tmp-" + dead + "-0x", "idx.tmp-" + dead})
+    write_file_atomic(tmp.path() / name / "f", "x");
+  write_file_atomic(tmp.path() / "idx" / "manifest.json", "current");
+  remove_dead_staging(tmp.path() / "idx");
+  remove_dead_staging(tmp.path() / "idx.json");
+  EXPECT_EQ(names_in(tmp.path()),
+            (std::vector<std::string>{"idx", "idx.tmp-" + alive + "-1", "idx.tmp-" + dead, "idx.tmp-" + dead + "-0x",
+                                      "idx2.tmp-" + dead + "-0"}));
+  EXPECT_EQ(read_file(tmp.path() / "idx" / "manifest.json"), "current");
+}
+
+// Writing an output again (staging_path, claim_output_dir) first clears what a killed
+// earlier writer left.
+TEST(RemoveDeadStaging, RunsBeforeEachNewStagingAndClaim) {
+  testing::TempDir tmp;
+  const auto dead = std::to_string(dead_pid());
+  write_file_atomic(tmp.path() / ("results.json.tmp-" + dead + "-0"), "partial");
+  write_file_atomic(tmp.path() / "results.json", "{}");
+  EXPECT_EQ(names_in(tmp.path()), std::vector<std::string>{"results.json"});
+  claim_output_dir(tmp.path() / "idx", "garden index build");
+  write_file_atomic(tmp.path() / ("idx.tmp-" + dead + "-1") / "index.faiss", "partial");
+  claim_output_dir(tmp.path() / "idx", "garden index build");
+  EXPECT_EQ(names_in(tmp.path()), (std::vector<std::string>{"idx", "results.json"}));
+}
+
+// Where the folders cannot be exchanged in one step, a crash between the two renames leaves
+// the old folder aside and none at the path; the next run puts the old one back, and removes
+// an old one left after the new one was in place.
+TEST(RemoveDeadStaging, PutsBackAnOldFolderWhenThePathIsMissing) {
+  testing::TempDir tmp;
+  const auto dead = std::to_string(dead_pid());
+  write_file_atomic(tmp.path() / ("idx.old-" + dead + "-0") / ".garden-output", "garden index build\n");
+  write_file_atomic(tmp.path() / ("idx.old-" + dead + "-0") / "manifest.json", "old");
+  claim_output_dir(tmp.path() / "idx", "garden index build");
+  EXPECT_EQ(names_in(tmp.path()), std::vector<std::string>{"idx"});
+  EXPECT_EQ(read_file(tmp.path() / "idx" / "manifest.json"), "old");
+  write_file_atomic(tmp.path() / ("idx.old-" + dead + "-1") / "manifest.json", "older");
+  remove_dead_staging(tmp.path() / "idx");
+  EXPECT_EQ(names_in(tmp.path()), std::vector<std::string>{"idx"});
+  EXPECT_EQ(read_file(tmp.path() / "idx" / "manifest.json"), "old");
 }
 
 TEST(RefuseOutputOverInput, RefusesTheInputAndAFolderAboveIt) {

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "test_helpers.h"
 
 namespace garden::model {
@@ -147,6 +149,23 @@ TEST(Generate, BidirectionalIsRefused) {
   GenerateOptions o;
   o.mask = MaskMode::bidirectional;
   testing::expect_error_containing([&] { generate(m, {1}, o); }, "bidirectional");
+}
+
+// top_p 0 used to drop every token and fail inside libtorch ("probability tensor contains
+// inf, nan or element < 0"); values outside their range are refused naming the option.
+TEST(Generate, RefusesSamplingSettingsOutOfRange) {
+  auto m = small_model();
+  for (const double top_p : {0.0, -0.5, 1.5, std::nan("")}) {
+    GenerateOptions o;
+    o.top_p = top_p;
+    testing::expect_error_containing([&] { generate(m, {1}, o); }, "--top-p must be in (0, 1], got");
+  }
+  GenerateOptions o;
+  o.temperature = std::nan("");
+  testing::expect_error_containing([&] { generate(m, {1}, o); }, "--temperature must be a finite number >= 0, got nan");
+  o = {};
+  o.top_k = -1;
+  testing::expect_error_containing([&] { generate(m, {1}, o); }, "--top-k must be >= 0 (0 = off), got -1");
 }
 
 TEST(Score, ContinuationLogProbsMatchFullForward) {

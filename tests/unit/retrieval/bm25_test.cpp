@@ -63,14 +63,20 @@ TEST(Bm25, XapianScoresEqualTheHandWrittenFormula) {
   for (size_t i = 1; i < hits.size(); ++i) EXPECT_GE(hits[i - 1].score, hits[i].score);
 }
 
+// A collection in `dir` with the given corpus lines and one query judged relevant to `relevant`.
+void write_collection(const std::filesystem::path& dir, const std::string& corpus, const std::string& query, const std::string& relevant) {
+  write_file_atomic(dir / "corpus.jsonl", corpus);
+  write_file_atomic(dir / "queries.jsonl", "{\"_id\": \"q\", \"text\": \"" + query + "\"}\n");
+  write_file_atomic(dir / "qrels" / "test.tsv", "query-id\tcorpus-id\tscore\nq\t" + relevant + "\t1\n");
+}
+
 // Xapian refuses terms longer than 245 bytes; one such run of letters used to abort the build.
 TEST(Bm25, TermsTooLongForXapianAreSkippedAndCounted) {
   testing::TempDir dir;
   const std::string long_term(300, 'x');
-  write_file_atomic(dir.path() / "c" / "corpus.jsonl", "{\"_id\": \"d1\", \"text\": \"wing " + long_term + " lift " + long_term +
-                                                           "\"}\n{\"_id\": \"d2\", \"text\": \"drag " + std::string(245, 'y') + "\"}\n");
-  write_file_atomic(dir.path() / "c" / "queries.jsonl", "{\"_id\": \"q\", \"text\": \"lift\"}\n");
-  write_file_atomic(dir.path() / "c" / "qrels" / "test.tsv", "query-id\tcorpus-id\tscore\nq\td1\t1\n");
+  write_collection(dir.path() / "c", "{\"_id\": \"d1\", \"text\": \"wing " + long_term + " lift " + long_term +
+                                         "\"}\n{\"_id\": \"d2\", \"text\": \"drag " + std::string(245, 'y') + "\"}\n",
+                   "lift", "d1");
   build_bm25_index(dir.path() / "c", dir.path() / "idx", {});
   const auto manifest = read_json_file(dir.path() / "idx" / "manifest.json");
   EXPECT_EQ(manifest.at("long_terms_skipped").dump(), R"({"documents":1,"max_bytes":245,"occurrences":2})");
@@ -82,14 +88,24 @@ TEST(Bm25, TermsTooLongForXapianAreSkippedAndCounted) {
 
 TEST(Bm25, StaleIndexIsRefused) {
   testing::TempDir dir;
-  write_file_atomic(dir.path() / "c" / "corpus.jsonl", "{\"_id\": \"d\", \"text\": \"a b\"}\n");
-  write_file_atomic(dir.path() / "c" / "queries.jsonl", "{\"_id\": \"q\", \"text\": \"a\"}\n");
-  write_file_atomic(dir.path() / "c" / "qrels" / "test.tsv", "query-id\tcorpus-id\tscore\nq\td\t1\n");
+  write_collection(dir.path() / "c", "{\"_id\": \"d\", \"text\": \"a b\"}\n", "a", "d");
   build_bm25_index(dir.path() / "c", dir.path() / "idx", {});
   EXPECT_EQ(Bm25Index(dir.path() / "idx").search("a", 5).size(), 1u);
   write_file_atomic(dir.path() / "c" / "corpus.jsonl", "{\"_id\": \"d\", \"text\": \"a b c\"}\n");
   testing::expect_error_containing([&] { Bm25Index(dir.path() / "idx"); }, "is stale");
   testing::expect_error_containing([&] { Bm25Index(dir.path() / "nowhere"); }, "no manifest.json");
+}
+
+// k below 1 gave an empty run without a word; a huge k wrapped in Xapian's 32-bit count.
+TEST(Bm25, RefusesKBelowOneAndAcceptsAHugeK) {
+  testing::TempDir dir;
+  write_collection(dir.path() / "c", "{\"_id\": \"d1\", \"text\": \"a b\"}\n{\"_id\": \"d2\", \"text\": \"a c\"}\n", "a", "d1");
+  build_bm25_index(dir.path() / "c", dir.path() / "idx", {});
+  const Bm25Index index(dir.path() / "idx");
+  const std::vector<Query> queries{{"q", "a"}};
+  for (const int64_t k : {0, -1})
+    testing::expect_error_containing([&] { index.search_all(queries, k); }, "--k must be >= 1, got " + std::to_string(k));
+  EXPECT_EQ(index.search_all(queries, (int64_t{1} << 32) + 1).at("q").size(), 2u);
 }
 
 TEST(Bm25, ReproducesTheReferenceRunsOfEverySharedCollection) {

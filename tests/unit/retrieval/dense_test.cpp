@@ -84,6 +84,48 @@ TEST(DenseIndex, FlatEqualsTheExhaustiveReference) {
     }
 }
 
+// k below 1 used to reach FAISS's assertion ('k > 0' failed), and a huge k sized the result
+// buffers (std::bad_alloc); no more hits exist than documents.
+TEST(DenseIndex, RefusesKBelowOneAndCutsAHugeKToTheDocuments) {
+  testing::TempDir dir;
+  auto base = clustered(30, 8, 2), queries = clustered(2, 8, 3);
+  for (const char* kind : {"flat", "hnsw"}) {
+    DenseOptions options;
+    options.kind = kind;
+    build_dense_index(base, row_ids(30), dir.path() / kind, options, Json::object());
+    const DenseIndex index(dir.path() / kind);
+    for (const int64_t k : {0, -3})
+      testing::expect_error_containing([&] { index.search(queries, k); }, "--k must be >= 1, got " + std::to_string(k));
+    const auto hits = index.search(queries, int64_t{1} << 50);
+    ASSERT_EQ(hits.size(), 2u);
+    EXPECT_EQ(hits[0].size(), 30u) << kind;
+  }
+}
+
+// hnswlib ("Index seems to be corrupted") and FAISS (a multi-line assertion) name no file.
+TEST(DenseIndex, ADamagedIndexFileIsReportedNamingTheFile) {
+  testing::TempDir dir;
+  auto base = clustered(30, 8, 2);
+  for (const auto& [kind, file] : {std::pair{"flat", "index.faiss"}, std::pair{"hnsw", "index.hnsw"}}) {
+    DenseOptions options;
+    options.kind = kind;
+    build_dense_index(base, row_ids(30), dir.path() / kind, options, Json::object());
+    const auto path = dir.path() / kind / file;
+    const auto bytes = read_file(path);
+    for (const auto& damaged : {bytes.substr(0, bytes.size() / 2), std::string("not an index at all, not even close")}) {
+      write_file_atomic(path, damaged);
+      try {
+        DenseIndex index(dir.path() / kind);
+        ADD_FAILURE() << kind << ": a damaged " << file << " was opened";
+      } catch (const std::exception& e) {
+        const std::string message = e.what();
+        EXPECT_NE(message.find("cannot read " + path.string() + " (missing or damaged"), std::string::npos) << message;
+        EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+      }
+    }
+  }
+}
+
 TEST(DenseIndex, HnswAndIvfPqRecallAgainstFlat) {
   testing::TempDir dir;
   auto base = clustered(3000, 32, 4), queries = clustered(50, 32, 5);

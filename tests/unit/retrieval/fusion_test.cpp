@@ -44,5 +44,13 @@ TEST(Fusion, RefusesConstantsAndWeightsThatAreNotFiniteNumbers) {
   testing::expect_error_containing([&] { weighted_score_fusion({a, b}, {1.0, std::nan("")}); }, "--weights must be finite numbers");
 }
 
+// One run "fused" is only re-ranked: a forgotten --run, refused.
+TEST(Fusion, RefusesOneRunAndAnEmptyDepth) {
+  retrieval::Run a{{"q", {{"x", 9.0}}}}, b{{"q", {{"y", 0.3}}}};
+  testing::expect_error_containing([&] { reciprocal_rank_fusion({a}); }, "fuse needs two or more runs (--run), got 1");
+  testing::expect_error_containing([&] { weighted_score_fusion({a}, {1.0}); }, "fuse needs two or more runs (--run), got 1");
+  testing::expect_error_containing([&] { reciprocal_rank_fusion({a, b}, 60, 0); }, "--depth must be >= 1, got 0");
+}
+
 }  // namespace
 }  // namespace garden::retrieval
