@@ -161,6 +161,10 @@ grep -qE "^tiny +[0-9.]+$" <<<"$suite_out" && grep -qE "^tinysts +-?[0-9.]+$" <<
   grep -qE "^lexname-3nn +[0-9.]+$" <<<"$suite_out" && grep -qE "^average +-?[0-9.]+$" <<<"$suite_out" &&
   grep -q "skipped: absent (not under the data root)" <<<"$suite_out" &&
   grep -q '"tinysts"' "$work/suite.json" && pass || fail "eval suite"
+echo "my notes" >"$work/notes.json"
+expect_error 2 "--out $work/notes.json exists and is not an earlier scores file" -- "$garden" eval suite --model "$work/emb" \
+  --data "$work/root" --out "$work/notes.json"
+grep -q "my notes" "$work/notes.json" && pass || fail "eval suite left a foreign --out alone"
 printf 'score\ts1\ts2\nx\ta\tb\n' >"$work/bad_sts.tsv"
 expect_error 1 "bad_sts.tsv:2: the score 'x' is not a number" -- "$garden" eval sts --model "$work/emb" --pairs "$work/bad_sts.tsv"
 expect_error 1 "has other weights" -- "$garden" search --index "$work/emb_idx" --model "$work/emb_mean" --queries "$work/coll" --run "$work/x.run"

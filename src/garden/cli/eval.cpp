@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 
 #include <list>
+#include <memory>
 
 #include "garden/cli/common.h"
 #include "garden/core/json.h"
@@ -22,6 +23,21 @@
 namespace garden::cli {
 
 namespace {
+
+// --out may replace only an earlier scores file of this command (a JSON object with "scores"
+// and "average"), never someone else's file; checked before any model work.
+void refuse_foreign_scores_file(const std::string& out) {
+  if (out.empty() || !std::filesystem::exists(out)) return;
+  bool ours = false;
+  if (std::filesystem::is_regular_file(out)) {
+    try {
+      const Json earlier = read_json_file(out);
+      ours = earlier.is_object() && earlier.contains("scores") && earlier.contains("average");
+    } catch (const Error&) {
+    }
+  }
+  if (!ours) usage_error("--out " + out + " exists and is not an earlier scores file of garden eval suite: choose another path");
+}
 
 void print_suite(const eval::SuiteScores& scores, const std::vector<std::string>& skipped, const std::string& out) {
   for (const auto& [name, score] : scores.scores) fmt::print("{:<14} {:8.2f}\n", name, score);
@@ -65,10 +81,13 @@ void register_eval_embeddings(CLI::App& eval) {
     command.add_option("--seed", options.seed, "seed of the sample and of k-means")->capture_default_str();
     command.add_option("--wordnet", options.wordnet, "WordNet dict folder")->capture_default_str();
   };
-  const auto lexname_tasks = [](const LexnameOptions& o, const eval::LexnameTask& task) {
+  // The lexname sample and its clustering and kNN tasks.
+  const auto lexname_tasks = [](const LexnameOptions& o, std::unique_ptr<eval::LexnameTask>& task) {
+    if (o.glosses < 2) usage_error("--glosses must be at least 2");
+    task = std::make_unique<eval::LexnameTask>(eval::wordnet_lexname_task(o.wordnet, static_cast<size_t>(o.glosses), o.seed));
     return std::vector<eval::EmbeddingTask>{
-        eval::EmbeddingTask::clustering_task("lexname-v-measure", task.glosses, task.labels, task.classes, o.seed),
-        eval::EmbeddingTask::knn_task(fmt::format("lexname-{}nn", o.neighbours), task.glosses, task.labels, o.neighbours)};
+        eval::EmbeddingTask::clustering_task("lexname-v-measure", task->glosses, task->labels, task->classes, o.seed),
+        eval::EmbeddingTask::knn_task(fmt::format("lexname-{}nn", o.neighbours), task->glosses, task->labels, o.neighbours)};
   };
 
   struct ClusteringOptions {
@@ -81,12 +100,12 @@ void register_eval_embeddings(CLI::App& eval) {
   add_encoder_options(*clustering, co->encoder);
   add_lexname_options(*clustering, co->lexname);
   clustering->callback([co, lexname_tasks] {
-    if (co->lexname.glosses < 2) usage_error("--glosses must be at least 2");
-    const auto task = eval::wordnet_lexname_task(co->lexname.wordnet, static_cast<size_t>(co->lexname.glosses), co->lexname.seed);
+    std::unique_ptr<eval::LexnameTask> task;
+    const auto tasks = lexname_tasks(co->lexname, task);
     retrieval::EmbeddingModel model(co->encoder.model);
-    const auto scores = eval::evaluate_embeddings(model, lexname_tasks(co->lexname, task), co->encoder.batch);
-    fmt::print("{} WordNet noun glosses, {} lexnames: V-measure x 100 = {:.2f}, {}-NN accuracy x 100 = {:.2f}\n", task.glosses.size(),
-               task.classes, scores.scores[0].second, co->lexname.neighbours, scores.scores[1].second);
+    const auto scores = eval::evaluate_embeddings(model, tasks, co->encoder.batch);
+    fmt::print("{} WordNet noun glosses, {} lexnames: V-measure x 100 = {:.2f}, {}-NN accuracy x 100 = {:.2f}\n", task->glosses.size(),
+               task->classes, scores.scores[0].second, co->lexname.neighbours, scores.scores[1].second);
   });
 
   struct SuiteOptions {
@@ -107,6 +126,7 @@ void register_eval_embeddings(CLI::App& eval) {
   suite->add_option("--sts", suite_options->sts, "STS sets (their test.tsv), comma-separated")->delimiter(',')->capture_default_str();
   suite->add_option("--out", suite_options->out, "write the scores as JSON here");
   suite->callback([so = suite_options, lexname_tasks] {
+    refuse_foreign_scores_file(so->out);
     const auto root = resolve_data_root(so->data);
     std::vector<std::string> skipped;
     std::list<retrieval::Collection> collections;  // the tasks point into these
@@ -128,7 +148,7 @@ void register_eval_embeddings(CLI::App& eval) {
       }
       tasks.push_back(eval::EmbeddingTask::sts_task(name, sts_sets.emplace_back(eval::read_sts_pairs(*dir / "test.tsv"))));
     }
-    const auto lexnames = eval::wordnet_lexname_task(so->lexname.wordnet, static_cast<size_t>(so->lexname.glosses), so->lexname.seed);
+    std::unique_ptr<eval::LexnameTask> lexnames;
     for (auto& task : lexname_tasks(so->lexname, lexnames)) tasks.push_back(std::move(task));
     retrieval::EmbeddingModel model(so->encoder.model);
     print_suite(eval::evaluate_embeddings(model, tasks, so->encoder.batch), skipped, so->out);

@@ -65,7 +65,8 @@ BaseLm ensure_base_lm(const fs::path& cache, const std::optional<fs::path>& data
     recipe.key["sources"].push_back({{"name", s.name}, {"sha256", sha256_file_hex(s.file)}});
     described.append(described.empty() ? "" : "; ").append(s.name);
   }
-  const auto build = [&](const fs::path& staged, const fs::path& final) {
+  // The final folder goes unused: the model folder carries its tokenizer, so nothing names it.
+  const auto build = [&](const fs::path& staged, const fs::path&) {
     std::string text;
     for (const auto& s : sources) {
       const std::string all = read_file(s.file);
