@@ -134,6 +134,14 @@ expect_error 2 "pooler must be mean" -- "$garden" embed init --model "$work/a" -
   fail "embed encode"
 "$garden" index build --kind hnsw --model "$work/emb" --corpus "$work/coll" --out "$work/emb_idx" >/dev/null 2>&1 && pass ||
   fail "index build --model"
+# Fusion as an index: BM25 + the dense index by RRF, searched like any index (--model reaches the dense member).
+"$garden" index build --corpus "$work/coll" --out "$work/bm25_now" >/dev/null 2>&1 || fail "index build (bm25 for fusion)"
+"$garden" index build --kind fusion --member "$work/bm25_now" --member "$work/emb_idx" --out "$work/fused_idx" >/dev/null 2>&1 &&
+  "$garden" search --index "$work/fused_idx" --model "$work/emb" --queries "$work/coll" --run "$work/fused_idx.run" --k 3 >/dev/null 2>&1 &&
+  [ "$(wc -l <"$work/fused_idx.run")" -eq 3 ] && pass || fail "index build --kind fusion + search"
+expect_error 2 "a fusion index needs two or more --member" -- "$garden" index build --kind fusion --member "$work/bm25_now" --out "$work/f1"
+expect_error 2 "--kind fusion takes --member index folders" -- "$garden" index build --kind fusion --corpus "$work/coll" --member "$work/bm25_now" --member "$work/emb_idx" --out "$work/f2"
+expect_error 2 "--member is for --kind fusion" -- "$garden" index build --corpus "$work/coll" --member "$work/bm25_now" --out "$work/f3"
 "$garden" embed encode --model "$work/emb" --input "$work/coll/corpus.jsonl" --out "$work/emb_jsonl.npy" 2>/dev/null | grep -q "x 16" &&
   cmp -s "$work/emb.npy" "$work/emb_jsonl.npy" && pass || fail "embed encode of corpus.jsonl differs from the collection's corpus"
 # Matryoshka: --dims keeps a re-normalised prefix; a funnel over an 8-d index reports its cost.
@@ -232,6 +240,7 @@ expect_error 2 "drop --train" -- "$garden" embed train --model "$work/emb_mean" 
 "$garden" embed pairs --collection "$work/tcoll" --negatives 1 --margin pos-perc:0.95 --teacher "dense:$work/emb_mean" \
   --out "$work/pairs_dense.jsonl" 2>&1 | grep -q "mined 1 negatives per pair with .*emb_mean (pos-perc:0.95)" && pass ||
   fail "embed pairs --teacher dense"
+[ -e "$work/pairs_dense.flat/manifest.json" ] && pass || fail "embed pairs --teacher dense: no teacher index beside the pairs"
 expect_error 2 "--teacher must be bm25 or dense:EMB" -- "$garden" embed pairs --collection "$work/tcoll" --negatives 1 --teacher tfidf --out "$work/x.jsonl"
 expect_error 2 "--margin must be naive-topk" -- "$garden" embed pairs --collection "$work/tcoll" --negatives 1 --margin top --out "$work/x.jsonl"
 for i in 1 2 3 4 5 6 7 8; do

@@ -17,6 +17,7 @@
 #include "garden/model/model_folder.h"
 #include "garden/retrieval/collection.h"
 #include "garden/retrieval/model_vectors.h"
+#include "garden/retrieval/mining.h"
 #include "garden/retrieval/training_pairs.h"
 #include "garden/text/corpus.h"
 #include "garden/text/pairs.h"
@@ -276,11 +277,12 @@ void add_embed_pairs(CLI::App& group) {
                                 o.from == "title-body" ? "a title of 3+ words and a body of 8+ words"
                                                        : "a lead sentence of 3+ words followed by 8+ words"));
       if (o.negatives > 0) {
-        const auto index_dir = std::filesystem::path(o.out).replace_extension(".bm25");
+        // The teacher's index sits beside the pairs file: <out>.bm25 or <out>.flat.
+        const auto index_dir = std::filesystem::path(o.out).replace_extension(dense_teacher.empty() ? ".bm25" : ".flat");
         const auto report = [&] {
           if (dense_teacher.empty()) return retrieval::mine_bm25_negatives(pairs, o.collection, index_dir, rule, o.negatives);
           retrieval::EmbeddingModel teacher(dense_teacher);
-          return retrieval::mine_dense_negatives(pairs, o.collection, teacher, rule, o.negatives);
+          return retrieval::mine_dense_negatives(pairs, o.collection, index_dir, teacher, rule, o.negatives);
         }();
         fmt::print(stderr, "mined {} negatives per pair with {} ({}): {} candidates dropped as likely positives, {} pairs short of {}\n",
                    o.negatives, dense_teacher.empty() ? "BM25" : dense_teacher, o.margin, report.dropped, report.short_pairs, o.negatives);

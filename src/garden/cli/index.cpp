@@ -25,11 +25,13 @@ void add_index_build(CLI::App& index) {
     int64_t batch = 32;
     retrieval::Bm25Options bm25;
     retrieval::DenseOptions dense;
+    std::vector<std::string> members;
+    retrieval::FusionOptions fusion;
   };
   auto b = std::make_shared<BuildOptions>();
   auto* build = index.add_subcommand("build", "index a BEIR-layout collection");
   build->add_option("--corpus", b->corpus, "collection folder (corpus.jsonl, queries.jsonl, qrels/); dense: row i is its i-th document");
-  build->add_option("--kind", b->kind, "bm25 | flat | hnsw | ivfpq")->capture_default_str();
+  build->add_option("--kind", b->kind, "bm25 | flat | hnsw | ivfpq | fusion")->capture_default_str();
   build->add_option("--vectors", b->vectors, "dense: document vectors, .npy (float32, 2-D) or .fvecs");
   build->add_option("--model", b->model, "dense: encode the --corpus documents with this garden embedding model");
   build->add_option("--batch", b->batch, "dense with --model: texts per forward pass")->capture_default_str();
@@ -48,7 +50,23 @@ void add_index_build(CLI::App& index) {
   build->add_option("--b", b->bm25.b, "BM25 b")->capture_default_str();
   build->add_option("--stem", b->bm25.stem, "none | english")->capture_default_str();
   build->add_flag("--stopwords", b->bm25.stopwords, "drop Lucene's 33 English stop words");
+  build->add_option("--member", b->members, "fusion: an index folder to fuse (two or more; bm25 or dense)");
+  build->add_option("--method", b->fusion.method, "fusion: rrf | weighted")->capture_default_str();
+  build->add_option("--k", b->fusion.k, "fusion: rrf constant")->capture_default_str();
+  build->add_option("--weights", b->fusion.weights, "fusion, weighted: one weight per member")->delimiter(',');
+  build->add_option("--depth", b->fusion.depth, "fusion: documents each member retrieves per query")->capture_default_str();
   build->callback([b] {
+    if (b->kind == "fusion") {
+      if (!b->corpus.empty() || !b->vectors.empty() || !b->model.empty())
+        usage_error("--kind fusion takes --member index folders, not --corpus, --vectors or --model");
+      std::vector<std::filesystem::path> members(b->members.begin(), b->members.end());
+      for (const auto& member : members) refuse_output_over_input(b->out, "--out", member, "--member");
+      claim_output_dir(b->out, "garden index build");
+      retrieval::build_fusion_index(members, b->out, b->fusion);
+      fmt::print("wrote {}\n", b->out);
+      return;
+    }
+    if (!b->members.empty()) usage_error("--member is for --kind fusion");
     if (!b->corpus.empty()) refuse_output_over_input(b->out, "--out", b->corpus, "--corpus");
     claim_output_dir(b->out, "garden index build");
     if (b->kind == "bm25") {
@@ -152,28 +170,22 @@ void add_search(CLI::App& app) {
 void add_fuse(CLI::App& app) {
   struct FuseOptions {
     std::vector<std::string> runs;
-    std::vector<double> weights;
-    std::string method = "rrf", out, tag = "garden-fused";
-    double k = 60;
-    int64_t depth = 1000;
+    retrieval::FusionOptions fusion;
+    std::string out, tag = "garden-fused";
   };
   auto f = std::make_shared<FuseOptions>();
   auto* fuse = app.add_subcommand("fuse", "fuse TREC runs of the same queries (reciprocal rank or weighted min-max scores)");
   fuse->add_option("--run", f->runs, "TREC run files (two or more)")->required();
-  fuse->add_option("--method", f->method, "rrf | weighted")->capture_default_str();
-  fuse->add_option("--k", f->k, "rrf constant")->capture_default_str();
-  fuse->add_option("--weights", f->weights, "weighted: one weight per run")->delimiter(',');
-  fuse->add_option("--depth", f->depth, "documents kept per query")->capture_default_str();
+  fuse->add_option("--method", f->fusion.method, "rrf | weighted")->capture_default_str();
+  fuse->add_option("--k", f->fusion.k, "rrf constant")->capture_default_str();
+  fuse->add_option("--weights", f->fusion.weights, "weighted: one weight per run")->delimiter(',');
+  fuse->add_option("--depth", f->fusion.depth, "documents kept per query")->capture_default_str();
   fuse->add_option("--out", f->out, "fused TREC run")->required();
   fuse->add_option("--tag", f->tag)->capture_default_str();
   fuse->callback([f] {
     std::vector<retrieval::Run> runs;
     for (const auto& path : f->runs) runs.push_back(retrieval::read_trec_run(path));
-    retrieval::Run fused;
-    if (f->method == "rrf") fused = retrieval::reciprocal_rank_fusion(runs, f->k, f->depth);
-    else if (f->method == "weighted")
-      fused = retrieval::weighted_score_fusion(runs, f->weights.empty() ? std::vector<double>(runs.size(), 1.0) : f->weights, f->depth);
-    else usage_error("--method must be rrf or weighted, got '" + f->method + "'");
+    const retrieval::Run fused = retrieval::fuse_runs(runs, f->fusion);
     retrieval::write_trec_run(f->out, fused, f->tag);
     fmt::print("wrote {} ({} queries)\n", f->out, fused.size());
   });

@@ -229,6 +229,28 @@ std::vector<std::vector<Hit>> DenseIndex::funnel(const Matrix& queries, int64_t 
   return rerank_cascade(state_->full, queries, search(queries, plan.shortlist.front()), plan, k, state_->options.metric == "cosine");
 }
 
+std::vector<float> DenseIndex::score(const Matrix& queries, const std::vector<int64_t>& rows) const {
+  if (queries.rows != static_cast<int64_t>(rows.size()))
+    throw Error(fmt::format("{} query vectors for {} documents to score", queries.rows, rows.size()));
+  if (queries.cols != state_->full.cols)
+    throw Error(fmt::format("query vectors have {} dimensions, the index was built from {}-dimensional vectors", queries.cols, state_->full.cols));
+  Matrix docs{queries.rows, state_->full.cols, {}};
+  docs.data.reserve(static_cast<size_t>(docs.rows * docs.cols));
+  for (const int64_t r : rows) {
+    if (r < 0 || r >= state_->full.rows) throw Error(fmt::format("row {} is not in the index ({} vectors)", r, state_->full.rows));
+    docs.data.insert(docs.data.end(), state_->full.row(r), state_->full.row(r) + state_->full.cols);
+  }
+  const Matrix q = prepare(queries, state_->dims, state_->options.metric);
+  const Matrix d = prepare(docs, state_->dims, state_->options.metric);
+  std::vector<float> scores(rows.size());
+  for (int64_t i = 0; i < q.rows; ++i) {
+    double dot = 0;
+    for (int64_t c = 0; c < q.cols; ++c) dot += static_cast<double>(q.row(i)[c]) * d.row(i)[c];
+    scores[static_cast<size_t>(i)] = static_cast<float>(dot);
+  }
+  return scores;
+}
+
 Run hits_to_run(const std::vector<std::vector<Hit>>& hits, const std::vector<std::string>& query_ids,
                 const std::vector<std::string>& doc_ids) {
   if (hits.size() != query_ids.size()) throw Error(fmt::format("{} query ids for {} query vectors", query_ids.size(), hits.size()));

@@ -63,6 +63,8 @@ class DenseIndex {
   // Matryoshka funnel: shortlist plan.shortlist[0] with the index, then re-rank through the
   // plan's stages with prefixes of the stored full vectors (matryoshka_funnel.h).
   std::vector<std::vector<Hit>> funnel(const Matrix& queries, int64_t k, const FunnelPlan& plan) const;
+  // The score search gives row rows[i] for queries.row(i) (the same prefix and metric).
+  std::vector<float> score(const Matrix& queries, const std::vector<int64_t>& rows) const;
   const std::vector<std::string>& ids() const;
   const Json& manifest() const { return manifest_; }
   void set_ef_search(int64_t ef);

@@ -65,4 +65,23 @@ Run weighted_score_fusion(const std::vector<Run>& runs, const std::vector<double
   return top(fused, depth);
 }
 
+Run fuse_runs(const std::vector<Run>& runs, const FusionOptions& options) {
+  if (options.method == "rrf") return reciprocal_rank_fusion(runs, options.k, options.depth);
+  if (options.method == "weighted")
+    return weighted_score_fusion(runs, options.weights.empty() ? std::vector<double>(runs.size(), 1.0) : options.weights, options.depth);
+  usage_error("fusion --method must be rrf or weighted, got '" + options.method + "'");
+}
+
+Json FusionOptions::to_json() const { return {{"method", method}, {"k", k}, {"weights", weights}, {"depth", depth}}; }
+
+FusionOptions FusionOptions::from_json(const Json& json, const std::string& where) {
+  refuse_unknown_keys(json, Json::array({"method", "k", "weights", "depth"}), where);
+  FusionOptions o;
+  read_field(json, "method", o.method, where);
+  read_field(json, "k", o.k, where);
+  read_field(json, "weights", o.weights, where);
+  read_field(json, "depth", o.depth, where);
+  return o;
+}
+
 }  // namespace garden::retrieval

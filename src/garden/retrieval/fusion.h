@@ -7,13 +7,27 @@
 // Ranks are trec_eval's (score descending, ties by document id descending).
 #pragma once
 
+#include <string>
 #include <vector>
 
+#include "garden/core/json.h"
 #include "garden/retrieval/trec.h"
 
 namespace garden::retrieval {
 
 Run reciprocal_rank_fusion(const std::vector<Run>& runs, double k = 60.0, int64_t depth = 1000);
 Run weighted_score_fusion(const std::vector<Run>& runs, const std::vector<double>& weights, int64_t depth = 1000);
+
+// Which fusion and its settings, as `garden fuse` and a fusion index take them.
+struct FusionOptions {
+  std::string method = "rrf";   // rrf | weighted
+  double k = 60;                // rrf constant
+  std::vector<double> weights;  // weighted: one per run; empty = all 1
+  int64_t depth = 1000;         // documents kept per query
+  Json to_json() const;
+  // The options a manifest records; errors name `where`.
+  static FusionOptions from_json(const Json& json, const std::string& where);
+};
+Run fuse_runs(const std::vector<Run>& runs, const FusionOptions& options);
 
 }  // namespace garden::retrieval

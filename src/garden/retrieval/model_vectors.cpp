@@ -1,10 +1,8 @@
 #include "garden/retrieval/model_vectors.h"
 
-#include <faiss/IndexFlat.h>
 #include <fmt/core.h>
 
 #include <algorithm>
-#include <map>
 
 #include "garden/core/error.h"
 #include "garden/core/files.h"
@@ -69,43 +67,6 @@ Run exact_run_with_model(EmbeddingModel& model, const Collection& collection, co
                          int64_t batch_size) {
   const auto e = encode_collection(model.loaded().embedder, *model.loaded().tokenizer, collection, instruction, batch_size, true);
   return hits_to_run(exact_search(e.docs, e.queries, k), e.query_ids, e.doc_ids);
-}
-
-MiningReport mine_dense_negatives(std::vector<text::TextPair>& pairs, const std::filesystem::path& collection_dir, EmbeddingModel& teacher,
-                                  const NegativeRule& rule, int64_t k, int64_t depth) {
-  const auto collection = read_beir_collection(collection_dir);
-  std::vector<std::string> doc_texts, queries;
-  std::map<std::string, int64_t> row_of;
-  for (const auto& d : collection.corpus) {
-    row_of[d.id] = static_cast<int64_t>(doc_texts.size());
-    doc_texts.push_back(document_text(d));
-  }
-  for (const auto& p : pairs) queries.push_back(p.query);
-  const Matrix docs = encode_with_model(teacher, doc_texts, "", 64, "documents");
-  const Matrix query_vectors = encode_with_model(teacher, queries, "", 64, "queries");
-  faiss::IndexFlatIP index(docs.cols);
-  index.add(docs.rows, docs.data.data());
-  const int64_t n = std::min<int64_t>(depth, docs.rows);
-  std::vector<float> scores(static_cast<size_t>(query_vectors.rows * n));
-  std::vector<faiss::Index::idx_t> rows(scores.size());
-  index.search(query_vectors.rows, query_vectors.data.data(), n, scores.data(), rows.data());
-  MiningTeacher ranking;
-  ranking.rank = [&](size_t i, int64_t wanted) {
-    std::vector<ScoredCandidate> ranked;
-    for (int64_t j = 0; j < std::min(wanted, n); ++j) {
-      const auto row = rows[i * static_cast<size_t>(n) + static_cast<size_t>(j)];
-      if (row >= 0) ranked.push_back({collection.corpus[static_cast<size_t>(row)].id, scores[i * static_cast<size_t>(n) + static_cast<size_t>(j)]});
-    }
-    return ranked;
-  };
-  ranking.positive_score = [&](size_t i) {
-    const auto it = row_of.find(pairs[i].doc_id);
-    if (it == row_of.end()) return 0.0;  // mine_negatives reports the unknown document
-    double dot = 0;
-    for (int64_t c = 0; c < docs.cols; ++c) dot += static_cast<double>(docs.row(it->second)[c]) * query_vectors.row(static_cast<int64_t>(i))[c];
-    return dot;
-  };
-  return mine_negatives(pairs, collection, collection_dir.string(), ranking, rule, k, depth);
 }
 
 Json model_fingerprint(const std::filesystem::path& model_dir) {

@@ -10,7 +10,6 @@
 
 #include "garden/core/json.h"
 #include "garden/retrieval/collection.h"
-#include "garden/retrieval/training_pairs.h"
 #include "garden/retrieval/vectors.h"
 
 namespace at {
@@ -63,12 +62,6 @@ EncodedCollection encode_collection(model::Embedder& embedder, const text::Token
 // ranks every document by cosine for every query, exactly: a TREC run of the top k.
 Run exact_run_with_model(EmbeddingModel& model, const Collection& collection, const std::string& instruction, int64_t k,
                          int64_t batch_size);
-
-// Hard-negative mining with a garden embedding model as the teacher (NV-Embed mines with a
-// dense retriever): documents and queries embedded, candidates by exact cosine (FAISS flat),
-// the positive's score its cosine with the query; see mine_negatives.
-MiningReport mine_dense_negatives(std::vector<text::TextPair>& pairs, const std::filesystem::path& collection_dir, EmbeddingModel& teacher,
-                                  const NegativeRule& rule, int64_t k, int64_t depth = 100);
 
 // {"model": absolute path, "model_sha256": hash of its weights}.
 Json model_fingerprint(const std::filesystem::path& model_dir);

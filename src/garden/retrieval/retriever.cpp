@@ -1,8 +1,13 @@
 #include "garden/retrieval/retriever.h"
 
+#include <fmt/core.h>
+
+#include <algorithm>
 #include <optional>
+#include <unordered_map>
 
 #include "garden/core/error.h"
+#include "garden/core/files.h"
 #include "garden/core/json.h"
 #include "garden/retrieval/bm25.h"
 #include "garden/retrieval/dense.h"
@@ -12,11 +17,22 @@ namespace garden::retrieval {
 
 namespace {
 
+void refuse_unpaired(const std::vector<Query>& queries, const std::vector<std::string>& doc_ids) {
+  if (queries.size() != doc_ids.size())
+    throw Error(fmt::format("score_pairs: {} queries for {} documents (one document per query)", queries.size(), doc_ids.size()));
+}
+
 class Bm25Retriever : public Retriever {
  public:
   explicit Bm25Retriever(const std::filesystem::path& dir) : index_(dir) {}
   std::string kind() const override { return "bm25"; }
   Run search(const std::vector<Query>& queries, int64_t k) override { return index_.search_all(queries, k); }
+  std::vector<std::optional<double>> score_pairs(const std::vector<Query>& queries, const std::vector<std::string>& doc_ids) override {
+    refuse_unpaired(queries, doc_ids);
+    std::vector<std::optional<double>> scores;
+    for (size_t i = 0; i < queries.size(); ++i) scores.push_back(index_.score(queries[i].text, doc_ids[i]));
+    return scores;
+  }
 
  private:
   Bm25Index index_;
@@ -41,17 +57,9 @@ class DenseRetriever : public Retriever {
       plan = FunnelPlan{options_.rerank_dims.empty() ? std::vector<int64_t>{vector_dims} : options_.rerank_dims, options_.shortlist};
       plan->validate(vector_dims, k);  // before encoding the queries
     }
-    std::vector<std::string> ids, texts;
-    for (const auto& q : queries) {
-      ids.push_back(q.id);
-      texts.push_back(q.text);
-    }
-    const Matrix vectors = options_.model != nullptr
-                               ? encode_with_model(*options_.model, texts, options_.instruction, options_.batch, "encode")
-                               : read_vectors(options_.query_vectors);
-    if (vectors.rows != static_cast<int64_t>(queries.size()))
-      throw Error(options_.query_vectors.string() + ": " + std::to_string(vectors.rows) + " query vectors for " +
-                  std::to_string(queries.size()) + " queries");
+    std::vector<std::string> ids;
+    for (const auto& q : queries) ids.push_back(q.id);
+    const Matrix vectors = query_vectors(queries);
     const int64_t rows = static_cast<int64_t>(index_.ids().size());
     exhaustive_flops_ = rows * vectors.cols;
     if (!plan) {
@@ -61,28 +69,136 @@ class DenseRetriever : public Retriever {
     flops_ = funnel_flops(rows, index_.manifest().value("dims", vectors.cols), *plan);
     return hits_to_run(index_.funnel(vectors, k, *plan), ids, index_.ids());
   }
+  std::vector<std::optional<double>> score_pairs(const std::vector<Query>& queries, const std::vector<std::string>& doc_ids) override {
+    refuse_unpaired(queries, doc_ids);
+    if (row_of_.empty())
+      for (size_t r = 0; r < index_.ids().size(); ++r) row_of_[index_.ids()[r]] = static_cast<int64_t>(r);
+    std::vector<Query> known;
+    std::vector<int64_t> rows;
+    std::vector<size_t> where;
+    for (size_t i = 0; i < queries.size(); ++i) {
+      const auto it = row_of_.find(doc_ids[i]);
+      if (it == row_of_.end()) continue;  // not in the index: no score
+      known.push_back(queries[i]);
+      rows.push_back(it->second);
+      where.push_back(i);
+    }
+    std::vector<std::optional<double>> scores(queries.size());
+    if (known.empty()) return scores;
+    const auto found = index_.score(query_vectors(known), rows);
+    for (size_t j = 0; j < where.size(); ++j) scores[where[j]] = found[j];
+    return scores;
+  }
   int64_t flops_per_query() const override { return flops_; }
   int64_t exhaustive_flops_per_query() const override { return exhaustive_flops_; }
 
  private:
+  // One vector per query: from the model, or the rows of the query-vector file in order.
+  Matrix query_vectors(const std::vector<Query>& queries) {
+    if (options_.model != nullptr) {
+      std::vector<std::string> texts;
+      for (const auto& q : queries) texts.push_back(q.text);
+      return encode_with_model(*options_.model, texts, options_.instruction, options_.batch, "encode");
+    }
+    Matrix vectors = read_vectors(options_.query_vectors);
+    if (vectors.rows != static_cast<int64_t>(queries.size()))
+      throw Error(options_.query_vectors.string() + ": " + std::to_string(vectors.rows) + " query vectors for " +
+                  std::to_string(queries.size()) + " queries");
+    return vectors;
+  }
+
   DenseIndex index_;
+  std::unordered_map<std::string, int64_t> row_of_;
   SearchOptions options_;
   int64_t flops_ = 0, exhaustive_flops_ = 0;
 };
 
-}  // namespace
+class FusedRetriever : public Retriever {
+ public:
+  FusedRetriever(std::vector<std::unique_ptr<Retriever>> members, FusionOptions options)
+      : members_(std::move(members)), options_(std::move(options)) {
+    if (members_.size() < 2) usage_error(fmt::format("a fusion needs two or more retrievers, got {}", members_.size()));
+  }
+  std::string kind() const override { return "fusion"; }
+  Run search(const std::vector<Query>& queries, int64_t k) override {
+    if (k < 1) usage_error(fmt::format("search: --k must be >= 1, got {}", k));
+    std::vector<Run> runs;
+    for (auto& member : members_) runs.push_back(member->search(queries, options_.depth));
+    auto options = options_;
+    options.depth = std::min(k, options_.depth);
+    return fuse_runs(runs, options);
+  }
 
-std::unique_ptr<Retriever> open_index(const std::filesystem::path& dir, const SearchOptions& options) {
+ private:
+  std::vector<std::unique_ptr<Retriever>> members_;
+  FusionOptions options_;
+};
+
+std::string index_kind(const std::filesystem::path& dir) {
   const auto manifest_file = dir / "manifest.json";
   if (!std::filesystem::exists(manifest_file)) throw Error("index " + dir.string() + ": no manifest.json (not an index folder)");
-  const std::string kind = read_json_file(manifest_file).value("kind", "");
+  return read_json_file(manifest_file).value("kind", "");
+}
+
+// A fusion's members, opened with the options that fit each: the dense ones get the query
+// vectors' source, a BM25 member none.
+std::unique_ptr<Retriever> open_fusion(const std::filesystem::path& dir, const SearchOptions& options) {
+  const auto where = (dir / "manifest.json").string();
+  const Json manifest = read_json_file(dir / "manifest.json");
+  refuse_unknown_keys(manifest, Json::array({"kind", "members", "fusion"}), where);
+  if (!options.shortlist.empty()) usage_error("index " + dir.string() + " is a fusion: the funnel is for one dense index");
+  std::vector<std::string> members;
+  read_field(manifest, "members", members, where);
+  const auto fusion = FusionOptions::from_json(manifest.value("fusion", Json::object()), where);
+  std::vector<std::unique_ptr<Retriever>> retrievers;
+  for (const auto& member : members) {
+    const auto member_dir = dir / member;
+    retrievers.push_back(index_kind(member_dir) == "bm25" ? open_index(member_dir) : open_index(member_dir, options));
+  }
+  return fuse_retrievers(std::move(retrievers), fusion);
+}
+
+}  // namespace
+
+std::vector<std::optional<double>> Retriever::score_pairs(const std::vector<Query>&, const std::vector<std::string>&) {
+  throw Error("a " + kind() + " retriever gives no score for a given document (mine with one of its parts instead)");
+}
+
+std::unique_ptr<Retriever> open_index(const std::filesystem::path& dir, const SearchOptions& options) {
+  const std::string kind = index_kind(dir);
   if (kind == "bm25") {
     if (options.model != nullptr || !options.query_vectors.empty() || !options.shortlist.empty())
       usage_error("index " + dir.string() + " is a BM25 index: query vectors, --model and the funnel are for dense indexes");
     return std::make_unique<Bm25Retriever>(dir);
   }
   if (kind == "flat" || kind == "hnsw" || kind == "ivfpq") return std::make_unique<DenseRetriever>(dir, options);
+  if (kind == "fusion") return open_fusion(dir, options);
   throw Error("index " + dir.string() + ": unknown kind '" + kind + "' in manifest.json");
+}
+
+std::unique_ptr<Retriever> fuse_retrievers(std::vector<std::unique_ptr<Retriever>> members, const FusionOptions& options) {
+  return std::make_unique<FusedRetriever>(std::move(members), options);
+}
+
+void build_fusion_index(const std::vector<std::filesystem::path>& members, const std::filesystem::path& out, const FusionOptions& options) {
+  if (members.size() < 2) usage_error(fmt::format("a fusion index needs two or more --member indexes, got {}", members.size()));
+  fuse_runs(std::vector<Run>(members.size()), options);  // refuses a bad method, k, depth or weight before anything is written
+  if (!options.weights.empty() && options.weights.size() != members.size())
+    usage_error(fmt::format("--weights: {} weights for {} members", options.weights.size(), members.size()));
+  Json relative = Json::array();
+  const auto out_abs = std::filesystem::absolute(out).lexically_normal();
+  for (const auto& member : members) {
+    const std::string kind = index_kind(member);
+    if (kind == "fusion") usage_error("--member " + member.string() + " is itself a fusion: name its members instead");
+    if (kind != "bm25" && kind != "flat" && kind != "hnsw" && kind != "ivfpq")
+      throw Error("index " + member.string() + ": unknown kind '" + kind + "' in manifest.json");
+    // Relative to the fusion folder, so folders moved together still open.
+    relative.push_back(std::filesystem::absolute(member).lexically_normal().lexically_relative(out_abs).string());
+  }
+  const auto staged = staging_path(out);
+  std::filesystem::create_directories(staged);
+  write_json_atomic(staged / "manifest.json", Json{{"kind", "fusion"}, {"members", relative}, {"fusion", options.to_json()}});
+  replace_dir_atomic(staged, out);
 }
 
 }  // namespace garden::retrieval

@@ -1,16 +1,18 @@
 // One interface over every kind of index folder (DESIGN.md, "Retrieval"): open_index reads
-// the folder's manifest and returns the retriever of its kind (bm25, flat, hnsw, ivfpq, and
-// the Matryoshka funnel over a dense index); search(queries, k) returns a TREC run. Callers
-// never look at the manifest themselves.
+// the folder's manifest and returns the retriever of its kind (bm25, flat, hnsw, ivfpq, the
+// Matryoshka funnel over a dense index, and a fusion of several); search(queries, k) returns
+// a TREC run. Callers never look at the manifest themselves.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "garden/retrieval/collection.h"
+#include "garden/retrieval/fusion.h"
 #include "garden/retrieval/model_vectors.h"
 #include "garden/retrieval/trec.h"
 
@@ -36,6 +38,10 @@ class Retriever {
   virtual std::string kind() const = 0;
   // The top k documents of every query, by score.
   virtual Run search(const std::vector<Query>& queries, int64_t k) = 0;
+  // The score search gives doc_ids[i] for queries[i], on search's scale; nothing when the
+  // document does not match the query. Mining reads the positive's score with it. Kinds
+  // without a per-document score (a fusion) throw.
+  virtual std::vector<std::optional<double>> score_pairs(const std::vector<Query>& queries, const std::vector<std::string>& doc_ids);
   // Multiply-adds per query of the last search where the index counts them (the funnel).
   virtual int64_t flops_per_query() const { return 0; }
   // Those of exhaustive search over all dimensions, for the same index.
@@ -45,5 +51,14 @@ class Retriever {
 // The index in `dir`; errors name the folder (no manifest, an unknown kind, options that do
 // not fit the kind, a dense index without a way to get query vectors, another model).
 std::unique_ptr<Retriever> open_index(const std::filesystem::path& dir, const SearchOptions& options = {});
+
+// Fusion as a retriever: every member searches options.depth deep, their runs are fused
+// (fusion.h) and the top k kept. E.g. BM25 + dense by reciprocal rank.
+std::unique_ptr<Retriever> fuse_retrievers(std::vector<std::unique_ptr<Retriever>> members, const FusionOptions& options);
+
+// A fusion index folder: its manifest names the member index folders (relative to it, so
+// they can move together) and the fusion; open_index opens the members, passing the
+// query-vector options to the dense ones.
+void build_fusion_index(const std::vector<std::filesystem::path>& members, const std::filesystem::path& out, const FusionOptions& options);
 
 }  // namespace garden::retrieval

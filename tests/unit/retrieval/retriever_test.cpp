@@ -4,11 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 
 #include "garden/core/files.h"
 #include "garden/retrieval/bm25.h"
 #include "garden/retrieval/dense.h"
+#include "garden/retrieval/fusion.h"
 #include "garden/retrieval/vectors.h"
 #include "test_files.h"
 
@@ -99,6 +101,102 @@ TEST(OpenIndex, RefusesWhatIsNoIndexOrDoesNotFitItsKind) {
   rerank_only.query_vectors = dir.path() / "q.npy";
   rerank_only.rerank_dims = {2, 4};
   testing::expect_error_containing([&] { open_index(dir.path() / "flat", rerank_only); }, "--rerank-dims needs --shortlist");
+}
+
+
+// score_pairs gives a document the score search gave it: BM25's own, and a dense index's
+// cosine over its prefix (here 4 of 8 dimensions).
+TEST(OpenIndex, ScorePairsAgreesWithSearch) {
+  testing::TempDir dir;
+  write_beir_collection(tiny_collection(), dir.path() / "c");
+  build_bm25_index(dir.path() / "c", dir.path() / "bm25", {});
+  const auto bm25 = open_index(dir.path() / "bm25");
+  const auto queries = tiny_collection().queries;
+  const auto run = bm25->search(queries, 4);
+  for (const auto& q : queries)
+    for (const auto& hit : run.at(q.id)) EXPECT_NEAR(*bm25->score_pairs({q}, {hit.doc_id})[0], hit.score, 1e-9);
+  const auto unmatched = bm25->score_pairs({queries[0], queries[0]}, {"3", "nowhere"});
+  EXPECT_FALSE(unmatched[0].has_value());  // "heat transfer to cones" has no "wing" or "flutter"
+  EXPECT_FALSE(unmatched[1].has_value());
+  EXPECT_THROW(bm25->score_pairs(queries, {"1"}), Error);  // one document per query
+
+  const Matrix docs = random_rows(4, 8, 5), query_rows = random_rows(2, 8, 6);
+  DenseOptions prefix;
+  prefix.dims = 4;
+  build_dense_index(docs, {"1", "2", "3", "4"}, dir.path() / "flat", prefix, Json::object());
+  write_npy(dir.path() / "q.npy", query_rows);
+  SearchOptions options;
+  options.query_vectors = dir.path() / "q.npy";
+  const auto dense = open_index(dir.path() / "flat", options);
+  const auto dense_run = dense->search(queries, 4);
+  for (size_t rank = 0; rank < 4; ++rank) {
+    const auto scores = dense->score_pairs(queries, {dense_run.at("q1")[rank].doc_id, dense_run.at("q2")[rank].doc_id});
+    EXPECT_NEAR(*scores[0], dense_run.at("q1")[rank].score, 1e-5);
+    EXPECT_NEAR(*scores[1], dense_run.at("q2")[rank].score, 1e-5);
+  }
+  // By hand for one pair: cosine of the first four dimensions.
+  double dot = 0, qq = 0, dd = 0;
+  for (int c = 0; c < 4; ++c) {
+    dot += query_rows.row(0)[c] * docs.row(2)[c];
+    qq += query_rows.row(0)[c] * query_rows.row(0)[c];
+    dd += docs.row(2)[c] * docs.row(2)[c];
+  }
+  EXPECT_NEAR(*dense->score_pairs(queries, {"3", "3"})[0], dot / std::sqrt(qq * dd), 1e-5);
+}
+
+// A fusion index searches its members and fuses their runs: the same run as fusing the
+// members' runs by hand, also after the folders moved together.
+TEST(OpenIndex, FusionIsTheFusedRunOfItsMembers) {
+  testing::TempDir dir;
+  write_beir_collection(tiny_collection(), dir.path() / "idx" / "c");
+  build_bm25_index(dir.path() / "idx" / "c", dir.path() / "idx" / "bm25", {});
+  build_dense_index(random_rows(4, 8, 7), {"1", "2", "3", "4"}, dir.path() / "idx" / "flat", DenseOptions{}, Json::object());
+  write_npy(dir.path() / "q.npy", random_rows(2, 8, 8));
+  FusionOptions rrf;
+  rrf.depth = 4;
+  build_fusion_index({dir.path() / "idx" / "bm25", dir.path() / "idx" / "flat"}, dir.path() / "idx" / "fused", rrf);
+  SearchOptions options;
+  options.query_vectors = dir.path() / "q.npy";
+  const auto queries = tiny_collection().queries;
+  const auto by_hand = reciprocal_rank_fusion({open_index(dir.path() / "idx" / "bm25")->search(queries, 4),
+                                               open_index(dir.path() / "idx" / "flat", options)->search(queries, 4)},
+                                              60, 3);
+  std::filesystem::rename(dir.path() / "idx", dir.path() / "moved");
+  const auto fused = open_index(dir.path() / "moved" / "fused", options);
+  EXPECT_EQ(fused->kind(), "fusion");
+  const auto run = fused->search(queries, 3);
+  ASSERT_EQ(run.size(), by_hand.size());
+  for (const auto& [q, ranked] : by_hand) {
+    ASSERT_EQ(run.at(q).size(), ranked.size());
+    for (size_t i = 0; i < ranked.size(); ++i) {
+      EXPECT_EQ(run.at(q)[i].doc_id, ranked[i].doc_id);
+      EXPECT_DOUBLE_EQ(run.at(q)[i].score, ranked[i].score);
+    }
+  }
+  testing::expect_error_containing([&] { fused->score_pairs(queries, {"1", "2"}); }, "gives no score");
+}
+
+TEST(OpenIndex, FusionRefusesTooFewMembersNestingAndBadSettings) {
+  testing::TempDir dir;
+  write_beir_collection(tiny_collection(), dir.path() / "c");
+  build_bm25_index(dir.path() / "c", dir.path() / "a", {});
+  build_bm25_index(dir.path() / "c", dir.path() / "b", {});
+  testing::expect_error_containing([&] { build_fusion_index({dir.path() / "a"}, dir.path() / "f", {}); }, "two or more");
+  FusionOptions weighted;
+  weighted.method = "weighted";
+  weighted.weights = {1, 2, 3};
+  testing::expect_error_containing([&] { build_fusion_index({dir.path() / "a", dir.path() / "b"}, dir.path() / "f", weighted); },
+                                   "3 weights for 2");
+  FusionOptions unknown;
+  unknown.method = "borda";
+  testing::expect_error_containing([&] { build_fusion_index({dir.path() / "a", dir.path() / "b"}, dir.path() / "f", unknown); },
+                                   "rrf or weighted");
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "f"));
+  build_fusion_index({dir.path() / "a", dir.path() / "b"}, dir.path() / "f", {});
+  testing::expect_error_containing([&] { build_fusion_index({dir.path() / "f", dir.path() / "a"}, dir.path() / "g", {}); },
+                                   "itself a fusion");
+  testing::expect_error_containing([&] { build_fusion_index({dir.path() / "a", dir.path() / "c"}, dir.path() / "g", {}); },
+                                   "no manifest.json");
 }
 
 }  // namespace

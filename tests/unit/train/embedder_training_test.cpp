@@ -8,7 +8,6 @@
 #include <set>
 
 #include "garden/core/error.h"
-#include "garden/retrieval/model_vectors.h"
 #include "garden/train/run_folder.h"
 #include "test_helpers.h"
 
@@ -199,36 +198,3 @@ TEST(EmbedderTraining, StagesSwitchObjectiveAndOptimizerAndSkipFinishedStages) {
 
 }  // namespace
 }  // namespace garden::train
-
-namespace garden::retrieval {
-namespace {
-
-// A dense teacher scores an exact copy of the positive like the positive itself: naive mining
-// takes it as a negative, the positive-aware rule never does.
-TEST(NegativeMining, DenseTeacherDropsAnExactCopy) {
-  testing::TempDir dir;
-  Collection c;
-  c.corpus = {{"1", "", "wing flutter measured in a tunnel"},
-              {"2", "", "wing flutter measured in a tunnel"},
-              {"3", "", "boundary layers on plates"},
-              {"4", "", "heat transfer to cones"},
-              {"5", "", "shock waves on wedges"}};
-  c.queries = {{"q", "x"}};
-  c.qrels["q"]["1"] = 1;
-  write_beir_collection(c, dir.path() / "coll");
-  auto embedder = testing::tiny_embedder();
-  model::save_embedder(dir.path() / "emb", embedder, "bytes");
-  const std::vector<text::TextPair> pairs{{"wing flutter", "wing flutter measured in a tunnel", "1", {}}};
-  EmbeddingModel teacher(dir.path() / "emb");  // loaded once for both minings
-  auto naive = pairs;
-  mine_dense_negatives(naive, dir.path() / "coll", teacher, NegativeRule::parse("naive-topk"), 1);
-  EXPECT_EQ(naive[0].negatives, (std::vector<std::string>{"wing flutter measured in a tunnel"}));
-  auto aware = pairs;
-  const auto report = mine_dense_negatives(aware, dir.path() / "coll", teacher, NegativeRule::parse("pos-perc:0.95"), 2);
-  ASSERT_EQ(aware[0].negatives.size(), 2u);
-  for (const auto& n : aware[0].negatives) EXPECT_NE(n, "wing flutter measured in a tunnel");
-  EXPECT_GE(report.dropped, 1);
-}
-
-}  // namespace
-}  // namespace garden::retrieval

@@ -32,6 +32,7 @@
 #include "garden/repro/embedding_setup.h"
 #include "garden/repro/toolkit.h"
 #include "garden/retrieval/collection.h"
+#include "garden/retrieval/mining.h"
 #include "garden/retrieval/training_pairs.h"
 #include "garden/text/pairs.h"
 #include "garden/text/prepare.h"
