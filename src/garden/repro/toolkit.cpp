@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "garden/core/data_root.h"
@@ -27,7 +28,36 @@ Condition against_quantity(const Quantity& a, const char* op, const Quantity& b,
   return {fmt::format("{} {} {}{}", a.name, op, b.name, offset_text(offset)), shown(a) + " vs " + shown(b), passed};
 }
 
+Condition on_every_seed(const Seeded& a, const char* op, const Seeded& b, double offset, bool (*holds_for)(double, double)) {
+  if (a.values.size() != b.values.size() || a.values.size() < 2)
+    throw Error(fmt::format("a comparison over seeds needs the same two or more seeds on both sides: {} has {}, {} has {}", a.name,
+                            a.values.size(), b.name, b.values.size()));
+  bool passed = true;
+  std::vector<double> differences;
+  for (size_t i = 0; i < a.values.size(); ++i) {
+    passed = passed && holds_for(a.values[i], b.values[i] + offset);
+    differences.push_back(a.values[i] - b.values[i]);
+  }
+  const auto [low, high] = std::minmax_element(differences.begin(), differences.end());
+  double mean = 0;
+  for (const double d : differences) mean += d / static_cast<double>(differences.size());
+  const int digits = std::max(a.digits, b.digits);
+  std::vector<std::string> signed_differences;
+  for (const double d : differences) signed_differences.push_back(fmt::format("{:+.{}f}", d, digits));
+  return {fmt::format("{} {} {}{} on each of {} seeds", a.name, op, b.name, offset_text(offset), a.values.size()),
+          fmt::format("{} {} vs {} {} (difference by seed {}: mean {:+.{}f}, spread {:.{}f})", a.name, joined_numbers(a.values, a.digits), b.name,
+                      joined_numbers(b.values, b.digits), join(signed_differences, ", "), mean, digits, *high - *low, digits),
+          passed};
+}
+
 }  // namespace
+
+Condition at_most_on_every_seed(const Seeded& a, const Seeded& b, double offset) {
+  return on_every_seed(a, "<=", b, offset, [](double x, double y) { return x <= y; });
+}
+Condition below_on_every_seed(const Seeded& a, const Seeded& b, double offset) {
+  return on_every_seed(a, "<", b, offset, [](double x, double y) { return x < y; });
+}
 
 Condition at_least(const Quantity& a, double t) { return against_threshold(a, ">=", t, a.value >= t); }
 Condition at_most(const Quantity& a, double t) { return against_threshold(a, "<=", t, a.value <= t); }

@@ -61,6 +61,19 @@ Condition holds(std::string description, bool passed, std::string measured);
 // Every condition in `conditions` holds; the description and measured text list each one.
 Condition all_of(std::string description, const std::vector<Condition>& conditions);
 
+// A quantity measured once per seed (the run's seed first, then seed + 1, ...), for criteria
+// whose margin is small against seed-to-seed noise. A comparison of two such quantities holds
+// only when it holds on every seed; its measured text gives each seed's values and the mean
+// and spread (largest minus smallest) of the difference a - b across seeds.
+struct Seeded {
+  std::string name;
+  std::vector<double> values;
+  int digits = 2;
+};
+inline Seeded seeded(std::string name, std::vector<double> values, int digits = 2) { return {std::move(name), std::move(values), digits}; }
+Condition at_most_on_every_seed(const Seeded& a, const Seeded& b, double offset = 0);
+Condition below_on_every_seed(const Seeded& a, const Seeded& b, double offset = 0);
+
 // A criterion passes when all its conditions do. `label` (what the paper claims, with the
 // spec's number) prefixes the joined descriptions; a gate criterion makes the verdict
 // INCONCLUSIVE when it fails.

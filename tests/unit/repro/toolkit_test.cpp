@@ -51,6 +51,24 @@ TEST(Conditions, RatiosWithinAndEquals) {
   EXPECT_FALSE(equals("disagreements", 1, 0).passed);
 }
 
+// A small-margin comparison judged on several seeds: it holds only when every seed agrees,
+// and the measured text carries each seed, the mean difference and its spread.
+TEST(Conditions, OverSeedsHoldOnlyWhenEverySeedAgrees) {
+  const auto both = below_on_every_seed(seeded("gated", {1.90, 1.91}, 2), seeded("baseline", {1.93, 1.92}, 2));
+  EXPECT_TRUE(both.passed);
+  EXPECT_EQ(both.description, "gated < baseline on each of 2 seeds");
+  EXPECT_EQ(both.measured, "gated 1.90, 1.91 vs baseline 1.93, 1.92 (difference by seed -0.03, -0.01: mean -0.02, spread 0.02)");
+  // The mean favours the gated arm but one seed does not: not judged a pass.
+  const auto one = below_on_every_seed(seeded("gated", {1.80, 1.95}, 2), seeded("baseline", {1.93, 1.94}, 2));
+  EXPECT_FALSE(one.passed);
+  EXPECT_TRUE(at_most_on_every_seed(seeded("a", {2, 3}, 0), seeded("b", {2, 3}, 0)).passed);
+  EXPECT_FALSE(below_on_every_seed(seeded("a", {2, 3}, 0), seeded("b", {2, 3}, 0)).passed);
+  EXPECT_TRUE(at_most_on_every_seed(seeded("a", {2.5, 3.5}, 1), seeded("b", {2, 3}, 1), 0.5).passed);
+  EXPECT_EQ(at_most_on_every_seed(seeded("a", {2.5, 3.5}, 1), seeded("b", {2, 3}, 1), 0.5).description, "a <= b + 0.5 on each of 2 seeds");
+  EXPECT_THROW(below_on_every_seed(seeded("a", {1}, 0), seeded("b", {2}, 0)), Error);       // one seed is no spread
+  EXPECT_THROW(below_on_every_seed(seeded("a", {1, 2}, 0), seeded("b", {2}, 0)), Error);    // unequal seeds
+}
+
 TEST(Criteria, PassOnlyWhenEveryConditionDoes) {
   const auto c = criterion("2. MNTP helps", {at_least(q("a", 5.0), 3.0), below(q("b", 2.0), 1.0)});
   EXPECT_FALSE(c.passed);

@@ -3,9 +3,10 @@
 //
 // The same pre-norm RMSNorm / RoPE / SwiGLU character-level LM is trained with no gate, a
 // headwise G1 gate and an elementwise G1 gate (FFN narrowed to keep the parameter count),
-// at lr 3e-3, plus baseline vs elementwise at lr 1e-2 as a stability probe. Every training
-// window starts with BOS, so position 0 is a fixed token that can become an attention sink.
-// Criteria follow ../papers/gated-attention.md "Small-scale reproduction".
+// at lr 3e-3, plus baseline vs elementwise at lr 1e-2 as a stability probe, on two seeds since
+// its margin is small against seed-to-seed noise. Every training window starts with BOS, so
+// position 0 is a fixed token that can become an attention sink. Criteria follow
+// ../papers/gated-attention.md "Small-scale reproduction".
 #include <fmt/core.h>
 
 #include <cmath>
@@ -30,7 +31,11 @@ struct Arm {
   std::string name;
   model::AttentionGate gate;
   double lr;
+  uint64_t seed_offset = 0;  // the run's seed plus this: initial weights and batch order
 };
+
+// The lr 1e-2 arms run on a second seed under these names.
+std::string second_seed(const std::string& arm) { return arm + " (seed+1)"; }
 
 struct ArmResult {
   Arm arm;
@@ -76,30 +81,42 @@ train::TrainConfig train_config(const Context& ctx, int64_t seq) {
   train::TrainConfig tc;
   tc.seq = seq;
   tc.batch = ctx.pick<int64_t>(4, 16, 32);
-  tc.steps = ctx.pick<int64_t>(20, 450, 6000);
-  tc.warmup = ctx.pick<int64_t>(5, 50, 300);
+  // quick: seven arms of 300 steps keep the run near 6 minutes on 2 cores.
+  tc.steps = ctx.pick<int64_t>(20, 300, 6000);
+  tc.warmup = ctx.pick<int64_t>(5, 30, 300);
   tc.weight_decay = 0.1;
   tc.beta1 = 0.9;
   tc.beta2 = 0.95;
   tc.grad_clip = 1.0;
-  tc.eval_every = ctx.pick<int64_t>(10, 150, 1000);
+  tc.eval_every = ctx.pick<int64_t>(10, 100, 1000);
   tc.eval_windows = ctx.pick<int64_t>(8, 64, 200);
   tc.checkpoint_every = 0;
   tc.seed = ctx.seed;
   return tc;
 }
 
+// The arm's token windows: the same evaluation windows for every seed (evenly spaced), the
+// training batches drawn with the arm's seed.
+struct Tokens {
+  std::vector<int32_t> train, valid;
+  int64_t bos;
+};
+
 ArmResult train_arm(const Context& ctx, const Arm& arm, const model::TransformerConfig& base, const train::TrainConfig& tc,
-                    const train::TokenWindows& data, const std::vector<train::Batch>& eval_batches, const std::string& tokenizer_spec) {
-  say(ctx, kSlug, fmt::format("arm {} (lr {})", arm.name, arm.lr));
+                    const Tokens& tokens, const std::string& tokenizer_spec) {
+  const uint64_t seed = ctx.seed + arm.seed_offset;
+  say(ctx, kSlug, fmt::format("arm {} (lr {}, seed {})", arm.name, arm.lr, seed));
   auto config = base;
   config.attention_gate = arm.gate;
   if (arm.gate != model::AttentionGate::none) config.d_ff = model::d_ff_matching_ungated(config);
-  torch::manual_seed(ctx.seed);  // same initial weights for the shared parameters
+  torch::manual_seed(seed);  // same initial weights for the shared parameters of arms on one seed
   model::Transformer model(config);
   model->to(ctx.device);
   auto arm_tc = tc;
   arm_tc.lr = arm.lr;
+  arm_tc.seed = seed;
+  const train::TokenWindows data(tokens.train, tokens.valid, tokens.bos, tc.seq, tc.batch, tc.eval_windows, seed);
+  const auto eval_batches = data.eval_batches();
   train::Trainer trainer(arm_tc, ctx.out / "arms" / arm.name);
   trainer.quiet = ctx.quiet;
   trainer.tokenizer_spec = tokenizer_spec;
@@ -118,8 +135,8 @@ ArmResult train_arm(const Context& ctx, const Arm& arm, const model::Transformer
   return r;
 }
 
-Json arm_figures(const ArmResult& r) {
-  return {{"lr", r.arm.lr}, {"parameters", r.parameters}, {"val_loss", r.train.val_loss},
+Json arm_figures(const ArmResult& r, uint64_t run_seed) {
+  return {{"lr", r.arm.lr}, {"seed", run_seed + r.arm.seed_offset}, {"parameters", r.parameters}, {"val_loss", r.train.val_loss},
           {"f_attn", r.stats.first_token_attention}, {"f_attn_mean", r.stats.mean_first_token_attention},
           {"m_act", r.stats.max_activation}, {"m_act_mean", r.stats.mean_max_activation},
           {"gate_mean", r.stats.gate_mean}, {"gate_below_0_1", r.stats.gate_fraction_below_0_1},
@@ -127,16 +144,17 @@ Json arm_figures(const ArmResult& r) {
           {"tokens_per_second", r.train.tokens_per_second}, {"seconds", r.train.seconds}};
 }
 
-std::vector<Table> tables(const std::vector<ArmResult>& results, const train::TrainConfig& tc, int64_t layers) {
+std::vector<Table> tables(const std::vector<ArmResult>& results, const train::TrainConfig& tc, int64_t layers, uint64_t run_seed) {
   Table summary{"Arms (validation: " + std::to_string(tc.eval_windows) + " windows of " + std::to_string(tc.seq) + " characters)",
-                {"arm", "lr", "params", "val loss (nats/char)", "F-Attn (mean over layers)", "M-Act (mean over layers)",
+                {"arm", "lr", "seed", "params", "val loss (nats/char)", "F-Attn (mean over layers)", "M-Act (mean over layers)",
                  "gate mean", "gate < 0.1", "loss spikes", "tokens/s"},
                 {}};
   Table per_layer{"Per layer: first-token attention share (F-Attn) / largest activation (M-Act)", {"arm"}, {}};
   for (int64_t l = 0; l < layers; ++l) per_layer.header.push_back("layer " + std::to_string(l));
   for (const auto& r : results) {
     const bool gated = r.arm.gate != model::AttentionGate::none;
-    summary.rows.push_back({r.arm.name, Cell(fmt::format("{:g}", r.arm.lr), r.arm.lr), integer(r.parameters), num(r.train.val_loss, 4),
+    summary.rows.push_back({r.arm.name, Cell(fmt::format("{:g}", r.arm.lr), r.arm.lr), integer(static_cast<int64_t>(run_seed + r.arm.seed_offset)),
+                            integer(r.parameters), num(r.train.val_loss, 4),
                             num(r.stats.mean_first_token_attention, 4), num(r.stats.mean_max_activation, 2),
                             gated ? num(r.stats.gate_mean, 3) : missing(), gated ? num(r.stats.gate_fraction_below_0_1, 3) : missing(),
                             integer(r.train.loss_spikes), num(r.train.tokens_per_second, 0)});
@@ -184,18 +202,19 @@ Result run(const Context& ctx) {
   const auto tc = train_config(ctx, base.max_seq);
   const auto train_tokens = train::encode_corpus(tokenizer, text.train);
   const auto valid_tokens = train::encode_corpus(tokenizer, text.valid);
-  train::TokenWindows data(train_tokens, valid_tokens, tokenizer.bos_id(), tc.seq, tc.batch, tc.eval_windows, ctx.seed);
-  const auto eval_batches = data.eval_batches();
+  const Tokens tokens{train_tokens, valid_tokens, tokenizer.bos_id()};
 
   const std::vector<Arm> arms = {{"baseline", model::AttentionGate::none, 3e-3},
                                  {"headwise", model::AttentionGate::headwise, 3e-3},
                                  {"elementwise", model::AttentionGate::elementwise, 3e-3},
                                  {"baseline@1e-2", model::AttentionGate::none, 1e-2},
-                                 {"elementwise@1e-2", model::AttentionGate::elementwise, 1e-2}};
+                                 {"elementwise@1e-2", model::AttentionGate::elementwise, 1e-2},
+                                 {second_seed("baseline@1e-2"), model::AttentionGate::none, 1e-2, 1},
+                                 {second_seed("elementwise@1e-2"), model::AttentionGate::elementwise, 1e-2, 1}};
   std::vector<ArmResult> results;
-  for (const auto& arm : arms) results.push_back(train_arm(ctx, arm, base, tc, data, eval_batches, tokenizer.spec()));
-  for (const auto& r : results) result.figures[r.arm.name] = arm_figures(r);
-  result.tables = tables(results, tc, base.n_layers);
+  for (const auto& arm : arms) results.push_back(train_arm(ctx, arm, base, tc, tokens, tokenizer.spec()));
+  for (const auto& r : results) result.figures[r.arm.name] = arm_figures(r, ctx.seed);
+  result.tables = tables(results, tc, base.n_layers, ctx.seed);
   result.plots = plots(results);
 
   // Uniform causal attention over T positions puts mean_{i=1..T-1} 1/(i+1) on key 0: the
@@ -217,8 +236,10 @@ Result run(const Context& ctx) {
 std::vector<Criterion> criteria(const Json& figures) {
   const Json& baseline = field(figures, "baseline");
   const Json& elementwise = field(figures, "elementwise");
-  const Json& baseline_hi = field(figures, "baseline@1e-2");
-  const Json& elementwise_hi = field(figures, "elementwise@1e-2");
+  // The lr 1e-2 figures on both seeds.
+  const auto on_both_seeds = [&](const std::string& arm, const std::string& key) {
+    return std::vector<double>{number(field(figures, arm), key), number(field(figures, second_seed(arm)), key)};
+  };
   const auto f_base = q("baseline F-Attn", number(baseline, "f_attn_mean"), 4);
   const auto gates = numbers(elementwise, "gate_mean_by_eval");
   const bool falling = gates.size() >= 2 && gates.back() < gates.front();
@@ -231,10 +252,11 @@ std::vector<Criterion> criteria(const Json& figures) {
                             "by evaluation: " + joined_numbers(gates, 3))}),
       criterion("the gate costs no validation loss (non-inferiority)", {at_most(q("elementwise val loss", number(elementwise, "val_loss"), 4),
                               q("baseline val loss", number(baseline, "val_loss"), 4), 0.01)}),
-      criterion("the gate stabilises training at lr 1e-2", {at_most(q("loss spikes at lr 1e-2, elementwise", number(elementwise_hi, "loss_spikes"), 0),
-                              q("baseline", number(baseline_hi, "loss_spikes"), 0)),
-                      below(q("val loss at lr 1e-2, elementwise", number(elementwise_hi, "val_loss"), 4),
-                            q("baseline", number(baseline_hi, "val_loss"), 4))}),
+      criterion("the gate stabilises training at lr 1e-2",
+                {at_most_on_every_seed(seeded("loss spikes at lr 1e-2, elementwise", on_both_seeds("elementwise@1e-2", "loss_spikes"), 0),
+                                       seeded("baseline", on_both_seeds("baseline@1e-2", "loss_spikes"), 0)),
+                 below_on_every_seed(seeded("val loss at lr 1e-2, elementwise", on_both_seeds("elementwise@1e-2", "val_loss"), 4),
+                                     seeded("baseline", on_both_seeds("baseline@1e-2", "val_loss"), 4))}),
   };
 }
 
@@ -245,8 +267,8 @@ const Registration registered{{
              "NeurIPS 2025, arXiv:2505.06708",
     .claim = "A head-specific, query-dependent sigmoid gate on each head's SDPA output (G1) lowers perplexity, makes "
              "training stable at high learning rates, and removes the attention sink and massive activations.",
-    .budget = "quick: about 8-10 minutes on 2 CPU cores; full: hours on a GPU",
-    .figures_version = 1,
+    .budget = "quick: about 6 minutes on 2 CPU cores (seven arms of 300 steps); full: hours on a GPU",
+    .figures_version = 2,
     .run = run,
     .criteria = criteria,
 }};
