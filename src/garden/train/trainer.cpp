@@ -192,39 +192,47 @@ void TrainConfig::validate() const {
   require(log_every >= 1, fmt::format("log_every must be >= 1, got {}", log_every));
 }
 
+namespace {
+
+// Every setting of a TrainConfig by its JSON name, listed once for writing and reading, so
+// the two cannot drift apart.
+template <typename Config, typename Visit>
+void visit_train_fields(Config& c, Visit&& visit) {
+  visit("steps", c.steps);
+  visit("batch", c.batch);
+  visit("seq", c.seq);
+  visit("grad_accum", c.grad_accum);
+  visit("lr", c.lr);
+  visit("min_lr_ratio", c.min_lr_ratio);
+  visit("warmup", c.warmup);
+  visit("weight_decay", c.weight_decay);
+  visit("beta1", c.beta1);
+  visit("beta2", c.beta2);
+  visit("adam_eps", c.adam_eps);
+  visit("grad_clip", c.grad_clip);
+  visit("bf16", c.bf16);
+  visit("eval_every", c.eval_every);
+  visit("eval_windows", c.eval_windows);
+  visit("checkpoint_every", c.checkpoint_every);
+  visit("keep_checkpoints", c.keep_checkpoints);
+  visit("log_every", c.log_every);
+  visit("spike_factor", c.spike_factor);
+  visit("seed", c.seed);
+}
+
+}  // namespace
+
 Json TrainConfig::to_json() const {
-  return Json{{"steps", steps}, {"batch", batch}, {"seq", seq}, {"grad_accum", grad_accum}, {"lr", lr},
-              {"min_lr_ratio", min_lr_ratio}, {"warmup", warmup}, {"weight_decay", weight_decay}, {"beta1", beta1},
-              {"beta2", beta2}, {"adam_eps", adam_eps}, {"grad_clip", grad_clip}, {"bf16", bf16},
-              {"eval_every", eval_every}, {"eval_windows", eval_windows}, {"checkpoint_every", checkpoint_every},
-              {"keep_checkpoints", keep_checkpoints}, {"log_every", log_every}, {"spike_factor", spike_factor},
-              {"seed", seed}};
+  Json json = Json::object();
+  visit_train_fields(*this, [&](const char* key, const auto& value) { json[key] = value; });
+  return json;
 }
 
 TrainConfig TrainConfig::from_json(const Json& json, const std::string& where) {
   if (!json.is_object()) throw Error(where + ": train config must be a JSON object");
   TrainConfig c;
   refuse_unknown_keys(json, c.to_json(), where);
-  read_field(json, "steps", c.steps, where);
-  read_field(json, "batch", c.batch, where);
-  read_field(json, "seq", c.seq, where);
-  read_field(json, "grad_accum", c.grad_accum, where);
-  read_field(json, "lr", c.lr, where);
-  read_field(json, "min_lr_ratio", c.min_lr_ratio, where);
-  read_field(json, "warmup", c.warmup, where);
-  read_field(json, "weight_decay", c.weight_decay, where);
-  read_field(json, "beta1", c.beta1, where);
-  read_field(json, "beta2", c.beta2, where);
-  read_field(json, "adam_eps", c.adam_eps, where);
-  read_field(json, "grad_clip", c.grad_clip, where);
-  read_field(json, "bf16", c.bf16, where);
-  read_field(json, "eval_every", c.eval_every, where);
-  read_field(json, "eval_windows", c.eval_windows, where);
-  read_field(json, "checkpoint_every", c.checkpoint_every, where);
-  read_field(json, "keep_checkpoints", c.keep_checkpoints, where);
-  read_field(json, "log_every", c.log_every, where);
-  read_field(json, "spike_factor", c.spike_factor, where);
-  read_field(json, "seed", c.seed, where);
+  visit_train_fields(c, [&](const char* key, auto& value) { read_field(json, key, value, where); });
   return c;
 }
 

@@ -416,6 +416,23 @@ TEST(TrainConfig, ValidationNamesTheField) {
   testing::expect_error_containing([&] { c.validate(); }, "lr must be a positive number");
 }
 
+// Every setting survives writing and reading: each field changed from its default comes back.
+TEST(TrainConfig, EverySettingRoundTripsThroughJson) {
+  const TrainConfig defaults;
+  Json json = defaults.to_json();
+  EXPECT_EQ(json.size(), 20u);
+  for (auto& [key, value] : json.items()) {
+    if (value.is_boolean()) value = !value.get<bool>();
+    else if (value.is_number_float()) value = value.get<double>() + 0.25;
+    else value = value.get<int64_t>() + 3;
+  }
+  const auto read = TrainConfig::from_json(json, "cfg.json train");
+  EXPECT_EQ(read.to_json(), json);
+  EXPECT_EQ(read.steps, defaults.steps + 3);
+  EXPECT_EQ(read.bf16, !defaults.bf16);
+  EXPECT_DOUBLE_EQ(read.spike_factor, defaults.spike_factor + 0.25);
+}
+
 TEST(TrainConfig, UnknownKeysAndNonIntegralCountsAreErrors) {
   Json json = TrainConfig{}.to_json();
   json["stpes"] = 10;
