@@ -31,7 +31,7 @@ SafetensorsLayout parse_safetensors(const std::string& bytes, const std::string&
   Json header;
   try {
     header = Json::parse(bytes.substr(8, n));
-  } catch (const nlohmann::json::parse_error&) {
+  } catch (const nlohmann::json::exception&) {  // parse_error, or out_of_range for a number beyond a double
     throw Error(where + ": corrupted safetensors header");
   }
   if (!header.is_object()) throw Error(where + ": corrupted safetensors header (not a JSON object)");

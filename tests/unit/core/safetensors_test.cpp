@@ -56,6 +56,7 @@ TEST(Safetensors, ImpossibleHeadersAreNamedBeforeAllocating) {
   // Each used to escape as a nlohmann or c10 exception, or to allocate 4 TB.
   const std::vector<std::pair<std::string, std::string>> cases = {
       {R"({"a": 1})", "t.safetensors: tensor 'a' is not described by an object"},
+      {R"({"a": 1e999})", "t.safetensors: corrupted safetensors header"},
       {R"([{"dtype": "F32"}])", "t.safetensors: corrupted safetensors header (not a JSON object)"},
       {R"({"a": {"dtype": 7, "shape": [1], "data_offsets": [0, 4]}})", "tensor 'a' has no dtype"},
       {R"({"a": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}})", "tensor 'a' has a shape that is not a list of sizes >= 0"},
