@@ -11,7 +11,7 @@ export GARDEN_DATA ?= $(abspath $(DATA))
 export CCACHE_BASEDIR ?= $(CURDIR)
 export CCACHE_SLOPPINESS ?= pch_defines,time_macros,include_file_mtime,include_file_ctime
 
-.PHONY: setup build build-tests demo test test-sanitize bench clean
+.PHONY: setup build build-tests demo test test-sanitize fuzz bench clean
 
 setup:
 	scripts/setup
@@ -43,10 +43,22 @@ test-sanitize: setup $(SANITIZE_BUILD)/build.ninja
 	cd $(SANITIZE_BUILD) && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ctest --output-on-failure -L unit --label-exclude slow --timeout 1800 --parallel $(JOBS)
 
+# libFuzzer targets for every reader (tests/fuzz), built with clang, ASan and UBSan in their own
+# build folder, each run for FUZZ_SECONDS from its seeds; not part of `make test`.
+# scripts/fuzz prints a line per target (executions, coverage, crashes) and keeps what it found.
+FUZZ_BUILD ?= build-fuzz
+export FUZZ_SECONDS ?= 60
+$(FUZZ_BUILD)/build.ninja:
+	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ -DGARDEN_FUZZ=ON
+
+fuzz: setup $(FUZZ_BUILD)/build.ninja
+	cmake --build $(FUZZ_BUILD) --parallel $(JOBS) --target garden_fuzz
+	scripts/fuzz $(FUZZ_BUILD)
+
 bench: build-tests
 	$(BUILD)/bench/garden_bench_lm
 	$(BUILD)/bench/garden_bench_ann
 	$(BUILD)/bench/garden_bench_bm25
 
 clean:
-	rm -rf $(BUILD) $(SANITIZE_BUILD)
+	rm -rf $(BUILD) $(SANITIZE_BUILD) $(FUZZ_BUILD)

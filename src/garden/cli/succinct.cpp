@@ -28,7 +28,7 @@ void add_program_source(CLI::App* cmd, ProgramSource& source, bool allow_file) {
 }
 
 Program load_program(const ProgramSource& source) {
-  if (!source.program_file.empty()) return Program::from_json(read_json_file(source.program_file));
+  if (!source.program_file.empty()) return succinct::load_program(source.program_file);
   return build_counter_program(source.n, parse_counter_language(source.lang));
 }
 

@@ -42,6 +42,9 @@ Json read_json_file(const std::filesystem::path& path) {
     return Json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     throw Error(path.string() + ": not valid JSON (byte " + std::to_string(e.byte) + ")");
+  } catch (const nlohmann::json::out_of_range&) {
+    // nlohmann's parser throws out_of_range.406, no parse_error, for a number beyond a double.
+    throw Error(path.string() + ": not valid JSON (a number too large for a double)");
   }
 }
 
@@ -54,7 +57,7 @@ void for_each_jsonl_object(const std::filesystem::path& path, const std::functio
     Json object;
     try {
       object = Json::parse(line);
-    } catch (const nlohmann::json::parse_error&) {
+    } catch (const nlohmann::json::exception&) {  // parse_error, or out_of_range for a number beyond a double
       throw Error(path.string() + ":" + std::to_string(number) + ": not a valid JSON line");
     }
     if (!object.is_object()) throw Error(path.string() + ":" + std::to_string(number) + ": not a JSON object");

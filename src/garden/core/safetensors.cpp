@@ -5,6 +5,7 @@
 #include "garden/core/error.h"
 #include "garden/core/files.h"
 #include "garden/core/json.h"
+#include "garden/core/safetensors_format.h"
 
 namespace garden {
 
@@ -65,32 +66,12 @@ void save_safetensors(const std::filesystem::path& path, const TensorMap& tensor
 
 TensorMap load_safetensors(const std::filesystem::path& path) {
   const std::string bytes = read_file(path);
-  const std::string where = path.string();
-  if (bytes.size() < 8) throw Error(where + ": truncated safetensors file (no header)");
-  uint64_t n = 0;
-  for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[i])) << (8 * i);
-  if (n > bytes.size() - 8) throw Error(where + ": truncated safetensors file (header length " + std::to_string(n) + ")");
-  Json header;
-  try {
-    header = Json::parse(bytes.substr(8, n));
-  } catch (const nlohmann::json::parse_error&) {
-    throw Error(where + ": corrupted safetensors header");
-  }
-  const size_t data_start = 8 + n;
-  const size_t data_size = bytes.size() - data_start;
+  const SafetensorsLayout layout = parse_safetensors(bytes, path.string());
   TensorMap tensors;
-  for (const auto& [name, info] : header.items()) {
-    if (name == "__metadata__") continue;
-    const auto type = dtype_from_name(info.at("dtype").get<std::string>(), where);
-    const auto shape = info.at("shape").get<std::vector<int64_t>>();
-    const auto offsets = info.at("data_offsets").get<std::vector<size_t>>();
-    auto tensor = torch::empty(shape, torch::TensorOptions().dtype(type));
-    const size_t expected = tensor.numel() * tensor.element_size();
-    if (offsets.size() != 2 || offsets[1] < offsets[0] || offsets[1] > data_size ||
-        offsets[1] - offsets[0] != expected)
-      throw Error(where + ": tensor '" + name + "' has data offsets that do not match its shape (truncated file?)");
-    std::memcpy(tensor.data_ptr(), bytes.data() + data_start + offsets[0], expected);
-    tensors[name] = tensor;
+  for (const SafetensorsEntry& entry : layout.tensors) {
+    auto tensor = torch::empty(entry.shape, torch::TensorOptions().dtype(dtype_from_name(entry.dtype, path.string())));
+    if (entry.end > entry.begin) std::memcpy(tensor.data_ptr(), bytes.data() + layout.data_start + entry.begin, entry.end - entry.begin);
+    tensors[entry.name] = tensor;
   }
   return tensors;
 }

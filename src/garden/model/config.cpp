@@ -14,7 +14,9 @@ Enum parse_enum(const std::string& field, const std::string& value,
     if (value == name) return e;
     names += names.empty() ? name : std::string("|") + name;
   }
-  usage_error(fmt::format("{} must be one of {}, got '{}'", field, names, value));
+  // The value as JSON writes it: one line, whatever it holds.
+  const std::string quoted = nlohmann::json(value).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  usage_error(fmt::format("{} must be one of {}, got '{}'", field, names, quoted.substr(1, quoted.size() - 2)));
 }
 
 }  // namespace
@@ -112,14 +114,25 @@ TransformerConfig TransformerConfig::from_json(const Json& json, const std::stri
   read_field(json, "tie_embeddings", c.tie_embeddings, where);
   read_field(json, "rope_base", c.rope_base, where);
   read_field(json, "norm_eps", c.norm_eps, where);
-  std::string s;
-  if (s.clear(), read_field(json, "norm", s, where), !s.empty()) c.norm = parse_norm(s);
-  if (s.clear(), read_field(json, "pos", s, where), !s.empty()) c.pos = parse_positions(s);
-  if (s.clear(), read_field(json, "mlp", s, where), !s.empty()) c.mlp = parse_mlp(s);
-  if (s.clear(), read_field(json, "attention_gate", s, where), !s.empty()) c.attention_gate = parse_attention_gate(s);
-  if (s.clear(), read_field(json, "gate_position", s, where), !s.empty()) c.gate_position = parse_gate_position(s);
-  if (s.clear(), read_field(json, "gate_activation", s, where), !s.empty()) c.gate_activation = parse_gate_activation(s);
-  c.validate();
+  std::string norm, pos, mlp, gate, gate_position, gate_activation;
+  read_field(json, "norm", norm, where);
+  read_field(json, "pos", pos, where);
+  read_field(json, "mlp", mlp, where);
+  read_field(json, "attention_gate", gate, where);
+  read_field(json, "gate_position", gate_position, where);
+  read_field(json, "gate_activation", gate_activation, where);
+  // The choices and the ranges name the field; the prefix names the file.
+  try {
+    if (!norm.empty()) c.norm = parse_norm(norm);
+    if (!pos.empty()) c.pos = parse_positions(pos);
+    if (!mlp.empty()) c.mlp = parse_mlp(mlp);
+    if (!gate.empty()) c.attention_gate = parse_attention_gate(gate);
+    if (!gate_position.empty()) c.gate_position = parse_gate_position(gate_position);
+    if (!gate_activation.empty()) c.gate_activation = parse_gate_activation(gate_activation);
+    c.validate();
+  } catch (const Error& e) {
+    throw Error(where + ": " + e.what(), e.kind());
+  }
   return c;
 }
 

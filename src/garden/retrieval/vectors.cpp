@@ -4,7 +4,7 @@
 
 #include <cmath>
 #include <cstring>
-#include <regex>
+#include <charconv>
 
 #include "garden/core/error.h"
 #include "garden/core/files.h"
@@ -12,6 +12,44 @@
 namespace garden::retrieval {
 
 namespace {
+
+// Where the value of 'key' starts in a .npy header (a Python dict literal), or npos.
+size_t npy_header_value(const std::string& header, const std::string& key) {
+  size_t at = header.find("'" + key + "'");
+  if (at == std::string::npos) return at;
+  at += key.size() + 2;
+  while (at < header.size() && header[at] == ' ') ++at;
+  if (at >= header.size() || header[at] != ':') return std::string::npos;
+  ++at;
+  while (at < header.size() && header[at] == ' ') ++at;
+  return at < header.size() ? at : std::string::npos;
+}
+
+// Skips spaces, then `c`; false when `c` is not there.
+bool npy_skip(const std::string& header, size_t& at, char c) {
+  while (at < header.size() && header[at] == ' ') ++at;
+  if (at >= header.size() || header[at] != c) return false;
+  ++at;
+  return true;
+}
+
+// A dimension of the shape: decimal digits that fit an int64.
+bool npy_size(const std::string& header, size_t& at, int64_t& value) {
+  while (at < header.size() && header[at] == ' ') ++at;
+  const auto [end, error] = std::from_chars(header.data() + at, header.data() + header.size(), value);
+  if (error != std::errc() || end == header.data() + at || header[at] == '-') return false;
+  at = static_cast<size_t>(end - header.data());
+  return true;
+}
+
+// The header for an error message: one line, at most 200 bytes.
+std::string printable_header(std::string header) {
+  while (!header.empty() && (header.back() == '\n' || header.back() == ' ')) header.pop_back();
+  if (header.size() > 200) header = header.substr(0, 200) + "...";
+  for (char& c : header)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return header;
+}
 
 Matrix read_npy(const std::filesystem::path& path) {
   const std::string bytes = read_file(path);
@@ -31,21 +69,26 @@ Matrix read_npy(const std::filesystem::path& path) {
   }
   if (offset + header_len > bytes.size()) throw Error(where + ": truncated .npy header");
   const std::string header = bytes.substr(offset, header_len);
-  std::smatch m;
-  if (!std::regex_search(header, m, std::regex("'descr':\\s*'([^']*)'")) || m[1] != "<f4")
-    throw Error(where + ": vectors must be float32 ('<f4'), header says " + header);
-  if (std::regex_search(header, m, std::regex("'fortran_order':\\s*True"))) throw Error(where + ": Fortran-order arrays are not supported; save with C order");
-  if (!std::regex_search(header, m, std::regex("'shape':\\s*\\((\\d+),\\s*(\\d+)\\)")))
-    throw Error(where + ": vectors must be a 2-D array (rows, dims), header says " + header);
+  const size_t descr = npy_header_value(header, "descr"), fortran = npy_header_value(header, "fortran_order"),
+               shape = npy_header_value(header, "shape");
+  if (descr == std::string::npos || header.compare(descr, 5, "'<f4'") != 0)
+    throw Error(where + ": vectors must be float32 ('<f4'), header says " + printable_header(header));
+  if (fortran != std::string::npos && header.compare(fortran, 4, "True") == 0)
+    throw Error(where + ": Fortran-order arrays are not supported; save with C order");
   Matrix out;
-  out.rows = std::stoll(m[1]);
-  out.cols = std::stoll(m[2]);
-  const size_t data_bytes = static_cast<size_t>(out.rows * out.cols) * sizeof(float);
-  if (bytes.size() - offset - header_len != data_bytes)
-    throw Error(fmt::format("{}: {} data bytes, expected {} for shape ({}, {}) (truncated?)", where,
-                            bytes.size() - offset - header_len, data_bytes, out.rows, out.cols));
+  size_t at = shape;
+  if (shape == std::string::npos || header[at++] != '(' || !npy_size(header, at, out.rows) || !npy_skip(header, at, ',') ||
+      !npy_size(header, at, out.cols) || (npy_skip(header, at, ','), !npy_skip(header, at, ')')))
+    throw Error(where + ": vectors must be a 2-D array (rows, dims), header says " + printable_header(header));
+  // rows * cols * 4 must not overflow before it is compared with the bytes there are.
+  const size_t data_bytes = bytes.size() - offset - header_len;
+  size_t expected = 0;
+  if (__builtin_mul_overflow(static_cast<size_t>(out.rows), static_cast<size_t>(out.cols), &expected) ||
+      __builtin_mul_overflow(expected, sizeof(float), &expected) || data_bytes != expected)
+    throw Error(fmt::format("{}: {} data bytes, expected {} for shape ({}, {}) (truncated?)", where, data_bytes,
+                            static_cast<long double>(out.rows) * static_cast<long double>(out.cols) * sizeof(float), out.rows, out.cols));
   out.data.resize(static_cast<size_t>(out.rows * out.cols));
-  std::memcpy(out.data.data(), bytes.data() + offset + header_len, data_bytes);
+  if (data_bytes > 0) std::memcpy(out.data.data(), bytes.data() + offset + header_len, data_bytes);
   return out;
 }
 

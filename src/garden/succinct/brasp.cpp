@@ -204,7 +204,11 @@ Json formula_to_json(const Formula& f, const Program& program) {
   return nullptr;
 }
 
-Formula formula_from_json(const Json& json, const std::map<std::string, VectorId>& ids, const std::string& where) {
+// Formulas nest no deeper than this: reading, evaluating and freeing them recurse.
+constexpr int kMaxFormulaDepth = 200;
+
+Formula formula_from_json(const Json& json, const std::map<std::string, VectorId>& ids, const std::string& where, int depth = 0) {
+  if (depth > kMaxFormulaDepth) throw Error(fmt::format("B-RASP {}: formulas nested deeper than {}", where, kMaxFormulaDepth));
   if (json.is_boolean()) return Formula::constant_value(json.get<bool>());
   if (!json.is_object()) throw Error(fmt::format("B-RASP {}: a formula must be true, false or an object", where));
   if (json.contains("var")) {
@@ -220,7 +224,7 @@ Formula formula_from_json(const Json& json, const std::map<std::string, VectorId
   for (const char* key : {"and", "or", "iff"}) {
     if (!json.contains(key)) continue;
     std::vector<Formula> operands;
-    for (const Json& operand : json[key]) operands.push_back(formula_from_json(operand, ids, where));
+    for (const Json& operand : json[key]) operands.push_back(formula_from_json(operand, ids, where, depth + 1));
     Formula f;
     f.kind = std::string(key) == "and"  ? Formula::Kind::all_of
              : std::string(key) == "or" ? Formula::Kind::any_of
@@ -295,6 +299,20 @@ Program Program::from_json(const Json& json) {
     program.set_output(it->second);
   }
   return program;
+}
+
+Program load_program(const std::filesystem::path& path) {
+  const Json json = read_json_file(path);
+  try {
+    return Program::from_json(json);
+  } catch (const Error& e) {
+    throw Error(path.string() + ": " + e.what(), e.kind());
+  } catch (const nlohmann::json::exception& e) {
+    // A field of the wrong type or a missing one (nlohmann says which: "type must be string,
+    // but is number", "key 'value' not found").
+    const std::string what = e.what();
+    throw Error(path.string() + ": not a B-RASP program: " + what.substr(what.find(']') + 2));
+  }
 }
 
 // ---- interpreter -----------------------------------------------------------------------

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -88,6 +89,10 @@ class Program {
   std::vector<Operation> operations_;
   VectorId output_ = -1;
 };
+
+// A program file (Program::to_json's JSON, e.g. from `garden succinct build-counter --out`);
+// every error names the file.
+Program load_program(const std::filesystem::path& path);
 
 // Evaluates a program exactly. Words are bit-sliced: up to 64 words of one length run at
 // once, bit w of every mask belonging to word w. Attention whose score reads at most

@@ -73,7 +73,9 @@ std::vector<TextPair> read_training_pairs(const std::filesystem::path& path) {
         throw Error(fmt::format("{}: needs a non-empty string \"{}\"", where, key));
       return json[key].get<std::string>();
     };
-    TextPair pair{text_field("query"), text_field("positive"), json.value("id", std::string()), {}};
+    if (json.contains("id") && !json["id"].is_string() && !json["id"].is_null())
+      throw Error(fmt::format("{}: \"id\" must be a string", where));
+    TextPair pair{text_field("query"), text_field("positive"), json.contains("id") && json["id"].is_string() ? json["id"].get<std::string>() : "", {}};
     if (json.contains("negatives")) {
       if (!json["negatives"].is_array()) throw Error(fmt::format("{}: \"negatives\" must be a list of strings", where));
       for (const auto& negative : json["negatives"]) {

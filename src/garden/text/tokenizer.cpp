@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 #include <dlfcn.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <sstream>
 #include <type_traits>
@@ -119,7 +120,12 @@ SentencePieceTokenizer::SentencePieceTokenizer(const std::filesystem::path& mode
   if (!std::filesystem::exists(model_path)) throw Error("tokenizer " + model_path.string() + ": no such file");
   char error[512] = "";
   state_->handle = sentencepiece_module().load(model_path.c_str(), error, sizeof error);
-  if (!state_->handle) throw Error("tokenizer " + model_path.string() + ": not a SentencePiece model (" + error + ")");
+  // SentencePiece's own status ("Internal: ... [model_proto->ParseFromArray(...)]") says
+  // nothing a user can act on.
+  if (!state_->handle)
+    throw Error("tokenizer " + model_path.string() +
+                ": not a SentencePiece model (damaged, or another kind of file); train one with `garden tokenizer train`, "
+                "or use the byte tokenizer ('bytes')");
 }
 
 SentencePieceTokenizer::~SentencePieceTokenizer() = default;
@@ -175,6 +181,37 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& spec) {
   return std::make_unique<SentencePieceTokenizer>(spec);
 }
 
+namespace {
+
+// SentencePiece's status of a failed training ("Internal: ./src/trainer_interface.cc(428)
+// [!sentences_.empty()]") as one line that names the inputs and says what to do.
+Error training_error(const TokenizerTrainOptions& options, const std::string& status) {
+  std::string inputs;
+  for (const auto& input : options.inputs) inputs.append(inputs.empty() ? "" : ", ").append(input.string());
+  // The number after `marker` in the status, or -1.
+  auto number_after = [&](const std::string& marker) -> int64_t {
+    const auto at = status.find(marker);
+    if (at == std::string::npos) return -1;
+    const auto digits = status.substr(at + marker.size());
+    return digits.empty() || !std::isdigit(static_cast<unsigned char>(digits[0])) ? -1 : std::stoll(digits.substr(0, 18));
+  };
+  if (status.find("!sentences_.empty()") != std::string::npos)
+    return Error(fmt::format("tokenizer train: {}: no text to train on (every line is empty); give files with text", inputs));
+  if (const int64_t most = number_after("Please set it to a value <= "); most >= 0)
+    return Error(fmt::format("tokenizer train: --vocab {} is too large for this corpus ({}): it yields at most {} pieces; "
+                             "use --vocab {} or less, or give more text", options.vocab, inputs, most, most));
+  if (const int64_t least = number_after("Vocabulary size is smaller than required_chars. " + std::to_string(options.vocab) + " vs ");
+      least >= 0)
+    return Error(fmt::format("tokenizer train: --vocab {} is too small for {}: its distinct characters and the special "
+                             "pieces need {}; use --vocab {} or more", options.vocab, inputs, least, least));
+  std::string line = status.substr(0, status.find('\n'));
+  for (char& c : line)
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  return Error(fmt::format("tokenizer train: SentencePiece failed on {}: {}", inputs, line));
+}
+
+}  // namespace
+
 void train_tokenizer(const TokenizerTrainOptions& options, const std::filesystem::path& out) {
   if (options.inputs.empty()) usage_error("tokenizer train: give at least one --input file");
   if (options.type != "bpe" && options.type != "unigram")
@@ -216,11 +253,7 @@ void train_tokenizer(const TokenizerTrainOptions& options, const std::filesystem
     std::error_code ignored;
     std::filesystem::remove(model_file, ignored);
     std::filesystem::remove(vocab_file, ignored);
-    const std::string message = error;
-    if (message.find("Vocabulary size too high") != std::string::npos)
-      throw Error(fmt::format("tokenizer train: --vocab {} is too large for this corpus ({}); try a smaller --vocab",
-                              options.vocab, message));
-    throw Error("tokenizer train: " + message);
+    throw training_error(options, error);
   }
   std::filesystem::remove(vocab_file);
   if (out.has_parent_path()) std::filesystem::create_directories(out.parent_path());

@@ -31,8 +31,10 @@ Json read_config(const std::string& file, const Json& keys) {
   return cfg;
 }
 
-// defaults < the config file's section < the overrides.
-Json merged(Json defaults, const Json& cfg, const char* section, const Json& overrides) {
+// defaults < the config file's section < the overrides. `where` names the config file.
+Json merged(Json defaults, const Json& cfg, const char* section, const Json& overrides, const std::string& where) {
+  if (cfg.contains(section) && !cfg[section].is_object())
+    usage_error(fmt::format("{}: \"{}\" must be a JSON object, got {}", where, section, cfg[section].dump()));
   if (cfg.contains(section)) defaults.update(cfg[section]);
   defaults.update(overrides);
   return defaults;
@@ -41,7 +43,7 @@ Json merged(Json defaults, const Json& cfg, const char* section, const Json& ove
 TrainConfig train_config_of(const Json& json, const std::string& where, int64_t stop_after) {
   auto config = TrainConfig::from_json(json, where);
   config.stop_after = stop_after;
-  config.validate();
+  config.validate(where);
   return config;
 }
 
@@ -114,11 +116,11 @@ TrainResult train_lm(LmJob job) {
   if (!model) {
     Json model_json = model::TransformerConfig{}.to_json();
     model_json["d_ff"] = 0;  // the default: derived from d_model and mlp
-    model_json = merged(model_json, cfg, "model", job.model_overrides);
+    model_json = merged(model_json, cfg, "model", job.model_overrides, where);
     model_json["vocab"] = tokenizer->vocab_size();
     fresh = model::TransformerConfig::from_json(model_json, where + " model");
   }
-  const auto train_config = train_config_of(merged(lm_train_defaults(job.objective), cfg, "train", job.train_overrides), where + " train",
+  const auto train_config = train_config_of(merged(lm_train_defaults(job.objective), cfg, "train", job.train_overrides, where), where + " train",
                                             job.setup.run.stop_after);
   if (fresh) {
     if (fresh->pos == model::Positions::learned && train_config.seq > fresh->max_seq)
@@ -196,9 +198,9 @@ TrainingStage read_stage(const std::string& file) {
   refuse_unknown_keys(json["data"], Json{"train"}, file + " data");
   TrainingStage stage;
   stage.name = json.value("name", fs::path(file).stem().string());
-  stage.objective = EmbedObjectiveConfig::from_json(merged(EmbedObjectiveConfig{}.to_json(), json, "objective", Json::object()),
+  stage.objective = EmbedObjectiveConfig::from_json(merged(EmbedObjectiveConfig{}.to_json(), json, "objective", Json::object(), file),
                                                     file + " objective");
-  stage.train = train_config_of(merged(embed_train_defaults(EmbedObjective::infonce), json, "train", Json::object()), file + " train", 0);
+  stage.train = train_config_of(merged(embed_train_defaults(EmbedObjective::infonce), json, "train", Json::object(), file), file + " train", 0);
   const auto& sources = json["data"]["train"];
   std::vector<std::string> paths;
   if (sources.is_string()) paths.push_back(sources.get<std::string>());
@@ -246,9 +248,9 @@ EmbedJobResult train_embedder(EmbedJob job) {
   }
   if (job.model.empty()) usage_error(model_required);
   const std::string where = job.setup.config_file.empty() ? std::string("flags") : job.setup.config_file;
-  const auto objective_config = EmbedObjectiveConfig::from_json(merged(EmbedObjectiveConfig{}.to_json(), cfg, "objective", job.objective_overrides),
+  const auto objective_config = EmbedObjectiveConfig::from_json(merged(EmbedObjectiveConfig{}.to_json(), cfg, "objective", job.objective_overrides, where),
                                                                 where + " objective");
-  const auto train_config = train_config_of(merged(embed_train_defaults(job.objective), cfg, "train", job.train_overrides), where + " train",
+  const auto train_config = train_config_of(merged(embed_train_defaults(job.objective), cfg, "train", job.train_overrides, where), where + " train",
                                             job.setup.run.stop_after);
   auto loaded = model::load_embedder(model_folder(job.model), job.setup.device);
 

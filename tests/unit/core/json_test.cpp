@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "garden/core/files.h"
 #include "test_files.h"
 
 namespace garden {
@@ -34,6 +35,19 @@ TEST(RefuseUnknownKeys, NamesTheFirstUnknownKeyAndTheKnownOnes) {
   refuse_unknown_keys(Json{{"out", "x"}}, Json{"model", "out"}, "cfg.json");
   testing::expect_error_containing([&] { refuse_unknown_keys(Json{{"modle", 1}}, Json{"model", "out"}, "cfg.json"); },
                                    "unknown field 'modle'");
+}
+
+// A number beyond a double makes nlohmann throw out_of_range.406, not parse_error; it used
+// to escape every JSON reader as a foreign exception (found by tests/fuzz/brasp.cpp and
+// tests/fuzz/pairs.cpp, from "1111177777777777e7777..." and "738.77775555e554").
+TEST(ReadJson, NumbersBeyondADoubleAreErrorsNamingTheFile) {
+  testing::TempDir dir;
+  write_file_atomic(dir.path() / "cfg.json", "{\"lr\": 738.77775555e554}");
+  testing::expect_error_containing([&] { read_json_file(dir.path() / "cfg.json"); },
+                                   (dir.path() / "cfg.json").string() + ": not valid JSON (a number too large for a double)");
+  write_file_atomic(dir.path() / "lines.jsonl", "{\"a\": 1}\n{\"a\": -1e999}\n");
+  testing::expect_error_containing([&] { for_each_jsonl_object(dir.path() / "lines.jsonl", [](const Json&, int64_t) {}); },
+                                   (dir.path() / "lines.jsonl").string() + ":2: not a valid JSON line");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "garden/core/error.h"
 #include "garden/core/files.h"
 #include "test_helpers.h"
 
@@ -40,6 +41,44 @@ TEST(Safetensors, TruncatedAndCorruptedFilesAreNamed) {
   testing::expect_error_containing([&] { load_safetensors(dir.path() / "cut.safetensors"); }, "cut.safetensors: tensor 'x'");
   write_file_atomic(dir.path() / "tiny.safetensors", "abc");
   testing::expect_error_containing([&] { load_safetensors(dir.path() / "tiny.safetensors"); }, "tiny.safetensors: truncated");
+}
+
+// Headers that parse as JSON but describe impossible tensors: each is refused naming the
+// file, before anything is allocated (found by tests/fuzz/safetensors.cpp).
+TEST(Safetensors, ImpossibleHeadersAreNamedBeforeAllocating) {
+  testing::TempDir dir;
+  auto file_with_header = [&](const std::string& header, const std::string& data = "") {
+    std::string bytes;
+    for (int i = 0; i < 8; ++i) bytes += static_cast<char>((header.size() >> (8 * i)) & 0xff);
+    write_file_atomic(dir.path() / "t.safetensors", bytes + header + data);
+    return dir.path() / "t.safetensors";
+  };
+  // Each used to escape as a nlohmann or c10 exception, or to allocate 4 TB.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"a": 1})", "t.safetensors: tensor 'a' is not described by an object"},
+      {R"({"a": 1e999})", "t.safetensors: corrupted safetensors header"},
+      {R"([{"dtype": "F32"}])", "t.safetensors: corrupted safetensors header (not a JSON object)"},
+      {R"({"a": {"dtype": 7, "shape": [1], "data_offsets": [0, 4]}})", "tensor 'a' has no dtype"},
+      {R"({"a": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}})", "tensor 'a' has a shape that is not a list of sizes >= 0"},
+      {R"({"a": {"dtype": "F32", "shape": [1.5], "data_offsets": [0, 4]}})", "tensor 'a' has a shape that is not a list of sizes >= 0"},
+      {R"({"a": {"dtype": "F32", "shape": [1000000000000], "data_offsets": [0, 4]}})", "tensor 'a' has data offsets that do not match"},
+      {R"({"a": {"dtype": "F32", "shape": [4294967296, 4294967296], "data_offsets": [0, 0]}})", "tensor 'a' has data offsets that do not match"},
+      {R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, "4"]}})", "tensor 'a' has no data_offsets"},
+      {R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": 4}})", "tensor 'a' has no data_offsets"},
+      {R"({"a\nb": {"dtype": "X", "shape": [1], "data_offsets": [0, 4]}})", "tensor 'a\\nb' has the unsupported dtype 'X'"},
+  };
+  for (const auto& [header, fragment] : cases) {
+    const auto path = file_with_header(header, std::string(4, '\0'));
+    try {
+      load_safetensors(path);
+      ADD_FAILURE() << header << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << header << " gave: " << e.what();
+      EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << header << " escaped as a foreign exception: " << e.what();
+    }
+  }
 }
 
 TEST(Files, AtomicWriteLeavesNoTemporaryFiles) {

@@ -5,6 +5,8 @@
 #include <random>
 
 #include "garden/core/error.h"
+#include "garden/core/files.h"
+#include "test_files.h"
 
 namespace garden::succinct {
 namespace {
@@ -138,6 +140,32 @@ TEST(Brasp, RejectsMalformedPrograms) {
   EXPECT_THROW(p.add_formula("x", F::at_i(1)), Error);
   EXPECT_THROW(Program("aa"), Error);
   EXPECT_THROW(Program::from_json(Json{{"alphabet", "ab"}, {"operations", {{{"name", "y"}, {"formula", {{"var", "nope"}}}}}}}), Error);
+}
+
+// Program files whose fields have the wrong type, or that nest formulas too deep to read
+// without exhausting the stack, are one error naming the file (found by tests/fuzz/brasp.cpp;
+// they used to escape as nlohmann exceptions, or to crash).
+TEST(Brasp, ProgramFilesWithBadFieldsAreNamed) {
+  testing::TempDir dir;
+  const auto file = dir.path() / "program.json";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"alphabet": 7, "operations": []})", "program.json: not a B-RASP program: type must be string, but is number"},
+      {R"({"alphabet": "ab", "operations": [{"name": 1, "formula": true}]})", "program.json: not a B-RASP program"},
+      {R"({"alphabet": "ab", "operations": [{"name": "x", "attention": {"mask": "all"}}]})", "program.json: not a B-RASP program: key 'value' not found"},
+      {R"({"alphabet": "ab", "operations": [{"name": "x", "formula": {"var": 3}}]})", "program.json: not a B-RASP program"},
+      {R"({"alphabet": "ab", "operations": [{"name": "x", "formula": {"var": "nope"}}]})", "program.json: B-RASP operation 'x': unknown vector 'nope'"},
+      {R"({"alphabet": "ab", "operations": [{"name": "x", "formula": true}], "output": 5})", "program.json: not a B-RASP program"},
+  };
+  for (const auto& [text, fragment] : cases) {
+    write_file_atomic(file, text);
+    testing::expect_error_containing([&] { load_program(file); }, fragment);
+  }
+  std::string deep;
+  for (int i = 0; i < 100000; ++i) deep += "{\"and\": [";
+  deep += "true";
+  for (int i = 0; i < 100000; ++i) deep += "]}";
+  write_file_atomic(file, R"({"alphabet": "ab", "operations": [{"name": "x", "formula": )" + deep + "}]}");
+  testing::expect_error_containing([&] { load_program(file); }, "program.json: B-RASP operation 'x': formulas nested deeper than 200");
 }
 
 TEST(Brasp, JsonRoundTripKeepsSizeAndBehaviour) {

@@ -33,6 +33,8 @@ TEST(Pairs, FilesRoundTripAndBadLinesNameTheirLine) {
   expect_error("{\"query\": \"a\", \"positive\": \"b\", \"negatives\": [1]}\n", "bad.jsonl:1: \"negatives\" must be a list");
   expect_error("not json\n", "bad.jsonl:1: not a valid JSON line");
   expect_error("\n", "no pairs");
+  // A non-string id used to escape as nlohmann's type_error (found by tests/fuzz/pairs.cpp).
+  expect_error("{\"query\": \"a\", \"positive\": \"b\", \"id\": 7}\n", "bad.jsonl:1: \"id\" must be a string");
   std::filesystem::remove_all(dir);
 }
 

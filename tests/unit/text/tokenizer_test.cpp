@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "garden/core/error.h"
 #include "garden/core/files.h"
 #include "test_files.h"
 
@@ -57,8 +58,55 @@ TEST_F(SentencePiece, VocabTooLargeForCorpusIsAClearError) {
   TokenizerTrainOptions o;
   o.inputs = {dir_->path() / "corpus.txt"};
   o.vocab = 100000;
-  testing::expect_error_containing([&] { train_tokenizer(o, dir_->path() / "big.model"); }, "too large for this corpus");
+  // SentencePiece's "Vocabulary size too high (100000). Please set it to a value <= N." becomes
+  // one line naming the corpus and the largest vocabulary it allows.
+  try {
+    train_tokenizer(o, dir_->path() / "big.model");
+    ADD_FAILURE() << "a vocabulary of 100000 was trained";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("tokenizer train: --vocab 100000 is too large for this corpus (" + (dir_->path() / "corpus.txt").string() +
+                           "): it yields at most "),
+              std::string::npos)
+        << message;
+    EXPECT_EQ(message.find("trainer_interface"), std::string::npos) << message;
+  }
   EXPECT_FALSE(std::filesystem::exists(dir_->path() / "big.model"));
+}
+
+TEST_F(SentencePiece, VocabTooSmallForTheCharactersSaysHowLarge) {
+  TokenizerTrainOptions o;
+  o.inputs = {dir_->path() / "corpus.txt"};
+  o.vocab = 100;  // the 256 byte pieces alone need more
+  testing::expect_error_containing([&] { train_tokenizer(o, dir_->path() / "small.model"); },
+                                   "tokenizer train: --vocab 100 is too small for " + (dir_->path() / "corpus.txt").string() +
+                                       ": its distinct characters and the special pieces need ");
+}
+
+// SentencePiece's own statuses used to come through raw ("Internal: ./src/trainer_interface.cc(428)
+// [!sentences_.empty()]"); each is now one line naming the file and saying what to do.
+TEST(TokenizerErrors, EmptyInputsAndDamagedModelsAreNamed) {
+  testing::TempDir dir;
+  write_file_atomic(dir.path() / "empty.txt", "");
+  TokenizerTrainOptions o;
+  o.inputs = {dir.path() / "empty.txt"};
+  o.vocab = 300;
+  testing::expect_error_containing([&] { train_tokenizer(o, dir.path() / "tok.model"); },
+                                   "tokenizer train: " + (dir.path() / "empty.txt").string() + ": no text to train on");
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "tok.model"));
+  write_file_atomic(dir.path() / "damaged.model", "\x0a\x05not a model");
+  try {
+    load_tokenizer((dir.path() / "damaged.model").string());
+    ADD_FAILURE() << "a damaged model was loaded";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("tokenizer " + (dir.path() / "damaged.model").string() + ": not a SentencePiece model (damaged, or another "
+                           "kind of file); train one with `garden tokenizer train`"),
+              std::string::npos)
+        << message;
+    EXPECT_EQ(message.find("Internal"), std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  }
 }
 
 TEST(TokenizerErrors, MissingFilesAreNamed) {

@@ -44,6 +44,23 @@ TEST(Jobs, LmSettingsAreDefaultsThenTheConfigFileThenTheFlags) {
   EXPECT_TRUE(std::filesystem::exists(latest_checkpoint(dir.path() / "run") / "model.safetensors"));  // a model folder
 }
 
+// A config file whose section is not an object used to escape as nlohmann's type_error 312
+// ("cannot use update() with number"); it is a usage error naming the file, given before the
+// run folder is touched. So is a train section whose values fail validation.
+TEST(Jobs, ConfigSectionsThatAreNoObjectsAreNamed) {
+  testing::TempDir dir;
+  auto job = tiny_lm_job(dir);
+  job.setup.config_file = (dir.path() / "cfg.json").string();
+  for (const char* section : {"model", "train"}) {
+    write_json_atomic(dir.path() / "cfg.json", Json{{section, 3}});
+    testing::expect_error_containing([&] { train_lm(job); },
+                                     job.setup.config_file + ": \"" + section + "\" must be a JSON object, got 3");
+  }
+  write_json_atomic(dir.path() / "cfg.json", Json{{"train", {{"min_lr_ratio", 2}}}});
+  testing::expect_error_containing([&] { train_lm(job); }, job.setup.config_file + " train: min_lr_ratio must be in [0, 1], got 2");
+  EXPECT_FALSE(std::filesystem::exists(job.setup.run.out));
+}
+
 TEST(Jobs, MntpNeedsAModelOfItsOwnShapeWithAMaskPiece) {
   testing::TempDir dir;
   auto job = tiny_lm_job(dir);
