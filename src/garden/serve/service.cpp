@@ -409,7 +409,7 @@ Json Service::search(const Json& body) {
     run = it->second->search({retrieval::Query{"q", request.query}}, request.k);
   }
   std::vector<SearchHit> hits;
-  const auto* texts = s.texts[kind];
+  const auto* texts = s.texts.at(kind);  // at(): concurrent searches must not insert
   for (const auto& doc : run["q"]) {
     std::string text;
     if (texts)
