@@ -53,5 +53,6 @@ void register_repro(CLI::App& app);
 void register_succinct(CLI::App& app);
 void register_limit(CLI::App& app);
 void register_embed(CLI::App& app);
+void register_serve(CLI::App& app);
 
 }  // namespace garden::cli

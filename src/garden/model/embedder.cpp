@@ -68,25 +68,12 @@ torch::Tensor EmbedderImpl::forward(const torch::Tensor& tokens, const torch::Te
   return projection ? torch::nn::functional::normalize(z, torch::nn::functional::NormalizeFuncOptions().dim(-1)) : z;
 }
 
-EmbeddingBatch make_embedding_batch(const text::Tokenizer& tokenizer, const std::vector<std::string>& texts,
-                                    const std::string& instruction, int64_t max_tokens) {
-  if (texts.empty()) throw Error("embedding batch: no texts");
-  const std::vector<int64_t> prefix = instruction.empty() ? std::vector<int64_t>{} : tokenizer.encode(instruction);
-  if (static_cast<int64_t>(prefix.size()) + 2 > max_tokens)
-    usage_error(fmt::format("the instruction takes {} tokens, more than max_tokens {} allows", prefix.size(), max_tokens));
-  std::vector<std::vector<int64_t>> rows;
+EmbeddingBatch pad_embedding_rows(const std::vector<std::vector<int64_t>>& rows, int64_t pad_id, int64_t pool_from) {
+  if (rows.empty()) throw Error("embedding batch: no texts");
   int64_t longest = 0;
-  for (const auto& t : texts) {
-    std::vector<int64_t> body = tokenizer.encode(t);
-    body.resize(std::min<size_t>(body.size(), static_cast<size_t>(max_tokens) - prefix.size() - 1));
-    std::vector<int64_t> row = prefix;
-    row.insert(row.end(), body.begin(), body.end());
-    row.push_back(tokenizer.eos_id());
-    longest = std::max<int64_t>(longest, static_cast<int64_t>(row.size()));
-    rows.push_back(std::move(row));
-  }
+  for (const auto& row : rows) longest = std::max<int64_t>(longest, static_cast<int64_t>(row.size()));
   const int64_t b = static_cast<int64_t>(rows.size());
-  EmbeddingBatch batch{torch::full({b, longest}, tokenizer.pad_id(), torch::kLong), torch::zeros({b, longest}, torch::kLong),
+  EmbeddingBatch batch{torch::full({b, longest}, pad_id, torch::kLong), torch::zeros({b, longest}, torch::kLong),
                        torch::zeros({b, longest}, torch::kLong)};
   auto tok = batch.tokens.accessor<int64_t, 2>(), att = batch.attention_mask.accessor<int64_t, 2>(),
        pm = batch.pool_mask.accessor<int64_t, 2>();
@@ -94,31 +81,47 @@ EmbeddingBatch make_embedding_batch(const text::Tokenizer& tokenizer, const std:
     for (int64_t t = 0; t < static_cast<int64_t>(rows[i].size()); ++t) {
       tok[i][t] = rows[i][t];
       att[i][t] = 1;
-      pm[i][t] = t >= static_cast<int64_t>(prefix.size()) ? 1 : 0;
+      pm[i][t] = t >= pool_from ? 1 : 0;
     }
   return batch;
 }
 
+EmbeddingBatch make_embedding_batch(const text::Tokenizer& tokenizer, const std::vector<std::string>& texts,
+                                    const std::string& instruction, int64_t max_tokens) {
+  if (texts.empty()) throw Error("embedding batch: no texts");
+  const std::vector<int64_t> prefix = instruction.empty() ? std::vector<int64_t>{} : tokenizer.encode(instruction);
+  if (static_cast<int64_t>(prefix.size()) + 2 > max_tokens)
+    usage_error(fmt::format("the instruction takes {} tokens, more than max_tokens {} allows", prefix.size(), max_tokens));
+  std::vector<std::vector<int64_t>> rows;
+  for (const auto& t : texts) {
+    std::vector<int64_t> body = tokenizer.encode(t);
+    body.resize(std::min<size_t>(body.size(), static_cast<size_t>(max_tokens) - prefix.size() - 1));
+    std::vector<int64_t> row = prefix;
+    row.insert(row.end(), body.begin(), body.end());
+    row.push_back(tokenizer.eos_id());
+    rows.push_back(std::move(row));
+  }
+  return pad_embedding_rows(rows, tokenizer.pad_id(), static_cast<int64_t>(prefix.size()));
+}
+
 namespace {
 
-torch::Tensor encode_in_batches(Embedder& embedder, const text::Tokenizer& tokenizer, const std::vector<std::string>& texts,
-                                const std::string& instruction, int64_t batch_size, const std::function<void(int64_t)>& progress,
-                                bool unit_vectors) {
+// Runs the embedder over `order` (a permutation of the n inputs, similar lengths together to
+// waste less padding) in chunks of batch_size; batch_of(positions) builds a chunk's batch.
+// Rows of the result are in input order.
+torch::Tensor encode_in_order(Embedder& embedder, const std::vector<size_t>& order, int64_t batch_size,
+                              const std::function<EmbeddingBatch(const std::vector<size_t>&)>& batch_of,
+                              const std::function<void(int64_t)>& progress, bool unit_vectors) {
   if (batch_size < 1) usage_error(fmt::format("batch size must be at least 1, not {}", batch_size));
   torch::NoGradGuard no_grad;
   const bool was_training = embedder->is_training();
-  embedder->eval();
+  if (was_training) embedder->eval();
   const auto device = embedder->backbone->token_embedding->weight.device();
-  // Similar lengths together waste less padding; the byte length is a cheap proxy.
-  std::vector<size_t> order(texts.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return texts[a].size() < texts[b].size(); });
-  auto out = torch::empty({static_cast<int64_t>(texts.size()), embedder->dims()}, torch::kFloat32);
+  auto out = torch::empty({static_cast<int64_t>(order.size()), embedder->dims()}, torch::kFloat32);
   for (size_t start = 0; start < order.size(); start += static_cast<size_t>(batch_size)) {
     const size_t stop = std::min(order.size(), start + static_cast<size_t>(batch_size));
-    std::vector<std::string> chunk;
-    for (size_t i = start; i < stop; ++i) chunk.push_back(texts[order[i]]);
-    const auto batch = make_embedding_batch(tokenizer, chunk, instruction, embedder->config().max_tokens);
+    const std::vector<size_t> chunk(order.begin() + static_cast<std::ptrdiff_t>(start), order.begin() + static_cast<std::ptrdiff_t>(stop));
+    const auto batch = batch_of(chunk);
     const auto vectors =
         (unit_vectors ? embedder->forward(batch.tokens.to(device), batch.attention_mask.to(device), batch.pool_mask.to(device))
                       : embedder->features(batch.tokens.to(device), batch.attention_mask.to(device), batch.pool_mask.to(device)))
@@ -130,7 +133,41 @@ torch::Tensor encode_in_batches(Embedder& embedder, const text::Tokenizer& token
   return out;
 }
 
+// The permutation of 0..n-1 that sorts by `length` (stable).
+std::vector<size_t> order_by_length(size_t n, const std::function<size_t(size_t)>& length) {
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return length(a) < length(b); });
+  return order;
+}
+
+torch::Tensor encode_in_batches(Embedder& embedder, const text::Tokenizer& tokenizer, const std::vector<std::string>& texts,
+                                const std::string& instruction, int64_t batch_size, const std::function<void(int64_t)>& progress,
+                                bool unit_vectors) {
+  // The byte length is a cheap proxy for the token length.
+  const auto order = order_by_length(texts.size(), [&](size_t i) { return texts[i].size(); });
+  const auto batch_of = [&](const std::vector<size_t>& chunk) {
+    std::vector<std::string> chunk_texts;
+    for (size_t i : chunk) chunk_texts.push_back(texts[i]);
+    return make_embedding_batch(tokenizer, chunk_texts, instruction, embedder->config().max_tokens);
+  };
+  return encode_in_order(embedder, order, batch_size, batch_of, progress, unit_vectors);
+}
+
 }  // namespace
+
+torch::Tensor encode_token_rows(Embedder& embedder, const std::vector<std::vector<int64_t>>& rows, int64_t pad_id, int64_t batch_size) {
+  for (const auto& row : rows)
+    if (row.empty() || static_cast<int64_t>(row.size()) > embedder->config().max_tokens)
+      usage_error(fmt::format("a row of {} tokens: the embedder takes 1 to {}", row.size(), embedder->config().max_tokens));
+  const auto order = order_by_length(rows.size(), [&](size_t i) { return rows[i].size(); });
+  const auto batch_of = [&](const std::vector<size_t>& chunk) {
+    std::vector<std::vector<int64_t>> chunk_rows;
+    for (size_t i : chunk) chunk_rows.push_back(rows[i]);
+    return pad_embedding_rows(chunk_rows, pad_id, 0);
+  };
+  return encode_in_order(embedder, order, batch_size, batch_of, {}, true);
+}
 
 torch::Tensor encode_texts(Embedder& embedder, const text::Tokenizer& tokenizer, const std::vector<std::string>& texts,
                            const std::string& instruction, int64_t batch_size, const std::function<void(int64_t)>& progress) {

@@ -56,6 +56,15 @@ struct EmbeddingBatch {
 EmbeddingBatch make_embedding_batch(const text::Tokenizer& tokenizer, const std::vector<std::string>& texts,
                                     const std::string& instruction, int64_t max_tokens);
 
+// Rows of token ids right-padded with pad_id into one batch; the pool mask covers each row
+// from position pool_from on (after an instruction's tokens).
+EmbeddingBatch pad_embedding_rows(const std::vector<std::vector<int64_t>>& rows, int64_t pad_id, int64_t pool_from);
+
+// Rows already tokenised without an instruction (text tokens + EOS, at most max_tokens each;
+// longer ones are refused), embedded in batches of similar length: [N,D] unit vectors,
+// float32 on the CPU, in input order. What encode_texts computes for the texts they encode.
+torch::Tensor encode_token_rows(Embedder& embedder, const std::vector<std::vector<int64_t>>& rows, int64_t pad_id, int64_t batch_size);
+
 // Embeds many texts in batches of similar length (sorted, then restored to input order);
 // `progress` (optional) is told how many are done. Returns [N,D] float32 on the CPU.
 torch::Tensor encode_texts(Embedder& embedder, const text::Tokenizer& tokenizer, const std::vector<std::string>& texts,

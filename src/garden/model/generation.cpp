@@ -43,8 +43,10 @@ std::vector<Completion> generate(Transformer& model, const std::vector<int64_t>&
   if (!(options.top_p > 0 && options.top_p <= 1)) usage_error(fmt::format("generate: --top-p must be in (0, 1], got {}", options.top_p));
   if (options.top_k < 0) usage_error(fmt::format("generate: --top-k must be >= 0 (0 = off), got {}", options.top_k));
   torch::NoGradGuard no_grad;
+  // Only a model in training mode is switched (and back): a server's threads share one model
+  // kept in eval mode, and must not write its flags concurrently.
   const bool was_training = model->is_training();
-  model->eval();
+  if (was_training) model->eval();
   auto device = model->token_embedding->weight.device();
   const int64_t n = options.n_samples;
 
@@ -95,8 +97,10 @@ std::vector<Completion> generate(Transformer& model, const std::vector<int64_t>&
         continue;
       }
       generated[idx].push_back(next[idx]);
-      const bool stop = pos >= static_cast<int64_t>(options.forced_prefix.size()) &&
-                        std::find(options.stop_tokens.begin(), options.stop_tokens.end(), next[idx]) != options.stop_tokens.end();
+      const bool past_prefix = pos >= static_cast<int64_t>(options.forced_prefix.size());
+      const bool ended_by_caller = options.on_token && options.on_token(i, next[idx]);
+      const bool stop = past_prefix && (ended_by_caller || std::find(options.stop_tokens.begin(), options.stop_tokens.end(),
+                                                                     next[idx]) != options.stop_tokens.end());
       if (stop) {
         finished[idx] = true;
         completions[idx].finish_reason = "stop";
@@ -113,7 +117,7 @@ std::vector<Completion> generate(Transformer& model, const std::vector<int64_t>&
     completions[idx].tokens = generated[idx];
     if (completions[idx].finish_reason.empty()) completions[idx].finish_reason = "length";
   }
-  model->train(was_training);
+  if (was_training) model->train();
   return completions;
 }
 

@@ -29,6 +29,11 @@ struct GenerateOptions {
   std::vector<int64_t> stop_tokens;    // a completion ends after emitting one of these
   MaskMode mask = MaskMode::causal;    // prefix: the prompt attends to itself both ways
   LogitsProcessor logits_processor;
+  // Called with each token a running sample emits (forced prefix and stop tokens included),
+  // as it is emitted; returning true ends that sample after this token, as a stop token
+  // would (finish_reason "stop"; ignored inside the forced prefix). Streaming and stop
+  // strings use it.
+  std::function<bool(int64_t sample, int64_t token)> on_token;
 };
 
 struct Completion {

@@ -35,20 +35,30 @@ std::vector<std::string> read_jsonl_texts(const std::filesystem::path& path) {
   return texts;
 }
 
-Collection read_beir_collection(const std::filesystem::path& dir, const std::string& split) {
-  if (!std::filesystem::is_directory(dir)) throw Error("collection " + dir.string() + ": no such folder");
-  Collection c;
-  c.name = dir.filename().string();
-  std::set<std::string> doc_ids, query_ids;
-  int64_t empty_docs = 0;
-  const auto corpus_path = dir / "corpus.jsonl";
+std::vector<Document> read_beir_corpus(const std::filesystem::path& corpus_path) {
+  std::vector<Document> corpus;
+  std::set<std::string> doc_ids;
   for_each_jsonl_object(corpus_path, [&](const Json& o, int64_t line) {
     Document d{string_field(o, "_id", true, corpus_path, line), string_field(o, "title", false, corpus_path, line),
                string_field(o, "text", true, corpus_path, line)};
     if (!doc_ids.insert(d.id).second) throw Error(fmt::format("{}:{}: duplicate document id '{}'", corpus_path.string(), line, d.id));
-    if (d.title.empty() && d.text.empty()) ++empty_docs;
-    c.corpus.push_back(std::move(d));
+    corpus.push_back(std::move(d));
   });
+  return corpus;
+}
+
+Collection read_beir_collection(const std::filesystem::path& dir, const std::string& split) {
+  if (!std::filesystem::is_directory(dir)) throw Error("collection " + dir.string() + ": no such folder");
+  Collection c;
+  c.name = dir.filename().string();
+  const auto corpus_path = dir / "corpus.jsonl";
+  c.corpus = read_beir_corpus(corpus_path);
+  std::set<std::string> doc_ids, query_ids;
+  int64_t empty_docs = 0;
+  for (const auto& d : c.corpus) {
+    doc_ids.insert(d.id);
+    if (d.title.empty() && d.text.empty()) ++empty_docs;
+  }
   const auto queries_path = dir / "queries.jsonl";
   for_each_jsonl_object(queries_path, [&](const Json& o, int64_t line) {
     Query q{string_field(o, "_id", true, queries_path, line), string_field(o, "text", true, queries_path, line)};

@@ -32,6 +32,9 @@ struct Collection {
 };
 
 Collection read_beir_collection(const std::filesystem::path& dir, const std::string& split = "test");
+// The documents of one corpus.jsonl, in file order, read and checked as above (the errors;
+// empty documents are kept without a warning).
+std::vector<Document> read_beir_corpus(const std::filesystem::path& corpus_path);
 
 // Writes corpus.jsonl, queries.jsonl and qrels/<split>.tsv (BEIR layout) as one folder,
 // atomically.

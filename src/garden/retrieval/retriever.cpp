@@ -134,12 +134,6 @@ class FusedRetriever : public Retriever {
   FusionOptions options_;
 };
 
-std::string index_kind(const std::filesystem::path& dir) {
-  const auto manifest_file = dir / "manifest.json";
-  if (!std::filesystem::exists(manifest_file)) throw Error("index " + dir.string() + ": no manifest.json (not an index folder)");
-  return read_json_file(manifest_file).value("kind", "");
-}
-
 // A fusion's members, opened with the options that fit each: the dense ones get the query
 // vectors' source, a BM25 member none.
 std::unique_ptr<Retriever> open_fusion(const std::filesystem::path& dir, const SearchOptions& options) {
@@ -174,6 +168,19 @@ std::unique_ptr<Retriever> open_index(const std::filesystem::path& dir, const Se
   if (kind == "flat" || kind == "hnsw" || kind == "ivfpq") return std::make_unique<DenseRetriever>(dir, options);
   if (kind == "fusion") return open_fusion(dir, options);
   throw Error("index " + dir.string() + ": unknown kind '" + kind + "' in manifest.json");
+}
+
+std::string index_kind(const std::filesystem::path& dir) {
+  const auto manifest_file = dir / "manifest.json";
+  if (!std::filesystem::exists(manifest_file)) throw Error("index " + dir.string() + ": no manifest.json (not an index folder)");
+  return read_json_file(manifest_file).value("kind", "");
+}
+
+std::filesystem::path index_corpus(const std::filesystem::path& dir) {
+  if (index_kind(dir) != "fusion") return read_json_file(dir / "manifest.json").value("corpus", "");
+  std::vector<std::string> members;
+  read_field(read_json_file(dir / "manifest.json"), "members", members, (dir / "manifest.json").string());
+  return members.empty() ? std::filesystem::path() : index_corpus(dir / members.front());
 }
 
 std::unique_ptr<Retriever> fuse_retrievers(std::vector<std::unique_ptr<Retriever>> members, const FusionOptions& options) {

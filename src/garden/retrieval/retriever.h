@@ -52,6 +52,14 @@ class Retriever {
 // not fit the kind, a dense index without a way to get query vectors, another model).
 std::unique_ptr<Retriever> open_index(const std::filesystem::path& dir, const SearchOptions& options = {});
 
+// The kind an index folder's manifest records (bm25, flat, hnsw, ivfpq, fusion); an error
+// when `dir` is no index folder.
+std::string index_kind(const std::filesystem::path& dir);
+
+// The corpus.jsonl the index in `dir` was built from, as its manifest records it (a fusion:
+// its first member's); empty when none is recorded. Where callers find the documents' text.
+std::filesystem::path index_corpus(const std::filesystem::path& dir);
+
 // Fusion as a retriever: every member searches options.depth deep, their runs are fused
 // (fusion.h) and the top k kept. E.g. BM25 + dense by reciprocal rank.
 std::unique_ptr<Retriever> fuse_retrievers(std::vector<std::unique_ptr<Retriever>> members, const FusionOptions& options);

@@ -52,6 +52,24 @@ TEST(Embedder, EncodingKeepsInputOrderAndUnitNorm) {
   EXPECT_TRUE(torch::allclose(all.norm(2, 1), torch::ones({4}), 1e-5, 1e-5));
 }
 
+// Token rows (text tokens + EOS) embed as encode_texts embeds the texts, in input order,
+// whatever the batch; rows over max_tokens are refused.
+TEST(Embedder, TokenRowsEqualTexts) {
+  const text::ByteTokenizer tok;
+  auto embedder = tiny_embedder(Pooling::mean);
+  const std::vector<std::string> texts = {"a long first text here", "b", "medium text"};
+  std::vector<std::vector<int64_t>> rows;
+  for (const auto& t : texts) {
+    rows.push_back(tok.encode(t));
+    rows.back().push_back(tok.eos_id());
+  }
+  const auto expected = encode_texts(embedder, tok, texts, "", 2);
+  EXPECT_TRUE(torch::allclose(encode_token_rows(embedder, rows, tok.pad_id(), 2), expected, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(encode_token_rows(embedder, rows, tok.pad_id(), 8), expected, 1e-5, 1e-6));
+  std::vector<std::vector<int64_t>> too_long{std::vector<int64_t>(static_cast<size_t>(embedder->config().max_tokens) + 1, 5)};
+  EXPECT_THROW(encode_token_rows(embedder, too_long, tok.pad_id(), 2), Error);
+}
+
 TEST(Embedder, SaveAndLoadGiveTheSameVectors) {
   auto embedder = tiny_embedder(Pooling::latent_attention);
   const auto dir = std::filesystem::temp_directory_path() / ("garden-embedder-test-" + std::to_string(::getpid()));

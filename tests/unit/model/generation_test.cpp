@@ -144,6 +144,34 @@ TEST(Generate, StopTokensForcedPrefixAndProcessor) {
   else EXPECT_EQ(c.tokens.size(), 22u);
 }
 
+// on_token sees every emitted token in order, per sample; returning true ends that sample
+// there (finish "stop") without touching the others, and is ignored inside the forced prefix.
+TEST(Generate, OnTokenStreamsEveryTokenAndCanEndOneSample) {
+  auto m = small_model();
+  GenerateOptions o;
+  o.max_new_tokens = 8;
+  o.n_samples = 2;
+  o.seed = 5;
+  const auto plain = generate(m, {1, 2}, o);
+  std::vector<std::vector<int64_t>> seen(2);
+  o.forced_prefix = {};
+  o.on_token = [&](int64_t sample, int64_t token) {
+    seen[static_cast<size_t>(sample)].push_back(token);
+    return sample == 0 && seen[0].size() == 3;  // sample 0 ends after its third token
+  };
+  const auto ended = generate(m, {1, 2}, o);
+  EXPECT_EQ(seen[1], plain[1].tokens);
+  EXPECT_EQ(ended[1].tokens, plain[1].tokens);
+  ASSERT_EQ(ended[0].tokens.size(), 3u);
+  EXPECT_EQ(ended[0].finish_reason, "stop");
+  EXPECT_EQ(ended[0].tokens, std::vector<int64_t>(plain[0].tokens.begin(), plain[0].tokens.begin() + 3));
+  GenerateOptions forced;
+  forced.max_new_tokens = 2;
+  forced.forced_prefix = {7, 7};
+  forced.on_token = [](int64_t, int64_t token) { return token == 7; };  // inside the prefix: ignored
+  EXPECT_GE(generate(m, {1}, forced)[0].tokens.size(), 3u);
+}
+
 TEST(Generate, BidirectionalIsRefused) {
   auto m = small_model();
   GenerateOptions o;

@@ -161,6 +161,9 @@ TEST(OpenIndex, FusionIsTheFusedRunOfItsMembers) {
   const auto by_hand = reciprocal_rank_fusion({open_index(dir.path() / "idx" / "bm25")->search(queries, 4),
                                                open_index(dir.path() / "idx" / "flat", options)->search(queries, 4)},
                                               60, 3);
+  // The documents' text is found through the corpus the (first) member was built from.
+  EXPECT_EQ(index_corpus(dir.path() / "idx" / "fused"), dir.path() / "idx" / "c" / "corpus.jsonl");
+  EXPECT_TRUE(index_corpus(dir.path() / "idx" / "flat").empty());
   std::filesystem::rename(dir.path() / "idx", dir.path() / "moved");
   const auto fused = open_index(dir.path() / "moved" / "fused", options);
   EXPECT_EQ(fused->kind(), "fusion");
