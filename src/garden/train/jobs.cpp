@@ -197,7 +197,8 @@ TrainingStage read_stage(const std::string& file) {
   if (!json.contains("data") || !json["data"].contains("train")) throw Error(file + ": needs \"data\": {\"train\": file or [files]}");
   refuse_unknown_keys(json["data"], Json{"train"}, file + " data");
   TrainingStage stage;
-  stage.name = json.value("name", fs::path(file).stem().string());
+  stage.name = fs::path(file).stem().string();
+  read_field(json, "name", stage.name, file);  // a name that is no string is an error naming the file
   stage.objective = EmbedObjectiveConfig::from_json(merged(EmbedObjectiveConfig{}.to_json(), json, "objective", Json::object(), file),
                                                     file + " objective");
   stage.train = train_config_of(merged(embed_train_defaults(EmbedObjective::infonce), json, "train", Json::object(), file), file + " train", 0);

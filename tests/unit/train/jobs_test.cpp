@@ -104,5 +104,21 @@ TEST(Jobs, EmbedderObjectivesAndTheirErrors) {
   testing::expect_error_containing([&] { train_embedder(job); }, "--model (the embedding model to train");
 }
 
+// A stage file whose "name" is no string is refused, naming the file, before any training.
+TEST(Jobs, StageFilesWithAWrongTypedNameAreNamed) {
+  testing::TempDir dir;
+  auto embedder = testing::tiny_embedder();
+  model::save_embedder(dir.path() / "emb", embedder, "bytes");
+  write_file_atomic(dir.path() / "pairs.jsonl", "{\"query\": \"a\", \"positive\": \"b\"}\n");
+  const auto stage = dir.path() / "stage1.json";
+  write_file_atomic(stage, "{\"name\": 3, \"data\": {\"train\": \"" + (dir.path() / "pairs.jsonl").string() + "\"}}");
+  EmbedJob job;
+  job.model = (dir.path() / "emb").string();
+  job.setup.run.out = (dir.path() / "run").string();
+  job.stage_files = {stage.string()};
+  testing::expect_error_containing([&] { train_embedder(job); }, stage.string() + ": field 'name' has the wrong type");
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "run"));
+}
+
 }  // namespace
 }  // namespace garden::train
