@@ -38,10 +38,14 @@ SANITIZE_BUILD ?= build-sanitize
 $(SANITIZE_BUILD)/build.ninja:
 	cmake -S . -B $(SANITIZE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DGARDEN_BUILD_TESTS=ON -DGARDEN_BUILD_BENCH=OFF -DGARDEN_SANITIZE=ON
 
+# The SentencePiece module lives in its own link namespace (dlmopen), which the ASan runtime
+# cannot serve: the tests that load it are left out here (they run in make test).
+SANITIZE_SKIPS = SentencePiece\.|TokenizerErrors\.|ModelFolder\.CarriesItsTokenizerAndLoadsAfterAMove
 test-sanitize: setup $(SANITIZE_BUILD)/build.ninja
 	cmake --build $(SANITIZE_BUILD) --parallel $(JOBS) --target garden_tests
 	cd $(SANITIZE_BUILD) && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	  ctest --output-on-failure -L unit --label-exclude slow --timeout 1800 --parallel $(JOBS)
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizer/lsan.supp \
+	  ctest --output-on-failure -L unit --label-exclude slow -E '$(SANITIZE_SKIPS)' --timeout 1800 --parallel $(JOBS)
 
 # libFuzzer targets for every reader (tests/fuzz), built with clang, ASan and UBSan in their own
 # build folder, each run for FUZZ_SECONDS from its seeds; not part of `make test`.

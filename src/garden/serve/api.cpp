@@ -171,7 +171,9 @@ Json parse_body(const std::string& body) {
   Json json;
   try {
     json = Json::parse(body);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {
+    // parse_error, and out_of_range for a number beyond a double (1e999), which nlohmann's
+    // parser throws instead.
     throw ApiError(400, fmt::format("the body is not valid JSON: {}", e.what()), "invalid_request_error", "", "invalid_json");
   }
   if (!json.is_object()) throw ApiError(400, fmt::format("the body must be a JSON object, got {}", type_name(json)));

@@ -25,6 +25,11 @@ TEST(Api, MalformedOrNonObjectBodiesAre400) {
   EXPECT_EQ(bad.code, "invalid_json");
   EXPECT_EQ(refusal([] { parse_body("[1, 2]"); }).status, 400);
   EXPECT_EQ(parse_body("{\"a\": 1}")["a"], 1);
+  // A number beyond a double: nlohmann's parser throws out_of_range, not parse_error (found
+  // by the serve_api fuzz target); still a 400, not a dropped connection.
+  const auto huge = refusal([] { parse_body("{\"max_tokens\": 4E44444}"); });
+  EXPECT_EQ(huge.status, 400);
+  EXPECT_EQ(huge.code, "invalid_json");
 }
 
 TEST(Api, ErrorBodyHasOpenAIsFourFields) {
