@@ -54,5 +54,6 @@ void register_succinct(CLI::App& app);
 void register_limit(CLI::App& app);
 void register_embed(CLI::App& app);
 void register_serve(CLI::App& app);
+void register_export(CLI::App& app);
 
 }  // namespace garden::cli

@@ -127,6 +127,7 @@ void register_lm(CLI::App& app) {
   struct GenerateCommand {
     RuntimeOptions runtime;
     std::string model, prompt, stop;
+    bool json = false;
     model::GenerateOptions options;
   };
   auto gen = std::make_shared<GenerateCommand>();
@@ -140,6 +141,10 @@ void register_lm(CLI::App& app) {
   generate->add_option("--n", gen->options.n_samples, "completions, sampled as one batch")->capture_default_str();
   generate->add_option("--seed", gen->options.seed, "sample i uses seed + i")->capture_default_str();
   generate->add_option("--stop", gen->stop, "stop text (must be one token), e.g. a newline");
+  generate->add_flag("--json", gen->json, "print one JSON object: prompt token ids, and per completion its text, token ids, "
+                                          "finish reason and (with --logprobs) top log-probabilities");
+  generate->add_option("--logprobs", gen->options.top_logprobs, "with --json: the N most likely next tokens at each step")
+      ->capture_default_str();
   add_runtime_options(*generate, gen->runtime);
   generate->callback([gen] {
     configure_threads(gen->runtime.threads);
@@ -155,7 +160,26 @@ void register_lm(CLI::App& app) {
       if (stop_ids.size() != 1) usage_error("--stop '" + gen->stop + "' is not a single token for this tokenizer");
       options.stop_tokens.push_back(stop_ids[0]);
     }
+    if (options.top_logprobs > 0 && !gen->json) usage_error("--logprobs needs --json");
     auto completions = model::generate(loaded.model, ids, options);
+    if (gen->json) {
+      Json out{{"prompt_tokens", ids}, {"completions", Json::array()}};
+      for (const auto& c : completions) {
+        Json completion{{"text", tokenizer->decode(c.tokens)}, {"tokens", c.tokens}, {"finish_reason", c.finish_reason}};
+        if (options.top_logprobs > 0) {
+          Json steps = Json::array();
+          for (const auto& step : c.top_logprobs) {
+            Json top = Json::array();
+            for (const auto& t : step) top.push_back({{"token", t.token}, {"logprob", t.logprob}});
+            steps.push_back(top);
+          }
+          completion["top_logprobs"] = steps;
+        }
+        out["completions"].push_back(completion);
+      }
+      fmt::print("{}\n", out.dump());
+      return;
+    }
     for (size_t i = 0; i < completions.size(); ++i) {
       if (completions.size() > 1) fmt::print("--- sample {} ({})\n", i, completions[i].finish_reason);
       fmt::print("{}{}\n", prompt, tokenizer->decode(completions[i].tokens));

@@ -42,6 +42,7 @@ std::vector<Completion> generate(Transformer& model, const std::vector<int64_t>&
   // top_p 0 would drop every token, leaving nothing to sample from.
   if (!(options.top_p > 0 && options.top_p <= 1)) usage_error(fmt::format("generate: --top-p must be in (0, 1], got {}", options.top_p));
   if (options.top_k < 0) usage_error(fmt::format("generate: --top-k must be >= 0 (0 = off), got {}", options.top_k));
+  if (options.top_logprobs < 0) usage_error(fmt::format("generate: --logprobs must be >= 0, got {}", options.top_logprobs));
   torch::NoGradGuard no_grad;
   // Only a model in training mode is switched (and back): a server's threads share one model
   // kept in eval mode, and must not write its flags concurrently.
@@ -78,6 +79,15 @@ std::vector<Completion> generate(Transformer& model, const std::vector<int64_t>&
     } else {
       auto step_logits = logits.to(torch::kCPU).to(torch::kFloat32);  // [N,V]
       if (options.logits_processor) options.logits_processor(step_logits, generated);
+      if (options.top_logprobs > 0) {
+        const int64_t k = std::min(options.top_logprobs, step_logits.size(-1));
+        auto [values, ids] = torch::log_softmax(step_logits.to(torch::kFloat64), -1).topk(k, -1);  // [N,k]
+        for (int64_t i = 0; i < n; ++i) {
+          if (finished[static_cast<size_t>(i)]) continue;
+          auto& step_top = completions[static_cast<size_t>(i)].top_logprobs.emplace_back();
+          for (int64_t j = 0; j < k; ++j) step_top.push_back({ids[i][j].item<int64_t>(), values[i][j].item<double>()});
+        }
+      }
       if (options.temperature == 0.0) {
         auto best = step_logits.argmax(-1);
         for (int64_t i = 0; i < n; ++i) next[static_cast<size_t>(i)] = best[i].item<int64_t>();

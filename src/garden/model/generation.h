@@ -34,11 +34,23 @@ struct GenerateOptions {
   // would (finish_reason "stop"; ignored inside the forced prefix). Streaming and stop
   // strings use it.
   std::function<bool(int64_t sample, int64_t token)> on_token;
+  // When > 0, each generated token's step records this many of the most likely next tokens
+  // with their log-probabilities (of the logits after logits_processor, before temperature
+  // and top-k/top-p: the model's own distribution), as OpenAI's top_logprobs do.
+  int64_t top_logprobs = 0;
+};
+
+struct TokenLogprob {
+  int64_t token = 0;
+  double logprob = 0.0;  // natural log
 };
 
 struct Completion {
   std::vector<int64_t> tokens;  // forced prefix + generated tokens (including a stop token)
   std::string finish_reason;    // "stop" or "length"
+  // With GenerateOptions::top_logprobs: one list per generated token (none for the forced
+  // prefix), most likely first.
+  std::vector<std::vector<TokenLogprob>> top_logprobs;
 };
 
 std::vector<Completion> generate(Transformer& model, const std::vector<int64_t>& prompt, const GenerateOptions& options);

@@ -181,6 +181,40 @@ TEST(Generate, BidirectionalIsRefused) {
 
 // top_p 0 used to drop every token and fail inside libtorch ("probability tensor contains
 // inf, nan or element < 0"); values outside their range are refused naming the option.
+// Sampled completions record, at each step, the top log-probabilities of the model's own
+// distribution (before temperature): equal to a full forward's log_softmax on the sampled path.
+TEST(Generate, TopLogprobsAreTheFullForwardsOnTheSampledPath) {
+  auto m = small_model();
+  GenerateOptions o;
+  o.temperature = 1.5;
+  o.top_k = 3;
+  o.max_new_tokens = 4;
+  o.n_samples = 2;
+  o.seed = 9;
+  o.top_logprobs = 3;
+  o.forced_prefix = {5};
+  const auto completions = generate(m, {1, 2}, o);
+  torch::NoGradGuard no_grad;
+  m->eval();
+  for (const auto& c : completions) {
+    ASSERT_EQ(c.tokens.size(), 5u);
+    ASSERT_EQ(c.top_logprobs.size(), 4u) << "none for the forced prefix";
+    std::vector<int64_t> seq{1, 2, 5};
+    for (size_t step = 0; step < 4; ++step) {
+      auto logp = torch::log_softmax(m->forward(torch::tensor(seq, torch::kLong).view({1, -1})).logits[0][-1].to(torch::kFloat64), -1);
+      auto [values, ids] = logp.topk(3);
+      ASSERT_EQ(c.top_logprobs[step].size(), 3u);
+      for (int64_t j = 0; j < 3; ++j) {
+        EXPECT_EQ(c.top_logprobs[step][static_cast<size_t>(j)].token, ids[j].item<int64_t>());
+        EXPECT_NEAR(c.top_logprobs[step][static_cast<size_t>(j)].logprob, values[j].item<double>(), 1e-5);
+      }
+      seq.push_back(c.tokens[step + 1]);
+    }
+  }
+  o.top_logprobs = -1;
+  testing::expect_error_containing([&] { generate(m, {1}, o); }, "--logprobs must be >= 0");
+}
+
 TEST(Generate, RefusesSamplingSettingsOutOfRange) {
   auto m = small_model();
   for (const double top_p : {0.0, -0.5, 1.5, std::nan("")}) {

@@ -4,6 +4,7 @@
 
 #include "garden/core/error.h"
 #include "garden/core/files.h"
+#include "garden/text/sentencepiece_model.h"
 #include "test_files.h"
 
 namespace garden::text {
@@ -52,6 +53,45 @@ TEST_F(SentencePiece, RoundTripIncludingSpecialTokensAndSpaces) {
   ASSERT_GE(embed, 0);
   EXPECT_NE(std::find(ids.begin(), ids.end(), embed), ids.end()) << "a special token stays one piece";
   EXPECT_EQ(tok->piece_to_id("<never-seen>"), -1);
+}
+
+// The .model file read without SentencePiece agrees with SentencePiece on every piece's id,
+// and has the types and settings garden trains with.
+TEST_F(SentencePiece, ModelFileReadDirectlyAgreesWithSentencePiece) {
+  const auto path = dir_->path() / "tok.model";
+  auto tok = load_tokenizer(path.string());
+  const auto info = read_sentencepiece_model(path);
+  ASSERT_EQ(static_cast<int64_t>(info.pieces.size()), tok->vocab_size());
+  EXPECT_EQ(info.model_type, "bpe");
+  EXPECT_TRUE(info.byte_fallback);
+  EXPECT_TRUE(info.add_dummy_prefix);
+  EXPECT_FALSE(info.remove_extra_whitespaces);
+  int counts[7] = {};
+  float last_normal_score = 1.0f;
+  for (size_t id = 0; id < info.pieces.size(); ++id) {
+    const auto& p = info.pieces[id];
+    EXPECT_EQ(tok->piece_to_id(p.piece), static_cast<int64_t>(id)) << p.piece;
+    ++counts[static_cast<int>(p.type)];
+    if (p.type == PieceType::normal) {  // BPE scores fall with the merge order
+      EXPECT_LE(p.score, last_normal_score) << p.piece;
+      last_normal_score = p.score;
+    }
+  }
+  EXPECT_EQ(info.pieces[0].type, PieceType::unknown);
+  EXPECT_EQ(info.pieces[1].piece, "<s>");
+  EXPECT_EQ(info.pieces[1].type, PieceType::control);
+  EXPECT_EQ(info.pieces[static_cast<size_t>(tok->piece_to_id("<|embed|>"))].type, PieceType::user_defined);
+  EXPECT_EQ(info.pieces[static_cast<size_t>(tok->piece_to_id("<0x41>"))].type, PieceType::byte);
+  EXPECT_EQ(counts[static_cast<int>(PieceType::byte)], 256);
+  EXPECT_EQ(counts[static_cast<int>(PieceType::control)], 3);  // <s>, </s>, <pad>
+  EXPECT_EQ(counts[static_cast<int>(PieceType::user_defined)], 2);
+
+  const std::string bytes = read_file(path);
+  // Cut inside the first piece, or inside the last field (a cut between two fields would
+  // be a valid shorter message).
+  for (size_t n : {size_t{0}, size_t{1}, size_t{7}, bytes.size() - 1})
+    EXPECT_THROW(parse_sentencepiece_model(bytes.substr(0, n), "cut.model"), Error) << n;
+  testing::expect_error_containing([] { parse_sentencepiece_model("\x0f", "x.model"); }, "x.model: not a SentencePiece model");
 }
 
 TEST_F(SentencePiece, VocabTooLargeForCorpusIsAClearError) {

@@ -1,0 +1,153 @@
+#include "garden/text/sentencepiece_model.h"
+
+#include <fmt/core.h>
+
+#include <cstring>
+
+#include "garden/core/error.h"
+#include "garden/core/files.h"
+
+namespace garden::text {
+
+namespace {
+
+// The protobuf wire format (protobuf.dev/programming-guides/encoding): each field is a varint
+// key (number << 3 | wire type) followed by a varint (0), 8 bytes (1), a varint length and
+// that many bytes (2), or 4 bytes (5).
+class Wire {
+ public:
+  Wire(const std::string& bytes, size_t begin, size_t end, const std::string& where)
+      : bytes_(bytes), pos_(begin), end_(end), where_(where) {}
+  bool done() const { return pos_ >= end_; }
+  [[noreturn]] void fail(const std::string& what) const {
+    throw Error(fmt::format("{}: not a SentencePiece model: {} (at byte {})", where_, what, pos_));
+  }
+  uint64_t varint() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos_ >= end_) fail("truncated varint");
+      const auto byte = static_cast<unsigned char>(bytes_[pos_++]);
+      v |= static_cast<uint64_t>(byte & 0x7f) << shift;
+      if (!(byte & 0x80)) return v;
+    }
+    fail("varint longer than 10 bytes");
+  }
+  // Reads a field's key; the caller then reads its value with one of the calls below.
+  void key(uint32_t& number, uint32_t& wire_type) {
+    const uint64_t k = varint();
+    number = static_cast<uint32_t>(k >> 3);
+    wire_type = static_cast<uint32_t>(k & 7);
+  }
+  // The [begin, end) of a length-delimited value.
+  std::pair<size_t, size_t> span() {
+    const uint64_t n = varint();
+    if (n > end_ - pos_) fail("a field runs past its message");
+    const size_t begin = pos_;
+    pos_ += n;
+    return {begin, pos_};
+  }
+  float fixed32_float() {
+    if (end_ - pos_ < 4) fail("truncated float");
+    uint32_t bits = 0;
+    for (int i = 0; i < 4; ++i) bits |= static_cast<uint32_t>(static_cast<unsigned char>(bytes_[pos_ + i])) << (8 * i);
+    pos_ += 4;
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+  }
+  void skip(uint32_t wire_type) {
+    switch (wire_type) {
+      case 0: varint(); return;
+      case 1: advance(8); return;
+      case 2: span(); return;
+      case 5: advance(4); return;
+      default: fail(fmt::format("wire type {}", wire_type));
+    }
+  }
+
+ private:
+  void advance(size_t n) {
+    if (end_ - pos_ < n) fail("truncated field");
+    pos_ += n;
+  }
+  const std::string& bytes_;
+  size_t pos_, end_;
+  const std::string& where_;
+};
+
+SentencePieceEntry parse_piece(const std::string& bytes, std::pair<size_t, size_t> span, const std::string& where) {
+  SentencePieceEntry entry;
+  Wire w(bytes, span.first, span.second, where);
+  while (!w.done()) {
+    uint32_t number, wire_type;
+    w.key(number, wire_type);
+    if (number == 1 && wire_type == 2) {
+      auto [b, e] = w.span();
+      entry.piece = bytes.substr(b, e - b);
+    } else if (number == 2 && wire_type == 5) {
+      entry.score = w.fixed32_float();
+    } else if (number == 3 && wire_type == 0) {
+      const uint64_t type = w.varint();
+      if (type < 1 || type > 6) w.fail(fmt::format("piece type {}", type));
+      entry.type = static_cast<PieceType>(type);
+    } else {
+      w.skip(wire_type);
+    }
+  }
+  return entry;
+}
+
+}  // namespace
+
+SentencePieceModelInfo parse_sentencepiece_model(const std::string& bytes, const std::string& where) {
+  SentencePieceModelInfo info;
+  Wire w(bytes, 0, bytes.size(), where);
+  while (!w.done()) {
+    uint32_t number, wire_type;
+    w.key(number, wire_type);
+    if (number == 1 && wire_type == 2) {
+      info.pieces.push_back(parse_piece(bytes, w.span(), where));
+    } else if (number == 2 && wire_type == 2) {  // TrainerSpec
+      auto [b, e] = w.span();
+      Wire spec(bytes, b, e, where);
+      while (!spec.done()) {
+        uint32_t n, t;
+        spec.key(n, t);
+        if (n == 3 && t == 0) {
+          static const char* types[] = {"?", "unigram", "bpe", "word", "char"};
+          const uint64_t type = spec.varint();
+          if (type < 1 || type > 4) spec.fail(fmt::format("model type {}", type));
+          info.model_type = types[type];
+        } else if (n == 35 && t == 0) {
+          info.byte_fallback = spec.varint() != 0;
+        } else {
+          spec.skip(t);
+        }
+      }
+    } else if (number == 3 && wire_type == 2) {  // NormalizerSpec
+      auto [b, e] = w.span();
+      Wire spec(bytes, b, e, where);
+      while (!spec.done()) {
+        uint32_t n, t;
+        spec.key(n, t);
+        if (n == 3 && t == 0)
+          info.add_dummy_prefix = spec.varint() != 0;
+        else if (n == 4 && t == 0)
+          info.remove_extra_whitespaces = spec.varint() != 0;
+        else
+          spec.skip(t);
+      }
+    } else {
+      w.skip(wire_type);
+    }
+  }
+  if (info.pieces.empty()) throw Error(where + ": not a SentencePiece model: no pieces");
+  return info;
+}
+
+SentencePieceModelInfo read_sentencepiece_model(const std::filesystem::path& path) {
+  if (!std::filesystem::is_regular_file(path)) throw Error("tokenizer " + path.string() + ": no such file");
+  return parse_sentencepiece_model(read_file(path), path.string());
+}
+
+}  // namespace garden::text
