@@ -63,6 +63,8 @@ bench: build-tests
 	$(BUILD)/bench/garden_bench_lm
 	$(BUILD)/bench/garden_bench_ann
 	$(BUILD)/bench/garden_bench_bm25
+	$(BUILD)/bench/garden_bench_generation
+	bench/serve_load.sh $(BUILD)/src/garden/garden
 
 clean:
 	rm -rf $(BUILD) $(SANITIZE_BUILD) $(FUZZ_BUILD)

@@ -1,6 +1,7 @@
 #include "garden/model/attention.h"
 
 #include <cmath>
+#include <optional>
 
 #include "garden/model/layers.h"
 
@@ -32,7 +33,7 @@ torch::Tensor AttentionImpl::gate_scores(const torch::Tensor& x, int64_t heads) 
 
 AttentionOutput AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& allowed,
                                        const torch::Tensor& positions, KVCache* cache, int64_t layer,
-                                       bool return_probabilities, bool return_gate) {
+                                       bool return_probabilities, bool return_gate, RopeAngles* rope) {
   const int64_t b = x.size(0), t = x.size(1), d = config_.head_dim();
   const int64_t h = config_.n_heads, hkv = config_.kv_heads();
   AttentionOutput out;
@@ -48,8 +49,10 @@ AttentionOutput AttentionImpl::forward(const torch::Tensor& x, const torch::Tens
   }
   values = values.transpose(1, 2);  // [B,Hkv,T,D]
   if (config_.pos == Positions::rope) {
-    queries = apply_rope(queries, positions, config_.rope_base);
-    keys = apply_rope(keys, positions, config_.rope_base);
+    std::optional<RopeAngles> own;
+    if (!rope) rope = &own.emplace(positions, config_.rope_base, d);
+    queries = rope->apply(queries);
+    keys = rope->apply(keys);
   }
   if (cache) {
     if (static_cast<int64_t>(cache->keys.size()) <= layer) {
@@ -69,7 +72,7 @@ AttentionOutput AttentionImpl::forward(const torch::Tensor& x, const torch::Tens
   }
   auto logits = torch::matmul(queries, keys.transpose(-2, -1)) / std::sqrt(static_cast<double>(d));  // [B,H,T,S]
   // -inf is safe: every query may attend to itself, so no row is fully masked.
-  logits = logits.masked_fill(allowed.logical_not(), -std::numeric_limits<double>::infinity());
+  if (allowed.defined()) logits = logits.masked_fill(allowed.logical_not(), -std::numeric_limits<double>::infinity());
   auto probabilities = torch::softmax(logits, -1);
   if (return_probabilities) out.probabilities = probabilities;
   auto heads = torch::matmul(dropout(probabilities), values);  // [B,H,T,D]

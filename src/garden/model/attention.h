@@ -10,6 +10,7 @@
 
 #include "garden/model/config.h"
 #include "garden/model/kv_cache.h"
+#include "garden/model/layers.h"
 
 namespace garden::model {
 
@@ -22,11 +23,14 @@ struct AttentionOutput {
 class AttentionImpl : public torch::nn::Module {
  public:
   AttentionImpl(const TransformerConfig& config);
-  // x: pre-normed block input [B,T,C]; allowed: [B,1,T,S] bool, true = may attend;
+  // x: pre-normed block input [B,T,C]; allowed: [B,1,T,S] bool, true = may attend, or
+  // undefined when every query may attend to every key (no mask is applied);
   // positions: [T] absolute positions of the new tokens; cache/layer: append keys and
-  // values to cache->keys[layer] when given.
+  // values to cache->keys[layer] when given; rope: the angles of `positions`, shared by the
+  // layers of one forward (computed here when null).
   AttentionOutput forward(const torch::Tensor& x, const torch::Tensor& allowed, const torch::Tensor& positions,
-                          KVCache* cache, int64_t layer, bool return_probabilities, bool return_gate);
+                          KVCache* cache, int64_t layer, bool return_probabilities, bool return_gate,
+                          RopeAngles* rope = nullptr);
 
   torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
   torch::nn::Linear gate{nullptr};  // W_theta, from the same normed input as Q, K, V

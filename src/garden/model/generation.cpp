@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "garden/core/error.h"
+#include "garden/model/decode_step.h"
 
 namespace garden::model {
 
@@ -43,7 +44,9 @@ std::vector<Completion> generate(Transformer& model, const std::vector<int64_t>&
   if (!(options.top_p > 0 && options.top_p <= 1)) usage_error(fmt::format("generate: --top-p must be in (0, 1], got {}", options.top_p));
   if (options.top_k < 0) usage_error(fmt::format("generate: --top-k must be >= 0 (0 = off), got {}", options.top_k));
   if (options.top_logprobs < 0) usage_error(fmt::format("generate: --logprobs must be >= 0, got {}", options.top_logprobs));
-  torch::NoGradGuard no_grad;
+  // Inference mode, not just no-grad: decoding's tensors need no version counters or views'
+  // autograd bookkeeping, which at these sizes is a measurable share of a step.
+  c10::InferenceMode inference;
   // Only a model in training mode is switched (and back): a server's threads share one model
   // kept in eval mode, and must not write its flags concurrently.
   const bool was_training = model->is_training();
@@ -70,6 +73,7 @@ std::vector<Completion> generate(Transformer& model, const std::vector<int64_t>&
   std::vector<bool> finished(static_cast<size_t>(n), false);
   ForwardOptions step;
   step.cache = &cache;  // decode steps are causal: each new token sees everything before it
+  const bool lean = n == 1 && supports_decode_step(model->config()) && !cache.has_padding;
 
   const int64_t total = static_cast<int64_t>(options.forced_prefix.size()) + options.max_new_tokens;
   for (int64_t pos = 0; pos < total; ++pos) {
@@ -119,8 +123,12 @@ std::vector<Completion> generate(Transformer& model, const std::vector<int64_t>&
     }
     if (all_done || pos + 1 == total) break;
     if (model->config().pos == Positions::learned && cache.length() + 1 > model->config().max_seq) break;
-    auto input = torch::tensor(next, torch::kLong).view({n, 1}).to(device);
-    logits = model->forward(input, step).logits.select(1, 0);  // [N,V]
+    if (lean) {
+      logits = decode_step(model, next[0], cache).unsqueeze(0);  // [1,V]
+    } else {
+      auto input = torch::tensor(next, torch::kLong).view({n, 1}).to(device);
+      logits = model->forward(input, step).logits.select(1, 0);  // [N,V]
+    }
   }
   for (int64_t i = 0; i < n; ++i) {
     const auto idx = static_cast<size_t>(i);

@@ -12,6 +12,7 @@ struct KVCache {
   std::vector<torch::Tensor> keys;    // per layer [B,Hkv,S,D]
   std::vector<torch::Tensor> values;  // per layer [B,Hkv,S,D]
   torch::Tensor key_real;             // [B,S] bool: false where the cached token was padding
+  bool has_padding = false;           // whether any key_real is false (then masks are always built)
   int64_t length() const { return key_real.defined() ? key_real.size(1) : 0; }
   // Repeats every cached row `times` times (batch b -> rows b*times ..), e.g. to sample
   // many completions from one prefilled prompt.

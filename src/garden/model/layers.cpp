@@ -34,18 +34,33 @@ torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
   return down(torch::gelu(in_(x)));
 }
 
-torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& positions, double base) {
-  const int64_t d = x.size(-1), half = d / 2;
-  auto opts = torch::TensorOptions().dtype(torch::kFloat64).device(x.device());
-  // Angles in float64 so that a position's rotation is the same whether it was computed
-  // in a full forward or one step at a time with the kv-cache.
+RopeAngles::RopeAngles(const torch::Tensor& positions, double base, int64_t dim) {
+  const int64_t half = dim / 2;
+  auto opts = torch::TensorOptions().dtype(torch::kFloat64).device(positions.device());
   auto inv_freq = torch::pow(base, -torch::arange(0, half, opts) / static_cast<double>(half));  // [D/2]
   auto angles = positions.to(opts).unsqueeze(1) * inv_freq.unsqueeze(0);                      // [T,D/2]
-  auto cos = torch::cat({angles.cos(), angles.cos()}, -1).to(x.scalar_type());                // [T,D]
-  auto sin = torch::cat({angles.sin(), angles.sin()}, -1).to(x.scalar_type());
+  cos64_ = torch::cat({angles.cos(), angles.cos()}, -1);                                      // [T,D]
+  sin64_ = torch::cat({angles.sin(), angles.sin()}, -1);
+}
+
+torch::Tensor RopeAngles::apply(const torch::Tensor& x) {
+  if (!cos_.defined() || cos_.scalar_type() != x.scalar_type() || cos_.device() != x.device()) {
+    cos_ = cos64_.to(x.device(), x.scalar_type());
+    sin_ = sin64_.to(x.device(), x.scalar_type());
+  }
+  const int64_t half = x.size(-1) / 2;
   auto x1 = x.narrow(-1, 0, half), x2 = x.narrow(-1, half, half);
   auto rotated = torch::cat({-x2, x1}, -1);  // [B,H,T,D]
-  return x * cos + rotated * sin;
+  return x * cos_ + rotated * sin_;
+}
+
+torch::Tensor FeedForwardImpl::forward_vector(const torch::Tensor& x) {
+  if (kind_ == model::Mlp::swiglu) return torch::mv(down->weight, torch::silu(torch::mv(in_->weight, x)) * torch::mv(up_->weight, x));
+  return torch::mv(down->weight, torch::gelu(torch::mv(in_->weight, x)));
+}
+
+torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& positions, double base) {
+  return RopeAngles(positions, base, x.size(-1)).apply(x);
 }
 
 }  // namespace garden::model

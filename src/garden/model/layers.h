@@ -37,6 +37,8 @@ class FeedForwardImpl : public torch::nn::Module {
  public:
   FeedForwardImpl(const TransformerConfig& config);
   torch::Tensor forward(const torch::Tensor& x);  // [B,T,C] -> [B,T,C]
+  // The same for one position, x: [C] -> [C], with matrix-vector products (decode_step.h).
+  torch::Tensor forward_vector(const torch::Tensor& x);
   torch::nn::Linear down{nullptr};                // F -> C, the residual projection
 
  private:
@@ -46,7 +48,24 @@ class FeedForwardImpl : public torch::nn::Module {
 TORCH_MODULE(FeedForward);
 
 // Rotary embedding (RoFormer, arXiv:2104.09864), "rotate half" layout as in LLaMA/GPT-NeoX.
-// x: [B,H,T,D]; positions: [T] absolute positions (offset by the kv-cache length).
+// The cos and sin of the angles of a forward call's positions, computed once and shared by
+// every layer's queries and keys (a decode step would otherwise spend a dozen tensor
+// operations per layer recomputing them). Angles are computed in float64 and cast to the
+// dtype of the tensor they rotate, once per dtype, so that a position's rotation is the same
+// whether it was computed in a full forward or one step at a time with the kv-cache.
+class RopeAngles {
+ public:
+  // positions: [T] absolute positions (offset by the kv-cache length); dim: the head dim D.
+  RopeAngles(const torch::Tensor& positions, double base, int64_t dim);
+  // x: [B,H,T,D] rotated by the angles of its T positions.
+  torch::Tensor apply(const torch::Tensor& x);
+
+ private:
+  torch::Tensor cos64_, sin64_;  // [T,D]
+  torch::Tensor cos_, sin_;      // the last dtype asked for
+};
+
+// The same rotation for one tensor: RopeAngles(positions, base, D).apply(x).
 torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& positions, double base);
 
 }  // namespace garden::model

@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <cmath>
+#include <optional>
 
 #include "garden/core/error.h"
 
@@ -111,16 +112,25 @@ TransformerOutput TransformerImpl::forward(const torch::Tensor& tokens, const Fo
   torch::Tensor real = options.attention_mask.defined()
                            ? options.attention_mask.to(device).to(torch::kBool)
                            : torch::ones({b, t}, torch::TensorOptions().dtype(torch::kBool).device(device));  // [B,T]
+  // Without padding, a causal step of one token and a bidirectional pass attend to every key:
+  // no mask is built or applied (the same logits, and a decode step a dozen operations lighter).
+  bool has_padding = options.attention_mask.defined() && !real.all().item<bool>();
   torch::Tensor key_real = real;
   if (cache) {
     if (cache->key_real.defined() && cache->key_real.size(0) != b)
       throw Error("kv-cache batch " + std::to_string(cache->key_real.size(0)) + " does not match input batch " + std::to_string(b));
     key_real = cache->key_real.defined() ? torch::cat({cache->key_real, real}, 1) : real;  // [B,S]
     cache->key_real = key_real;
+    has_padding = cache->has_padding = cache->has_padding || has_padding;
   }
   const int64_t s = key_real.size(1);
-  auto allowed = build_attention_mask(options.mask, t, s, offset, key_real, options.prefix_lengths);  // [B,1,T,S]
+  const bool sees_every_key =
+      !has_padding && (options.mask == MaskMode::bidirectional || (options.mask == MaskMode::causal && t == 1));
+  auto allowed = sees_every_key ? torch::Tensor()
+                                : build_attention_mask(options.mask, t, s, offset, key_real, options.prefix_lengths);  // [B,1,T,S]
   auto positions = torch::arange(offset, offset + t, torch::TensorOptions().dtype(torch::kLong).device(device));
+  std::optional<RopeAngles> rope;
+  if (config_.pos == Positions::rope) rope.emplace(positions, config_.rope_base, config_.head_dim());
 
   TransformerOutput out;
   auto x = token_embedding(tokens);  // [B,T,C]
@@ -130,8 +140,8 @@ TransformerOutput TransformerImpl::forward(const torch::Tensor& tokens, const Fo
   int64_t layer = 0;
   for (const auto& module : *blocks) {
     auto* block = module->as<BlockImpl>();
-    auto attn = block->attention(block->norm_attention(x), allowed, positions, cache, layer, options.return_attentions,
-                                 options.return_gates);
+    auto attn = block->attention->forward(block->norm_attention(x), allowed, positions, cache, layer,
+                                          options.return_attentions, options.return_gates, rope ? &*rope : nullptr);
     x = x + attn.output;
     x = x + block->dropout(block->mlp(block->norm_mlp(x)));
     if (options.return_hidden_states) out.hidden_states.push_back(x);

@@ -19,6 +19,7 @@
 #include "garden/retrieval/vectors.h"
 #include "garden/serve/chat_template.h"
 #include "garden/serve/embedding_batcher.h"
+#include "garden/serve/fifo_slots.h"
 #include "garden/serve/text_stream.h"
 #include "garden/text/tokenizer.h"
 #include "garden/train/run_folder.h"
@@ -71,33 +72,10 @@ ApiError context_exceeded(int64_t limit, int64_t prompt, int64_t completion, con
 
 }  // namespace
 
-// Generation requests decoded at once: at most n holders; the others wait in acquire().
-class GenerationSlots {
- public:
-  explicit GenerationSlots(int64_t n) : free_(std::max<int64_t>(1, n)) {}
-  void acquire() {
-    std::unique_lock lock(mutex_);
-    freed_.wait(lock, [&] { return free_ > 0; });
-    --free_;
-  }
-  void release() {
-    {
-      std::lock_guard lock(mutex_);
-      ++free_;
-    }
-    freed_.notify_one();
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable freed_;
-  int64_t free_;
-};
-
 struct SlotGuard {
-  explicit SlotGuard(GenerationSlots& slots) : slots(slots) { slots.acquire(); }
+  explicit SlotGuard(FifoSlots& slots) : slots(slots) { slots.acquire(); }
   ~SlotGuard() { slots.release(); }
-  GenerationSlots& slots;
+  FifoSlots& slots;
 };
 
 struct GenerationJob {
@@ -115,7 +93,7 @@ struct Service::State {
   ServiceOptions options;
   int64_t created = now_seconds();
   std::atomic<int64_t> requests{0};
-  std::unique_ptr<GenerationSlots> slots;  // generation requests decoded at once
+  std::unique_ptr<FifoSlots> slots;  // generation requests decoded at once
 
   std::string lm_id;
   model::Transformer lm{nullptr};
@@ -129,7 +107,7 @@ struct Service::State {
   std::map<std::string, const std::unordered_map<std::string, std::string>*> texts;  // the documents' text, by served kind
   std::map<std::filesystem::path, std::unordered_map<std::string, std::string>> corpora;
   std::string default_kind;
-  std::mutex search_mutex;  // Xapian databases and FAISS indexes are searched one query at a time
+  FifoSlots search_turn{1};  // Xapian databases and FAISS indexes are searched one query at a time
 
   std::string next_id(const char* prefix) { return fmt::format("{}-{:x}{:04x}", prefix, created, requests++); }
 
@@ -266,7 +244,7 @@ Service::Service(const ServiceOptions& options) : state_(std::make_unique<State>
   if (options.max_generations < 1) usage_error(fmt::format("--max-generations must be at least 1, got {}", options.max_generations));
   if (options.batch_rows < 1) usage_error(fmt::format("--batch-rows must be at least 1, got {}", options.batch_rows));
   if (options.batch_wait_ms < 0) usage_error(fmt::format("--batch-wait-ms must be >= 0, got {}", options.batch_wait_ms));
-  s.slots = std::make_unique<GenerationSlots>(options.max_generations);
+  s.slots = std::make_unique<FifoSlots>(options.max_generations);
   if (options.model.empty() && options.embedder.empty()) usage_error("serve needs --model, --embedder or both");
   if (!options.model.empty()) {
     auto loaded = model::load_model(train::model_folder(options.model), resolve_device(options.device));
@@ -405,7 +383,7 @@ Json Service::search(const Json& body) {
   }
   retrieval::Run run;
   {
-    std::lock_guard lock(s.search_mutex);
+    std::lock_guard turn(s.search_turn);
     run = it->second->search({retrieval::Query{"q", request.query}}, request.k);
   }
   std::vector<SearchHit> hits;

@@ -1,0 +1,82 @@
+#include "garden/model/decode_step.h"
+
+#include <omp.h>
+
+#include <cmath>
+
+#include "garden/core/error.h"
+#include "garden/model/layers.h"
+
+namespace garden::model {
+
+namespace {
+
+// OpenMP's thread count of the calling thread only (not at::set_num_threads, which also
+// changes the default of threads that start later), restored on exit.
+class CallingThreadOnly {
+ public:
+  CallingThreadOnly() : saved_(omp_get_max_threads()) { omp_set_num_threads(1); }
+  ~CallingThreadOnly() { omp_set_num_threads(saved_); }
+  CallingThreadOnly(const CallingThreadOnly&) = delete;
+  CallingThreadOnly& operator=(const CallingThreadOnly&) = delete;
+
+ private:
+  int saved_;
+};
+
+}  // namespace
+
+bool supports_decode_step(const TransformerConfig& config) { return config.attention_gate == AttentionGate::none; }
+
+torch::Tensor decode_step(Transformer& model, int64_t token, KVCache& cache) {
+  const auto& c = model->config();
+  if (!supports_decode_step(c)) throw Error("decode_step: gated attention takes the full forward");
+  if (!cache.key_real.defined() || cache.key_real.size(0) != 1 || cache.has_padding)
+    throw Error("decode_step: needs a prefilled cache of one sequence without padding");
+  const int64_t position = cache.length(), h = c.n_heads, hkv = c.kv_heads(), d = c.head_dim();
+  if (c.pos == Positions::learned && position >= c.max_seq)
+    throw Error("sequence of " + std::to_string(position + 1) + " tokens exceeds max_seq=" + std::to_string(c.max_seq));
+  auto device = model->token_embedding->weight.device();
+  torch::Tensor x;
+  {
+    CallingThreadOnly one_thread;
+    x = model->token_embedding->weight[token];  // [C]
+    if (model->position_embedding) x = x + model->position_embedding->weight[position];
+    std::optional<RopeAngles> rope;
+    if (c.pos == Positions::rope)
+      rope.emplace(torch::full({1}, position, torch::TensorOptions().dtype(torch::kLong).device(device)), c.rope_base, d);
+    const double scale = std::sqrt(static_cast<double>(d));
+    int64_t layer = 0;
+    for (const auto& module : *model->blocks) {
+      auto* block = module->as<BlockImpl>();
+      auto& attention = *block->attention;
+      auto normed = block->norm_attention(x);
+      auto q = torch::mv(attention.q->weight, normed).view({h, 1, d});  // [H,1,D]
+      auto k = torch::mv(attention.k->weight, normed).view({1, hkv, 1, d});
+      auto v = torch::mv(attention.v->weight, normed).view({1, hkv, 1, d});
+      if (rope) {
+        q = rope->apply(q);
+        k = rope->apply(k);
+      }
+      auto& ck = cache.keys[static_cast<size_t>(layer)];
+      auto& cv = cache.values[static_cast<size_t>(layer)];
+      ck = torch::cat({ck, k}, 2);  // [1,Hkv,S,D]
+      cv = torch::cat({cv, v}, 2);
+      auto keys = ck[0], values = cv[0];  // [Hkv,S,D]
+      if (hkv != h) {
+        keys = keys.repeat_interleave(h / hkv, 0);
+        values = values.repeat_interleave(h / hkv, 0);
+      }
+      auto probabilities = torch::softmax(torch::bmm(q, keys.transpose(1, 2)) / scale, -1);  // [H,1,S]
+      auto heads = torch::bmm(probabilities, values).view({h * d});                           // [H*D]
+      x = x + torch::mv(attention.o->weight, heads);
+      x = x + block->mlp->forward_vector(block->norm_mlp(x));
+      ++layer;
+    }
+    x = model->final_norm(x);
+  }
+  cache.key_real = torch::cat({cache.key_real, torch::ones({1, 1}, torch::TensorOptions().dtype(torch::kBool).device(device))}, 1);
+  return torch::mv(model->lm_head ? model->lm_head->weight : model->token_embedding->weight, x);  // [V]
+}
+
+}  // namespace garden::model

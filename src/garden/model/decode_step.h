@@ -1,0 +1,26 @@
+// The lean path of single-sequence decoding: one new token of one sequence through the model
+// with matrix-vector products (BLAS gemv) instead of [1, C] x [C, F] matrix products, and
+// the RoPE angles of its one position computed once for all layers. At garden's sizes a
+// decode step is hundreds of tiny operations, where per-call costs dominate: a [1,128] x
+// [128,344] product through torch's linear takes ~9.5 us, a gemv ~3.6 us, and OpenMP's
+// fork-join for two threads costs more than the work, so the layers run on the calling
+// thread alone (the vocabulary projection, the one large product, keeps every thread).
+// Its logits equal the full forward's to float rounding (tests/unit/model/decode_step_test.cpp).
+#pragma once
+
+#include <torch/torch.h>
+
+#include "garden/model/kv_cache.h"
+#include "garden/model/transformer.h"
+
+namespace garden::model {
+
+// Whether decode_step can run this model: everything but the attention output gate. The
+// cache must hold one sequence without padding.
+bool supports_decode_step(const TransformerConfig& config);
+
+// Appends `token` of the one sequence in `cache` (batch 1, filled by a forward with the cache)
+// and returns the next-token logits [V] in the model's dtype. The model must be in eval mode.
+torch::Tensor decode_step(Transformer& model, int64_t token, KVCache& cache);
+
+}  // namespace garden::model

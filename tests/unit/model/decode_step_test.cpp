@@ -1,0 +1,75 @@
+// decode_step, the lean single-sequence decode path, against the full forward: the logits of
+// every step equal those of a forward over the whole sequence, for each architecture it runs.
+#include "garden/model/decode_step.h"
+
+#include <gtest/gtest.h>
+
+#include "test_helpers.h"
+
+namespace garden::model {
+namespace {
+
+struct StepCase {
+  Norm norm;
+  Positions pos;
+  Mlp mlp;
+  int64_t kv_heads;
+  bool tied;
+};
+
+class DecodeStep : public ::testing::TestWithParam<StepCase> {};
+
+TEST_P(DecodeStep, LogitsEqualTheFullForwardAtEveryStep) {
+  const auto p = GetParam();
+  auto c = testing::tiny_config();
+  c.n_heads = 4;
+  c.n_kv_heads = p.kv_heads;
+  c.norm = p.norm;
+  c.pos = p.pos;
+  c.mlp = p.mlp;
+  c.tie_embeddings = p.tied;
+  torch::manual_seed(4);
+  Transformer model(c);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const std::vector<int64_t> tokens{1, 5, 3, 9, 2, 7, 7, 4};
+  auto full = model->forward(torch::tensor(tokens, torch::kLong).view({1, -1})).logits[0];  // [T,V]
+  KVCache cache;
+  ForwardOptions prefill;
+  prefill.cache = &cache;
+  model->forward(torch::tensor({tokens[0], tokens[1]}, torch::kLong).view({1, -1}), prefill);
+  for (size_t i = 2; i < tokens.size(); ++i) {
+    auto logits = decode_step(model, tokens[i], cache);
+    EXPECT_EQ(cache.length(), static_cast<int64_t>(i) + 1);
+    EXPECT_TRUE(torch::allclose(logits, full[static_cast<int64_t>(i)], 1e-5, 1e-6))
+        << "step " << i << ": max difference " << (logits - full[static_cast<int64_t>(i)]).abs().max().item<double>();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Architectures, DecodeStep,
+                         ::testing::Values(StepCase{Norm::rmsnorm, Positions::rope, Mlp::swiglu, 0, true},
+                                           StepCase{Norm::rmsnorm, Positions::rope, Mlp::swiglu, 2, false},
+                                           StepCase{Norm::layernorm, Positions::learned, Mlp::gelu, 0, true},
+                                           StepCase{Norm::rmsnorm, Positions::learned, Mlp::swiglu, 1, false}));
+
+TEST(DecodeStepLimits, GatedModelsAndPaddedOrBatchedCachesAreRefused) {
+  Transformer gated(testing::tiny_config(AttentionGate::headwise));
+  EXPECT_FALSE(supports_decode_step(gated->config()));
+  KVCache cache;
+  testing::expect_error_containing([&] { decode_step(gated, 1, cache); }, "gated attention");
+  Transformer plain(testing::tiny_config());
+  plain->eval();
+  torch::NoGradGuard no_grad;
+  ForwardOptions prefill;
+  prefill.cache = &cache;
+  plain->forward(torch::tensor({{1, 2}, {3, 4}}, torch::kLong), prefill);
+  testing::expect_error_containing([&] { decode_step(plain, 1, cache); }, "one sequence without padding");
+  KVCache padded;
+  prefill.cache = &padded;
+  prefill.attention_mask = torch::tensor({{1, 0}}, torch::kLong);
+  plain->forward(torch::tensor({{1, 2}}, torch::kLong), prefill);
+  testing::expect_error_containing([&] { decode_step(plain, 1, padded); }, "one sequence without padding");
+}
+
+}  // namespace
+}  // namespace garden::model
