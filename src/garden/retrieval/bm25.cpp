@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <unordered_map>
 #include <unordered_set>
@@ -43,7 +44,12 @@ class OkapiWeight : public Xapian::Weight {
     const double tf = static_cast<double>(wdf);
     return scale_ * tf * (k1_ + 1) / (tf + k1_ * (1 - b_ + b_ * static_cast<double>(doclen) / average_length_));
   }
-  double get_maxpart() const override { return scale_ * (k1_ + 1); }  // tf / (tf + K) < 1
+  // No useful bound: with the true one, scale * (k1 + 1) (tf / (tf + K) < 1), Xapian's
+  // max-weight pruning still dropped documents from the top k (Cranfield query 16 lost its
+  // rank-99 document at k = 100 that k = 1400 ranks there; found by garden_bench_bm25 checking
+  // its top 100 against the Python peer's). Until the cause is understood, the matcher gets a
+  // bound that never prunes, and the ranking is exact (tests/unit/retrieval/bm25_test.cpp).
+  double get_maxpart() const override { return std::numeric_limits<double>::max() / 1e6; }
   double get_sumextra(Xapian::termcount, Xapian::termcount) const override { return 0.0; }
   double get_maxextra() const override { return 0.0; }
 
