@@ -75,44 +75,44 @@ class Wire {
   const std::string& where_;
 };
 
-SentencePieceEntry parse_piece(const std::string& bytes, std::pair<size_t, size_t> span, const std::string& where) {
-  SentencePieceEntry entry;
+// Reads every field of the message in `span`: `on_field(wire, number, wire_type)` reads the
+// value of a field it wants and returns true; the others are skipped.
+template <typename OnField>
+void each_field(const std::string& bytes, std::pair<size_t, size_t> span, const std::string& where, OnField&& on_field) {
   Wire w(bytes, span.first, span.second, where);
   while (!w.done()) {
     uint32_t number, wire_type;
     w.key(number, wire_type);
-    if (number == 1 && wire_type == 2) {
-      auto [b, e] = w.span();
-      entry.piece = bytes.substr(b, e - b);
-    } else if (number == 2 && wire_type == 5) {
-      entry.score = w.fixed32_float();
-    } else if (number == 3 && wire_type == 0) {
-      const uint64_t type = w.varint();
-      if (type < 1 || type > 6) w.fail(fmt::format("piece type {}", type));
-      entry.type = static_cast<PieceType>(type);
-    } else {
-      w.skip(wire_type);
-    }
+    if (!on_field(w, number, wire_type)) w.skip(wire_type);
   }
-  return entry;
 }
 
 }  // namespace
 
 SentencePieceModelInfo parse_sentencepiece_model(const std::string& bytes, const std::string& where) {
   SentencePieceModelInfo info;
-  Wire w(bytes, 0, bytes.size(), where);
-  while (!w.done()) {
-    uint32_t number, wire_type;
-    w.key(number, wire_type);
-    if (number == 1 && wire_type == 2) {
-      info.pieces.push_back(parse_piece(bytes, w.span(), where));
-    } else if (number == 2 && wire_type == 2) {  // TrainerSpec
-      auto [b, e] = w.span();
-      Wire spec(bytes, b, e, where);
-      while (!spec.done()) {
-        uint32_t n, t;
-        spec.key(n, t);
+  each_field(bytes, {0, bytes.size()}, where, [&](Wire& w, uint32_t number, uint32_t wire_type) {
+    if (wire_type != 2 || number < 1 || number > 3) return false;
+    const auto span = w.span();
+    if (number == 1) {  // SentencePiece
+      auto& entry = info.pieces.emplace_back();
+      each_field(bytes, span, where, [&](Wire& p, uint32_t n, uint32_t t) {
+        if (n == 1 && t == 2) {
+          auto [b, e] = p.span();
+          entry.piece = bytes.substr(b, e - b);
+        } else if (n == 2 && t == 5) {
+          entry.score = p.fixed32_float();
+        } else if (n == 3 && t == 0) {
+          const uint64_t type = p.varint();
+          if (type < 1 || type > 6) p.fail(fmt::format("piece type {}", type));
+          entry.type = static_cast<PieceType>(type);
+        } else {
+          return false;
+        }
+        return true;
+      });
+    } else if (number == 2) {  // TrainerSpec
+      each_field(bytes, span, where, [&](Wire& spec, uint32_t n, uint32_t t) {
         if (n == 3 && t == 0) {
           static const char* types[] = {"?", "unigram", "bpe", "word", "char"};
           const uint64_t type = spec.varint();
@@ -121,26 +121,23 @@ SentencePieceModelInfo parse_sentencepiece_model(const std::string& bytes, const
         } else if (n == 35 && t == 0) {
           info.byte_fallback = spec.varint() != 0;
         } else {
-          spec.skip(t);
+          return false;
         }
-      }
-    } else if (number == 3 && wire_type == 2) {  // NormalizerSpec
-      auto [b, e] = w.span();
-      Wire spec(bytes, b, e, where);
-      while (!spec.done()) {
-        uint32_t n, t;
-        spec.key(n, t);
+        return true;
+      });
+    } else {  // NormalizerSpec
+      each_field(bytes, span, where, [&](Wire& spec, uint32_t n, uint32_t t) {
         if (n == 3 && t == 0)
           info.add_dummy_prefix = spec.varint() != 0;
         else if (n == 4 && t == 0)
           info.remove_extra_whitespaces = spec.varint() != 0;
         else
-          spec.skip(t);
-      }
-    } else {
-      w.skip(wire_type);
+          return false;
+        return true;
+      });
     }
-  }
+    return true;
+  });
   if (info.pieces.empty()) throw Error(where + ": not a SentencePiece model: no pieces");
   return info;
 }
