@@ -52,7 +52,7 @@ void print_result(const repro::Result& r, const std::filesystem::path& dir) {
   }
   fmt::print("\ncriteria:\n");
   for (const auto& c : r.criteria)
-    fmt::print("  [{}] {}{}: {}\n", c.passed ? "pass" : "FAIL", c.description, c.gate ? " (precondition)" : "", c.measured);
+    fmt::print("  [{}] {}{}: {}\n", !c.judged ? "n/a" : c.passed ? "pass" : "FAIL", c.description, c.gate ? " (precondition)" : "", c.measured);
   fmt::print("\nverdict: {} — {}\n({}; data: {})\nreport: {}\n", repro::to_string(r.verdict), r.verdict_reason,
              format_duration(r.seconds), r.data_used, (dir / "report.md").string());
   // Progress goes to stderr; flushing here keeps a run's verdict ahead of the next run's

@@ -33,7 +33,7 @@ torch::Tensor AttentionImpl::gate_scores(const torch::Tensor& x, int64_t heads) 
 
 AttentionOutput AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& allowed,
                                        const torch::Tensor& positions, KVCache* cache, int64_t layer,
-                                       bool return_probabilities, bool return_gate, RopeAngles* rope) {
+                                       const AttentionTaps& taps, RopeAngles* rope) {
   const int64_t b = x.size(0), t = x.size(1), d = config_.head_dim();
   const int64_t h = config_.n_heads, hkv = config_.kv_heads();
   AttentionOutput out;
@@ -45,9 +45,10 @@ AttentionOutput AttentionImpl::forward(const torch::Tensor& x, const torch::Tens
   if (gate) {
     scores = gate_scores(x, config_.gate_position == GatePosition::sdpa ? h : hkv);
     if (config_.gate_position == GatePosition::value) values = values * scores;  // G2
-    if (return_gate) out.gate = scores;
+    if (taps.gate) out.gate = scores;
   }
   values = values.transpose(1, 2);  // [B,Hkv,T,D]
+  if (taps.values) out.values = values;
   if (config_.pos == Positions::rope) {
     std::optional<RopeAngles> own;
     if (!rope) rope = &own.emplace(positions, config_.rope_base, d);
@@ -74,7 +75,7 @@ AttentionOutput AttentionImpl::forward(const torch::Tensor& x, const torch::Tens
   // -inf is safe: every query may attend to itself, so no row is fully masked.
   if (allowed.defined()) logits = logits.masked_fill(allowed.logical_not(), -std::numeric_limits<double>::infinity());
   auto probabilities = torch::softmax(logits, -1);
-  if (return_probabilities) out.probabilities = probabilities;
+  if (taps.probabilities) out.probabilities = probabilities;
   auto heads = torch::matmul(dropout(probabilities), values);  // [B,H,T,D]
   heads = heads.transpose(1, 2);                               // [B,T,H,D]
   if (gate && config_.gate_position == GatePosition::sdpa) heads = heads * scores;  // G1: per head, before W_O

@@ -18,6 +18,14 @@ struct AttentionOutput {
   torch::Tensor output;         // [B,T,C]
   torch::Tensor probabilities;  // [B,H,T,S], only when asked for
   torch::Tensor gate;           // gate scores [B,T,H,D] or [B,T,H,1], only when asked for and gated
+  torch::Tensor values;         // value states of the new tokens [B,Hkv,T,D], only when asked for
+};
+
+// What a forward returns beside its output (each costs memory, so none by default).
+struct AttentionTaps {
+  bool probabilities = false;
+  bool gate = false;
+  bool values = false;
 };
 
 class AttentionImpl : public torch::nn::Module {
@@ -29,8 +37,7 @@ class AttentionImpl : public torch::nn::Module {
   // values to cache->keys[layer] when given; rope: the angles of `positions`, shared by the
   // layers of one forward (computed here when null).
   AttentionOutput forward(const torch::Tensor& x, const torch::Tensor& allowed, const torch::Tensor& positions,
-                          KVCache* cache, int64_t layer, bool return_probabilities, bool return_gate,
-                          RopeAngles* rope = nullptr);
+                          KVCache* cache, int64_t layer, const AttentionTaps& taps, RopeAngles* rope = nullptr);
 
   torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
   torch::nn::Linear gate{nullptr};  // W_theta, from the same normed input as Q, K, V

@@ -137,16 +137,17 @@ TransformerOutput TransformerImpl::forward(const torch::Tensor& tokens, const Fo
   if (position_embedding) x = x + position_embedding(positions).unsqueeze(0);
   x = embedding_dropout(x);
   if (options.return_hidden_states) out.hidden_states.push_back(x);
+  const AttentionTaps taps{options.return_attentions, options.return_gates, options.return_values};
   int64_t layer = 0;
   for (const auto& module : *blocks) {
     auto* block = module->as<BlockImpl>();
-    auto attn = block->attention->forward(block->norm_attention(x), allowed, positions, cache, layer,
-                                          options.return_attentions, options.return_gates, rope ? &*rope : nullptr);
+    auto attn = block->attention->forward(block->norm_attention(x), allowed, positions, cache, layer, taps, rope ? &*rope : nullptr);
     x = x + attn.output;
     x = x + block->dropout(block->mlp(block->norm_mlp(x)));
     if (options.return_hidden_states) out.hidden_states.push_back(x);
     if (options.return_attentions) out.attentions.push_back(attn.probabilities);
     if (options.return_gates && attn.gate.defined()) out.gates.push_back(attn.gate);
+    if (options.return_values) out.values.push_back(attn.values);
     ++layer;
   }
   out.hidden = final_norm(x);

@@ -34,6 +34,7 @@ struct ForwardOptions {
   bool return_hidden_states = false;  // embeddings + the output of every block
   bool return_attentions = false;     // softmax probabilities of every layer
   bool return_gates = false;          // gate scores of every layer (gated models)
+  bool return_values = false;         // value states of every layer (attention-sink statistics)
   bool compute_logits = true;         // embedders need only the final hidden states
   KVCache* cache = nullptr;           // incremental decoding: keys/values appended here
 };
@@ -44,6 +45,7 @@ struct TransformerOutput {
   std::vector<torch::Tensor> hidden_states; // L+1 tensors [B,T,C], before the final norm
   std::vector<torch::Tensor> attentions;    // L tensors [B,H,T,S]
   std::vector<torch::Tensor> gates;         // L tensors [B,T,H,D|1]
+  std::vector<torch::Tensor> values;        // L tensors [B,Hkv,T,D]
 };
 
 class BlockImpl : public torch::nn::Module {

@@ -144,7 +144,7 @@ std::string result_markdown(const Result& result, const std::string& plot_prefix
   for (const auto& table : result.tables) md << table_markdown(table) << "\n";
   Table criteria{"Criteria", {"criterion", "measured", "result"}, {}};
   for (const auto& c : result.criteria)
-    criteria.rows.push_back({c.description + (c.gate ? " (precondition)" : ""), c.measured, c.passed ? "pass" : "fail"});
+    criteria.rows.push_back({c.description + (c.gate ? " (precondition)" : ""), c.measured, outcome(c)});
   md << table_markdown(criteria) << "\n";
   for (const auto& plot : result.rendered_plots) md << "![" << plot << "](" << plot_prefix << plot << ")\n\n";
   for (const auto& note : result.notes) md << "- " << note << "\n";
@@ -155,7 +155,7 @@ std::string result_markdown(const Result& result, const std::string& plot_prefix
 Json result_json(const Result& result, int figures_version) {
   Json criteria = Json::array();
   for (const auto& c : result.criteria)
-    criteria.push_back({{"description", c.description}, {"passed", c.passed}, {"measured", c.measured}, {"precondition", c.gate}});
+    criteria.push_back({{"description", c.description}, {"passed", c.passed}, {"measured", c.measured}, {"precondition", c.gate}, {"judged", c.judged}});
   Json tables = Json::array();
   for (const auto& t : result.tables) tables.push_back(t.to_json());
   Json artifacts = Json::array();
@@ -255,7 +255,7 @@ void write_combined_report(const std::vector<ReportEntry>& entries, const fs::pa
     for (const auto& table : r.tables) html << table_html(table);
     Table criteria{"Criteria", {"criterion", "measured", "result"}, {}};
     for (const auto& c : r.criteria)
-      criteria.rows.push_back({c.description + (c.gate ? " (precondition)" : ""), c.measured, c.passed ? "pass" : "fail"});
+      criteria.rows.push_back({c.description + (c.gate ? " (precondition)" : ""), c.measured, outcome(c)});
     html << table_html(criteria);
     for (const auto& plot : r.rendered_plots) {
       std::string svg = read_file(out / entry.subdir / plot);

@@ -65,14 +65,19 @@ Json Table::to_json() const {
   return {{"title", title}, {"header", header}, {"rows", values}};
 }
 
+std::string outcome(const Criterion& c) { return !c.judged ? "not judged" : c.passed ? "pass" : "fail"; }
+
 void decide_verdict(Result& result) {
   std::string failed_gates, failed;
+  bool any_judged = false;
   for (const auto& c : result.criteria) {
+    if (!c.judged) continue;
+    any_judged = true;
     if (c.passed) continue;
     auto& list = c.gate ? failed_gates : failed;
     list += (list.empty() ? "" : "; ") + c.description;
   }
-  if (result.criteria.empty()) {
+  if (!any_judged) {
     result.verdict = Verdict::inconclusive;
     result.verdict_reason = "no criteria were evaluated";
   } else if (!failed_gates.empty()) {

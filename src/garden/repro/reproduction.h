@@ -78,12 +78,18 @@ struct Plot {
 
 // One check of the paper's claim. `gate` criteria decide INCONCLUSIVE when they fail
 // (e.g. "the baseline forms an attention sink"): without them the claim cannot be tested.
+// A criterion with a precondition of its own that failed is not judged: it is reported and
+// leaves the verdict alone (a sink-removal check where that setting formed no sink, while
+// another setting of the same run tests the claim).
 struct Criterion {
   std::string description;
   bool passed = false;
   std::string measured;  // the numbers behind the decision
   bool gate = false;
+  bool judged = true;
 };
+// "pass", "fail" or "not judged".
+std::string outcome(const Criterion& c);
 
 enum class Verdict { reproduced, not_reproduced, inconclusive };
 std::string to_string(Verdict v);
@@ -105,8 +111,8 @@ struct Result {
   Json figures = Json::object();  // every number the criteria read (results.json)
 };
 
-// REPRODUCED when every criterion passes; INCONCLUSIVE when a gate criterion fails;
-// otherwise NOT REPRODUCED. Fills verdict and verdict_reason.
+// Over the judged criteria: REPRODUCED when every one passes; INCONCLUSIVE when a gate
+// criterion fails or none was judged; otherwise NOT REPRODUCED. Fills verdict and verdict_reason.
 void decide_verdict(Result& result);
 
 struct Reproduction {

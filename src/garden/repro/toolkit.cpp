@@ -126,6 +126,16 @@ Criterion criterion(const std::string& label, const std::vector<Condition>& cond
   return c;
 }
 
+Criterion judged_only_if(const Condition& precondition, Criterion criterion) {
+  criterion.description += " (judged only if " + precondition.description + ")";
+  if (!precondition.passed) {
+    criterion.judged = false;
+    criterion.passed = false;
+    criterion.measured = "not judged: " + precondition.measured;
+  }
+  return criterion;
+}
+
 Criterion missing_data(const std::string& label, const std::string& what, const std::string& why) {
   return {(label.empty() ? "" : label + ": ") + what, false, why, /*gate=*/true};
 }

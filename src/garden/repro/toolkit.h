@@ -78,6 +78,9 @@ Condition below_on_every_seed(const Seeded& a, const Seeded& b, double offset = 
 // spec's number) prefixes the joined descriptions; a gate criterion makes the verdict
 // INCONCLUSIVE when it fails.
 Criterion criterion(const std::string& label, const std::vector<Condition>& conditions, bool gate = false);
+// `criterion`, judged only when `precondition` holds; otherwise reported as not judged with
+// the precondition's figures, and left out of the verdict.
+Criterion judged_only_if(const Condition& precondition, Criterion criterion);
 // A criterion that cannot be judged without data the run did not have: a failed gate.
 Criterion missing_data(const std::string& label, const std::string& what, const std::string& why);
 

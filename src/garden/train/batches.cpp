@@ -88,6 +88,46 @@ std::string TokenWindows::describe() const {
   return fmt::format("{} train / {} validation tokens, windows of {} starting with BOS", train_.size(), eval_.size(), seq_);
 }
 
+BigramBackcopyBatches::BigramBackcopyBatches(text::BigramBackcopy task, int64_t seq, int64_t batch, int64_t eval_sequences,
+                                             uint64_t seed)
+    : task_(std::move(task)), seq_(seq), batch_(batch), eval_sequences_(eval_sequences), seed_(seed) {
+  if (seq_ < 2) usage_error(fmt::format("seq must be >= 2, got {}", seq_));
+  if (batch_ < 1) usage_error(fmt::format("batch must be >= 1, got {}", batch_));
+  if (eval_sequences_ < 1) usage_error(fmt::format("eval sequences must be >= 1, got {}", eval_sequences_));
+}
+
+Batch BigramBackcopyBatches::sequences(std::mt19937_64& rng, int64_t count) const {
+  auto input = torch::empty({count, seq_}, torch::kLong);
+  auto target = torch::empty({count, seq_}, torch::kLong);
+  auto in = input.accessor<int64_t, 2>();
+  auto out = target.accessor<int64_t, 2>();
+  for (int64_t r = 0; r < count; ++r) {
+    const auto tokens = task_.sequence(seq_ + 1, rng);
+    for (int64_t t = 0; t < seq_; ++t) {
+      in[r][t] = tokens[static_cast<size_t>(t)];
+      out[r][t] = tokens[static_cast<size_t>(t + 1)];
+    }
+  }
+  return {input, target, {}, {}};
+}
+
+Batch BigramBackcopyBatches::train_batch(int64_t step) const {
+  auto rng = step_rng(seed_, step);
+  return sequences(rng, batch_);
+}
+
+std::vector<Batch> BigramBackcopyBatches::eval_batches() const {
+  std::mt19937_64 rng(0x5EEDB0C0FFEEULL);  // fixed: the held-out set is the same for every seed
+  std::vector<Batch> batches;
+  for (int64_t done = 0; done < eval_sequences_; done += batch_) batches.push_back(sequences(rng, std::min(batch_, eval_sequences_ - done)));
+  return batches;
+}
+
+std::string BigramBackcopyBatches::describe() const {
+  return fmt::format("Bigram-Backcopy: {} tokens + BOS, {} triggers, sequences of {} starting with BOS", task_.vocab_size() - 1,
+                     task_.triggers().size(), seq_);
+}
+
 PromptCompletionBatches::PromptCompletionBatches(const std::filesystem::path& train_file,
                                                  const std::filesystem::path& eval_file,
                                                  const text::Tokenizer& tokenizer, int64_t seq, int64_t batch,

@@ -7,9 +7,11 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <random>
 #include <string>
 #include <vector>
 
+#include "garden/text/bigram_backcopy.h"
 #include "garden/text/tokenizer.h"
 
 namespace garden::train {
@@ -68,6 +70,25 @@ class PromptCompletionBatches final : public BatchSource {
   Batch collate(const std::vector<const Example*>& examples) const;
   std::vector<Example> train_, eval_;
   int64_t pad_, seq_, batch_;
+  uint64_t seed_;
+};
+
+// Sequences of the Bigram-Backcopy task (text/bigram_backcopy.h): each row is BOS followed by
+// seq tokens of the task, input the first seq and target the last seq. Training sequences
+// are drawn per step from (seed, step); the held-out ones from a generator of their own that
+// does not depend on the seed, so every arm and seed is evaluated on the same sequences.
+class BigramBackcopyBatches final : public BatchSource {
+ public:
+  BigramBackcopyBatches(text::BigramBackcopy task, int64_t seq, int64_t batch, int64_t eval_sequences, uint64_t seed);
+  Batch train_batch(int64_t step) const override;
+  std::vector<Batch> eval_batches() const override;
+  std::string describe() const override;
+  const text::BigramBackcopy& task() const { return task_; }
+
+ private:
+  Batch sequences(std::mt19937_64& rng, int64_t count) const;
+  text::BigramBackcopy task_;
+  int64_t seq_, batch_, eval_sequences_;
   uint64_t seed_;
 };
 

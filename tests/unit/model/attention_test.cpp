@@ -57,7 +57,7 @@ TEST_P(GateModes, MatchesExplicitPerHeadLoop) {
   Attention a(c);
   a->to(torch::kFloat64);
   auto x = torch::randn({1, 5, c.d_model}, torch::kFloat64);
-  auto out = a->forward(x, causal_allowed(5), torch::arange(5), nullptr, 0, false, false).output;
+  auto out = a->forward(x, causal_allowed(5), torch::arange(5), nullptr, 0, {}).output;
   EXPECT_TRUE(torch::allclose(out, reference_attention(*a, c, x), 1e-6, 1e-6));
 }
 
@@ -70,7 +70,7 @@ TEST_P(GateModes, GradientsMatchFiniteDifferences) {
     auto x = torch::randn({2, 4, c.d_model}, torch::kFloat64);
     auto target = torch::randn({2, 4, c.d_model}, torch::kFloat64);
     testing::expect_gradients_match(*a, [&] {
-      return (a->forward(x, causal_allowed(4).expand({2, 1, 4, 4}), torch::arange(4), nullptr, 0, false, false).output - target)
+      return (a->forward(x, causal_allowed(4).expand({2, 1, 4, 4}), torch::arange(4), nullptr, 0, {}).output - target)
           .pow(2)
           .sum();
     });
@@ -95,8 +95,8 @@ TEST(GatedAttention, ZeroGateWeightsHalveTheAttentionOutput) {
     gated->gate->weight.zero_();
   }
   auto x = torch::randn({1, 6, gated_config.d_model}, torch::kFloat64);
-  auto g = gated->forward(x, causal_allowed(6), torch::arange(6), nullptr, 0, false, true);
-  auto p = plain->forward(x, causal_allowed(6), torch::arange(6), nullptr, 0, false, false);
+  auto g = gated->forward(x, causal_allowed(6), torch::arange(6), nullptr, 0, {.gate = true});
+  auto p = plain->forward(x, causal_allowed(6), torch::arange(6), nullptr, 0, {});
   EXPECT_TRUE(torch::allclose(g.output, 0.5 * p.output, 1e-12, 1e-12));
   EXPECT_TRUE(torch::allclose(g.gate, torch::full_like(g.gate, 0.5)));
 }
@@ -132,8 +132,8 @@ TEST(GatedAttention, GateIsQueryDependent) {
   auto x = torch::randn({1, 5, c.d_model});
   auto x2 = x.clone();
   x2[0][2] += torch::randn({c.d_model});
-  auto g1 = a->forward(x, causal_allowed(5), torch::arange(5), nullptr, 0, false, true).gate;
-  auto g2 = a->forward(x2, causal_allowed(5), torch::arange(5), nullptr, 0, false, true).gate;
+  auto g1 = a->forward(x, causal_allowed(5), torch::arange(5), nullptr, 0, {.gate = true}).gate;
+  auto g2 = a->forward(x2, causal_allowed(5), torch::arange(5), nullptr, 0, {.gate = true}).gate;
   for (int64_t t = 0; t < 5; ++t) EXPECT_EQ(torch::equal(g1[0][t], g2[0][t]), t != 2) << "position " << t;
 }
 
@@ -142,7 +142,7 @@ TEST(GatedAttention, NsSigmoidStaysInUpperHalf) {
   auto c = attention_config(AttentionGate::headwise);
   c.gate_activation = GateActivation::ns_sigmoid;
   Attention a(c);
-  auto g = a->forward(torch::randn({1, 5, c.d_model}) * 10, causal_allowed(5), torch::arange(5), nullptr, 0, false, true).gate;
+  auto g = a->forward(torch::randn({1, 5, c.d_model}) * 10, causal_allowed(5), torch::arange(5), nullptr, 0, {.gate = true}).gate;
   EXPECT_GE(g.min().item<double>(), 0.5);
   EXPECT_LE(g.max().item<double>(), 1.0);
 }

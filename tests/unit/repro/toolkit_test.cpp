@@ -85,6 +85,30 @@ TEST(Criteria, PassOnlyWhenEveryConditionDoes) {
   EXPECT_FALSE(gap.passed);
 }
 
+TEST(Criteria, APreconditionOfItsOwnDecidesWhetherACriterionIsJudged) {
+  const auto sink = at_least(q("baseline share", 0.2), 0.5);
+  const auto c = judged_only_if(sink, criterion("the gate removes the sink", {below(q("gated share", 0.1), 0.25)}));
+  EXPECT_FALSE(c.judged);
+  EXPECT_FALSE(c.passed);
+  EXPECT_EQ(c.description, "the gate removes the sink: gated share < 0.25 (judged only if baseline share >= 0.5)");
+  EXPECT_EQ(c.measured, "not judged: baseline share 0.20");
+  EXPECT_EQ(outcome(c), "not judged");
+  const auto judged = judged_only_if(at_least(q("baseline share", 0.8), 0.5),
+                                     criterion("the gate removes the sink", {below(q("gated share", 0.3), 0.25)}));
+  EXPECT_TRUE(judged.judged);
+  EXPECT_FALSE(judged.passed);
+  EXPECT_EQ(judged.measured, "gated share 0.30");
+  EXPECT_EQ(outcome(judged), "fail");
+  // Left out of the verdict: the judged criterion alone decides it.
+  Result r;
+  r.criteria = {c, criterion("other", {at_least(q("a", 1.0), 0.0)})};
+  decide_verdict(r);
+  EXPECT_EQ(r.verdict, Verdict::reproduced);
+  r.criteria = {c};
+  decide_verdict(r);
+  EXPECT_EQ(r.verdict, Verdict::inconclusive);  // nothing was judged
+}
+
 TEST(Figures, MissingOrMistypedKeysAreErrors) {
   const Json figures = {{"a", 1.5}, {"list", {1, 2}}, {"text", "x"}, {"built", true}};
   EXPECT_DOUBLE_EQ(number(figures, "a"), 1.5);

@@ -23,6 +23,31 @@ TEST(TokenWindows, StartWithBosAndShiftTargetsByOne) {
   EXPECT_FALSE(torch::equal(data.train_batch(5).input, data.train_batch(6).input));
 }
 
+TEST(BigramBackcopyBatches, RowsAreTaskSequencesAndHeldOutOnesIgnoreTheSeed) {
+  // a -> {a, T}, b -> T; T (2) a trigger; BOS is 3.
+  const text::BigramBackcopy task({{0.5, 0.0, 0.5}, {0.0, 0.0, 1.0}, {1.0 / 3, 1.0 / 3, 1.0 / 3}}, {0.5, 0.5, 0.0}, {2});
+  BigramBackcopyBatches data(task, 10, 4, 6, 1);
+  const auto b = data.train_batch(0);
+  ASSERT_EQ(b.input.sizes(), (std::vector<int64_t>{4, 10}));
+  for (int64_t r = 0; r < 4; ++r) {
+    EXPECT_EQ(b.input[r][0].item<int64_t>(), 3);
+    for (int64_t t = 1; t < 10; ++t) EXPECT_EQ(b.input[r][t].item<int64_t>(), b.target[r][t - 1].item<int64_t>());
+    for (int64_t t = 1; t < 10; ++t) {
+      if (b.input[r][t].item<int64_t>() == 2) {
+        EXPECT_EQ(b.target[r][t].item<int64_t>(), b.input[r][t - 1].item<int64_t>());
+      }
+    }
+  }
+  EXPECT_TRUE(torch::equal(data.train_batch(5).input, data.train_batch(5).input));
+  EXPECT_FALSE(torch::equal(data.train_batch(5).input, data.train_batch(6).input));
+  BigramBackcopyBatches other_seed(task, 10, 4, 6, 2);
+  EXPECT_FALSE(torch::equal(other_seed.train_batch(5).input, data.train_batch(5).input));
+  const auto held_out = data.eval_batches(), held_out_other = other_seed.eval_batches();
+  ASSERT_EQ(held_out.size(), 2u);  // 6 sequences in batches of 4
+  EXPECT_EQ(held_out[1].input.size(0), 2);
+  for (size_t i = 0; i < held_out.size(); ++i) EXPECT_TRUE(torch::equal(held_out[i].input, held_out_other[i].input));
+}
+
 TEST(PromptCompletion, OnlyCompletionTokensCount) {
   testing::TempDir dir;
   write_file_atomic(dir.path() / "d.jsonl", "{\"prompt\": \"ab\", \"completion\": \"c\"}\n");
