@@ -299,7 +299,7 @@ Json backcopy_figures(const BackcopyResult& r, double loss_floor) {
 std::vector<Table> backcopy_tables(const std::vector<BackcopyResult>& results, double loss_floor, int64_t layers, int64_t heads) {
   Table summary{fmt::format("Bigram-Backcopy arms (held-out sequences, whose loss floor is {:.4f} nats/token)", loss_floor),
                 {"arm", "params", "val loss", "above floor", "copy accuracy (%)", "largest dormant BOS share",
-                 "residual peak (|h_BOS| / mean |h|)", "tokens/s"},
+                 "residual peak (|h_BOS| / mean |h|, blocks before the last)", "tokens/s"},
                 {}};
   Table per_head{"Bigram-Backcopy per head: BOS share on dormant (non-trigger) / active (trigger) queries; value drain "
                  "|v_BOS| / mean |v|; residual |h_BOS| / mean |h| after the layer",
@@ -367,13 +367,14 @@ void run_bigram_backcopy(const Context& ctx, const std::string& text, Result& re
   result.plots.push_back(backcopy_sink_plot(results));
   result.notes.push_back(fmt::format(
       "Bigram-Backcopy: the byte bigrams of the same training text ({} tokens + BOS), triggers {} (its {} most frequent "
-      "bytes); {} layer(s), d={}, {} head(s), RMSNorm, RoPE, SwiGLU (d_ff {} baseline, narrowed for gated arms); AdamW, "
+      "bytes); {} layer(s), d={}, {} head(s), pre-norm LayerNorm, learned positions, GELU MLP, untied output (d_ff {} "
+      "baseline, narrowed for gated arms); AdamW, "
       "lr {:g}, wd {:g}, warmup {}, cosine, batch {} x {} tokens, {} steps; statistics on {} held-out sequences. "
       "A query is dormant when its token is not a trigger (nothing to copy), active when it is.",
       data.task().vocab_size() - 1, trigger_names, trigger_count, base.n_layers, base.d_model, base.n_heads, base.d_ff, tc.lr,
       tc.weight_decay, tc.warmup, tc.batch, tc.seq, tc.steps, ctx.pick<int64_t>(16, 128, 256)));
   result.notes.push_back(fmt::format("Bigram-Backcopy loss floor: {:.4f} nats/token on the held-out sequences (the task's own "
-                                     "likelihood of them), {:.4f} in expectation over sequences of {} tokens.",
+                                     "likelihood of them), {:.4f} in expectation over sequences of BOS + {} tokens.",
                                      floor, expected_floor, tc.seq));
 }
 
