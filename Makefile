@@ -60,7 +60,7 @@ fuzz: setup $(FUZZ_BUILD)/build.ninja
 	scripts/fuzz $(FUZZ_BUILD)
 
 bench: build-tests
-	$(BUILD)/bench/garden_bench_lm
+	/usr/bin/python3 bench/lm_train.py --bench-binary $(BUILD)/bench/garden_bench_lm
 	$(BUILD)/bench/garden_bench_ann
 	$(BUILD)/bench/garden_bench_bm25
 	$(BUILD)/bench/garden_bench_generation

@@ -1,56 +1,87 @@
-// Training throughput of garden's trainer step against the same model trained by PyTorch in
-// Python (bench/peers/lm_train_peer.py), measured in the same run, plus garden's model-FLOPs
-// utilisation against a matmul peak measured here too. I/O and data preparation are outside
-// the timed region; the timed region is forward + loss + backward + clip + AdamW.
+// garden's side of the LM training benchmark, one measurement per process; bench/lm_train.py
+// runs it and its peer (bench/peers/lm_train_peer.py) in fresh processes, alternating, and
+// compares them. Subcommands, each printing one JSON line:
+//   prepare --d D --layers L --heads H --seq T --batch B --batches N --out FILE
+//       the starting point both sides load: garden's initial weights (seed 0) as "model.<name>"
+//       and N token batches [N,B,T+1] (seed 1) as "tokens", in safetensors
+//   run --init FILE --d D --layers L --heads H --warmup W --steps S [--bf16] [--threads N]
+//       the loss of batch 0 before any update (the peer must agree), then W + S steps of
+//       garden's own Trainer (AdamW on matrices with decay, clipping, cosine schedule) cycling
+//       over the batches; tokens/s over the last S steps from the Trainer's per-step times
+//   gemm --d D --seq T --batch B [--bf16]
+//       the matmul rate at the model's own shapes (Q/K/V/O, MLP in and out, the tied head),
+//       weighted by their FLOPs: the measured ceiling for model-FLOPs utilisation
+//   clock
+//       the core clock, from a chain of dependent additions (one per cycle)
 #include <fmt/core.h>
+#include <sys/resource.h>
 
 #include <ATen/autocast_mode.h>
 
-#include <array>
 #include <chrono>
 #include <cstdio>
-#include <memory>
-#include <thread>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
 
+#include "garden/core/error.h"
 #include "garden/core/json.h"
 #include "garden/core/runtime.h"
+#include "garden/core/safetensors.h"
 #include "garden/model/transformer.h"
+#include "garden/train/batches.h"
 #include "garden/train/objectives/lm.h"
+#include "garden/train/trainer.h"
 
 namespace {
 
-struct Size {
-  int64_t d, layers, heads;
+constexpr int64_t kVocab = 259;
+
+struct Args {
+  std::map<std::string, std::string> values;
+  std::set<std::string> switches;
+  std::string get(const std::string& key) const {
+    auto it = values.find(key);
+    if (it == values.end()) throw garden::Error("missing --" + key);
+    return it->second;
+  }
+  int64_t integer(const std::string& key) const { return std::stoll(get(key)); }
+  bool flag(const std::string& key) const { return switches.count(key) > 0; }
 };
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 2; i < argc; ++i) {
+    std::string key = argv[i];
+    if (key.rfind("--", 0) != 0) throw garden::Error("unexpected argument " + key);
+    key = key.substr(2);
+    if (key == "bf16") a.switches.insert(key);
+    else if (i + 1 < argc) a.values[key] = argv[++i];
+    else throw garden::Error("--" + key + " needs a value");
+  }
+  return a;
+}
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-// Matmul peak in the given dtype, FLOP/s: the best of a few square sizes and repetitions,
-// since the largest products are where BLAS gets closest to the hardware limit.
-double matmul_peak(torch::ScalarType dtype) {
-  double best = 0;
-  for (int64_t n : {512, 1024, 2048}) {
-    auto a = torch::randn({n, n}).to(dtype), b = torch::randn({n, n}).to(dtype);
-    torch::mm(a, b);
-    for (int round = 0; round < 3; ++round) {
-      const int reps = n == 2048 ? 2 : 8;
-      auto start = std::chrono::steady_clock::now();
-      for (int i = 0; i < reps; ++i) torch::mm(a, b);
-      best = std::max(best, reps * 2.0 * static_cast<double>(n * n * n) / seconds_since(start));
-    }
-  }
-  return best;
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;
 }
 
-garden::model::TransformerConfig gpt_config(const Size& s, int64_t seq) {
+// The GPT-2-style model of the peer: pre-norm LayerNorm, learned positions, GELU MLP (4C),
+// tied embeddings, no biases in the linear layers.
+garden::model::TransformerConfig gpt_config(const Args& a) {
   garden::model::TransformerConfig c;
-  c.vocab = 259;
-  c.d_model = s.d;
-  c.n_layers = s.layers;
-  c.n_heads = s.heads;
-  c.max_seq = seq;
+  c.vocab = kVocab;
+  c.d_model = a.integer("d");
+  c.n_layers = a.integer("layers");
+  c.n_heads = a.integer("heads");
+  c.max_seq = a.values.count("seq") ? a.integer("seq") : 128;
   c.norm = garden::model::Norm::layernorm;
   c.pos = garden::model::Positions::learned;
   c.mlp = garden::model::Mlp::gelu;
@@ -58,87 +89,155 @@ garden::model::TransformerConfig gpt_config(const Size& s, int64_t seq) {
   return c;
 }
 
-double garden_tokens_per_second(const Size& s, int64_t seq, int64_t batch, int steps, int warmup, int rounds, bool bf16) {
+int prepare(const Args& a) {
+  auto config = gpt_config(a);
   torch::manual_seed(0);
-  garden::model::Transformer model(gpt_config(s, seq));
-  torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-3).betas({0.9, 0.95}).weight_decay(0.1));
-  auto tokens = torch::randint(0, 259, {batch, seq + 1}, torch::kLong);
-  auto input = tokens.narrow(1, 0, seq), target = tokens.narrow(1, 1, seq);
-  auto step = [&] {
-    opt.zero_grad();
-    torch::Tensor logits;
+  garden::model::Transformer model(config);
+  garden::TensorMap out;
+  for (const auto& [name, tensor] : garden::module_tensors(*model)) out["model." + name] = tensor;
+  torch::manual_seed(1);
+  out["tokens"] = torch::randint(0, kVocab, {a.integer("batches"), a.integer("batch"), config.max_seq + 1}, torch::kLong);
+  garden::save_safetensors(a.get("out"), out);
+  fmt::print("{}\n", garden::Json{{"parameters", model->parameter_count()}}.dump());
+  return 0;
+}
+
+// The prepared batches in order, cycling: batch s of the run is tokens[s mod N].
+class PreparedBatches final : public garden::train::BatchSource {
+ public:
+  explicit PreparedBatches(torch::Tensor tokens) : tokens_(std::move(tokens)) {}
+  garden::train::Batch train_batch(int64_t step) const override {
+    auto rows = tokens_[step % tokens_.size(0)];
+    return {rows.narrow(1, 0, rows.size(1) - 1), rows.narrow(1, 1, rows.size(1) - 1), {}, {}};
+  }
+  std::vector<garden::train::Batch> eval_batches() const override { return {train_batch(0)}; }
+  std::string describe() const override { return "prepared batches"; }
+
+ private:
+  torch::Tensor tokens_;
+};
+
+int run(const Args& a) {
+  garden::configure_threads(a.values.count("threads") ? static_cast<int>(a.integer("threads")) : 0);
+  auto tensors = garden::load_safetensors(a.get("init"));
+  auto config = gpt_config(a);
+  config.max_seq = tensors.at("tokens").size(2) - 1;
+  garden::model::Transformer model(config);
+  garden::TensorMap weights;
+  for (const auto& [name, tensor] : tensors)
+    if (name.rfind("model.", 0) == 0) weights[name.substr(6)] = tensor;
+  garden::load_module_tensors(*model, weights, a.get("init"));
+  const PreparedBatches data(tensors.at("tokens"));
+  const bool bf16 = a.flag("bf16");
+
+  double step0_loss = 0;
+  {
+    torch::NoGradGuard no_grad;
+    const auto batch = data.train_batch(0);
     if (bf16) {
       at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
       at::autocast::set_cpu_enabled(true);
     }
-    logits = model->forward(input).logits;
+    const auto logits = model->forward(batch.input).logits;
     if (bf16) {
       at::autocast::set_cpu_enabled(false);
       at::autocast::clear_cache();
     }
-    garden::train::lm_loss(logits, target).loss.backward();
-    torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
-    opt.step();
+    step0_loss = garden::train::lm_loss(logits, batch.target).loss.item<double>();
+  }
+
+  const int64_t warmup = a.integer("warmup"), steps = a.integer("steps");
+  garden::train::TrainConfig tc;
+  tc.steps = warmup + steps;
+  tc.batch = tensors.at("tokens").size(1);
+  tc.seq = config.max_seq;
+  tc.lr = 1e-3;
+  tc.warmup = 0;
+  tc.weight_decay = 0.1;
+  tc.bf16 = bf16;
+  tc.eval_every = 0;
+  tc.checkpoint_every = 0;
+  tc.log_every = 1000000;
+  const auto out = std::filesystem::temp_directory_path() / fmt::format("garden-bench-lm-{}", ::getpid());
+  garden::train::Trainer trainer(tc, out);
+  trainer.quiet = true;
+  const auto result = trainer.fit(model, data, /*resume=*/false);
+  std::filesystem::remove_all(out);
+  double timed = 0;
+  std::vector<double> step_ms;
+  for (size_t i = static_cast<size_t>(warmup); i < result.step_seconds.size(); ++i) {
+    timed += result.step_seconds[i];
+    step_ms.push_back(1e3 * result.step_seconds[i]);
+  }
+  const double tokens = static_cast<double>(steps * tc.batch * tc.seq);
+  fmt::print("{}\n", garden::Json{{"tokens_per_second", tokens / timed}, {"step0_loss", step0_loss}, {"step_ms", step_ms},
+                                  {"final_loss", result.final_train_loss}, {"peak_rss_mb", peak_rss_mb()}}
+                         .dump());
+  return 0;
+}
+
+int gemm(const Args& a) {
+  garden::configure_threads(a.values.count("threads") ? static_cast<int>(a.integer("threads")) : 0);
+  const int64_t c = a.integer("d"), rows = a.integer("seq") * a.integer("batch");
+  const auto dtype = a.flag("bf16") ? torch::kBFloat16 : torch::kFloat32;
+  // (inner, outer, times per layer or once): Q, K, V, O; MLP in; MLP out; the head.
+  struct Shape {
+    int64_t inner, outer, count;
   };
-  for (int i = 0; i < warmup; ++i) step();
+  const std::vector<Shape> shapes = {{c, c, 4 * a.integer("layers")}, {c, 4 * c, a.integer("layers")},
+                                     {4 * c, c, a.integer("layers")}, {c, kVocab, 1}};
+  double flops = 0, seconds = 0;
+  for (const auto& s : shapes) {
+    auto x = torch::randn({rows, s.inner}).to(dtype), w = torch::randn({s.inner, s.outer}).to(dtype);
+    for (int i = 0; i < 3; ++i) torch::mm(x, w);
+    double best = 1e30;
+    for (int round = 0; round < 5; ++round) {
+      const int reps = 10;
+      const auto start = std::chrono::steady_clock::now();
+      for (int i = 0; i < reps; ++i) torch::mm(x, w);
+      best = std::min(best, seconds_since(start) / reps);
+    }
+    const double f = 2.0 * static_cast<double>(rows * s.inner * s.outer);
+    flops += f * static_cast<double>(s.count);
+    seconds += best * static_cast<double>(s.count);
+  }
+  fmt::print("{}\n", garden::Json{{"gflops", flops / seconds / 1e9}}.dump());
+  return 0;
+}
+
+int clock_rate() {
+  // Each addition depends on the one before, so the loop runs at one per cycle whatever the
+  // core's width; the empty asm keeps the compiler from folding or vectorising the chain.
+  const int64_t n = 400'000'000;
   double best = 0;
-  for (int round = 0; round < rounds; ++round) {  // best of several rounds, as the peer does
-    auto start = std::chrono::steady_clock::now();
-    for (int i = 0; i < steps; ++i) step();
-    best = std::max(best, static_cast<double>(steps * batch * seq) / seconds_since(start));
+  for (int round = 0; round < 3; ++round) {
+    uint64_t x = 0;
+    const auto start = std::chrono::steady_clock::now();
+    for (int64_t i = 0; i < n; ++i) {
+      x += 1;
+      asm volatile("" : "+r"(x));
+    }
+    best = std::max(best, static_cast<double>(n) / seconds_since(start));
+    if (x != static_cast<uint64_t>(n)) return 1;
   }
-  return best;
-}
-
-double peer_tokens_per_second(const Size& s, int64_t seq, int64_t batch, int steps, int warmup, int rounds, bool bf16,
-                              int threads) {
-  const std::string command = fmt::format(
-      "/usr/bin/python3 {}/lm_train_peer.py --d {} --layers {} --heads {} --seq {} --batch {} --steps {} --warmup {} "
-      "--rounds {} --threads {}{}",
-      GARDEN_PEER_DIR, s.d, s.layers, s.heads, seq, batch, steps, warmup, rounds, threads, bf16 ? " --bf16" : "");
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
-  std::string out;
-  std::array<char, 4096> buffer{};
-  while (pipe && std::fgets(buffer.data(), buffer.size(), pipe.get())) out += buffer.data();
-  try {
-    return garden::Json::parse(out).at("tokens_per_second").get<double>();
-  } catch (const std::exception&) {
-    fmt::print(stderr, "peer failed (is python3-torch installed?): {}\n", out);
-    return 0;
-  }
-}
-
-// Training FLOPs per token: 6 per non-embedding parameter, plus attention scores and
-// values, 12 * L * C * T (PaLM appendix B), plus the tied LM head's 6 * C * V.
-double flops_per_token(const Size& s, int64_t seq) {
-  const double c = static_cast<double>(s.d), l = static_cast<double>(s.layers);
-  const double block_params = l * (4 * c * c + 8 * c * c);
-  return 6 * block_params + 12 * l * c * static_cast<double>(seq) + 6 * c * 259;
+  fmt::print("{}\n", garden::Json{{"ghz", best / 1e9}}.dump());
+  return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int threads = garden::configure_threads(argc > 1 ? std::atoi(argv[1]) : 0);
-  const int64_t seq = 128, batch = 8;
-  const int steps = 8, warmup = 3, rounds = 5;
-  const std::vector<Size> sizes = {{128, 2, 4}, {256, 4, 4}, {512, 6, 8}};
-  const double peak32 = matmul_peak(torch::kFloat32), peak16 = matmul_peak(torch::kBFloat16);
-  fmt::print("LM training throughput, {} threads, batch {} x seq {}, best of {} rounds of {} steps after {} warm-up\n",
-             threads, batch, seq, rounds, steps, warmup);
-  fmt::print("matmul peak (best square product up to 2048, same run): fp32 {:.1f} GFLOP/s, bf16 {:.1f} GFLOP/s\n\n",
-             peak32 / 1e9, peak16 / 1e9);
-  fmt::print("| model | dtype | garden tok/s | PyTorch tok/s | garden / PyTorch | garden MFU |\n");
-  fmt::print("| --- | --- | ---: | ---: | ---: | ---: |\n");
-  for (const auto& s : sizes) {
-    for (bool bf16 : {false, true}) {
-      const double ours = garden_tokens_per_second(s, seq, batch, steps, warmup, rounds, bf16);
-      const double peer = peer_tokens_per_second(s, seq, batch, steps, warmup, rounds, bf16, threads);
-      const double mfu = ours * flops_per_token(s, seq) / (bf16 ? peak16 : peak32);
-      fmt::print("| d={} L={} | {} | {:.0f} | {:.0f} | {:.2f}x | {:.1f}% |\n", s.d, s.layers, bf16 ? "bf16" : "fp32", ours,
-                 peer, peer > 0 ? ours / peer : 0.0, 100 * mfu);
-      std::fflush(stdout);
-    }
+  try {
+    const std::string command = argc > 1 ? argv[1] : "";
+    const auto args = parse(argc, argv);
+    if (command == "prepare") return prepare(args);
+    if (command == "run") return run(args);
+    if (command == "gemm") return gemm(args);
+    if (command == "clock") return clock_rate();
+    fmt::print(stderr, "usage: garden_bench_lm prepare|run|gemm|clock ... (see bench/lm_train.py)\n");
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "garden_bench_lm: {}\n", e.what());
+    return 1;
   }
-  return 0;
 }

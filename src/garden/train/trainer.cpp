@@ -374,6 +374,7 @@ TrainResult Trainer::fit(torch::nn::Module& module, const Objective& objective, 
   int64_t step = start_step;
   while (step < last_step) {
     ++step;
+    const auto step_started = std::chrono::steady_clock::now();
     const double lr = cosine_lr(step, config_.steps, config_.warmup, config_.lr, config_.min_lr_ratio);
     for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     optimizer.zero_grad();
@@ -398,6 +399,7 @@ TrainResult Trainer::fit(torch::nn::Module& module, const Objective& objective, 
     double grad_norm = 0;
     if (config_.grad_clip > 0) grad_norm = torch::nn::utils::clip_grad_norm_(parameters, config_.grad_clip);
     optimizer.step();
+    result.step_seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - step_started).count());
 
     if (step > config_.warmup && ema > 0 && step_loss > config_.spike_factor * ema) ++spikes;
     ema = ema == 0 ? step_loss : 0.98 * ema + 0.02 * step_loss;

@@ -27,6 +27,10 @@ struct TrainResult {
   double tokens_per_second = 0;
   double seconds = 0;
   std::vector<double> step_losses;  // loss of every step done in this process
+  // Wall seconds of each of those steps, from setting its learning rate to the optimizer's
+  // update (forward, loss, backward, clipping, AdamW); logging, evaluation and checkpoints
+  // are outside. Benchmarks time the real step with it.
+  std::vector<double> step_seconds;
 };
 
 // Evaluated every eval_every steps and at the end; add named scalars to `metrics`.

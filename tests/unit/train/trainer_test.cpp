@@ -69,6 +69,14 @@ TEST(Trainer, ResumeContinuesBitForBit) {
   auto partial = b1.fit(first, data, false);
   EXPECT_TRUE(partial.interrupted);
   EXPECT_EQ(partial.steps_done, k);
+  // One wall time per step done in this process, each within the run's own time.
+  ASSERT_EQ(partial.step_seconds.size(), static_cast<size_t>(k));
+  double stepped = 0;
+  for (double s : partial.step_seconds) {
+    EXPECT_GT(s, 0.0);
+    stepped += s;
+  }
+  EXPECT_LE(stepped, partial.seconds);
 
   torch::manual_seed(999);  // a different global generator state, which resume must restore
   auto second = fresh_model();
