@@ -46,6 +46,7 @@ def main():
         protocol.fail("lm_train: %s is not built (cmake -DGARDEN_BUILD_BENCH=ON)" % a.bench_binary)
     peer = os.path.join(protocol.ROOT, "bench", "peers", "lm_train_peer.py")
     binary = a.bench_binary
+    env = protocol.environment()  # before any measurement: the commit and machine the run starts from
     flags = protocol.cpu_flags()
     per_cycle = protocol.nominal_flops_per_cycle(flags)
     clock = statistics.median(protocol.run_json([binary, "clock"])["ghz"] for _ in range(3))
@@ -96,7 +97,6 @@ def main():
                           theirs["max"], ratio["median_ratio"], ratio["min"], ratio["max"], gemm / 1e9,
                           100 * row["mfu_vs_gemm"], 100 * row["mfu_vs_nominal"], rss["garden"], rss["pytorch"],
                           losses["garden"][0], losses["pytorch"][0]), flush=True)
-    env = protocol.environment()
     path = protocol.save("lm_train", {"bench": "lm_train", "environment": env, "threads": a.threads, "reps": a.reps,
                                       "warmup": a.warmup, "steps": a.steps, "batch": BATCH, "seq": SEQ,
                                       "clock_ghz": clock, "flops_per_cycle": {"fp32": per_cycle[0], "bf16": per_cycle[1]},
