@@ -59,6 +59,11 @@ std::vector<Completion> generate(Transformer& model, const std::vector<int64_t>&
 // everything outside the top-k and outside the smallest set with mass >= top_p set to -inf.
 torch::Tensor filter_logits(const torch::Tensor& logits, double temperature, int64_t top_k, double top_p);
 
+// Inverse-CDF sampling of every row at once: row i of probs [N,V] (non-negative, any
+// positive total) gets the first token whose cumulative mass exceeds uniforms[i] (in [0, 1))
+// times the row's total; tokens of zero mass are never drawn. Returns [N] int64.
+torch::Tensor sample_rows(const torch::Tensor& probs, const std::vector<double>& uniforms);
+
 // log p(continuation[i] | context, continuation[<i]) for each i, in nats (float64 [n]).
 torch::Tensor score_continuation(Transformer& model, const std::vector<int64_t>& context,
                                  const std::vector<int64_t>& continuation);

@@ -121,6 +121,42 @@ TEST(Generate, SeedsMakeSamplesReproducibleAndBatchedEqualsSingle) {
   EXPECT_EQ(generate(m, {1, 2, 3}, single)[0].tokens, batch[1].tokens);
 }
 
+TEST(SampleRows, InverseCdfPerRowByHand) {
+  // Row 0: cumulative 0.2, 0.5, 1.0. Row 1 has a zero-mass token, never drawn. Row 2 is
+  // unnormalised (total 4): the uniform scales by the total.
+  const auto probs = torch::tensor({{0.2, 0.3, 0.5}, {0.5, 0.0, 0.5}, {1.0, 1.0, 2.0}}, torch::kFloat64);
+  const auto expect = [&](std::vector<double> u, std::vector<int64_t> want) {
+    const auto got = sample_rows(probs, u);
+    for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(got[static_cast<int64_t>(i)].item<int64_t>(), want[i]) << "row " << i << " u " << u[i];
+  };
+  expect({0.1, 0.0, 0.0}, {0, 0, 0});
+  expect({0.2, 0.5, 0.25}, {1, 2, 1});    // a target on a boundary belongs to the next token; 0.25 x 4 = 1 is token 0's end
+  expect({0.6, 0.49, 0.4}, {2, 0, 1});
+  expect({0.9999999, 0.9999999, 0.9999999}, {2, 2, 2});
+  EXPECT_THROW(sample_rows(probs, {0.1}), Error);
+}
+
+TEST(Generate, SampledFirstTokensFollowTheModelsDistribution) {
+  // 4000 samples of one token: each token's share within 4.5 standard errors of its
+  // probability under the full forward's softmax at temperature 1.5.
+  auto m = small_model();
+  GenerateOptions o;
+  o.max_new_tokens = 1;
+  o.n_samples = 4000;
+  o.temperature = 1.5;
+  o.seed = 7;
+  const auto samples = generate(m, {1, 2, 3}, o);
+  torch::NoGradGuard no_grad;
+  m->eval();
+  const auto p = torch::softmax(m->forward(torch::tensor({{1, 2, 3}}, torch::kLong)).logits[0][-1].to(torch::kFloat64) / 1.5, -1);
+  std::vector<double> counts(static_cast<size_t>(p.size(0)), 0.0);
+  for (const auto& c : samples) counts[static_cast<size_t>(c.tokens.at(0))] += 1;
+  for (size_t t = 0; t < counts.size(); ++t) {
+    const double q = p[static_cast<int64_t>(t)].item<double>(), share = counts[t] / 4000.0;
+    EXPECT_NEAR(share, q, 4.5 * std::sqrt(q * (1 - q) / 4000.0) + 1e-9) << "token " << t;
+  }
+}
+
 TEST(Generate, StopTokensForcedPrefixAndProcessor) {
   auto m = small_model();
   GenerateOptions o;
