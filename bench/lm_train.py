@@ -40,6 +40,8 @@ def main():
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--steps", type=int, default=8)
     a = p.parse_args()
+    if a.steps < 1 or a.warmup < 0:
+        protocol.fail("lm_train: --steps must be >= 1 and --warmup >= 0")
     if a.reps < 5:
         protocol.fail("lm_train: --reps must be at least 5 (the protocol's minimum)")
     if not os.access(a.bench_binary, os.X_OK):

@@ -15,11 +15,13 @@
 //       the core clock, from a chain of dependent additions (one per cycle)
 #include <fmt/core.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <ATen/autocast_mode.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -91,6 +93,7 @@ garden::model::TransformerConfig gpt_config(const Args& a) {
 
 int prepare(const Args& a) {
   auto config = gpt_config(a);
+  if (a.integer("batches") < 1 || a.integer("batch") < 1) throw garden::Error("--batches and --batch must be >= 1");
   torch::manual_seed(0);
   garden::model::Transformer model(config);
   garden::TensorMap out;
@@ -147,6 +150,7 @@ int run(const Args& a) {
   }
 
   const int64_t warmup = a.integer("warmup"), steps = a.integer("steps");
+  if (warmup < 0 || steps < 1) throw garden::Error("--warmup must be >= 0 and --steps >= 1");
   garden::train::TrainConfig tc;
   tc.steps = warmup + steps;
   tc.batch = tensors.at("tokens").size(1);
@@ -158,8 +162,11 @@ int run(const Args& a) {
   tc.eval_every = 0;
   tc.checkpoint_every = 0;
   tc.log_every = 1000000;
-  const auto out = std::filesystem::temp_directory_path() / fmt::format("garden-bench-lm-{}", ::getpid());
-  garden::train::Trainer trainer(tc, out);
+  // A run folder of its own (mkdtemp), removed afterwards: nothing else's is touched.
+  std::string pattern = (std::filesystem::temp_directory_path() / "garden-bench-lm-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) throw garden::Error("cannot create a temporary run folder in " + pattern);
+  const std::filesystem::path out = pattern;
+  garden::train::Trainer trainer(tc, out / "run");
   trainer.quiet = true;
   const auto result = trainer.fit(model, data, /*resume=*/false);
   std::filesystem::remove_all(out);

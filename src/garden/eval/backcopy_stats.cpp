@@ -66,14 +66,14 @@ BackcopyStats backcopy_stats(model::Transformer& model, const std::vector<train:
     const auto triggers = trigger_positions(batch.input, task);
     const double weight = static_cast<double>(batch.input.size(0));
     weight_total += weight;
+    // Sums over batches, weighted by their rows.
+    const auto add = [weight](torch::Tensor& sum, const torch::Tensor& x) { sum = sum.defined() ? sum + x * weight : x * weight; };
     for (size_t l = 0; l < layers; ++l) {
       const auto shares = bos_attention_shares(out.attentions[l], triggers);
-      const auto value = first_position_norm_ratio(out.values[l]) * weight;
-      const auto residual = first_position_norm_ratio(out.hidden_states[l + 1]) * weight;
-      at_triggers[l] = at_triggers[l].defined() ? at_triggers[l] + shares.at_triggers * weight : shares.at_triggers * weight;
-      elsewhere[l] = elsewhere[l].defined() ? elsewhere[l] + shares.elsewhere * weight : shares.elsewhere * weight;
-      value_ratio[l] = value_ratio[l].defined() ? value_ratio[l] + value : value;
-      residual_ratio[l] = residual_ratio[l].defined() ? residual_ratio[l] + residual : residual;
+      add(at_triggers[l], shares.at_triggers);
+      add(elsewhere[l], shares.elsewhere);
+      add(value_ratio[l], first_position_norm_ratio(out.values[l]));
+      add(residual_ratio[l], first_position_norm_ratio(out.hidden_states[l + 1]));
     }
     const auto logits = out.logits.to(torch::kCPU, torch::kFloat64);
     const auto target = batch.target.to(torch::kCPU);
