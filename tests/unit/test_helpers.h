@@ -10,6 +10,7 @@
 #include "garden/model/config.h"
 #include "garden/model/embedder.h"
 #include "garden/text/tokenizer.h"
+#include "garden/train/train_config.h"
 #include "test_files.h"
 
 namespace garden::testing {
@@ -24,6 +25,28 @@ inline model::TransformerConfig tiny_config(model::AttentionGate gate = model::A
   c.d_ff = 12;
   c.max_seq = 16;
   c.attention_gate = gate;
+  return c;
+}
+
+// A token stream over vocab 0-9 with some structure to learn.
+inline std::vector<int32_t> cyclic_tokens(int64_t n) {
+  std::vector<int32_t> t;
+  for (int64_t i = 0; i < n; ++i) t.push_back(static_cast<int32_t>((i * 7 + i / 5) % 10));
+  return t;
+}
+
+// A few steps of batch 4 x 8 tokens at lr 1e-2, evaluated every 3 steps.
+inline train::TrainConfig small_lm_train(int64_t steps) {
+  train::TrainConfig c;
+  c.steps = steps;
+  c.batch = 4;
+  c.seq = 8;
+  c.warmup = 2;
+  c.lr = 1e-2;
+  c.eval_every = 3;
+  c.eval_windows = 4;
+  c.checkpoint_every = 100;
+  c.log_every = 1;
   return c;
 }
 

@@ -2,11 +2,17 @@
 
 #include <fmt/core.h>
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <exception>
+#include <thread>
 
 #include "garden/core/data_root.h"
 #include "garden/core/error.h"
+#include "garden/core/progress.h"
 
 namespace garden::repro {
 
@@ -225,6 +231,52 @@ std::optional<std::filesystem::path> beir_dir(const Context& ctx, const std::str
 
 void say(const Context& ctx, const std::string& slug, const std::string& message) {
   if (!ctx.quiet) fmt::print(stderr, "{}: {}\n", slug, message);
+}
+
+std::mutex& global_generator_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+void run_side_by_side(const Context& ctx, const std::string& label, const std::vector<Job>& jobs) {
+  if (jobs.empty()) return;
+  const int threads = at::get_num_threads();
+  const size_t workers = std::min(jobs.size(), static_cast<size_t>(std::max(threads, 1)));
+  std::optional<Progress> progress;
+  if (!ctx.quiet) progress.emplace(label, static_cast<int64_t>(jobs.size()), "jobs");
+  std::atomic<size_t> next{0};
+  std::mutex mutex;  // guards everything below it
+  size_t finished = 0, failed_job = jobs.size();
+  std::exception_ptr failure;
+  const auto work = [&] {
+    at::set_num_threads(1);  // this thread's own OpenMP setting: each job computes on one thread
+    for (size_t i = next++; i < jobs.size(); i = next++) {
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (failure) return;
+      }
+      const Stopwatch clock;
+      try {
+        jobs[i].run();
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (i < failed_job) {
+          failed_job = i;
+          failure = std::current_exception();
+        }
+        continue;
+      }
+      std::lock_guard<std::mutex> lock(mutex);
+      ++finished;
+      if (progress) progress->update(static_cast<int64_t>(finished), fmt::format("{} done in {}", jobs[i].name, format_duration(clock.seconds())));
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t w = 0; w < workers; ++w) pool.emplace_back(work);
+  for (auto& thread : pool) thread.join();
+  at::set_num_threads(threads);  // the workers' setting also changed libtorch's process-wide default
+  if (failure) std::rethrow_exception(failure);
+  if (progress) progress->finish(fmt::format("{} side by side, one thread each", workers));
 }
 
 }  // namespace garden::repro

@@ -1,12 +1,18 @@
 // The criteria helpers: the description and the measured text come from the same numbers as
-// the decision, at and around each threshold.
+// the decision, at and around each threshold. The side-by-side runner: every job once, one
+// thread each, failures rethrown, and training side by side equal to training alone.
 #include "garden/repro/toolkit.h"
 
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 
 #include "garden/core/error.h"
+#include "garden/train/batches.h"
+#include "garden/train/trainer.h"
+#include "test_helpers.h"
 
 namespace garden::repro::toolkit_test {
 namespace {
@@ -143,6 +149,80 @@ TEST(Scales, ParseAndPick) {
   EXPECT_EQ(ctx.pick(1, 2, 3), 1);
   ctx.scale = Scale::full;
   EXPECT_EQ(ctx.pick(1, 2, 3), 3);
+}
+
+// Restores libtorch's thread count when a test ends.
+class SideBySide : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    threads_ = at::get_num_threads();
+    at::set_num_threads(2);
+    ctx.quiet = true;
+  }
+  void TearDown() override { at::set_num_threads(threads_); }
+  Context ctx;
+
+ private:
+  int threads_ = 1;
+};
+
+TEST_F(SideBySide, EveryJobRunsOnceOnOneThreadAndTheThreadCountIsRestored) {
+  std::vector<std::atomic<int>> runs(7);
+  std::vector<int> threads_seen(7, 0);
+  std::vector<Job> jobs;
+  for (size_t i = 0; i < runs.size(); ++i)
+    jobs.push_back({"job " + std::to_string(i), [&, i] {
+                      ++runs[i];
+                      threads_seen[i] = at::get_num_threads();
+                    }});
+  run_side_by_side(ctx, "jobs", jobs);
+  for (size_t i = 0; i < runs.size(); ++i) {
+    EXPECT_EQ(runs[i].load(), 1) << i;
+    EXPECT_EQ(threads_seen[i], 1) << i;
+  }
+  EXPECT_EQ(at::get_num_threads(), 2);
+}
+
+TEST_F(SideBySide, AFailureIsRethrownAndLaterJobsAreSkipped) {
+  bool later_ran = false;
+  const std::vector<Job> failing = {{"fine", [] {}}, {"broken", [] { throw Error("job broken failed"); }}};
+  EXPECT_THROW(
+      {
+        try {
+          run_side_by_side(ctx, "jobs", failing);
+        } catch (const Error& e) {
+          EXPECT_STREQ(e.what(), "job broken failed");
+          throw;
+        }
+      },
+      Error);
+  EXPECT_EQ(at::get_num_threads(), 2);
+  // On one thread the jobs run in order, and none starts after a failure.
+  at::set_num_threads(1);
+  const std::vector<Job> serial = {{"broken", [] { throw Error("first"); }}, {"later", [&] { later_ran = true; }}};
+  EXPECT_THROW(run_side_by_side(ctx, "jobs", serial), Error);
+  EXPECT_FALSE(later_ran);
+}
+
+// Two models trained side by side from with_seed's weights reach, step for step, the losses
+// of the same training alone on one thread: no job sees another's generator draws.
+TEST_F(SideBySide, TrainingSideBySideEqualsTrainingAlone) {
+  testing::TempDir dir;
+  const train::TokenWindows data(testing::cyclic_tokens(400), testing::cyclic_tokens(100), 10, 8, 4, 4, 5);
+  const auto tc = testing::small_lm_train(6);
+  const auto train_one = [&](uint64_t seed, const std::string& name) {
+    auto model = with_seed(seed, [] { return model::Transformer(testing::tiny_config(model::AttentionGate::elementwise)); });
+    train::Trainer trainer(tc, dir.path() / name);
+    trainer.quiet = true;
+    return trainer.fit(model, data, /*resume=*/false).step_losses;
+  };
+  std::vector<std::vector<double>> together(2);
+  run_side_by_side(ctx, "jobs", {{"a", [&] { together[0] = train_one(3, "a"); }}, {"b", [&] { together[1] = train_one(4, "b"); }}});
+  at::set_num_threads(1);
+  const auto alone_a = train_one(3, "alone-a"), alone_b = train_one(4, "alone-b");
+  EXPECT_EQ(together[0], alone_a);
+  EXPECT_EQ(together[1], alone_b);
+  EXPECT_NE(alone_a, alone_b);
 }
 
 }  // namespace

@@ -23,25 +23,8 @@
 namespace garden::train {
 namespace {
 
-std::vector<int32_t> cyclic_tokens(int64_t n) {
-  std::vector<int32_t> t;
-  for (int64_t i = 0; i < n; ++i) t.push_back(static_cast<int32_t>((i * 7 + i / 5) % 10));
-  return t;
-}
-
-TrainConfig small_lm_train(int64_t steps) {
-  TrainConfig c;
-  c.steps = steps;
-  c.batch = 4;
-  c.seq = 8;
-  c.warmup = 2;
-  c.lr = 1e-2;
-  c.eval_every = 3;
-  c.eval_windows = 4;
-  c.checkpoint_every = 100;
-  c.log_every = 1;
-  return c;
-}
+using testing::cyclic_tokens;
+using testing::small_lm_train;
 
 model::Transformer fresh_model() {
   auto c = testing::tiny_config(model::AttentionGate::elementwise);
