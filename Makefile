@@ -61,8 +61,8 @@ fuzz: setup $(FUZZ_BUILD)/build.ninja
 
 bench: build-tests
 	/usr/bin/python3 bench/lm_train.py --bench-binary $(BUILD)/bench/garden_bench_lm
-	$(BUILD)/bench/garden_bench_ann
-	$(BUILD)/bench/garden_bench_bm25
+	/usr/bin/python3 bench/ann.py --build-dir $(BUILD)
+	/usr/bin/python3 bench/bm25.py --build-dir $(BUILD)
 	$(BUILD)/bench/garden_bench_generation
 	bench/serve_load.sh $(BUILD)/src/garden/garden
 

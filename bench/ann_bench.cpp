@@ -1,43 +1,57 @@
-// Approximate nearest-neighbour search: recall@10 against queries/s over an efSearch sweep,
-// for garden's `hnsw` index (hnswlib compiled into garden), FAISS's IndexHNSWFlat built
-// inside garden (to justify the choice of implementation), and hnswlib's Python binding as
-// the peer (bench/peers/ann_peer.py), all measured in this run on the same vectors with
-// M=16, efConstruction=200, one thread. Exact top-10 from FAISS's flat index is the truth.
+// Approximate nearest-neighbour search, garden's side of bench/ann.py (which runs every side
+// in fresh processes, alternating, and compares them at equal recall):
 //
-// usage: garden_bench_ann [N=100000] [dims=128] [queries=1000] [plot folder=.]
-// The recall/throughput curves are also drawn (gnuplot SVG) as ann_<set>.svg.
+//   garden_bench_ann prepare DIR [N=20000] [dims=128] [queries=1000]
+//       writes DIR/<set>/{base,queries}.npy and truth.json (the exact top-10 of each query
+//       from FAISS's flat index) for two sets of unit vectors: Gaussian and clustered.
+//   garden_bench_ann prepare-from SET_DIR BASE.npy QUERIES.npy
+//       the same for given vectors (.npy or .fvecs), normalised.
+//   garden_bench_ann garden build SET_DIR INDEX          garden's `hnsw` index (hnswlib inside garden)
+//   garden_bench_ann garden search SET_DIR INDEX EFS
+//   garden_bench_ann faiss build|search ...              FAISS's IndexHNSWFlat, as Debian builds it
+//
+// `build` builds the index of base.npy (M=16, efConstruction=200, one thread) and saves it:
+// {"build_seconds", "disk_bytes", "peak_rss_bytes"}. `search`, in a fresh process, loads it (its size in memory:
+// resident bytes after loading minus before), runs the queries once to warm up and once timed
+// at each efSearch of EFS (comma-separated): {"ram_bytes", "peak_rss_bytes", "points": [{"ef",
+// "seconds", "ids": every query's top-10}]}, from which the driver computes recall and checks
+// identical results.
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
+#include <faiss/index_io.h>
 #include <fmt/core.h>
 #include <omp.h>
 
-#include <array>
 #include <chrono>
-#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <random>
-#include <set>
+#include <sstream>
+#include <stdexcept>
 
 #include "garden/core/json.h"
-#include "garden/repro/report.h"
 #include "garden/retrieval/dense.h"
 #include "garden/retrieval/vectors.h"
 
+#include "peers/process_stats.h"
+
 namespace {
 
+namespace fs = std::filesystem;
+using garden::Json;
 using garden::retrieval::Matrix;
 
-double since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
+constexpr int64_t kTop = 10;
 
 Matrix make_vectors(int64_t n, int64_t d, bool clustered, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> normal(0, 1);
   Matrix m{n, d, std::vector<float>(static_cast<size_t>(n * d))};
   std::vector<float> centres(static_cast<size_t>(100 * d));
-  for (auto& c : centres) c = normal(rng);
+  std::mt19937_64 centre_rng(7);  // the same centres for base and queries
+  for (auto& c : centres) c = normal(centre_rng);
   std::uniform_int_distribution<int> pick(0, 99);
   for (int64_t i = 0; i < n; ++i) {
     const int c = pick(rng);
@@ -47,155 +61,164 @@ Matrix make_vectors(int64_t n, int64_t d, bool clustered, uint64_t seed) {
   return m;
 }
 
-double recall(const std::vector<std::vector<int64_t>>& got, const std::vector<std::vector<int64_t>>& truth) {
-  double hits = 0, total = 0;
-  for (size_t q = 0; q < truth.size(); ++q) {
-    std::set<int64_t> t(truth[q].begin(), truth[q].end());
-    for (auto id : got[q]) hits += t.count(id);
-    total += static_cast<double>(truth[q].size());
-  }
-  return hits / total;
+// SET_DIR/{base,queries}.npy and truth.json: each query's exact top 10 from FAISS's flat index.
+void write_set(const fs::path& set, const Matrix& base, const Matrix& queries) {
+  fs::create_directories(set);
+  const int64_t nq = queries.rows;
+  faiss::IndexFlatIP flat(base.cols);
+  flat.add(base.rows, base.data.data());
+  std::vector<float> scores(static_cast<size_t>(nq * kTop));
+  std::vector<faiss::Index::idx_t> labels(static_cast<size_t>(nq * kTop));
+  flat.search(nq, queries.data.data(), kTop, scores.data(), labels.data());
+  Json truth = Json::array();
+  for (int64_t q = 0; q < nq; ++q) truth.push_back(std::vector<int64_t>(labels.begin() + q * kTop, labels.begin() + (q + 1) * kTop));
+  garden::retrieval::write_npy(set / "base.npy", base);
+  garden::retrieval::write_npy(set / "queries.npy", queries);
+  std::ofstream(set / "truth.json") << truth.dump() << "\n";
 }
 
-// One set: truth from the exact flat index, then garden hnsw, FAISS HNSW and the Python
-// peer over the efSearch sweep; prints the table and draws the curves.
-void run_set(const std::string& name, const std::string& file_name, const Matrix& base, const Matrix& queries,
-             const std::filesystem::path& dir, const std::filesystem::path& plot_dir) {
-  const int64_t n = base.rows, d = base.cols, nq = queries.rows, k = 10;
-  // At 100k Gaussian vectors recall@10 reaches 0.95 only beyond efSearch 512.
-  const std::vector<int64_t> efs = {16, 32, 64, 128, 256, 512, 1024, 2048};
-  // Truth from the exact flat index.
-  faiss::IndexFlatIP flat(d);
-  flat.add(n, base.data.data());
-  std::vector<float> distances(static_cast<size_t>(nq * k));
-  std::vector<faiss::Index::idx_t> labels(static_cast<size_t>(nq * k));
-  auto start = std::chrono::steady_clock::now();
-  flat.search(nq, queries.data.data(), k, distances.data(), labels.data());
-  const double flat_qps = static_cast<double>(nq) / since(start);
-  std::vector<std::vector<int64_t>> truth(static_cast<size_t>(nq));
-  Matrix truth_matrix{nq, k, {}};
-  for (int64_t q = 0; q < nq; ++q)
-    for (int64_t j = 0; j < k; ++j) {
-      truth[static_cast<size_t>(q)].push_back(labels[static_cast<size_t>(q * k + j)]);
-      truth_matrix.data.push_back(static_cast<float>(labels[static_cast<size_t>(q * k + j)]));
-    }
-  garden::retrieval::write_npy(dir / "base.npy", base);
-  garden::retrieval::write_npy(dir / "queries.npy", queries);
+void prepare(const fs::path& dir, int64_t n, int64_t d, int64_t nq) {
+  for (const bool clustered : {false, true})
+    write_set(dir / (clustered ? "clustered" : "gaussian"), make_vectors(n, d, clustered, 1), make_vectors(nq, d, clustered, 2));
+}
 
-  // garden hnsw (hnswlib inside garden).
+// A set from given vectors (e.g. a collection embedded by `garden embed encode`), normalised
+// so that inner product is cosine.
+void prepare_from(const fs::path& set, const fs::path& base_file, const fs::path& queries_file) {
+  auto base = garden::retrieval::read_vectors(base_file), queries = garden::retrieval::read_vectors(queries_file);
+  if (base.cols != queries.cols)
+    throw std::runtime_error(fmt::format("{} has {} dimensions, {} has {}", base_file.string(), base.cols, queries_file.string(), queries.cols));
+  if (base.rows < kTop) throw std::runtime_error(base_file.string() + " has fewer than 10 vectors");
+  garden::retrieval::normalise_rows(base);
+  garden::retrieval::normalise_rows(queries);
+  write_set(set, base, queries);
+}
+
+std::vector<int64_t> parse_efs(const std::string& text) {
+  std::vector<int64_t> efs;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) efs.push_back(std::stoll(item));
+  if (efs.empty()) throw std::runtime_error("empty efSearch list");
+  return efs;
+}
+
+// What every side reports; `search(ef)` returns each query's top-10 ids.
+template <typename Search>
+Json sweep(const std::vector<int64_t>& efs, Search search) {
+  Json points = Json::array();
+  for (int64_t ef : efs) {
+    search(ef);  // warm-up: the index's pages and the visited-list pool
+    const auto start = std::chrono::steady_clock::now();
+    const auto ids = search(ef);
+    points.push_back({{"ef", ef}, {"seconds", bench::seconds_since(start)}, {"ids", ids}});
+  }
+  return points;
+}
+
+Json build_garden(const fs::path& set, const fs::path& index) {
+  const auto base = garden::retrieval::read_vectors(set / "base.npy");
   garden::retrieval::DenseOptions options;
   options.kind = "hnsw";
   options.metric = "ip";
-  std::vector<std::string> ids(static_cast<size_t>(n), "x");
-  start = std::chrono::steady_clock::now();
-  garden::retrieval::build_dense_index(base, ids, dir / "hnsw", options, garden::Json::object());
-  const double garden_build = since(start);
-  garden::retrieval::DenseIndex index(dir / "hnsw");
+  const std::vector<std::string> ids(static_cast<size_t>(base.rows), "x");
+  const auto start = std::chrono::steady_clock::now();
+  garden::retrieval::build_dense_index(base, ids, index, options, Json::object());
+  return {{"build_seconds", bench::seconds_since(start)}, {"disk_bytes", bench::bytes_on_disk(index)}, {"peak_rss_bytes", bench::peak_resident_bytes()}};
+}
 
-  // FAISS HNSW with the same parameters.
-  faiss::IndexHNSWFlat faiss_hnsw(static_cast<int>(d), 16, faiss::METRIC_INNER_PRODUCT);
-  faiss_hnsw.hnsw.efConstruction = 200;
-  start = std::chrono::steady_clock::now();
-  faiss_hnsw.add(n, base.data.data());
-  const double faiss_build = since(start);
+Json build_faiss(const fs::path& set, const fs::path& index) {
+  const auto base = garden::retrieval::read_vectors(set / "base.npy");
+  const auto start = std::chrono::steady_clock::now();
+  faiss::IndexHNSWFlat hnsw(static_cast<int>(base.cols), 16, faiss::METRIC_INNER_PRODUCT);
+  hnsw.hnsw.efConstruction = 200;
+  hnsw.add(base.rows, base.data.data());
+  faiss::write_index(&hnsw, index.c_str());
+  return {{"build_seconds", bench::seconds_since(start)}, {"disk_bytes", bench::bytes_on_disk(index)}, {"peak_rss_bytes", bench::peak_resident_bytes()}};
+}
 
-  // The peer reads the true ids from a float32 .npy (exact for ids below 2^24).
-  garden::retrieval::write_npy(dir / "truth.npy", truth_matrix);
-  std::string ef_list;
-  for (int64_t ef : efs) {
-    if (!ef_list.empty()) ef_list += ',';
-    ef_list += std::to_string(ef);
-  }
-  const std::string command =
-      fmt::format("/usr/bin/python3 {}/ann_peer.py --base {} --queries {} --truth {} --efs {}", GARDEN_PEER_DIR,
-                  (dir / "base.npy").string(), (dir / "queries.npy").string(), (dir / "truth.npy").string(), ef_list);
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
-  std::string peer_out;
-  std::array<char, 4096> buffer{};
-  while (pipe && std::fgets(buffer.data(), buffer.size(), pipe.get())) peer_out += buffer.data();
-  garden::Json peer;
-  try {
-    peer = garden::Json::parse(peer_out);
-  } catch (const std::exception&) {
-    fmt::print(stderr, "peer failed (python3-hnswlib installed?): {}\n", peer_out);
-  }
+// Loads the index (its size in memory: resident bytes after loading minus before, in this
+// fresh process) and sweeps efSearch.
+Json search_garden(const fs::path& set, const fs::path& index_dir, const std::vector<int64_t>& efs) {
+  const auto queries = garden::retrieval::read_vectors(set / "queries.npy");
+  const int64_t before = bench::resident_bytes();
+  garden::retrieval::DenseIndex index(index_dir);
+  Json out{{"ram_bytes", bench::resident_bytes() - before}};
+  out["points"] = sweep(efs, [&](int64_t ef) {
+    index.set_ef_search(ef);
+    std::vector<std::vector<int64_t>> top;
+    for (const auto& hits : index.search(queries, kTop)) {
+      top.emplace_back();
+      for (const auto& hit : hits) top.back().push_back(hit.row);
+    }
+    return top;
+  });
+  out["peak_rss_bytes"] = bench::peak_resident_bytes();
+  return out;
+}
 
-  fmt::print("\n{} vectors: flat (exact) {:.0f} q/s; build s: garden hnsw {:.1f}, FAISS HNSW {:.1f}, hnswlib-Python {:.1f}\n",
-             name, flat_qps, garden_build, faiss_build, peer.value("build_seconds", 0.0));
-  fmt::print("| efSearch | garden recall@10 | garden q/s | hnswlib-Python recall@10 | hnswlib-Python q/s | garden / Python | FAISS HNSW recall@10 | FAISS HNSW q/s |\n");
-  fmt::print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
-  garden::repro::Plot plot{"ann_" + file_name + ".svg",
-                           fmt::format("HNSW, {} {} vectors of d={}, one thread", n, name, d),
-                           "recall@10", "queries per second", {{"garden hnsw", {}, {}}, {"hnswlib (Python)", {}, {}}, {"FAISS HNSW", {}, {}}},
-                           true};
-  for (size_t e = 0; e < efs.size(); ++e) {
-    index.set_ef_search(efs[e]);
-    // Best of 3 rounds on both sides: the machine is shared and single runs vary by 2x.
-    double qps = 0;
-    std::vector<std::vector<garden::retrieval::Hit>> hits;
-    for (int round = 0; round < 3; ++round) {
-      start = std::chrono::steady_clock::now();
-      hits = index.search(queries, k);
-      qps = std::max(qps, static_cast<double>(nq) / since(start));
-    }
-    std::vector<std::vector<int64_t>> got;
-    for (const auto& h : hits) {
-      got.emplace_back();
-      for (const auto& x : h) got.back().push_back(x.row);
-    }
-    faiss_hnsw.hnsw.efSearch = static_cast<int>(std::max(efs[e], k));
-    double faiss_qps = 0;
-    for (int round = 0; round < 3; ++round) {
-      start = std::chrono::steady_clock::now();
-      faiss_hnsw.search(nq, queries.data.data(), k, distances.data(), labels.data());
-      faiss_qps = std::max(faiss_qps, static_cast<double>(nq) / since(start));
-    }
-    std::vector<std::vector<int64_t>> faiss_got(static_cast<size_t>(nq));
-    for (int64_t q = 0; q < nq; ++q)
-      for (int64_t j = 0; j < k; ++j) faiss_got[static_cast<size_t>(q)].push_back(labels[static_cast<size_t>(q * k + j)]);
-    double peer_recall = 0, peer_qps = 0;
-    if (peer.contains("points")) {
-      peer_recall = peer["points"][e]["recall"].get<double>();
-      peer_qps = peer["points"][e]["qps"].get<double>();
-    }
-    plot.series[0].x.push_back(recall(got, truth));
-    plot.series[0].y.push_back(qps);
-    plot.series[1].x.push_back(peer_recall);
-    plot.series[1].y.push_back(peer_qps);
-    plot.series[2].x.push_back(recall(faiss_got, truth));
-    plot.series[2].y.push_back(faiss_qps);
-    fmt::print("| {} | {:.4f} | {:.0f} | {:.4f} | {:.0f} | {:.2f}x | {:.4f} | {:.0f} |\n", efs[e], recall(got, truth), qps, peer_recall,
-               peer_qps, peer_qps > 0 ? qps / peer_qps : 0.0, recall(faiss_got, truth), faiss_qps);
-    std::fflush(stdout);
-  }
-  std::filesystem::create_directories(plot_dir);
-  if (!garden::repro::render_plot(plot, plot_dir).empty()) fmt::print("plot: {}\n", (plot_dir / plot.file).string());
+Json search_faiss(const fs::path& set, const fs::path& file, const std::vector<int64_t>& efs) {
+  const auto queries = garden::retrieval::read_vectors(set / "queries.npy");
+  const int64_t before = bench::resident_bytes();
+  std::unique_ptr<faiss::Index> loaded(faiss::read_index(file.c_str()));
+  auto* index = dynamic_cast<faiss::IndexHNSW*>(loaded.get());
+  if (!index) throw std::runtime_error(file.string() + " is not a FAISS HNSW index");
+  Json out{{"ram_bytes", bench::resident_bytes() - before}};
+  const int64_t nq = queries.rows;
+  std::vector<float> scores(static_cast<size_t>(nq * kTop));
+  std::vector<faiss::Index::idx_t> labels(static_cast<size_t>(nq * kTop));
+  out["points"] = sweep(efs, [&](int64_t ef) {
+    index->hnsw.efSearch = static_cast<int>(std::max(ef, kTop));
+    index->search(nq, queries.data.data(), kTop, scores.data(), labels.data());
+    std::vector<std::vector<int64_t>> top(static_cast<size_t>(nq));
+    for (int64_t q = 0; q < nq; ++q) top[static_cast<size_t>(q)].assign(labels.begin() + q * kTop, labels.begin() + (q + 1) * kTop);
+    return top;
+  });
+  out["peak_rss_bytes"] = bench::peak_resident_bytes();
+  return out;
+}
+
+int usage() {
+  fmt::print(stderr,
+             "usage: garden_bench_ann prepare DIR [N=20000] [dims=128] [queries=1000]\n"
+             "       garden_bench_ann prepare-from SET_DIR BASE.npy QUERIES.npy\n"
+             "       garden_bench_ann garden|faiss build SET_DIR INDEX\n"
+             "       garden_bench_ann garden|faiss search SET_DIR INDEX EFS   (EFS: comma-separated efSearch values)\n");
+  return 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  omp_set_num_threads(1);
-  const auto dir = std::filesystem::temp_directory_path() / ("garden-ann-bench-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  const bool from_files = argc > 2 && std::string(argv[1]).ends_with(".npy");
-  if (from_files) {
-    auto base = garden::retrieval::read_vectors(argv[1]), queries = garden::retrieval::read_vectors(argv[2]);
-    garden::retrieval::normalise_rows(base);
-    garden::retrieval::normalise_rows(queries);
-    const std::filesystem::path plot_dir = argc > 3 ? argv[3] : ".";
-    const std::string name = argc > 4 ? argv[4] : "embeddings";
-    fmt::print("ANN search, {} vectors of d={} from {}, {} queries from {}, k=10, M=16, efConstruction=200, one thread\n",
-               base.rows, base.cols, argv[1], queries.rows, argv[2]);
-    run_set(name, name, base, queries, dir, plot_dir);
-  } else {
-    const int64_t n = argc > 1 ? std::atoll(argv[1]) : 100000, d = argc > 2 ? std::atoll(argv[2]) : 128;
-    const int64_t nq = argc > 3 ? std::atoll(argv[3]) : 1000;
-    const std::filesystem::path plot_dir = argc > 4 ? argv[4] : ".";
-    fmt::print("ANN search, {} vectors of d={}, {} queries, k=10, M=16, efConstruction=200, one thread\n", n, d, nq);
-    run_set("Gaussian", "gaussian", make_vectors(n, d, false, 1), make_vectors(nq, d, false, 2), dir, plot_dir);
-    run_set("clustered", "clustered", make_vectors(n, d, true, 1), make_vectors(nq, d, true, 2), dir, plot_dir);
+  omp_set_num_threads(1);  // every side builds and searches on one thread
+  if (argc < 3) return usage();
+  const std::string command = argv[1];
+  try {
+    if (command == "prepare") {
+      const int64_t n = argc > 3 ? std::atoll(argv[3]) : 20000, d = argc > 4 ? std::atoll(argv[4]) : 128;
+      const int64_t nq = argc > 5 ? std::atoll(argv[5]) : 1000;
+      if (n < kTop || d < 1 || nq < 1) return usage();
+      prepare(argv[2], n, d, nq);
+      return 0;
+    }
+    if (command == "prepare-from") {
+      if (argc != 5) return usage();
+      prepare_from(argv[2], argv[3], argv[4]);
+      return 0;
+    }
+    if (command != "garden" && command != "faiss") return usage();
+    const std::string mode = argv[2];
+    const bool garden_side = command == "garden";
+    if (mode == "build" && argc == 5) {
+      fmt::print("{}\n", (garden_side ? build_garden(argv[3], argv[4]) : build_faiss(argv[3], argv[4])).dump());
+    } else if (mode == "search" && argc == 6) {
+      const auto efs = parse_efs(argv[5]);
+      fmt::print("{}\n", (garden_side ? search_garden(argv[3], argv[4], efs) : search_faiss(argv[3], argv[4], efs)).dump());
+    } else {
+      return usage();
+    }
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "garden_bench_ann {}: {}\n", command, e.what());
+    return 1;
   }
-  std::filesystem::remove_all(dir);
   return 0;
 }

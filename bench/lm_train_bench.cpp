@@ -14,7 +14,6 @@
 //   clock
 //       the core clock, from a chain of dependent additions (one per cycle)
 #include <fmt/core.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <ATen/autocast_mode.h>
@@ -35,6 +34,8 @@
 #include "garden/train/batches.h"
 #include "garden/train/objectives/lm.h"
 #include "garden/train/trainer.h"
+
+#include "peers/process_stats.h"
 
 namespace {
 
@@ -67,12 +68,6 @@ Args parse(int argc, char** argv) {
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
-double peak_rss_mb() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_maxrss) / 1024.0;
 }
 
 // The GPT-2-style model of the peer: pre-norm LayerNorm, learned positions, GELU MLP (4C),
@@ -178,7 +173,7 @@ int run(const Args& a) {
   }
   const double tokens = static_cast<double>(steps * tc.batch * tc.seq);
   fmt::print("{}\n", garden::Json{{"tokens_per_second", tokens / timed}, {"step0_loss", step0_loss}, {"step_ms", step_ms},
-                                  {"final_loss", result.final_train_loss}, {"peak_rss_mb", peak_rss_mb()}}
+                                  {"final_loss", result.final_train_loss}, {"peak_rss_mb", static_cast<double>(bench::peak_resident_bytes()) / (1 << 20)}}
                          .dump());
   return 0;
 }

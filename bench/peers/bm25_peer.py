@@ -1,43 +1,60 @@
-"""Peer of bench/bm25_bench.cpp: the same Okapi BM25 (k1 0.9, b 0.4, tokens = lower-case
-[a-z0-9]+ runs, document = title + " " + text) as a plain in-memory inverted index in Python.
-Prints one JSON line: {"docs_per_second", "p50_ms", "p99_ms"} for building and for top-100
-queries (each query repeated --repeats times), and "runs": each query's top 100 as
-[document id, score] pairs, which the benchmark compares with garden's.
+"""Peer of garden's BM25 index in bench/bm25.py, in CPython: the same Okapi BM25 (k1 0.9,
+b 0.4, tokens = lower-case [a-z0-9]+ runs, document = title + " " + text) as a dictionary
+inverted index. Same modes and JSON lines as bench/peers/bm25_peer.cpp:
+
+usage: bm25_peer.py build COLLECTION | search COLLECTION REPEATS
 """
-import argparse
 import collections
 import heapq
 import json
 import math
+import os
 import re
+import sys
 import time
+from process_stats import peak_resident_bytes, resident_bytes
 
 TOKEN = re.compile(r"[a-z0-9]+")
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--collection", required=True)
-    p.add_argument("--repeats", type=int, default=10)
-    a = p.parse_args()
-    start = time.perf_counter()
+def build(collection):
     postings = collections.defaultdict(dict)
     lengths, ids = [], []
-    with open(f"{a.collection}/corpus.jsonl") as f:
+    with open(os.path.join(collection, "corpus.jsonl")) as f:
         for line in f:
+            if not line.strip():
+                continue
             doc = json.loads(line)
             title = doc.get("title") or ""
-            tokens = TOKEN.findall(((title + " ") if title else "") .lower() + doc["text"].lower())
+            tokens = TOKEN.findall(((title + " ") if title else "").lower() + doc["text"].lower())
             d = len(ids)
             ids.append(doc["_id"])
             lengths.append(len(tokens))
             for t, tf in collections.Counter(tokens).items():
                 postings[t][d] = tf
-    build = time.perf_counter() - start
-    n, avgdl = len(ids), sum(lengths) / len(lengths)
+    n = len(ids)
+    avgdl = sum(lengths) / n if n and sum(lengths) else 1.0
     idf = {t: math.log(1 + (n - len(ds) + 0.5) / (len(ds) + 0.5)) for t, ds in postings.items()}
-    with open(f"{a.collection}/queries.jsonl") as f:
-        queries = [json.loads(line) for line in f]
+    return ids, lengths, avgdl, postings, idf
+
+
+def main():
+    mode = sys.argv[1] if len(sys.argv) > 1 else ""
+    if not ((mode == "build" and len(sys.argv) == 3) or (mode == "search" and len(sys.argv) == 4)):
+        sys.exit("usage: bm25_peer.py build COLLECTION | search COLLECTION REPEATS")
+    collection = sys.argv[2]
+    if mode == "build":
+        start = time.perf_counter()
+        ids = build(collection)[0]
+        print(json.dumps({"docs": len(ids), "build_seconds": time.perf_counter() - start,
+                          "peak_rss_bytes": peak_resident_bytes()}))
+        return
+    with open(os.path.join(collection, "queries.jsonl")) as f:
+        queries = [json.loads(line) for line in f if line.strip()]
+    before = resident_bytes()
+    ids, lengths, avgdl, postings, idf = build(collection)
+    ram = resident_bytes() - before
+
     def top100(text):
         scores = collections.defaultdict(float)
         for t in TOKEN.findall(text.lower()):
@@ -46,15 +63,13 @@ def main():
         return heapq.nlargest(100, scores.items(), key=lambda x: x[1])
 
     latencies = []
-    for _ in range(a.repeats):
+    for _ in range(int(sys.argv[3])):
         for q in queries:
             start = time.perf_counter()
             top100(q["text"])
-            latencies.append(time.perf_counter() - start)
+            latencies.append(1000 * (time.perf_counter() - start))
     runs = {q["_id"]: [[ids[d], s] for d, s in top100(q["text"])] for q in queries}
-    latencies.sort()
-    print(json.dumps({"docs_per_second": n / build, "p50_ms": 1000 * latencies[len(latencies) // 2],
-                      "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))], "runs": runs}))
+    print(json.dumps({"ram_bytes": ram, "latencies_ms": latencies, "runs": runs, "peak_rss_bytes": peak_resident_bytes()}))
 
 
 if __name__ == "__main__":

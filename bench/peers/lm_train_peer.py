@@ -11,7 +11,6 @@ the cosine schedule's learning rate set every step. Prints one JSON line like ga
 import argparse
 import json
 import math
-import resource
 import struct
 import time
 
@@ -19,6 +18,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from process_stats import peak_resident_bytes
 
 VOCAB = 259
 DTYPES = {"F32": np.float32, "I64": np.int64}
@@ -147,7 +147,7 @@ def main():
         if step > a.warmup:
             step_ms.append(1e3 * (time.perf_counter() - start))
     tokens_per_second = a.steps * batch * seq / (sum(step_ms) / 1e3)
-    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    peak_rss_mb = peak_resident_bytes() / 2**20
     print(json.dumps({"tokens_per_second": tokens_per_second, "step0_loss": step0_loss, "step_ms": step_ms,
                       "final_loss": final_loss, "peak_rss_mb": peak_rss_mb}))
 
