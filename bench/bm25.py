@@ -4,7 +4,9 @@ written as the plainest fast C++ (an in-memory inverted index with a dense score
 bench/peers/bm25_peer.cpp, same compiler flags) and as a CPython dictionary index
 (bench/peers/bm25_peer.py). In every round each side (in alternating order) builds its index
 in a fresh process, and another fresh process opens or rebuilds it, measures its size in
-memory and times every query of the collection --repeats times at top 100.
+memory and the time that takes (garden reads its postings into memory; the peers, which have
+no on-disk form, build again), and times every query of the collection --repeats times at
+top 100.
 
     bench/bm25.py [--build-dir build] [--collections npl,cranfield] [--reps 5] [--repeats 10]
 
@@ -104,6 +106,7 @@ def main():
             row["sides"][side] = {
                 "docs_per_second": protocol.summary([docs / r["build"]["build_seconds"] for r in side_runs]),
                 "p50_ms": protocol.summary(p50), "p99_ms": protocol.summary(p99),
+                "open_ms": protocol.summary([1000 * r["open_seconds"] for r in side_runs]),
                 "disk_mb": side_runs[0]["build"].get("disk_bytes", 0) / 1e6,
                 "ram_mb": statistics.median(r["ram_bytes"] for r in side_runs) / 1e6,
                 "peak_rss_mb": {"build": max(r["build"]["peak_rss_bytes"] for r in side_runs) / 1e6,
@@ -122,15 +125,16 @@ def print_row(row):
     sides = row["sides"]
     print("%s: %d documents, %d queries; every side ranked the same as garden for every query (top-100 scores to "
           "1e-5, documents above the cut)\n" % (row["collection"], row["docs"], row["queries"]))
-    print("| side | build docs/s | query p50 ms | query p99 ms | p50 / garden's p50 | index on disk | index in RAM "
+    print("| side | build docs/s | open ms | query p50 ms | query p99 ms | p50 / garden's p50 | index on disk | index in RAM "
           "| peak RSS build / search |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     garden = sides["garden"]
     for name, s in sides.items():
         ratios = [b / g for g, b in zip(garden["p50_runs"], s["p50_runs"])]
-        d, p50, p99 = s["docs_per_second"], s["p50_ms"], s["p99_ms"]
-        print("| %s | %.0f (%.0f-%.0f) | %.3f (%.3f-%.3f) | %.3f (%.3f-%.3f) | %s | %s | %.1f MB | %.0f / %.0f MB |" % (
-            name, d["median"], d["min"], d["max"], p50["median"], p50["min"], p50["max"], p99["median"], p99["min"], p99["max"],
+        d, p50, p99, opened = s["docs_per_second"], s["p50_ms"], s["p99_ms"], s["open_ms"]
+        print("| %s | %.0f (%.0f-%.0f) | %.1f | %.3f (%.3f-%.3f) | %.3f (%.3f-%.3f) | %s | %s | %.1f MB | %.0f / %.0f MB |" % (
+            name, d["median"], d["min"], d["max"], opened["median"], p50["median"], p50["min"], p50["max"], p99["median"],
+            p99["min"], p99["max"],
             "-" if name == "garden" else "%.2fx (%.2f-%.2f)" % (p50["median"] / garden["p50_ms"]["median"], min(ratios), max(ratios)),
             "%.1f MB" % s["disk_mb"] if s["disk_mb"] else "- (in memory)", s["ram_mb"], s["peak_rss_mb"]["build"],
             s["peak_rss_mb"]["search"]))

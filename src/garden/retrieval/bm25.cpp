@@ -149,9 +149,18 @@ void build_bm25_index(const fs::path& corpus_dir, const fs::path& out, const Bm2
   replace_dir_atomic(staged, out);
 }
 
+// Xapian stores the index; queries are answered from a copy of its postings in memory, read
+// once at open: every posting of every query term added into a dense score array, then a
+// partial sort. With Xapian's matcher (its pruning off, see OkapiWeight::get_maxpart) a top-100
+// query took about 10x as long on NPL (bench/bm25.py, docs/performance.md). The copy costs
+// 8 bytes per posting and one read of the database per open.
 struct Bm25Index::State {
   Xapian::Database db;
   Bm25Options options;
+  std::vector<std::string> doc_ids;  // by Xapian docid - 1
+  std::vector<double> lengths;       // |d|, the document's token count
+  std::unordered_map<std::string, std::vector<std::pair<uint32_t, uint32_t>>> postings;  // term -> (docid - 1, tf)
+  double average_length = 1;
 };
 
 Bm25Index::Bm25Index(const fs::path& dir) : state_(std::make_unique<State>()) {
@@ -165,9 +174,27 @@ Bm25Index::Bm25Index(const fs::path& dir) : state_(std::make_unique<State>()) {
   read_field(manifest_["parameters"], "stopwords", state_->options.stopwords, where);
   refuse_if_stale(manifest_, dir);
   try {
-    state_->db = Xapian::Database((dir / "xapian").string());
+    auto& db = state_->db;
+    db = Xapian::Database((dir / "xapian").string());
+    const Xapian::doccount n = db.get_doccount();
+    // build_bm25_index numbers documents 1..n in corpus order, so that order breaks ties.
+    if (db.get_lastdocid() != n)
+      throw Error("index " + dir.string() + ": its document ids have gaps (not written by garden index build); rebuild it");
+    state_->doc_ids.resize(n);
+    state_->lengths.resize(n);
+    for (Xapian::docid d = 1; d <= n; ++d) {
+      state_->doc_ids[d - 1] = db.get_document(d).get_data();
+      state_->lengths[d - 1] = static_cast<double>(db.get_doclength(d));
+    }
+    for (auto term = db.allterms_begin(); term != db.allterms_end(); ++term) {
+      auto& list = state_->postings[*term];
+      list.reserve(term.get_termfreq());
+      for (auto posting = db.postlist_begin(*term); posting != db.postlist_end(*term); ++posting)
+        list.emplace_back(*posting - 1, posting.get_wdf());
+    }
+    if (db.get_avlength() > 0) state_->average_length = db.get_avlength();
   } catch (const Xapian::Error& e) {
-    throw Error("index " + dir.string() + ": cannot open the Xapian database (" + e.get_msg() + ")");
+    throw Error("index " + dir.string() + ": cannot read the Xapian database (" + e.get_msg() + ")");
   }
 }
 
@@ -210,11 +237,32 @@ std::optional<double> Bm25Index::score(const std::string& query, const std::stri
 }
 
 std::vector<ScoredDoc> Bm25Index::search(const std::string& query, int64_t k) const {
-  auto enquire_for = bm25_enquire(state_->db, state_->options, query);
-  if (!enquire_for || k <= 0) return {};
-  const auto mset = enquire_for->get_mset(0, static_cast<Xapian::doccount>(k));
+  if (k <= 0) return {};
+  const auto& st = *state_;
+  std::map<std::string, int64_t> counts;  // a repeated query token counts again (wqf)
+  for (auto& token : bm25_tokens(query, st.options.stem, st.options.stopwords)) ++counts[std::move(token)];
+  const double n = static_cast<double>(st.doc_ids.size()), k1 = st.options.k1, b = st.options.b;
+  std::vector<double> scores(st.doc_ids.size(), 0.0);
+  std::vector<uint32_t> matched;
+  for (const auto& [term, wqf] : counts) {
+    const auto it = st.postings.find(term);
+    if (it == st.postings.end()) continue;
+    const double df = static_cast<double>(it->second.size());
+    // As OkapiWeight computes it (init, then get_sumpart), so that both give the same score.
+    const double scale = static_cast<double>(wqf) * std::log(1.0 + (n - df + 0.5) / (df + 0.5));
+    for (const auto& [d, wdf] : it->second) {
+      const double tf = static_cast<double>(wdf);
+      if (scores[d] == 0) matched.push_back(d);  // every term's part is > 0: idf > 0, tf >= 1
+      scores[d] += scale * tf * (k1 + 1) / (tf + k1 * (1 - b + b * st.lengths[d] / st.average_length));
+    }
+  }
+  // Best first; equal scores in corpus order, as Xapian's matcher ranks them.
+  const auto better = [&](uint32_t x, uint32_t y) { return scores[x] != scores[y] ? scores[x] > scores[y] : x < y; };
+  const auto top = std::min(matched.size(), static_cast<size_t>(k));
+  std::partial_sort(matched.begin(), matched.begin() + static_cast<std::ptrdiff_t>(top), matched.end(), better);
   std::vector<ScoredDoc> results;
-  for (auto it = mset.begin(); it != mset.end(); ++it) results.push_back({it.get_document().get_data(), it.get_weight()});
+  results.reserve(top);
+  for (size_t i = 0; i < top; ++i) results.push_back({st.doc_ids[matched[i]], scores[matched[i]]});
   return results;
 }
 

@@ -1,6 +1,7 @@
-// BM25 over a persistent Xapian database. Xapian stores the inverted index and runs the
-// matching (with its max-score pruning); the scoring is garden's own Xapian::Weight so that
-// it is the textbook Okapi BM25 the reference runs use:
+// BM25 over a persistent Xapian database. Xapian stores the inverted index; search() scores
+// from a copy of its postings in memory (exhaustive, term at a time), and score() runs
+// Xapian's matcher with garden's own Xapian::Weight. Both compute the textbook Okapi BM25
+// the reference runs use:
 //   score(q, d) = sum over query tokens t (with repetition) of
 //                 idf(t) * tf(t,d) * (k1 + 1) / (tf(t,d) + k1 * (1 - b + b * |d| / avgdl)),
 //   idf(t) = ln(1 + (N - df(t) + 0.5) / (df(t) + 0.5))

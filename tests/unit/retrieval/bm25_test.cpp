@@ -37,7 +37,9 @@ TEST(Bm25, TokensAreLowercaseAlphanumericRuns) {
   EXPECT_EQ(bm25_tokens("The wing of a plane", "none", true), (std::vector<std::string>{"wing", "plane"}));
 }
 
-TEST(Bm25, XapianScoresEqualTheHandWrittenFormula) {
+// search() scores from postings in memory, score() through Xapian's matcher: both must give
+// the hand-written formula's value.
+TEST(Bm25, ScoresEqualTheHandWrittenFormulaThroughBothPaths) {
   testing::TempDir dir;
   const std::vector<std::string> texts = {"the wing lift lift", "drag on the wing at high speed", "boundary layer",
                                           "lift and drag and lift again of a thin wing"};
@@ -59,7 +61,9 @@ TEST(Bm25, XapianScoresEqualTheHandWrittenFormula) {
   for (const auto& hit : hits) {
     const size_t d = static_cast<size_t>(std::stoi(hit.doc_id.substr(1)));
     EXPECT_NEAR(hit.score, slow_bm25(docs, d, bm25_tokens(query, "none"), 1.2, 0.75), 1e-9) << hit.doc_id;
+    EXPECT_NEAR(index.score(query, hit.doc_id).value(), hit.score, 1e-9) << hit.doc_id;
   }
+  EXPECT_FALSE(index.score(query, "d2").has_value());
   for (size_t i = 1; i < hits.size(); ++i) EXPECT_GE(hits[i - 1].score, hits[i].score);
 }
 
