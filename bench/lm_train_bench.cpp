@@ -8,11 +8,14 @@
 //       the loss of batch 0 before any update (the peer must agree), then W + S steps of
 //       garden's own Trainer (AdamW on matrices with decay, clipping, cosine schedule) cycling
 //       over the batches; tokens/s over the last S steps from the Trainer's per-step times
-//   gemm --d D --seq T --batch B [--bf16]
+//   gemm --d D --seq T --batch B [--bf16] [--training]
 //       the matmul rate at the model's own shapes (Q/K/V/O, MLP in and out, the tied head),
-//       weighted by their FLOPs: the measured ceiling for model-FLOPs utilisation
+//       weighted by their FLOPs: the measured ceiling for model-FLOPs utilisation. With
+//       --training also the two backward products of each (X^T G and G W^T, the layouts a
+//       training step runs), and the largest relative error of the products against float64.
 //   clock
 //       the core clock, from a chain of dependent additions (one per cycle)
+#include <dlfcn.h>
 #include <fmt/core.h>
 #include <unistd.h>
 
@@ -22,6 +25,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -59,7 +64,7 @@ Args parse(int argc, char** argv) {
     std::string key = argv[i];
     if (key.rfind("--", 0) != 0) throw garden::Error("unexpected argument " + key);
     key = key.substr(2);
-    if (key == "bf16") a.switches.insert(key);
+    if (key == "bf16" || key == "training") a.switches.insert(key);
     else if (i + 1 < argc) a.values[key] = argv[++i];
     else throw garden::Error("--" + key + " needs a value");
   }
@@ -178,6 +183,25 @@ int run(const Args& a) {
   return 0;
 }
 
+// OpenBLAS's kernel set ("Haswell", "Cooperlake", ...); "" when the BLAS is not OpenBLAS.
+std::string openblas_kernels() {
+  using CoreName = char* (*)();
+  const auto core_name = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  return core_name ? core_name() : "";
+}
+
+// The BLAS libraries this process has mapped (which one libblas.so.3 resolved to).
+std::vector<std::string> loaded_blas() {
+  std::set<std::string> found;
+  std::ifstream maps("/proc/self/maps");
+  for (std::string line; std::getline(maps, line);) {
+    const auto slash = line.find('/');
+    if (slash != std::string::npos && (line.find("blas") != std::string::npos || line.find("blis") != std::string::npos))
+      found.insert(std::filesystem::canonical(line.substr(slash)).string());
+  }
+  return {found.begin(), found.end()};
+}
+
 int gemm(const Args& a) {
   garden::configure_threads(a.values.count("threads") ? static_cast<int>(a.integer("threads")) : 0);
   const int64_t c = a.integer("d"), rows = a.integer("seq") * a.integer("batch");
@@ -188,22 +212,43 @@ int gemm(const Args& a) {
   };
   const std::vector<Shape> shapes = {{c, c, 4 * a.integer("layers")}, {c, 4 * c, a.integer("layers")},
                                      {4 * c, c, a.integer("layers")}, {c, kVocab, 1}};
-  double flops = 0, seconds = 0;
-  for (const auto& s : shapes) {
-    auto x = torch::randn({rows, s.inner}).to(dtype), w = torch::randn({s.inner, s.outer}).to(dtype);
-    for (int i = 0; i < 3; ++i) torch::mm(x, w);
+  double flops = 0, seconds = 0, worst_error = 0;
+  // The best of 5 rounds of 10 products: contention on this machine can only slow one down.
+  const auto timed = [](const std::function<torch::Tensor()>& product) {
+    for (int i = 0; i < 3; ++i) product();
     double best = 1e30;
     for (int round = 0; round < 5; ++round) {
       const int reps = 10;
       const auto start = std::chrono::steady_clock::now();
-      for (int i = 0; i < reps; ++i) torch::mm(x, w);
+      for (int i = 0; i < reps; ++i) product();
       best = std::min(best, seconds_since(start) / reps);
     }
+    return best;
+  };
+  const auto relative_error = [](const torch::Tensor& got, const torch::Tensor& a, const torch::Tensor& b) {
+    const auto exact = torch::mm(a.to(torch::kFloat64), b.to(torch::kFloat64));
+    return ((got.to(torch::kFloat64) - exact).abs().max() / exact.abs().max()).item<double>();
+  };
+  for (const auto& s : shapes) {
+    auto x = torch::randn({rows, s.inner}).to(dtype), w = torch::randn({s.inner, s.outer}).to(dtype);
+    auto g = torch::randn({rows, s.outer}).to(dtype);
     const double f = 2.0 * static_cast<double>(rows * s.inner * s.outer);
-    flops += f * static_cast<double>(s.count);
-    seconds += best * static_cast<double>(s.count);
+    std::vector<std::function<torch::Tensor()>> products = {[&] { return torch::mm(x, w); }};
+    if (a.flag("training")) {
+      products.push_back([&] { return torch::mm(x.t(), g); });  // the weight's gradient
+      products.push_back([&] { return torch::mm(g, w.t()); });  // the input's gradient
+    }
+    for (const auto& product : products) {
+      flops += f * static_cast<double>(s.count);
+      seconds += timed(product) * static_cast<double>(s.count);
+    }
+    worst_error = std::max(worst_error, relative_error(torch::mm(x, w), x, w));
+    if (a.flag("training")) {
+      worst_error = std::max(worst_error, relative_error(torch::mm(x.t(), g), x.t(), g));
+      worst_error = std::max(worst_error, relative_error(torch::mm(g, w.t()), g, w.t()));
+    }
   }
-  fmt::print("{}\n", garden::Json{{"gflops", flops / seconds / 1e9}}.dump());
+  fmt::print("{}\n", garden::Json{{"gflops", flops / seconds / 1e9}, {"max_relative_error", worst_error}, {"blas", loaded_blas()}, {"openblas_kernels", openblas_kernels()}}.dump());
   return 0;
 }
 

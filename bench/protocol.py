@@ -24,10 +24,15 @@ ALLOCATOR_ENV = {"MALLOC_MMAP_THRESHOLD_": str(256 << 20), "MALLOC_TRIM_THRESHOL
 
 
 def run_json(argv, env_extra=None):
-    """Runs argv in a fresh process and returns the JSON object of its last stdout line."""
+    """Runs argv in a fresh process and returns the JSON object of its last stdout line.
+    env_extra's values are added to the environment; a value of None removes the variable."""
     env = dict(os.environ)
     env.update(ALLOCATOR_ENV)
-    env.update(env_extra or {})
+    for key, value in (env_extra or {}).items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
     done = subprocess.run(argv, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise SystemExit("benchmark side failed (%s): %s" % (" ".join(argv), done.stderr.strip()[-2000:]))
@@ -81,6 +86,8 @@ def environment():
         "python_torch": torch_version,
         "libtorch_package": libtorch,
         "allocator_env": ALLOCATOR_ENV,
+        # The BLAS's kernel choice (this workplace pins OPENBLAS_CORETYPE on some processors).
+        "blas_env": {k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS_", "BLIS_", "OMP_"))},
     }
 
 
