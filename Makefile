@@ -61,6 +61,7 @@ fuzz: setup $(FUZZ_BUILD)/build.ninja
 
 bench: build-tests
 	/usr/bin/python3 bench/lm_train.py --bench-binary $(BUILD)/bench/garden_bench_lm
+	/usr/bin/python3 bench/blas.py --bench-binary $(BUILD)/bench/garden_bench_lm
 	/usr/bin/python3 bench/ann.py --build-dir $(BUILD)
 	/usr/bin/python3 bench/bm25.py --build-dir $(BUILD)
 	$(BUILD)/bench/garden_bench_generation
