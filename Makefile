@@ -64,7 +64,7 @@ bench: build-tests
 	/usr/bin/python3 bench/blas.py --bench-binary $(BUILD)/bench/garden_bench_lm
 	/usr/bin/python3 bench/ann.py --build-dir $(BUILD)
 	/usr/bin/python3 bench/bm25.py --build-dir $(BUILD)
-	$(BUILD)/bench/garden_bench_generation
+	/usr/bin/python3 bench/generation.py --build-dir $(BUILD)
 	bench/serve_load.sh $(BUILD)/src/garden/garden
 
 clean:

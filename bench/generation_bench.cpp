@@ -1,24 +1,23 @@
-// Generation throughput of garden against llama.cpp (its C API through the libllama that
-// node-llama-cpp ships: bench/peers/llama_cpp_peer.cpp) and PyTorch in Python
-// (bench/peers/generation_peer.py), on the same model in the same run: the shared base LM
-// (garden lm base: 4 layers, d=128, SentencePiece 8k), exported to GGUF for llama.cpp.
-//   single:  one greedy completion of 128 tokens (single-stream decode);
-//   batched: 64 completions of 64 tokens sampled at temperature 1 from one prompt (the pass@k
-//            workload of the RLVR paper).
-// Each engine runs a warm-up and then ROUNDS rounds of the whole workload (prefill + every
-// decode step, nothing else) on THREADS threads; the table gives the median tokens/s and the
-// spread (slowest and fastest round). The single-stream greedy tokens must be the same for
-// all three (llama.cpp with attention in f32), else the row says so: a faster wrong answer
-// does not count. llama.cpp at its own defaults (f16 kv-cache, flash attention) is a row too.
-//   garden_bench_generation [THREADS] [ROUNDS]
+// Generation throughput, garden's side of bench/generation.py (which runs garden, llama.cpp
+// through its C API on the library node-llama-cpp ships (bench/peers/llama_cpp_peer.cpp) and
+// PyTorch in Python (bench/peers/generation_peer.py) in fresh processes, alternating):
+//   garden_bench_generation prepare DIR
+//       makes sure the shared base LM exists (garden lm base: 4 layers, d=128, SentencePiece
+//       8k), exports it to DIR/base.gguf for llama.cpp, and prints {"model", "gguf",
+//       "prompt_ids", "parameters", "llama_peer", "llama_backends"} (the peer's fields null
+//       when it is not built)
+//   garden_bench_generation run MODEL single|batched PROMPT_IDS NEW N THREADS ROUNDS
+//       one warm-up, then ROUNDS rounds of the workload (prefill + every decode step):
+//       single = one greedy completion of NEW tokens, batched = N completions of NEW tokens
+//       sampled at temperature 1; prints {"seconds": [per round], "tokens": [the first
+//       round's completions], "peak_rss_bytes"}, the peers' format.
 #include <fmt/core.h>
-#include <fmt/ranges.h>
 
-#include <algorithm>
-#include <array>
 #include <chrono>
-#include <cstdio>
-#include <memory>
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "garden/core/data_root.h"
 #include "garden/core/files.h"
@@ -29,64 +28,18 @@
 #include "garden/model/model_folder.h"
 #include "garden/text/tokenizer.h"
 #include "garden/train/base_lm.h"
+#include "peers/process_stats.h"
 
 namespace {
 
-struct Workload {
-  std::string name;
-  int64_t new_tokens, n;
-};
-
-struct Measured {
-  std::vector<double> seconds;
-  std::vector<std::vector<int64_t>> tokens;  // the first round's completions
-  std::string error;                         // empty when the engine ran
-};
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t m = v.size() / 2;
-  return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+std::vector<int64_t> parse_ids(const std::string& text) {
+  std::vector<int64_t> ids;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) ids.push_back(std::stoll(item));
+  return ids;
 }
 
-Measured garden_run(garden::model::Transformer& model, const std::vector<int64_t>& prompt, const Workload& w, int rounds) {
-  garden::model::GenerateOptions o;
-  o.max_new_tokens = w.new_tokens;
-  o.n_samples = w.n;
-  o.temperature = w.n == 1 ? 0.0 : 1.0;  // no stop tokens: every completion runs its full length, as in the peers
-  garden::model::generate(model, prompt, o);  // warm-up
-  Measured m;
-  for (int round = 0; round < rounds; ++round) {
-    const auto start = std::chrono::steady_clock::now();
-    auto completions = garden::model::generate(model, prompt, o);
-    m.seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    if (round == 0)
-      for (auto& c : completions) m.tokens.push_back(c.tokens);
-  }
-  return m;
-}
-
-Measured peer_run(const std::string& command) {
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen((command + " 2>&1").c_str(), "r"), ::pclose);
-  std::string out;
-  std::array<char, 65536> buffer{};
-  while (pipe && std::fgets(buffer.data(), buffer.size(), pipe.get())) out += buffer.data();
-  Measured m;
-  try {
-    const auto json = garden::Json::parse(out);
-    m.seconds = json.at("seconds").get<std::vector<double>>();
-    m.tokens = json.at("tokens").get<std::vector<std::vector<int64_t>>>();
-  } catch (const std::exception&) {
-    m.error = out.substr(0, 300);
-  }
-  return m;
-}
-
-}  // namespace
-
-int main(int argc, char** argv) {
-  const int threads = garden::configure_threads(argc > 1 ? std::atoi(argv[1]) : 0);
-  const int rounds = argc > 2 ? std::atoi(argv[2]) : 5;
+int prepare(const std::filesystem::path& dir) {
   const auto base = garden::train::ensure_base_lm(garden::resolve_cache_dir(""), garden::resolve_data_root(""),
                                                   garden::train::BaseLmOptions{});
   auto loaded = garden::model::load_model(base.model);
@@ -94,55 +47,58 @@ int main(int argc, char** argv) {
   std::vector<int64_t> prompt{tokenizer->bos_id()};
   for (auto id : tokenizer->encode("And the LORD spake unto Moses, saying,")) prompt.push_back(id);
   std::string prompt_ids;
-  for (auto id : prompt) prompt_ids += (prompt_ids.empty() ? "" : ",") + std::to_string(id);
-
-  const auto scratch = std::filesystem::temp_directory_path() / fmt::format("garden-bench-generation-{}", ::getpid());
-  std::filesystem::create_directories(scratch);
-  const auto gguf = scratch / "base.gguf";
-  garden::model::export_gguf(base.model, gguf, garden::model::GgufDtype::f32);
-
-  fmt::print("Generation throughput, {} threads, base LM ({} parameters), prompt of {} tokens, warm-up + {} rounds\n",
-             threads, loaded.model->parameter_count(), prompt.size(), rounds);
-  fmt::print("tokens/s: median over rounds (slowest - fastest); ratio = garden's median / the engine's\n\n");
-  fmt::print("| workload | engine | tokens/s | spread | garden / engine | same greedy tokens |\n");
-  fmt::print("| --- | --- | ---: | ---: | ---: | --- |\n");
-  const std::vector<Workload> workloads{{"single: 1 x 128 greedy", 128, 1}, {"batched: 64 x 64 sampled", 64, 64}};
-  for (const auto& w : workloads) {
-    const std::string mode = w.n == 1 ? "single" : "batched";
-    std::vector<std::pair<std::string, Measured>> engines;
-    engines.emplace_back("garden", garden_run(loaded.model, prompt, w, rounds));
-#ifdef GARDEN_LLAMA_PEER
-    for (const char* attention : {"exact", "defaults"})
-      engines.emplace_back(std::string("llama.cpp (") + (attention == std::string("exact") ? "f32 attention" : "its defaults") + ")",
-                           peer_run(fmt::format("{} {} {} {} {} {} {} {} {} {}", GARDEN_LLAMA_PEER, gguf.string(),
-                                                GARDEN_LLAMA_BACKENDS, mode, prompt_ids, w.new_tokens, w.n, threads, rounds,
-                                                attention)));
-#else
-    engines.emplace_back("llama.cpp", Measured{{}, {}, "not built: node-llama-cpp is not installed (scripts/setup)"});
-#endif
-    engines.emplace_back("PyTorch (Python)", peer_run(fmt::format("/usr/bin/python3 {}/generation_peer.py {} {} {} {} {} {} {}",
-                                                                  GARDEN_PEER_DIR, base.model.string(), mode, prompt_ids,
-                                                                  w.new_tokens, w.n, threads, rounds)));
-    const double tokens = static_cast<double>(w.new_tokens * w.n);
-    const double ours = tokens / median(engines.front().second.seconds);
-    for (const auto& [name, m] : engines) {
-      if (!m.error.empty()) {
-        fmt::print("| {} | {} | - | - | - | failed: {} |\n", w.name, name, m.error);
-        continue;
-      }
-      std::vector<double> rates;
-      for (double s : m.seconds) rates.push_back(tokens / s);
-      const bool complete = m.tokens.size() == static_cast<size_t>(w.n) &&
-                            std::all_of(m.tokens.begin(), m.tokens.end(), [&](const auto& t) { return t.size() == static_cast<size_t>(w.new_tokens); });
-      std::string same = !complete ? "INCOMPLETE" : w.n > 1 ? "(sampled)" : m.tokens == engines.front().second.tokens ? "yes" : "NO";
-      if (name == "llama.cpp (its defaults)" && w.n == 1 && same == "NO") same = "no (f16 attention)";
-      const double rate = median(rates);
-      fmt::print("| {} | {} | {:.0f} | {:.0f} - {:.0f} | {} | {} |\n", w.name, name, rate,
-                 *std::min_element(rates.begin(), rates.end()), *std::max_element(rates.begin(), rates.end()),
-                 name == "garden" ? "-" : fmt::format("{:.2f}x", ours / rate), same);
-      std::fflush(stdout);
-    }
+  for (auto id : prompt) {
+    if (!prompt_ids.empty()) prompt_ids += ',';
+    prompt_ids += std::to_string(id);
   }
-  std::filesystem::remove_all(scratch);
+  std::filesystem::create_directories(dir);
+  garden::model::export_gguf(base.model, dir / "base.gguf", garden::model::GgufDtype::f32);
+  garden::Json out{{"model", base.model.string()}, {"gguf", (dir / "base.gguf").string()}, {"prompt_ids", prompt_ids},
+                   {"parameters", loaded.model->parameter_count()}, {"llama_peer", nullptr}, {"llama_backends", nullptr}};
+#ifdef GARDEN_LLAMA_PEER
+  out["llama_peer"] = GARDEN_LLAMA_PEER;
+  out["llama_backends"] = GARDEN_LLAMA_BACKENDS;
+#endif
+  fmt::print("{}\n", out.dump());
   return 0;
+}
+
+int run(char** argv) {
+  const auto model_dir = std::filesystem::path(argv[2]);
+  const std::string mode = argv[3];
+  const auto prompt = parse_ids(argv[4]);
+  garden::model::GenerateOptions o;
+  o.max_new_tokens = std::stoll(argv[5]);
+  o.n_samples = mode == "single" ? 1 : std::stoll(argv[6]);
+  o.temperature = mode == "single" ? 0.0 : 1.0;  // no stop tokens: every completion runs its full length, as in the peers
+  garden::configure_threads(std::atoi(argv[7]));
+  const int rounds = std::atoi(argv[8]);
+  auto loaded = garden::model::load_model(model_dir);
+  garden::model::generate(loaded.model, prompt, o);  // warm-up
+  std::vector<double> seconds;
+  std::vector<std::vector<int64_t>> first;
+  for (int round = 0; round < rounds; ++round) {
+    const auto start = std::chrono::steady_clock::now();
+    auto completions = garden::model::generate(loaded.model, prompt, o);
+    seconds.push_back(bench::seconds_since(start));
+    if (round == 0)
+      for (auto& c : completions) first.push_back(c.tokens);
+  }
+  fmt::print("{}\n", garden::Json{{"seconds", seconds}, {"tokens", first}, {"peak_rss_bytes", bench::peak_resident_bytes()}}.dump());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string command = argc > 1 ? argv[1] : "";
+  try {
+    if (command == "prepare" && argc == 3) return prepare(argv[2]);
+    if (command == "run" && argc == 9) return run(argv);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "garden_bench_generation {}: {}\n", command, e.what());
+    return 1;
+  }
+  fmt::print(stderr, "usage: garden_bench_generation prepare DIR | run MODEL single|batched PROMPT_IDS NEW N THREADS ROUNDS\n");
+  return 2;
 }

@@ -1,4 +1,4 @@
-"""The PyTorch peer of bench/generation_bench.cpp: the same garden model (read from its model
+"""The PyTorch peer of bench/generation.py: the same garden model (read from its model
 folder: config.json and model.safetensors) decoded with a kv-cache in plain PyTorch, the way a
 Python user would write it, under torch.inference_mode.
 
@@ -6,7 +6,7 @@ Python user would write it, under torch.inference_mode.
 
 single: one greedy completion of NEW tokens; batched: N completions of NEW tokens sampled at
 temperature 1 from one prompt, prefilled once and its cache repeated N times. Prints one JSON
-line: {"seconds": [per round], "tokens": [the first round's completion(s)]}. A round covers
+line: {"seconds": [per round], "tokens": [the first round's completion(s)], "peak_rss_bytes"}. A round covers
 the prompt's prefill and every decode step, as garden's timed region does. Only the
 architecture garden exports to llama.cpp is supported: RMSNorm, RoPE, SwiGLU, no gate.
 """
@@ -17,6 +17,7 @@ import sys
 import time
 
 import torch
+from process_stats import peak_resident_bytes
 
 
 def load(model_dir):
@@ -123,7 +124,7 @@ def main():
             tokens = run(model, prompt, new, n, mode == "single", generator)
             seconds.append(time.perf_counter() - start)
             first = first or tokens
-    print(json.dumps({"seconds": seconds, "tokens": first}))
+    print(json.dumps({"seconds": seconds, "tokens": first, "peak_rss_bytes": peak_resident_bytes()}))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-// The llama.cpp peer of bench/generation_bench.cpp: the same decoding work through llama.cpp's
+// The llama.cpp peer of bench/generation.py: the same decoding work through llama.cpp's
 // C API, against the libllama that node-llama-cpp ships (tests/clients/, pinned 3.21.1), so
 // that no JavaScript runs in the timed region. Built by bench/CMakeLists.txt only when that
 // package is installed; its headers come from the llama.cpp source bundle in the package.
@@ -9,7 +9,7 @@
 // tokens; batched: N completions of NEW tokens sampled at temperature 1 from one prompt
 // (prefilled once, shared by all N sequences). exact: f32 kv-cache and no flash attention
 // (garden's arithmetic); defaults: llama.cpp's own context defaults. Prints one JSON line:
-// {"seconds": [per round], "tokens": [the first round's completion(s)]}. A round covers the
+// {"seconds": [per round], "tokens": [the first round's completion(s)], "peak_rss_bytes"}. A round covers the
 // prompt's prefill and every decode step, as garden's timed region does.
 #include <ggml-backend.h>
 #include <llama.h>
@@ -20,6 +20,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "process_stats.h"
 
 namespace {
 
@@ -132,7 +134,7 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < first[s].size(); ++i) std::printf("%s%d", i ? ", " : "", first[s][i]);
     std::printf("]");
   }
-  std::printf("]}\n");
+  std::printf("], \"peak_rss_bytes\": %lld}\n", static_cast<long long>(bench::peak_resident_bytes()));
   llama_sampler_free(sampler);
   llama_free(ctx);
   llama_model_free(model);
