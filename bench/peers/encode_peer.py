@@ -29,20 +29,13 @@ class Encoder(Model):
         allowed = real.bool()[:, None, None, :] | torch.eye(t, dtype=torch.bool)[None, None]
         for i in range(self.c["n_layers"]):
             p = f"blocks.{i}."
-            h = self.rms(x, p + "norm_attention.rms.weight")
-            q = (h @ self.w[p + "attention.q.weight"].T).view(b, t, self.heads, self.d).transpose(1, 2)
-            k = (h @ self.w[p + "attention.k.weight"].T).view(b, t, self.kv_heads, self.d).transpose(1, 2)
-            v = (h @ self.w[p + "attention.v.weight"].T).view(b, t, self.kv_heads, self.d).transpose(1, 2)
-            q, k = self.rope(q, 0), self.rope(k, 0)
+            q, k, v = self.qkv(x, p, 0)
             if self.kv_heads != self.heads:
                 k = k.repeat_interleave(self.heads // self.kv_heads, 1)
                 v = v.repeat_interleave(self.heads // self.kv_heads, 1)
             scores = (q @ k.transpose(-2, -1) / math.sqrt(self.d)).masked_fill(~allowed, float("-inf"))
             o = (scores.softmax(-1) @ v).transpose(1, 2).reshape(b, t, self.heads * self.d)
-            x = x + o @ self.w[p + "attention.o.weight"].T
-            h = self.rms(x, p + "norm_mlp.rms.weight")
-            gate = torch.nn.functional.silu(h @ self.w[p + "mlp.in.weight"].T)
-            x = x + (gate * (h @ self.w[p + "mlp.up.weight"].T)) @ self.w[p + "mlp.down.weight"].T
+            x = self.mlp(x + o @ self.w[p + "attention.o.weight"].T, p)
         x = self.rms(x, "final_norm.rms.weight")
         weights = real.float()[:, :, None]
         pooled = (x * weights).sum(1) / weights.sum(1)

@@ -62,17 +62,28 @@ class Model:
         x1, x2 = x[..., : self.d // 2], x[..., self.d // 2 :]
         return x * cos + torch.cat([-x2, x1], -1) * sin
 
+    def qkv(self, x, p, offset):
+        """Block p's queries, keys (both rotated from position offset) and values: [B, H, T, D]."""
+        b, t, _ = x.shape
+        h = self.rms(x, p + "norm_attention.rms.weight")
+        q = (h @ self.w[p + "attention.q.weight"].T).view(b, t, self.heads, self.d).transpose(1, 2)
+        k = (h @ self.w[p + "attention.k.weight"].T).view(b, t, self.kv_heads, self.d).transpose(1, 2)
+        v = (h @ self.w[p + "attention.v.weight"].T).view(b, t, self.kv_heads, self.d).transpose(1, 2)
+        return self.rope(q, offset), self.rope(k, offset), v
+
+    def mlp(self, x, p):
+        """Block p's SwiGLU, added to the residual stream."""
+        h = self.rms(x, p + "norm_mlp.rms.weight")
+        gate = torch.nn.functional.silu(h @ self.w[p + "mlp.in.weight"].T)
+        return x + (gate * (h @ self.w[p + "mlp.up.weight"].T)) @ self.w[p + "mlp.down.weight"].T
+
     def forward(self, tokens, cache):  # tokens: [B, T]; cache: list of [k, v] per layer
         b, t = tokens.shape
         offset = cache[0][0].shape[2] if cache[0][0] is not None else 0
         x = self.w["token_embedding.weight"][tokens]
         for i in range(self.c["n_layers"]):
             p = f"blocks.{i}."
-            h = self.rms(x, p + "norm_attention.rms.weight")
-            q = (h @ self.w[p + "attention.q.weight"].T).view(b, t, self.heads, self.d).transpose(1, 2)
-            k = (h @ self.w[p + "attention.k.weight"].T).view(b, t, self.kv_heads, self.d).transpose(1, 2)
-            v = (h @ self.w[p + "attention.v.weight"].T).view(b, t, self.kv_heads, self.d).transpose(1, 2)
-            q, k = self.rope(q, offset), self.rope(k, offset)
+            q, k, v = self.qkv(x, p, offset)
             if cache[i][0] is not None:
                 k, v = torch.cat([cache[i][0], k], 2), torch.cat([cache[i][1], v], 2)
             cache[i] = [k, v]
@@ -85,10 +96,7 @@ class Model:
                 future = torch.arange(s)[None, :] > (torch.arange(t)[:, None] + offset)
                 scores = scores.masked_fill(future, float("-inf"))
             o = (scores.softmax(-1) @ v).transpose(1, 2).reshape(b, t, self.heads * self.d)
-            x = x + o @ self.w[p + "attention.o.weight"].T
-            h = self.rms(x, p + "norm_mlp.rms.weight")
-            gate = torch.nn.functional.silu(h @ self.w[p + "mlp.in.weight"].T)
-            x = x + (gate * (h @ self.w[p + "mlp.up.weight"].T)) @ self.w[p + "mlp.down.weight"].T
+            x = self.mlp(x + o @ self.w[p + "attention.o.weight"].T, p)
         return self.rms(x[:, -1], "final_norm.rms.weight") @ self.head.T  # [B, V]
 
 
