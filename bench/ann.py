@@ -111,15 +111,11 @@ def main():
     p.add_argument("--vectors", help="BASE.npy,QUERIES.npy: benchmark on these instead of the synthetic sets")
     p.add_argument("--name", default="embeddings", help="the name of the --vectors set in the report")
     a = p.parse_args()
-    if a.reps < 5:
-        protocol.fail("ann: --reps must be at least 5 (the protocol's minimum)")
     if a.vectors and len(a.vectors.split(",")) != 2:
         protocol.fail("ann: --vectors takes BASE.npy,QUERIES.npy")
     bench = os.path.join(a.build_dir, "bench", "garden_bench_ann")
     peer = os.path.join(a.build_dir, "bench", "garden_bench_ann_hnswlib")
-    for binary in (bench, peer):
-        if not os.access(binary, os.X_OK):
-            protocol.fail("ann: %s is not built (cmake -DGARDEN_BUILD_BENCH=ON)" % binary)
+    protocol.require("ann", a.reps, bench, peer)
     python_peer = os.path.join(protocol.ROOT, "bench", "peers", "ann_peer.py")
     env = protocol.environment()
     hnswlib_module = subprocess.run([protocol.PYTHON, "-c", "import hnswlib; print(hnswlib.__file__)"],

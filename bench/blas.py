@@ -53,10 +53,7 @@ def main():
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--threads", type=int, default=2)
     a = p.parse_args()
-    if a.reps < 5:
-        protocol.fail("blas: --reps must be at least 5 (the protocol's minimum)")
-    if not os.access(a.bench_binary, os.X_OK):
-        protocol.fail("blas: %s is not built (cmake -DGARDEN_BUILD_BENCH=ON)" % a.bench_binary)
+    protocol.require("blas", a.reps, a.bench_binary)
     found = variants(a.threads)
     if len(found) < 2:
         protocol.fail("blas: no OpenBLAS under %s (scripts/setup installs it)" % LIBDIR)

@@ -65,15 +65,11 @@ def main():
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--repeats", type=int, default=10)
     a = p.parse_args()
-    if a.reps < 5:
-        protocol.fail("bm25: --reps must be at least 5 (the protocol's minimum)")
     if a.repeats < 1:
         protocol.fail("bm25: --repeats must be at least 1")
     garden = os.path.join(a.build_dir, "bench", "garden_bench_bm25")
     cpp_peer = os.path.join(a.build_dir, "bench", "garden_bench_bm25_peer")
-    for binary in (garden, cpp_peer):
-        if not os.access(binary, os.X_OK):
-            protocol.fail("bm25: %s is not built (cmake -DGARDEN_BUILD_BENCH=ON)" % binary)
+    protocol.require("bm25", a.reps, garden, cpp_peer)
     python_peer = os.path.join(protocol.ROOT, "bench", "peers", "bm25_peer.py")
     sides = {
         "garden": (lambda c, i: [garden, "build", c, i], lambda c, i, r: [garden, "search", c, i, r]),

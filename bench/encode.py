@@ -37,13 +37,10 @@ def main():
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--reps", type=int, default=5)
     a = p.parse_args()
-    if a.reps < 5:
-        protocol.fail("encode: --reps must be at least 5 (the protocol's minimum)")
     if min(a.docs, a.batch, a.threads, a.rounds) < 1:
         protocol.fail("encode: --docs, --batch, --threads and --rounds must be at least 1")
     garden = os.path.join(a.build_dir, "bench", "garden_bench_encode")
-    if not os.access(garden, os.X_OK):
-        protocol.fail("encode: %s is not built (cmake -DGARDEN_BUILD_BENCH=ON)" % garden)
+    protocol.require("encode", a.reps, garden)
     collection = os.path.join(a.data, a.collection)
     if not os.path.exists(os.path.join(collection, "corpus.jsonl")):
         protocol.fail("encode: %s holds no BEIR collection (corpus.jsonl); give --data or --collection" % collection)

@@ -34,13 +34,10 @@ def main():
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--reps", type=int, default=5)
     a = p.parse_args()
-    if a.reps < 5:
-        protocol.fail("generation: --reps must be at least 5 (the protocol's minimum)")
     if a.rounds < 1 or a.threads < 1:
         protocol.fail("generation: --rounds and --threads must be at least 1")
     garden = os.path.join(a.build_dir, "bench", "garden_bench_generation")
-    if not os.access(garden, os.X_OK):
-        protocol.fail("generation: %s is not built (cmake -DGARDEN_BUILD_BENCH=ON)" % garden)
+    protocol.require("generation", a.reps, garden)
     python_peer = os.path.join(protocol.ROOT, "bench", "peers", "generation_peer.py")
     env = protocol.environment()
     rows = []

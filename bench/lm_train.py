@@ -42,10 +42,7 @@ def main():
     a = p.parse_args()
     if a.steps < 1 or a.warmup < 0:
         protocol.fail("lm_train: --steps must be >= 1 and --warmup >= 0")
-    if a.reps < 5:
-        protocol.fail("lm_train: --reps must be at least 5 (the protocol's minimum)")
-    if not os.access(a.bench_binary, os.X_OK):
-        protocol.fail("lm_train: %s is not built (cmake -DGARDEN_BUILD_BENCH=ON)" % a.bench_binary)
+    protocol.require("lm_train", a.reps, a.bench_binary)
     peer = os.path.join(protocol.ROOT, "bench", "peers", "lm_train_peer.py")
     binary = a.bench_binary
     env = protocol.environment()  # before any measurement: the commit and machine the run starts from

@@ -123,6 +123,16 @@ def nominal_flops_per_cycle(flags):
     return fp32, bf16
 
 
+def require(bench, reps, *binaries):
+    """Stops with a one-line error unless reps meets the protocol's minimum and every
+    benchmark binary is built."""
+    if reps < 5:
+        fail("%s: --reps must be at least 5 (the protocol's minimum)" % bench)
+    for binary in binaries:
+        if not os.access(binary, os.X_OK):
+            fail("%s: %s is not built (cmake -DGARDEN_BUILD_BENCH=ON)" % (bench, binary))
+
+
 def fail(message):
     print(message, file=sys.stderr)
     sys.exit(1)
