@@ -19,8 +19,10 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "bench", "results")
 PYTHON = "/usr/bin/python3"  # Debian's, the one python3-torch is installed for
-# The values core/runtime.cpp sets with mallopt, as glibc reads them from the environment.
-ALLOCATOR_ENV = {"MALLOC_MMAP_THRESHOLD_": str(256 << 20), "MALLOC_TRIM_THRESHOLD_": str(512 << 20)}
+# The settings core/runtime.cpp makes with mallopt, as glibc reads them from the environment
+# (no mmap for large blocks; a trim threshold no heap reaches), so that a Python peer runs on
+# the same allocator behaviour as garden.
+ALLOCATOR_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(1 << 60)}
 
 
 def run_json(argv, env_extra=None):
