@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 
 #include <list>
+#include <map>
 #include <memory>
 
 #include "garden/cli/common.h"
@@ -12,6 +13,7 @@
 #include "garden/core/data_root.h"
 #include "garden/eval/clustering.h"
 #include "garden/eval/embedding_suite.h"
+#include "garden/eval/lexical_baselines.h"
 #include "garden/eval/ir_metrics.h"
 #include "garden/eval/sts.h"
 #include "garden/core/error.h"
@@ -39,13 +41,33 @@ void refuse_foreign_scores_file(const std::string& out) {
   if (!ours) usage_error("--out " + out + " exists and is not an earlier scores file of garden eval suite: choose another path");
 }
 
-void print_suite(const eval::SuiteScores& scores, const std::vector<std::string>& skipped, const std::string& out) {
-  for (const auto& [name, score] : scores.scores) fmt::print("{:<14} {:8.2f}\n", name, score);
+// The encoder's score of each task beside its lexical floor (TF-IDF cosine for STS, BM25 for
+// retrieval; eval/lexical_baselines.h), so that no score is read without it.
+void print_suite(const std::vector<eval::EmbeddingTask>& tasks, const eval::SuiteScores& scores, const eval::SuiteScores& lexical,
+                 const std::vector<std::string>& skipped, const std::string& out) {
+  std::map<std::string, double> floor(lexical.scores.begin(), lexical.scores.end());
+  fmt::print("{:<14} {:>8} {:>8}\n", "task", "encoder", "lexical");
+  double retrieval_sum = 0, bm25_sum = 0;
+  int retrieval_tasks = 0;
+  for (const auto& [name, score] : scores.scores) {
+    const auto it = floor.find(name);
+    fmt::print("{:<14} {:8.2f} {:>8}\n", name, score, it == floor.end() ? "-" : fmt::format("{:.2f}", it->second));
+  }
   if (scores.scores.size() > 1) fmt::print("{:<14} {:8.2f}\n", "average", scores.average);
+  for (const auto& task : tasks)
+    if (task.kind == eval::EmbeddingTask::Kind::retrieval && floor.count(task.name)) {
+      retrieval_sum += scores.at(task.name);
+      bm25_sum += floor.at(task.name);
+      ++retrieval_tasks;
+    }
+  if (retrieval_tasks > 0 && bm25_sum > 0)
+    fmt::print("retrieval mean nDCG@10: encoder {:.2f}, BM25 {:.2f} ({:.2f}x BM25)\n", retrieval_sum / retrieval_tasks,
+               bm25_sum / retrieval_tasks, retrieval_sum / bm25_sum);
   for (const auto& line : skipped) fmt::print("skipped: {}\n", line);
   if (out.empty()) return;
-  Json json{{"average", scores.average}, {"scores", Json::object()}, {"skipped", skipped}};
+  Json json{{"average", scores.average}, {"scores", Json::object()}, {"lexical", Json::object()}, {"skipped", skipped}};
   for (const auto& [name, score] : scores.scores) json["scores"][name] = score;
+  for (const auto& [name, score] : lexical.scores) json["lexical"][name] = score;
   write_json_atomic(out, json);
 }
 
@@ -151,7 +173,8 @@ void register_eval_embeddings(CLI::App& eval) {
     std::unique_ptr<eval::LexnameTask> lexnames;
     for (auto& task : lexname_tasks(so->lexname, lexnames)) tasks.push_back(std::move(task));
     retrieval::EmbeddingModel model(so->encoder.model);
-    print_suite(eval::evaluate_embeddings(model, tasks, so->encoder.batch), skipped, so->out);
+    const auto scores = eval::evaluate_embeddings(model, tasks, so->encoder.batch);
+    print_suite(tasks, scores, eval::lexical_baselines(tasks), skipped, so->out);
   });
 }
 
