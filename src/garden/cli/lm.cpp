@@ -3,6 +3,7 @@
 
 #include <iostream>
 #include <iterator>
+#include <optional>
 
 #include "garden/cli/common.h"
 #include "garden/cli/training.h"
@@ -82,24 +83,37 @@ void register_lm(CLI::App& app) {
 
   struct BaseOptions {
     RuntimeOptions runtime;
-    train::BaseLmOptions options;
+    std::string recipe = "v1";
+    std::optional<int64_t> steps, vocab, d_model, layers, heads;
+    uint64_t seed = 0;
     bool rebuild = false;
   };
   auto base = std::make_shared<BaseOptions>();
-  auto* base_cmd = lm->add_subcommand("base", "the shared tiny base LM (SentencePiece 8k with <mask>, 4 layers, d=128), "
-                                              "built once per configuration into the cache; prints its folder");
-  base_cmd->add_option("--steps", base->options.steps, "pretraining steps")->capture_default_str();
-  base_cmd->add_option("--vocab", base->options.vocab, "SentencePiece vocabulary")->capture_default_str();
-  base_cmd->add_option("--seed", base->options.seed, "seed")->capture_default_str();
+  auto* base_cmd = lm->add_subcommand("base", "the shared base LM of a recipe (v1: 4 layers, d=128; v2: larger, more English; "
+                                              "docs/base-lm.md), built once per configuration into the cache; prints its folder");
+  base_cmd->add_option("--recipe", base->recipe, "v1 | v2")->check(CLI::IsMember({"v1", "v2"}))->capture_default_str();
+  base_cmd->add_option("--steps", base->steps, "pretraining steps (default: the recipe's)");
+  base_cmd->add_option("--vocab", base->vocab, "SentencePiece vocabulary (default: the recipe's)");
+  base_cmd->add_option("--d-model", base->d_model, "model width (default: the recipe's)");
+  base_cmd->add_option("--layers", base->layers, "layers (default: the recipe's)");
+  base_cmd->add_option("--heads", base->heads, "attention heads (default: the recipe's)");
+  base_cmd->add_option("--seed", base->seed, "seed")->capture_default_str();
   base_cmd->add_flag("--rebuild", base->rebuild, "train it again even if the cache has it");
   add_runtime_options(*base_cmd, base->runtime);
   base_cmd->callback([base] {
     configure_threads(base->runtime.threads);
-    const auto lm = train::ensure_base_lm(resolve_cache_dir(base->runtime.cache), resolve_data_root(base->runtime.data),
-                                          base->options, base->rebuild);
+    auto options = train::base_lm_recipe(base->recipe);
+    options.seed = base->seed;
+    if (base->steps) options.steps = *base->steps;
+    if (base->vocab) options.vocab = *base->vocab;
+    if (base->d_model) options.d_model = *base->d_model;
+    if (base->layers) options.layers = *base->layers;
+    if (base->heads) options.heads = *base->heads;
+    const auto lm = train::ensure_base_lm(resolve_cache_dir(base->runtime.cache), resolve_data_root(base->runtime.data), options,
+                                          base->rebuild);
     fmt::print("{}\n", lm.model.string());
-    fmt::print(stderr, "{} base LM: held-out loss {:.4f}; pretrained on {}; tokenizer {}\n", lm.built ? "built the" : "cached",
-               lm.val_loss, lm.sources, lm.tokenizer.string());
+    fmt::print(stderr, "{} base LM ({}): held-out loss {:.4f}; pretrained on {}; tokenizer {}\n", lm.built ? "built the" : "cached",
+               options.recipe, lm.val_loss, lm.sources, lm.tokenizer.string());
   });
 
   struct EvalOptions {

@@ -2,6 +2,9 @@
 
 #include <fmt/core.h>
 
+#include <string_view>
+#include <unordered_set>
+
 #include "garden/core/artifact_cache.h"
 #include "garden/core/data_root.h"
 #include "garden/core/error.h"
@@ -18,8 +21,30 @@ namespace garden::train {
 namespace fs = std::filesystem;
 
 Json BaseLmOptions::to_json() const {
-  return {{"vocab", vocab}, {"steps", steps}, {"batch", batch}, {"seq", seq}, {"lr", lr},
-          {"dropout", dropout}, {"seed", seed}, {"tokenizer_sentences", tokenizer_sentences}};
+  Json json = {{"vocab", vocab}, {"steps", steps}, {"batch", batch}, {"seq", seq}, {"lr", lr},
+               {"dropout", dropout}, {"seed", seed}, {"tokenizer_sentences", tokenizer_sentences}};
+  // v1's key predates these fields (its architecture is in the key's model config); leaving
+  // them out for v1 keeps the entries built before valid.
+  if (recipe != "v1") json.update({{"recipe", recipe}, {"bf16", bf16}});
+  return json;
+}
+
+BaseLmOptions base_lm_recipe(const std::string& name) {
+  BaseLmOptions o;
+  if (name == "v1") return o;
+  if (name != "v2") usage_error("base LM: unknown recipe '" + name + "' (v1 or v2)");
+  o.recipe = "v2";
+  // The widest of three ~10M-parameter shapes won at equal wall time (docs/base-lm.md).
+  o.d_model = 384;
+  o.layers = 4;
+  o.heads = 6;
+  o.seq = 256;
+  o.batch = 16;
+  o.steps = 3000;
+  o.lr = 2e-3;
+  o.dropout = 0.0;  // about two epochs over the text: too little repetition for dropout to pay
+  o.bf16 = true;
+  return o;
 }
 
 namespace {
@@ -33,10 +58,10 @@ struct Source {
 model::TransformerConfig base_model_config(const BaseLmOptions& options, int64_t vocab) {
   model::TransformerConfig c;
   c.vocab = vocab;
-  c.d_model = 128;
-  c.n_layers = 4;
-  c.n_heads = 4;
-  c.max_seq = 256;
+  c.d_model = options.d_model;
+  c.n_layers = options.layers;
+  c.n_heads = options.heads;
+  c.max_seq = std::max<int64_t>(256, options.seq);
   c.pos = model::Positions::rope;
   c.norm = model::Norm::rmsnorm;
   c.mlp = model::Mlp::swiglu;
@@ -44,37 +69,94 @@ model::TransformerConfig base_model_config(const BaseLmOptions& options, int64_t
   return c;
 }
 
+void append_lines(std::string& out, const std::string& text) {
+  out += text;
+  if (!out.empty() && out.back() != '\n') out.push_back('\n');
+}
+
+// `text` without the lines that `held_out` contains.
+std::string without_lines(const std::string& text, const std::unordered_set<std::string_view>& held_out) {
+  std::string kept;
+  kept.reserve(text.size());
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string_view line(text.data() + start, end - start);
+    if (!held_out.count(line)) kept.append(line).push_back('\n');
+    start = end + 1;
+  }
+  return kept;
+}
+
 }  // namespace
+
+BaseLmText base_lm_text(const fs::path& cache, const std::optional<fs::path>& data_root, const BaseLmOptions& options) {
+  const auto corpus = text::prepare_default_corpus(text::default_corpus_dir(cache));
+  std::vector<Source> sources = {{"built-in corpus (King James Bible + WordNet glosses, train split)", corpus.split("train")}};
+  std::vector<fs::path> held_out = {corpus.split("valid"), corpus.split("test")};
+  if (options.recipe == "v2") {
+    const auto docs = text::prepare_docs_corpus(text::docs_corpus_dir(cache));
+    sources.push_back({"Python documentation + Perl manuals (train split)", docs.split("train")});
+    held_out.push_back(docs.split("valid"));
+    held_out.push_back(docs.split("test"));
+  }
+  if (auto dir = find_collection(data_root, "tinyshakespeare"); dir && fs::exists(*dir / "input.txt"))
+    sources.push_back({"tiny-shakespeare (first 90%)", *dir / "input.txt", 9});
+  const auto wikitext = find_collection(data_root, "wikitext2-raw");
+  const bool has_wikitext = wikitext && fs::exists(*wikitext / "test.txt");
+  // v1 trained on wikitext-2 test; v2 keeps it for evaluation only.
+  if (options.recipe == "v1" && has_wikitext) sources.push_back({"wikitext-2 raw", *wikitext / "test.txt"});
+  if (options.recipe == "v2" && has_wikitext) held_out.push_back(*wikitext / "test.txt");
+
+  BaseLmText out;
+  for (const auto& s : sources) {
+    const std::string all = read_file(s.file);
+    append_lines(out.train, all.substr(0, all.size() * s.keep_fraction_tenths / 10));
+    out.sources.append(out.sources.empty() ? "" : "; ").append(s.name);
+    out.files.emplace_back(s.name, s.file);
+  }
+  append_lines(out.valid, read_file(corpus.split("valid")));
+  if (options.recipe == "v2") {
+    append_lines(out.valid, read_file(text::docs_corpus_dir(cache) / "valid.txt"));
+    // A line that also occurs in a held-out split (a repeated verse, a WordNet gloss shared by
+    // two synsets, a wikitext sentence quoted elsewhere) is not trained on.
+    std::vector<std::string> held_texts;
+    for (const auto& file : held_out) held_texts.push_back(read_file(file));
+    std::unordered_set<std::string_view> held_lines;
+    for (const auto& t : held_texts) {
+      size_t start = 0;
+      while (start < t.size()) {
+        size_t end = t.find('\n', start);
+        if (end == std::string::npos) end = t.size();
+        if (end > start) held_lines.insert(std::string_view(t.data() + start, end - start));
+        start = end + 1;
+      }
+    }
+    out.train = without_lines(out.train, held_lines);
+    for (const auto& file : held_out) out.files.emplace_back("held out: " + file.filename().string(), file);
+  }
+  return out;
+}
 
 BaseLm ensure_base_lm(const fs::path& cache, const std::optional<fs::path>& data_root, const BaseLmOptions& options,
                       bool rebuild, bool quiet) {
   if (options.vocab < 300 || options.steps < 1 || options.batch < 1 || options.seq < 8)
     usage_error("base LM: vocab >= 300, steps >= 1, batch >= 1 and seq >= 8 are needed");
-  const auto corpus = text::prepare_default_corpus(text::default_corpus_dir(cache));
-  std::vector<Source> sources = {{"built-in corpus (King James Bible + WordNet glosses, train split)", corpus.split("train")}};
-  if (auto dir = find_collection(data_root, "tinyshakespeare"); dir && fs::exists(*dir / "input.txt"))
-    sources.push_back({"tiny-shakespeare (first 90%)", *dir / "input.txt", 9});
-  if (auto dir = find_collection(data_root, "wikitext2-raw"); dir && fs::exists(*dir / "test.txt"))
-    sources.push_back({"wikitext-2 raw", *dir / "test.txt"});
+  if (options.d_model < 8 || options.layers < 1 || options.heads < 1 || options.d_model % options.heads != 0)
+    usage_error("base LM: d_model >= 8, layers >= 1 and heads >= 1 dividing d_model are needed");
+  base_lm_recipe(options.recipe);  // rejects an unknown recipe name
+  const BaseLmText text = base_lm_text(cache, data_root, options);
 
-  // The cache key: options, architecture and the exact bytes of every source.
+  // The cache key: options, architecture and the exact bytes of every input.
   ArtifactRecipe recipe{"base-lm", kBaseLmRecipeVersion,
                         {{"options", options.to_json()}, {"model", base_model_config(options, options.vocab).to_json()}, {"sources", Json::array()}}};
-  std::string described;
-  for (const auto& s : sources) {
-    recipe.key["sources"].push_back({{"name", s.name}, {"sha256", sha256_file_hex(s.file)}});
-    described.append(described.empty() ? "" : "; ").append(s.name);
-  }
+  for (const auto& [name, file] : text.files) recipe.key["sources"].push_back({{"name", name}, {"sha256", sha256_file_hex(file)}});
   // The final folder goes unused: the model folder carries its tokenizer, so nothing names it.
   const auto build = [&](const fs::path& staged, const fs::path&) {
-    std::string text;
-    for (const auto& s : sources) {
-      const std::string all = read_file(s.file);
-      text.append(all.substr(0, all.size() * s.keep_fraction_tenths / 10));
-      if (!text.empty() && text.back() != '\n') text.push_back('\n');
-    }
-    write_file_atomic(staged / "pretrain.txt", text);
-    if (!quiet) fmt::print(stderr, "base LM: training a {}-piece tokenizer on {} MB ({})\n", options.vocab, text.size() >> 20, described);
+    write_file_atomic(staged / "pretrain.txt", text.train);
+    if (!quiet) fmt::print(stderr, "base LM {}: training a {}-piece tokenizer on {} MB ({})\n", options.recipe, options.vocab,
+                           text.train.size() >> 20, text.sources);
     text::TokenizerTrainOptions tok;
     tok.inputs = {staged / "pretrain.txt"};
     tok.vocab = options.vocab;
@@ -84,15 +166,18 @@ BaseLm ensure_base_lm(const fs::path& cache, const std::optional<fs::path>& data
     const text::SentencePieceTokenizer tokenizer(staged / "tokenizer.model");
     if (tokenizer.piece_to_id(kMaskPiece) < 0) throw Error("base LM: the tokenizer lost its <mask> piece");
 
-    TokenWindows data(encode_corpus(tokenizer, text), encode_corpus(tokenizer, read_file(corpus.split("valid"))), tokenizer.bos_id(),
-                      options.seq, options.batch, /*eval_windows=*/64, options.seed);
+    auto train_tokens = encode_corpus(tokenizer, text.train);
+    const auto train_token_count = static_cast<int64_t>(train_tokens.size());
+    TokenWindows data(std::move(train_tokens), encode_corpus(tokenizer, text.valid), tokenizer.bos_id(), options.seq,
+                      options.batch, /*eval_windows=*/64, options.seed);
     TrainConfig tc;
     tc.steps = options.steps;
     tc.batch = options.batch;
     tc.seq = options.seq;
     tc.lr = options.lr;
-    tc.warmup = std::min<int64_t>(50, options.steps / 10);
-    tc.eval_every = 0;
+    tc.bf16 = options.bf16;
+    tc.warmup = std::min<int64_t>(options.recipe == "v1" ? 50 : 100, options.steps / 10);
+    tc.eval_every = options.recipe == "v1" ? 0 : 500;
     tc.eval_windows = 64;
     tc.checkpoint_every = 0;
     tc.keep_checkpoints = 1;
@@ -106,11 +191,13 @@ BaseLm ensure_base_lm(const fs::path& cache, const std::optional<fs::path>& data
     model::save_model(staged / "model", model, trainer.tokenizer_spec);
     fs::remove_all(staged / "run" / "checkpoints");  // the model folder holds the weights
     fs::remove(staged / "pretrain.txt");
-    write_json_atomic(staged / "done.json", Json{{"val_loss", result.val_loss}, {"seconds", result.seconds},
-                                                 {"parameters", model->parameter_count()}, {"sources", described}});
+    write_json_atomic(staged / "done.json",
+                      Json{{"val_loss", result.val_loss}, {"seconds", result.seconds}, {"parameters", model->parameter_count()},
+                           {"sources", text.sources}, {"recipe", options.to_json()}, {"train_tokens", train_token_count},
+                           {"tokens_seen", options.steps * options.batch * options.seq}});
   };
   const Artifact artifact = ensure_artifact(cache, recipe, build, rebuild);
-  BaseLm lm{artifact.dir / "model", artifact.dir / "tokenizer.model", described, artifact.built, 0};
+  BaseLm lm{artifact.dir / "model", artifact.dir / "tokenizer.model", text.sources, artifact.built, 0};
   lm.val_loss = read_json_file(artifact.dir / "done.json").value("val_loss", 0.0);
   return lm;
 }

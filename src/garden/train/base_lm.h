@@ -1,20 +1,25 @@
-// The shared tiny base LM that every embedding reproduction starts from (llm2vec.md,
-// nv-embed.md, matryoshka.md): a causal 4-layer, d=128, 4-head RoPE transformer (~2M
-// parameters) over a SentencePiece 8k vocabulary with a reserved <mask> piece, pretrained
-// for a few minutes on the built-in corpus (King James Bible + WordNet glosses) plus
-// tiny-shakespeare and wikitext-2 when the data root has them. It is built once per
-// configuration hash into the artifact cache (DESIGN.md), so later runs load it.
+// The shared base LMs that the embedding reproductions start from (llm2vec.md, nv-embed.md,
+// matryoshka.md): causal RoPE transformers over a SentencePiece 8k vocabulary with a
+// reserved <mask> piece. v1 is tiny (d=128, 4 layers, ~2M parameters, a few minutes on the
+// built-in corpus plus tiny-shakespeare and wikitext-2 test); v2 is larger and trained on
+// more English (docs/base-lm.md). Each is built once per configuration hash into the
+// artifact cache (DESIGN.md), so later runs load it.
 #pragma once
 
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "garden/core/json.h"
 
 namespace garden::train {
 
+// A recipe: v1 (the original tiny base) or v2 (larger, on more English, bf16; see
+// base_lm_recipe). Every field is part of the cache key.
 struct BaseLmOptions {
+  std::string recipe = "v1";
   int64_t vocab = 8000;
   int64_t steps = 600;   // about 4 minutes on 2 cores
   int64_t batch = 16;
@@ -23,8 +28,27 @@ struct BaseLmOptions {
   double dropout = 0.1;
   uint64_t seed = 0;
   int64_t tokenizer_sentences = 300000;  // lines SentencePiece reads at most
+  int64_t d_model = 128, layers = 4, heads = 4;
+  bool bf16 = false;  // bf16 autocast (fp32 master weights)
   Json to_json() const;
 };
+
+// The named recipe's options: "v1" (d=128, 4 layers; built-in corpus, tiny-shakespeare and
+// wikitext-2 test) or "v2" (d=384, 4 layers, ~10M parameters, 256-token windows, bf16 on
+// the built-in and documentation corpora and tiny-shakespeare, never on any held-out line or
+// on wikitext-2). Throws on another name.
+BaseLmOptions base_lm_recipe(const std::string& name);
+
+// The pretraining text of a recipe: its sources' training parts, one string, with every
+// line that also occurs in a held-out split (v2) removed; and the held-out text its loss is
+// reported on. Exposed for the test that no held-out line reaches training.
+struct BaseLmText {
+  std::string train, valid;
+  std::string sources;  // what it is, for reports
+  std::vector<std::pair<std::string, std::filesystem::path>> files;  // every input file, hashed into the key
+};
+BaseLmText base_lm_text(const std::filesystem::path& cache, const std::optional<std::filesystem::path>& data_root,
+                        const BaseLmOptions& options);
 
 struct BaseLm {
   std::filesystem::path model;      // a model folder (model::load_model)
