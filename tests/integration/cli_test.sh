@@ -165,10 +165,12 @@ printf 'score\tsentence1\tsentence2\n1.0\ta cat\ta plane\n4.5\ta dog runs\ta dog
 mkdir -p "$work/root/tinysts" && cp -r "$work/coll" "$work/root/tiny" && cp "$work/sts.tsv" "$work/root/tinysts/test.tsv"
 suite_out=$("$garden" eval suite --model "$work/emb" --data "$work/root" --collections tiny,absent --sts tinysts --glosses 60 \
   --neighbours 3 --out "$work/suite.json" 2>/dev/null)
-grep -qE "^tiny +[0-9.]+$" <<<"$suite_out" && grep -qE "^tinysts +-?[0-9.]+$" <<<"$suite_out" &&
-  grep -qE "^lexname-3nn +[0-9.]+$" <<<"$suite_out" && grep -qE "^average +-?[0-9.]+$" <<<"$suite_out" &&
+# Each task: the encoder's score, its lexical floor (or -) and, for a collection, BM25 + encoder RRF.
+grep -qE "^tiny +[0-9.]+ +[0-9.]+ +[0-9.]+$" <<<"$suite_out" && grep -qE "^tinysts +-?[0-9.]+ +(-?[0-9.]+|-) +-$" <<<"$suite_out" &&
+  grep -qE "^lexname-3nn +[0-9.]+ +- +-$" <<<"$suite_out" && grep -qE "^average +-?[0-9.]+$" <<<"$suite_out" &&
+  grep -qE "^retrieval mean nDCG@10 over 1 collection: encoder [0-9.]+ \([0-9.]+x BM25\), BM25 [0-9.]+, BM25 \+ encoder RRF [0-9.]+$" <<<"$suite_out" &&
   grep -q "skipped: absent (not under the data root)" <<<"$suite_out" &&
-  grep -q '"tinysts"' "$work/suite.json" && pass || fail "eval suite"
+  grep -q '"tinysts"' "$work/suite.json" && grep -q '"rrf"' "$work/suite.json" && pass || fail "eval suite"
 echo "my notes" >"$work/notes.json"
 expect_error 2 "--out $work/notes.json exists and is not an earlier scores file" -- "$garden" eval suite --model "$work/emb" \
   --data "$work/root" --out "$work/notes.json"

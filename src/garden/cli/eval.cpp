@@ -16,6 +16,7 @@
 #include "garden/eval/lexical_baselines.h"
 #include "garden/eval/ir_metrics.h"
 #include "garden/eval/sts.h"
+#include "garden/retrieval/fusion.h"
 #include "garden/core/error.h"
 #include "garden/retrieval/collection.h"
 #include "garden/retrieval/model_vectors.h"
@@ -42,30 +43,36 @@ void refuse_foreign_scores_file(const std::string& out) {
 }
 
 // The encoder's score of each task beside its lexical floor (TF-IDF cosine for STS, BM25 for
-// retrieval; eval/lexical_baselines.h), so that no score is read without it.
+// retrieval; eval/lexical_baselines.h), so that no score is read without it, and for a
+// collection the reciprocal-rank fusion of BM25's and the encoder's rankings.
 void print_suite(const std::vector<eval::EmbeddingTask>& tasks, const eval::SuiteScores& scores, const eval::SuiteScores& lexical,
                  const std::vector<std::string>& skipped, const std::string& out) {
-  std::map<std::string, double> floor(lexical.scores.begin(), lexical.scores.end());
-  fmt::print("{:<14} {:>8} {:>8}\n", "task", "encoder", "lexical");
-  double retrieval_sum = 0, bm25_sum = 0;
-  int retrieval_tasks = 0;
-  for (const auto& [name, score] : scores.scores) {
-    const auto it = floor.find(name);
-    fmt::print("{:<14} {:8.2f} {:>8}\n", name, score, it == floor.end() ? "-" : fmt::format("{:.2f}", it->second));
+  const std::map<std::string, double> floor(lexical.scores.begin(), lexical.scores.end());
+  std::map<std::string, double> fused;
+  double encoder_sum = 0, bm25_sum = 0, fused_sum = 0;
+  for (const auto& task : tasks) {
+    if (task.kind != eval::EmbeddingTask::Kind::retrieval || !lexical.runs.count(task.name) || !scores.runs.count(task.name)) continue;
+    const auto run = retrieval::reciprocal_rank_fusion({lexical.runs.at(task.name), scores.runs.at(task.name)}, 60.0, eval::kSuiteRunDepth);
+    fused[task.name] = 100 * eval::evaluate_run(run, task.collection->qrels, {"ndcg@10"}).mean.at("ndcg@10");
+    encoder_sum += scores.at(task.name);
+    bm25_sum += floor.at(task.name);
+    fused_sum += fused[task.name];
   }
+  const auto cell = [](const std::map<std::string, double>& m, const std::string& name) {
+    const auto it = m.find(name);
+    return it == m.end() ? std::string("-") : fmt::format("{:.2f}", it->second);
+  };
+  fmt::print("{:<14} {:>8} {:>8} {:>8}\n", "task", "encoder", "lexical", "RRF");
+  for (const auto& [name, score] : scores.scores) fmt::print("{:<14} {:8.2f} {:>8} {:>8}\n", name, score, cell(floor, name), cell(fused, name));
   if (scores.scores.size() > 1) fmt::print("{:<14} {:8.2f}\n", "average", scores.average);
-  for (const auto& task : tasks)
-    if (task.kind == eval::EmbeddingTask::Kind::retrieval && floor.count(task.name)) {
-      retrieval_sum += scores.at(task.name);
-      bm25_sum += floor.at(task.name);
-      ++retrieval_tasks;
-    }
-  if (retrieval_tasks > 0 && bm25_sum > 0)
-    fmt::print("retrieval mean nDCG@10: encoder {:.2f}, BM25 {:.2f} ({:.2f}x BM25)\n", retrieval_sum / retrieval_tasks,
-               bm25_sum / retrieval_tasks, retrieval_sum / bm25_sum);
+  if (!fused.empty()) {
+    const double n = static_cast<double>(fused.size());
+    fmt::print("retrieval mean nDCG@10 over {} collection{}: encoder {:.2f} ({:.2f}x BM25), BM25 {:.2f}, BM25 + encoder RRF {:.2f}\n",
+               fused.size(), fused.size() == 1 ? "" : "s", encoder_sum / n, bm25_sum > 0 ? encoder_sum / bm25_sum : 0.0, bm25_sum / n, fused_sum / n);
+  }
   for (const auto& line : skipped) fmt::print("skipped: {}\n", line);
   if (out.empty()) return;
-  Json json{{"average", scores.average}, {"scores", Json::object()}, {"lexical", Json::object()}, {"skipped", skipped}};
+  Json json{{"average", scores.average}, {"scores", Json::object()}, {"lexical", Json::object()}, {"rrf", fused}, {"skipped", skipped}};
   for (const auto& [name, score] : scores.scores) json["scores"][name] = score;
   for (const auto& [name, score] : lexical.scores) json["lexical"][name] = score;
   write_json_atomic(out, json);

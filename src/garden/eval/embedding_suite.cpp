@@ -105,8 +105,14 @@ SuiteScores evaluate_embeddings(model::Embedder& embedder, const text::Tokenizer
     switch (t.kind) {
       case EmbeddingTask::Kind::retrieval:
         if (!t.collection) throw Error(fmt::format("embedding suite: task '{}' has no collection", t.name));
-        score = exact_ndcg10(embedder, tokenizer, *t.collection, batch_size);
+      {
+        const auto encoded = retrieval::encode_collection(embedder, tokenizer, *t.collection, "", batch_size);
+        auto run = retrieval::hits_to_run(retrieval::exact_search(encoded.docs, encoded.queries, kSuiteRunDepth), encoded.query_ids,
+                                          encoded.doc_ids);
+        score = 100 * evaluate_run(run, t.collection->qrels, {"ndcg@10"}).mean.at("ndcg@10");
+        out.runs[t.name] = std::move(run);
         break;
+      }
       case EmbeddingTask::Kind::sts:
         if (!t.pairs) throw Error(fmt::format("embedding suite: task '{}' has no pairs", t.name));
         score = sts_spearman(embedder, tokenizer, *t.pairs, batch_size);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -47,8 +48,12 @@ struct EmbeddingTask {
                                 int64_t neighbours);
 };
 
+// How deep the suite keeps each retrieval task's ranking (for fusion with other runs).
+inline constexpr int64_t kSuiteRunDepth = 100;
+
 struct SuiteScores {
   std::vector<std::pair<std::string, double>> scores;  // per task, in the suite's order
+  std::map<std::string, retrieval::Run> runs;          // retrieval tasks: the top kSuiteRunDepth per query
   double average = 0;
   double at(const std::string& name) const;  // the score of the task named so (an error if none)
 };

@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <functional>
 #include <cctype>
 #include <cmath>
 #include <filesystem>
@@ -71,9 +74,9 @@ double tfidf_sts_spearman(const std::vector<StsPair>& pairs, bool use_idf) {
   return 100 * spearman(tfidf_cosines(pairs, use_idf), gold);
 }
 
-double bm25_ndcg10(const retrieval::Collection& collection) {
+retrieval::Run bm25_run(const retrieval::Collection& collection, int64_t k) {
   // Xapian indexes a collection folder: the collection is written to a private temporary one.
-  static int counter = 0;
+  static std::atomic<int> counter{0};
   const auto dir = std::filesystem::temp_directory_path() / fmt::format("garden-lexical-{}-{}", ::getpid(), counter++);
   struct Cleanup {
     std::filesystem::path dir;
@@ -85,16 +88,30 @@ double bm25_ndcg10(const retrieval::Collection& collection) {
   retrieval::write_beir_collection(collection, dir / "collection");
   retrieval::build_bm25_index(dir / "collection", dir / "bm25", retrieval::Bm25Options{});
   const retrieval::Bm25Index index(dir / "bm25");
-  return 100 * evaluate_run(index.search_all(collection.queries, 10), collection.qrels, {"ndcg@10"}).mean.at("ndcg@10");
+  return index.search_all(collection.queries, k);
+}
+
+double bm25_ndcg10(const retrieval::Collection& collection) {
+  return 100 * evaluate_run(bm25_run(collection, 10), collection.qrels, {"ndcg@10"}).mean.at("ndcg@10");
 }
 
 SuiteScores lexical_baselines(const std::vector<EmbeddingTask>& tasks) {
   SuiteScores out;
   double sum = 0;
   for (const auto& t : tasks) {
-    if (t.kind == EmbeddingTask::Kind::sts && t.pairs) out.scores.emplace_back(t.name, tfidf_sts_spearman(*t.pairs));
-    else if (t.kind == EmbeddingTask::Kind::retrieval && t.collection) out.scores.emplace_back(t.name, bm25_ndcg10(*t.collection));
-    else continue;
+    if (t.kind == EmbeddingTask::Kind::sts && t.pairs) {
+      // Spearman is undefined when every cosine is the same (no two sentences share a term):
+      // such a set has no floor rather than a made-up one.
+      const auto cosines = tfidf_cosines(*t.pairs);
+      if (std::adjacent_find(cosines.begin(), cosines.end(), std::not_equal_to<>()) == cosines.end()) continue;
+      out.scores.emplace_back(t.name, tfidf_sts_spearman(*t.pairs));
+    } else if (t.kind == EmbeddingTask::Kind::retrieval && t.collection) {
+      auto run = bm25_run(*t.collection, kSuiteRunDepth);
+      out.scores.emplace_back(t.name, 100 * evaluate_run(run, t.collection->qrels, {"ndcg@10"}).mean.at("ndcg@10"));
+      out.runs[t.name] = std::move(run);
+    } else {
+      continue;
+    }
     sum += out.scores.back().second;
   }
   out.average = out.scores.empty() ? 0 : sum / static_cast<double>(out.scores.size());

@@ -22,10 +22,12 @@ namespace garden::eval {
 // The TF-IDF cosine of each pair, in order; and their Spearman x 100 against the gold scores.
 std::vector<double> tfidf_cosines(const std::vector<StsPair>& pairs, bool use_idf = true);
 double tfidf_sts_spearman(const std::vector<StsPair>& pairs, bool use_idf = true);
+// BM25's top k for every query of the collection, and its nDCG@10 x 100.
+retrieval::Run bm25_run(const retrieval::Collection& collection, int64_t k);
 double bm25_ndcg10(const retrieval::Collection& collection);
 
 // The baseline of each task that has one, named "<task>" as in the suite; `average` is over
-// those tasks only.
+// those tasks only; `runs` holds BM25's top kSuiteRunDepth of each retrieval task.
 SuiteScores lexical_baselines(const std::vector<EmbeddingTask>& tasks);
 
 }  // namespace garden::eval

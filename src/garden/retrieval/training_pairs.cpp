@@ -1,7 +1,12 @@
 #include "garden/retrieval/training_pairs.h"
 
+#include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <random>
 #include <sstream>
+
+#include "garden/core/error.h"
 
 namespace garden::retrieval {
 
@@ -73,5 +78,29 @@ std::vector<text::TextPair> lead_sentence_pairs(const Collection& collection, si
 }
 
 std::string body_without_title(const Document& doc) { return joined(body_words(doc, words_of(doc.title))); }
+
+std::vector<text::TextPair> independent_crop_pairs(const Collection& collection, const CropOptions& o) {
+  if (o.per_document < 1 || o.min_ratio <= 0 || o.max_ratio > 1 || o.min_ratio > o.max_ratio || o.min_words < 1 ||
+      o.max_words < o.min_words)
+    throw Error("independent crops: need per_document >= 1, 0 < min_ratio <= max_ratio <= 1, 1 <= min_words <= max_words");
+  std::mt19937_64 rng(o.seed);
+  std::uniform_real_distribution<double> ratio(o.min_ratio, o.max_ratio);
+  std::vector<text::TextPair> pairs;
+  for (const Document& doc : collection.corpus) {
+    const auto words = words_of(doc.title.empty() ? doc.text : doc.title + " " + doc.text);
+    if (words.size() < 2 * o.min_words) continue;
+    const auto crop = [&] {
+      const auto n = static_cast<size_t>(std::lround(ratio(rng) * static_cast<double>(words.size())));
+      const size_t length = std::clamp(n, o.min_words, std::min(o.max_words, words.size()));
+      const size_t start = std::uniform_int_distribution<size_t>(0, words.size() - length)(rng);
+      return joined({words.begin() + static_cast<std::ptrdiff_t>(start), words.begin() + static_cast<std::ptrdiff_t>(start + length)});
+    };
+    for (int64_t i = 0; i < o.per_document; ++i) {
+      auto query = crop();
+      pairs.push_back({std::move(query), crop(), doc.id, {}});
+    }
+  }
+  return pairs;
+}
 
 }  // namespace garden::retrieval

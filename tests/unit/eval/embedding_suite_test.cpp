@@ -7,6 +7,7 @@
 
 #include "garden/core/error.h"
 #include "garden/eval/clustering.h"
+#include "garden/eval/ir_metrics.h"
 #include "garden/model/embedder.h"
 #include "test_helpers.h"
 
@@ -93,6 +94,10 @@ TEST(EmbeddingSuite, EveryTaskMatchesAnUnbatchedReferenceAndTheAverageIsTheirMea
   for (size_t i = 0; i < pairs.size(); ++i) cosines.push_back(dot(a[i], b[i]));
   EXPECT_NEAR(scores.at("sts"), 100 * spearman(cosines, gold), 1e-6);
   EXPECT_NEAR(scores.at("coll"), reference_ndcg10(embedder, c), 1e-4);
+  // The retrieval task keeps its ranking (for fusion), and the ranking gives the score.
+  ASSERT_EQ(scores.runs.size(), 1u);
+  EXPECT_NEAR(100 * evaluate_run(scores.runs.at("coll"), c.qrels, {"ndcg@10"}).mean.at("ndcg@10"), scores.at("coll"), 1e-9);
+  EXPECT_EQ(scores.runs.at("coll").size(), c.queries.size());
 
   std::vector<float> rows;
   for (const auto& v : embed_one_by_one(embedder, texts)) rows.insert(rows.end(), v.begin(), v.end());

@@ -48,7 +48,18 @@ TEST(LexicalBaselines, StsBTestAndCranfieldGiveTheirQuotedFigures) {
   const auto pairs = read_sts_pairs(stsb);
   EXPECT_NEAR(tfidf_sts_spearman(pairs, true), 70.4, 0.05);
   EXPECT_NEAR(tfidf_sts_spearman(pairs, false), 52.65, 0.05);
-  EXPECT_NEAR(bm25_ndcg10(retrieval::read_beir_collection(cranfield)), 32.76, 0.005);
+  const auto collection = retrieval::read_beir_collection(cranfield);
+  EXPECT_NEAR(bm25_ndcg10(collection), 32.76, 0.005);
+  // The suite's floors: the same figures by task name, and BM25's ranking kept for fusion.
+  const std::vector<std::string> texts = {"a", "b"};
+  const std::vector<int64_t> labels = {0, 1};
+  const auto floors = lexical_baselines({EmbeddingTask::sts_task("stsb", pairs), EmbeddingTask::retrieval_task("cranfield", collection),
+                                         EmbeddingTask::knn_task("knn", texts, labels, 1)});
+  ASSERT_EQ(floors.scores.size(), 2u);  // kNN has no lexical floor
+  EXPECT_NEAR(floors.at("stsb"), 70.4, 0.05);
+  EXPECT_NEAR(floors.at("cranfield"), 32.76, 0.005);
+  ASSERT_EQ(floors.runs.count("cranfield"), 1u);
+  EXPECT_EQ(floors.runs.at("cranfield").begin()->second.size(), static_cast<size_t>(kSuiteRunDepth));
 }
 
 }  // namespace

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sstream>
+
+#include "garden/core/error.h"
 
 namespace garden::retrieval {
 namespace {
@@ -36,6 +39,47 @@ TEST(TrainingPairs, LeadSentenceBecomesTheQueryOfUntitledDocuments) {
   EXPECT_EQ(pairs[2].query, "compact memories have flexible capacities a digital data storage system with capacity");
   EXPECT_EQ(pairs[2].positive, "up to bits and random and or sequential access is described");
   EXPECT_EQ(pairs[2].doc_id, "3");
+}
+
+std::vector<std::string> split_words(const std::string& s) {
+  std::istringstream in(s);
+  std::vector<std::string> words;
+  for (std::string w; in >> w;) words.push_back(w);
+  return words;
+}
+
+TEST(TrainingPairs, IndependentCropsAreSpansOfTheirDocumentWithinTheLengthBounds) {
+  Collection c;
+  std::string long_text;
+  for (int i = 0; i < 200; ++i) long_text += "w" + std::to_string(i) + " ";
+  c.corpus = {{"long", "", long_text}, {"tiny", "", "only five words are here"}, {"titled", "Title words", "and then a body of some twelve words in all to crop"}};
+  CropOptions o;
+  o.per_document = 50;
+  o.seed = 3;
+  const auto pairs = independent_crop_pairs(c, o);
+  ASSERT_EQ(pairs.size(), 100u);  // "tiny" has fewer than 2 x 5 words
+  const auto all = split_words(long_text);
+  bool different = false;
+  for (const auto& p : pairs) {
+    if (p.doc_id != "long") continue;
+    for (const auto* span : {&p.query, &p.positive}) {
+      const auto words = split_words(*span);
+      // 10%..50% of 200 words, clamped to at most 64.
+      EXPECT_GE(words.size(), 20u);
+      EXPECT_LE(words.size(), 64u);
+      // A contiguous span: consecutive word numbers.
+      const int first = std::stoi(words.front().substr(1));
+      for (size_t i = 0; i < words.size(); ++i) EXPECT_EQ(words[i], all[static_cast<size_t>(first) + i]);
+    }
+    different = different || p.query != p.positive;
+  }
+  EXPECT_TRUE(different);  // the two crops are drawn independently
+  // The title is part of the text that is cropped; short documents give spans of min_words.
+  for (const auto& p : pairs)
+    if (p.doc_id == "titled") EXPECT_GE(split_words(p.query).size(), 5u);
+  EXPECT_EQ(independent_crop_pairs(c, o)[7].query, pairs[7].query);  // seeded
+  o.min_ratio = 0.6;
+  EXPECT_THROW(independent_crop_pairs(c, o), Error);
 }
 
 }  // namespace
