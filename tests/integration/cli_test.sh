@@ -244,6 +244,7 @@ expect_error 2 "drop --train" -- "$garden" embed train --model "$work/emb_mean" 
   fail "embed pairs --teacher dense"
 [ -e "$work/pairs_dense.flat/manifest.json" ] && pass || fail "embed pairs --teacher dense: no teacher index beside the pairs"
 expect_error 2 "--teacher must be bm25 or dense:EMB" -- "$garden" embed pairs --collection "$work/tcoll" --negatives 1 --teacher tfidf --out "$work/x.jsonl"
+expect_error 2 "--crops must be in [1, 64], got 0" -- "$garden" embed pairs --from crop --crops 0 --collection "$work/tcoll" --out "$work/x.jsonl"
 expect_error 2 "--margin must be naive-topk" -- "$garden" embed pairs --collection "$work/tcoll" --negatives 1 --margin top --out "$work/x.jsonl"
 for i in 1 2 3 4 5 6 7 8; do
   printf '{"text": "wing lift number %s", "label": "aero"}\n{"text": "cell blood number %s", "label": "med"}\n' "$i" "$i"

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <string>
@@ -33,6 +34,13 @@ class TempDir {
   }
   std::filesystem::path path_;
 };
+
+// The shared evaluation data: $GARDEN_DATA when set, else the folder beside the checkout that the
+// build recorded (tests that need it skip when it is absent).
+inline std::filesystem::path shared_data_root() {
+  const char* env = std::getenv("GARDEN_DATA");
+  return env && *env ? std::filesystem::path(env) : std::filesystem::path(GARDEN_TEST_DATA);
+}
 
 // Runs `fn`, expecting a garden::Error whose message contains `fragment`.
 template <typename Fn>

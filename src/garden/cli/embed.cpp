@@ -273,6 +273,8 @@ void add_embed_pairs(CLI::App& group) {
     if (o.from == "crop") {
       if (o.collection.empty()) usage_error("--from crop needs --collection");
       if (o.negatives > 0) usage_error("--negatives applies to --from title-body and lead-sentence");
+      // More than a few crops of one document repeat its words; 64 is far past any useful count.
+      if (o.crops < 1 || o.crops > 64) usage_error(fmt::format("--crops must be in [1, 64], got {}", o.crops));
       retrieval::CropOptions crop;
       crop.per_document = o.crops;
       crop.seed = o.seed;

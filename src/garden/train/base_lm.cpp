@@ -74,18 +74,25 @@ void append_lines(std::string& out, const std::string& text) {
   if (!out.empty() && out.back() != '\n') out.push_back('\n');
 }
 
+// Calls `visit` with each line of `text`, without its '\n'.
+template <typename Visit>
+void for_each_line(std::string_view text, Visit&& visit) {
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    visit(text.substr(start, end - start));
+    start = end + 1;
+  }
+}
+
 // `text` without the lines that `held_out` contains.
 std::string without_lines(const std::string& text, const std::unordered_set<std::string_view>& held_out) {
   std::string kept;
   kept.reserve(text.size());
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    const std::string_view line(text.data() + start, end - start);
+  for_each_line(text, [&](std::string_view line) {
     if (!held_out.count(line)) kept.append(line).push_back('\n');
-    start = end + 1;
-  }
+  });
   return kept;
 }
 
@@ -124,15 +131,10 @@ BaseLmText base_lm_text(const fs::path& cache, const std::optional<fs::path>& da
     std::vector<std::string> held_texts;
     for (const auto& file : held_out) held_texts.push_back(read_file(file));
     std::unordered_set<std::string_view> held_lines;
-    for (const auto& t : held_texts) {
-      size_t start = 0;
-      while (start < t.size()) {
-        size_t end = t.find('\n', start);
-        if (end == std::string::npos) end = t.size();
-        if (end > start) held_lines.insert(std::string_view(t.data() + start, end - start));
-        start = end + 1;
-      }
-    }
+    for (const auto& t : held_texts)
+      for_each_line(t, [&](std::string_view line) {
+        if (!line.empty()) held_lines.insert(line);
+      });
     out.train = without_lines(out.train, held_lines);
     for (const auto& file : held_out) out.files.emplace_back("held out: " + file.filename().string(), file);
   }

@@ -83,13 +83,8 @@ const std::map<std::string, std::string>& trec_eval_names() {
   return names;
 }
 
-std::filesystem::path data_root() {
-  if (const char* env = std::getenv("GARDEN_DATA"); env && *env) return env;
-  return GARDEN_TEST_DATA;
-}
-
 TEST(IrMetrics, MatchTrecEvalOnEverySharedCollection) {
-  const auto root = data_root();
+  const auto root = testing::shared_data_root();
   int collections = 0;
   if (std::filesystem::is_directory(root)) {
     for (const auto& entry : std::filesystem::directory_iterator(root)) {

@@ -6,16 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
+
+#include "test_files.h"
 
 namespace garden::eval {
 namespace {
-
-std::filesystem::path data_root() {
-  const char* env = std::getenv("GARDEN_DATA");
-  return env && *env ? std::filesystem::path(env) : std::filesystem::path(GARDEN_TEST_DATA);
-}
 
 TEST(LexicalBaselines, TfidfCosinesMatchAHandComputation) {
   // Four sentences: N = 4; df: the 3, cat 2, sat 1, ran 1, a 1, dog 2.
@@ -42,8 +38,8 @@ TEST(LexicalBaselines, TermFrequencyIsLogScaledAndIdfCountsEveryOccurrence) {
 }
 
 TEST(LexicalBaselines, StsBTestAndCranfieldGiveTheirQuotedFigures) {
-  const auto stsb = data_root() / "stsb" / "test.tsv";
-  const auto cranfield = data_root() / "cranfield";
+  const auto stsb = testing::shared_data_root() / "stsb" / "test.tsv";
+  const auto cranfield = testing::shared_data_root() / "cranfield";
   if (!std::filesystem::exists(stsb) || !std::filesystem::exists(cranfield)) GTEST_SKIP() << "no shared data";
   const auto pairs = read_sts_pairs(stsb);
   EXPECT_NEAR(tfidf_sts_spearman(pairs, true), 70.4, 0.05);

@@ -113,8 +113,7 @@ TEST(Bm25, RefusesKBelowOneAndAcceptsAHugeK) {
 }
 
 TEST(Bm25, ReproducesTheReferenceRunsOfEverySharedCollection) {
-  const char* env = std::getenv("GARDEN_DATA");
-  const std::filesystem::path root = env && *env ? env : GARDEN_TEST_DATA;
+  const auto root = testing::shared_data_root();
   int collections = 0;
   if (std::filesystem::is_directory(root)) {
     for (const auto& entry : std::filesystem::directory_iterator(root)) {

@@ -46,8 +46,7 @@ TEST(BeirCollection, DuplicateIdsAndBadLinesAreErrors) {
 }
 
 TEST(BeirCollection, SharedCranfieldHasTheDocumentedCounts) {
-  const char* env = std::getenv("GARDEN_DATA");
-  const std::filesystem::path root = env && *env ? env : GARDEN_TEST_DATA;
+  const auto root = testing::shared_data_root();
   if (!std::filesystem::exists(root / "cranfield" / "corpus.jsonl")) GTEST_SKIP() << "no cranfield under " << root;
   auto c = read_beir_collection(root / "cranfield");
   EXPECT_EQ(c.corpus.size(), 1400u);

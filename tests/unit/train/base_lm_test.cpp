@@ -87,8 +87,7 @@ TEST(BaseLm, TheCacheKeyFollowsOptionsArchitectureAndSourceBytesAndADamagedModel
 
 TEST(BaseLm, V2NeverTrainsOnAHeldOutLineNorOnWikitext) {
   testing::TempDir cache;
-  const char* env = std::getenv("GARDEN_DATA");
-  const fs::path data = env && *env ? fs::path(env) : fs::path(GARDEN_TEST_DATA);
+  const fs::path data = testing::shared_data_root();
   const auto text = base_lm_text(cache.path(), data, base_lm_recipe("v2"));
   EXPECT_EQ(text.sources.find("wikitext"), std::string::npos);
   EXPECT_NE(text.sources.find("Python documentation"), std::string::npos);
