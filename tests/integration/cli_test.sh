@@ -129,6 +129,7 @@ expect_error 2 "--d must be a positive number or a range like 4..16, not '4..7x'
 "$garden" embed init --model "$work/a" --pooler latent_attention --latents 4 --latent-heads 2 --out "$work/emb" >/dev/null &&
   pass || fail "embed init"
 "$garden" embed init --model "$work/a" --pooler mean --out "$work/emb_mean" >/dev/null 2>&1 || fail "embed init (mean)"
+expect_error 2 "case folding must be none, all-caps or all, not 'lower'" -- "$garden" embed init --model "$work/a" --case-folding lower --out "$work/emb_lower"
 expect_error 2 "pooler must be mean" -- "$garden" embed init --model "$work/a" --pooler max --out "$work/x"
 "$garden" embed encode --model "$work/emb" --input "$work/coll" --out "$work/emb.npy" 2>/dev/null | grep -q "x 16" && pass ||
   fail "embed encode"

@@ -162,7 +162,7 @@ void run_classify(ClassifyCommand& cmd) {
 
 void add_embed_init(CLI::App& group) {
   struct InitOptions {
-    std::string model, out, pooler = "mean", mask = "bidirectional";
+    std::string model, out, pooler = "mean", mask = "bidirectional", case_folding = "none";
     model::EmbedderConfig config;
   };
   auto init = std::make_shared<InitOptions>();
@@ -176,10 +176,14 @@ void add_embed_init(CLI::App& group) {
   init_cmd->add_option("--projection", init->config.projection, "output dimensions of a linear head (0 = none)")
       ->capture_default_str();
   init_cmd->add_option("--max-tokens", init->config.max_tokens, "tokens per text at most")->capture_default_str();
+  init_cmd->add_option("--case-folding", init->case_folding,
+                       "none | all-caps (lower-case texts written in capitals) | all (lower-case every text)")
+      ->capture_default_str();
   init_cmd->add_option("--out", init->out, "model folder to write")->required();
   init_cmd->callback([init] {
     init->config.pooling = model::parse_pooling(init->pooler);
     init->config.mask = model::parse_mask_mode(init->mask);
+    init->config.case_folding = model::parse_case_folding(init->case_folding);
     if (init->config.mask == model::MaskMode::prefix) usage_error("--mask must be bidirectional or causal");
     const model::EmbedderConfig checked = model::EmbedderConfig::from_json(init->config.to_json(), "--options");
     claim_output_dir(init->out, "garden embed init");

@@ -11,6 +11,37 @@
 
 namespace garden::model {
 
+CaseFolding parse_case_folding(const std::string& name) {
+  if (name == "none") return CaseFolding::none;
+  if (name == "all-caps") return CaseFolding::all_caps;
+  if (name == "all") return CaseFolding::all;
+  usage_error("case folding must be none, all-caps or all, not '" + name + "'");
+}
+
+std::string to_string(CaseFolding folding) {
+  switch (folding) {
+    case CaseFolding::none: return "none";
+    case CaseFolding::all_caps: return "all-caps";
+    case CaseFolding::all: return "all";
+  }
+  throw Error("unknown case folding");
+}
+
+std::string fold_case(const std::string& text, CaseFolding folding) {
+  if (folding == CaseFolding::none) return text;
+  const auto is_upper = [](char c) { return c >= 'A' && c <= 'Z'; };
+  const auto is_lower = [](char c) { return c >= 'a' && c <= 'z'; };
+  if (folding == CaseFolding::all_caps) {
+    const auto upper = std::count_if(text.begin(), text.end(), is_upper);
+    const auto letters = upper + std::count_if(text.begin(), text.end(), is_lower);
+    if (letters < 4 || upper * 10 < letters * 9) return text;
+  }
+  std::string folded = text;
+  for (char& c : folded)
+    if (is_upper(c)) c = static_cast<char>(c - 'A' + 'a');
+  return folded;
+}
+
 Json EmbedderConfig::to_json() const {
   return {{"pooling", to_string(pooling)},
           {"mask", to_string(mask)},
@@ -19,7 +50,8 @@ Json EmbedderConfig::to_json() const {
           {"latent_head_dim", latent.head_dim},
           {"latent_ff_mult", latent.ff_mult},
           {"projection", projection},
-          {"max_tokens", max_tokens}};
+          {"max_tokens", max_tokens},
+          {"case_folding", to_string(case_folding)}};
 }
 
 EmbedderConfig EmbedderConfig::from_json(const Json& json, const std::string& where) {
@@ -27,8 +59,10 @@ EmbedderConfig EmbedderConfig::from_json(const Json& json, const std::string& wh
   EmbedderConfig c;
   const std::string section = where + " embedder";
   refuse_unknown_keys(json, c.to_json(), section);
-  std::string pooling = "mean", mask = "bidirectional";
+  std::string pooling = "mean", mask = "bidirectional", case_folding = "none";  // "none": models saved before the field
   read_field(json, "pooling", pooling, section);
+  read_field(json, "case_folding", case_folding, section);
+  c.case_folding = parse_case_folding(case_folding);
   read_field(json, "mask", mask, section);
   c.pooling = parse_pooling(pooling);
   c.mask = parse_mask_mode(mask);
@@ -87,14 +121,14 @@ EmbeddingBatch pad_embedding_rows(const std::vector<std::vector<int64_t>>& rows,
 }
 
 EmbeddingBatch make_embedding_batch(const text::Tokenizer& tokenizer, const std::vector<std::string>& texts,
-                                    const std::string& instruction, int64_t max_tokens) {
+                                    const std::string& instruction, int64_t max_tokens, CaseFolding folding) {
   if (texts.empty()) throw Error("embedding batch: no texts");
   const std::vector<int64_t> prefix = instruction.empty() ? std::vector<int64_t>{} : tokenizer.encode(instruction);
   if (static_cast<int64_t>(prefix.size()) + 2 > max_tokens)
     usage_error(fmt::format("the instruction takes {} tokens, more than max_tokens {} allows", prefix.size(), max_tokens));
   std::vector<std::vector<int64_t>> rows;
   for (const auto& t : texts) {
-    std::vector<int64_t> body = tokenizer.encode(t);
+    std::vector<int64_t> body = tokenizer.encode(fold_case(t, folding));
     body.resize(std::min<size_t>(body.size(), static_cast<size_t>(max_tokens) - prefix.size() - 1));
     std::vector<int64_t> row = prefix;
     row.insert(row.end(), body.begin(), body.end());
@@ -149,7 +183,7 @@ torch::Tensor encode_in_batches(Embedder& embedder, const text::Tokenizer& token
   const auto batch_of = [&](const std::vector<size_t>& chunk) {
     std::vector<std::string> chunk_texts;
     for (size_t i : chunk) chunk_texts.push_back(texts[i]);
-    return make_embedding_batch(tokenizer, chunk_texts, instruction, embedder->config().max_tokens);
+    return make_embedding_batch(tokenizer, chunk_texts, instruction, embedder->config().max_tokens, embedder->config().case_folding);
   };
   return encode_in_order(embedder, order, batch_size, batch_of, progress, unit_vectors);
 }

@@ -19,12 +19,24 @@
 
 namespace garden::model {
 
+// What an embedder does to a text's letter case before tokenising it. Collections typed in
+// capitals (old telegraph-style abstracts, all-caps queries) fall apart into rare pieces under
+// a tokenizer learnt from mixed-case prose, while BM25 lower-cases every term; all_caps
+// lower-cases such texts only, all lower-cases every text.
+enum class CaseFolding { none, all_caps, all };
+CaseFolding parse_case_folding(const std::string& name);
+std::string to_string(CaseFolding folding);
+// A text counts as written in capitals when it has at least 4 ASCII letters and at least 90% of
+// them are upper case. Only ASCII letters change (UTF-8 sequences are left as they are).
+std::string fold_case(const std::string& text, CaseFolding folding);
+
 struct EmbedderConfig {
   Pooling pooling = Pooling::mean;
   MaskMode mask = MaskMode::bidirectional;
   LatentAttentionConfig latent;
   int64_t projection = 0;  // 0: none; else a linear head d_model -> projection
   int64_t max_tokens = 128;
+  CaseFolding case_folding = CaseFolding::none;  // applied to texts, never to instructions
   Json to_json() const;
   static EmbedderConfig from_json(const Json& json, const std::string& where);
 };
@@ -51,10 +63,10 @@ TORCH_MODULE(Embedder);
 struct EmbeddingBatch {
   torch::Tensor tokens, attention_mask, pool_mask;  // [B,T]
 };
-// Tokenises `instruction + text` + EOS for each text, truncated to max_tokens (the text is
-// cut, never the instruction or EOS), right-padded; the pool mask covers text and EOS.
+// Tokenises `instruction + fold_case(text)` + EOS for each text, truncated to max_tokens (the
+// text is cut, never the instruction or EOS), right-padded; the pool mask covers text and EOS.
 EmbeddingBatch make_embedding_batch(const text::Tokenizer& tokenizer, const std::vector<std::string>& texts,
-                                    const std::string& instruction, int64_t max_tokens);
+                                    const std::string& instruction, int64_t max_tokens, CaseFolding folding);
 
 // Rows of token ids right-padded with pad_id into one batch; the pool mask covers each row
 // from position pool_from on (after an instruction's tokens).

@@ -302,7 +302,8 @@ Json Service::embeddings(const Json& body) {
   Rows rows;
   int64_t tokens = 0;
   for (const auto& input : request.inputs) {
-    std::vector<int64_t> ids = input.is_tokens ? input.tokens : loaded.tokenizer->encode(input.text);
+    std::vector<int64_t> ids =
+        input.is_tokens ? input.tokens : loaded.tokenizer->encode(model::fold_case(input.text, loaded.embedder->config().case_folding));
     if (input.is_tokens) check_token_ids(ids, loaded.tokenizer->vocab_size(), "input");
     ids.push_back(loaded.tokenizer->eos_id());  // every embedded text ends with EOS
     if (static_cast<int64_t>(ids.size()) > max_tokens)

@@ -64,6 +64,7 @@ MicroStep contrastive_batch_loss(model::Embedder& embedder, const text::Tokenize
                                  const std::vector<const text::TextPair*>& pairs, const EmbedObjectiveConfig& config) {
   const auto device = embedder->backbone->token_embedding->weight.device();
   const int64_t max_tokens = embedder->config().max_tokens;
+  const model::CaseFolding case_folding = embedder->config().case_folding;
   std::vector<std::string> queries, documents;
   for (const auto* pair : pairs) {
     queries.push_back(pair->query);
@@ -78,7 +79,7 @@ MicroStep contrastive_batch_loss(model::Embedder& embedder, const text::Tokenize
   }
   int64_t tokens = 0;
   auto embed = [&](const std::vector<std::string>& texts, const std::string& instruction) {
-    const auto batch = model::make_embedding_batch(tokenizer, texts, instruction, max_tokens);
+    const auto batch = model::make_embedding_batch(tokenizer, texts, instruction, max_tokens, case_folding);
     tokens += batch.attention_mask.sum().item<int64_t>();
     return embedder->forward(batch.tokens.to(device), batch.attention_mask.to(device), batch.pool_mask.to(device));
   };

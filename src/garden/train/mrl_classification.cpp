@@ -44,14 +44,15 @@ Objective mrl_classification_objective(MrlClassificationModel& model, const text
     usage_error(fmt::format("the data has {} classes, the head {}", train_data.classes, model->head->config().classes));
   Objective objective;
   const int64_t max_tokens = model->encoder->config().max_tokens;
-  objective.micro_step = [&model, &tokenizer, &train_data, weights, aggregation, train, max_tokens](int64_t index) {
+  const model::CaseFolding case_folding = model->encoder->config().case_folding;
+  objective.micro_step = [&model, &tokenizer, &train_data, weights, aggregation, train, max_tokens, case_folding](int64_t index) {
     std::vector<std::string> texts;
     std::vector<int64_t> labels;
     for (int64_t i : pair_batch_indices(static_cast<int64_t>(train_data.texts.size()), train.batch, index, train.seed)) {
       texts.push_back(train_data.texts[static_cast<size_t>(i)]);
       labels.push_back(train_data.labels[static_cast<size_t>(i)]);
     }
-    const auto batch = model::make_embedding_batch(tokenizer, texts, "", max_tokens);
+    const auto batch = model::make_embedding_batch(tokenizer, texts, "", max_tokens, case_folding);
     const auto target = torch::tensor(labels, torch::kLong).to(model->encoder->backbone->token_embedding->weight.device());
     return MicroStep{mrl_cross_entropy(model->forward(batch), target, weights, aggregation), batch.attention_mask.sum().item<int64_t>()};
   };

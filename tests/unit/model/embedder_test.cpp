@@ -13,7 +13,7 @@ using testing::tiny_embedder;
 
 TEST(Embedder, BatchExcludesTheInstructionFromPoolingAndEndsWithEos) {
   const text::ByteTokenizer tok;
-  const auto batch = make_embedding_batch(tok, {"ab", "abcd"}, "Q: ", 64);
+  const auto batch = make_embedding_batch(tok, {"ab", "abcd"}, "Q: ", 64, CaseFolding::none);
   ASSERT_EQ(batch.tokens.sizes(), (std::vector<int64_t>{2, 3 + 4 + 1}));
   EXPECT_EQ(batch.tokens[0][5].item<int64_t>(), tok.eos_id());
   EXPECT_EQ(batch.tokens[0][6].item<int64_t>(), tok.pad_id());
@@ -21,11 +21,11 @@ TEST(Embedder, BatchExcludesTheInstructionFromPoolingAndEndsWithEos) {
   EXPECT_EQ(batch.pool_mask[0].sum().item<int64_t>(), 3);  // "ab" + EOS
   EXPECT_EQ(batch.pool_mask[1].narrow(0, 0, 3).sum().item<int64_t>(), 0);
   // Truncation cuts the text, never the instruction or EOS.
-  const auto cut = make_embedding_batch(tok, {"abcdefghij"}, "Q: ", 6);
+  const auto cut = make_embedding_batch(tok, {"abcdefghij"}, "Q: ", 6, CaseFolding::none);
   EXPECT_EQ(cut.tokens.size(1), 6);
   EXPECT_EQ(cut.tokens[0][5].item<int64_t>(), tok.eos_id());
   EXPECT_EQ(cut.pool_mask[0].sum().item<int64_t>(), 3);
-  EXPECT_THROW(make_embedding_batch(tok, {"x"}, "a very long instruction", 6), Error);
+  EXPECT_THROW(make_embedding_batch(tok, {"x"}, "a very long instruction", 6, CaseFolding::none), Error);
 }
 
 TEST(Embedder, InstructionChangesTokensButIsNotPooled) {
@@ -81,6 +81,39 @@ TEST(Embedder, SaveAndLoadGiveTheSameVectors) {
                            encode_texts(loaded.embedder, *loaded.tokenizer, {"same text"}, "", 1)));
   std::filesystem::remove_all(dir);
   EXPECT_THROW(load_embedder(dir), Error);
+}
+
+TEST(Embedder, CaseFoldingLowersTextsInCapitalsOnly) {
+  EXPECT_EQ(fold_case("THE ALLIES AFTER NASSAU, 1960", CaseFolding::all_caps), "the allies after nassau, 1960");
+  EXPECT_EQ(fold_case("NATO and the U.S. Nuclear Force", CaseFolding::all_caps), "NATO and the U.S. Nuclear Force");
+  // 9 of 10 letters upper case is the threshold; 8 of 9 is below it.
+  EXPECT_EQ(fold_case("ABCDEFGHIj", CaseFolding::all_caps), "abcdefghij");
+  EXPECT_EQ(fold_case("ABCDEFGHi", CaseFolding::all_caps), "ABCDEFGHi");
+  EXPECT_EQ(fold_case("USA", CaseFolding::all_caps), "USA");  // too few letters to tell
+  EXPECT_EQ(fold_case("NATO and the U.S.", CaseFolding::all), "nato and the u.s.");
+  EXPECT_EQ(fold_case("CAF\xC3\x89 NOIR", CaseFolding::all), "caf\xC3\x89 noir");  // UTF-8 bytes untouched
+  EXPECT_EQ(fold_case("NATO", CaseFolding::none), "NATO");
+  EXPECT_THROW(parse_case_folding("lower"), Error);
+  for (const auto f : {CaseFolding::none, CaseFolding::all_caps, CaseFolding::all}) EXPECT_EQ(parse_case_folding(to_string(f)), f);
+}
+
+TEST(Embedder, BatchesFoldTheTextButNotTheInstruction) {
+  const text::ByteTokenizer tok;
+  const auto folded = make_embedding_batch(tok, {"RADAR ECHOES"}, "Q: ", 64, CaseFolding::all_caps);
+  const auto lower = make_embedding_batch(tok, {"radar echoes"}, "Q: ", 64, CaseFolding::none);
+  EXPECT_TRUE(torch::equal(folded.tokens, lower.tokens));  // "Q: " keeps its capital
+  EXPECT_FALSE(torch::equal(make_embedding_batch(tok, {"RADAR ECHOES"}, "Q: ", 64, CaseFolding::none).tokens, lower.tokens));
+}
+
+TEST(Embedder, ConfigKeepsTheCaseFoldingAndOldConfigsHaveNone) {
+  EmbedderConfig config;
+  config.case_folding = CaseFolding::all_caps;
+  EXPECT_EQ(EmbedderConfig::from_json(config.to_json(), "t").case_folding, CaseFolding::all_caps);
+  Json old = EmbedderConfig{}.to_json();
+  old.erase("case_folding");
+  EXPECT_EQ(EmbedderConfig::from_json(old, "t").case_folding, CaseFolding::none);
+  old["case_folding"] = "upper";
+  EXPECT_THROW(EmbedderConfig::from_json(old, "t"), Error);
 }
 
 }  // namespace

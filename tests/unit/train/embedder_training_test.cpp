@@ -67,7 +67,7 @@ TEST(EmbedderTraining, BatchLossIsInfoNceOverTheEmbeddersVectors) {
   const auto got = contrastive_batch_loss(embedder, tok, batch, config);
 
   auto embed = [&](const std::vector<std::string>& texts, const std::string& instruction) {
-    const auto b = model::make_embedding_batch(tok, texts, instruction, 32);
+    const auto b = model::make_embedding_batch(tok, texts, instruction, 32, model::CaseFolding::none);
     return embedder->forward(b.tokens, b.attention_mask, b.pool_mask);
   };
   const auto q = embed({"ka", "kb", "kc"}, "Q: ");

@@ -122,7 +122,7 @@ TEST(SimCse, PairsDifferOnlyByDropout) {
   auto embedder = testing::tiny_embedder(model::Pooling::mean, 64, 0.0);
   embedder->backbone->set_dropout(0.3);
   const text::ByteTokenizer tok;
-  const auto batch = model::make_embedding_batch(tok, {"a cat sat"}, "", 64);
+  const auto batch = model::make_embedding_batch(tok, {"a cat sat"}, "", 64, model::CaseFolding::none);
   embedder->train();
   const auto a = embedder->forward(batch.tokens, batch.attention_mask, batch.pool_mask);
   const auto b = embedder->forward(batch.tokens, batch.attention_mask, batch.pool_mask);

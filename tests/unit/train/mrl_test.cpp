@@ -117,7 +117,7 @@ TEST(MrlClassification, TrainsAndTheEncoderOutputIsItsFeaturesNormalised) {
   EXPECT_LT(result.step_losses.back(), 0.5 * result.step_losses.front());
   const auto probabilities = head_probabilities(model, tok, data.texts, 8);
   for (const auto& p : probabilities) EXPECT_EQ(top1_accuracy(p, data.labels), 1.0);
-  const auto batch = model::make_embedding_batch(tok, {"aaaa", "zz"}, "", 32);
+  const auto batch = model::make_embedding_batch(tok, {"aaaa", "zz"}, "", 32, model::CaseFolding::none);
   torch::NoGradGuard no_grad;
   model->eval();
   const auto z = model->encoder->features(batch.tokens, batch.attention_mask, batch.pool_mask);
