@@ -189,6 +189,9 @@ printf '{"_id": "q1", "text": "lift"}\n' >"$work/tcoll/queries.jsonl"
 printf 'query-id\tcorpus-id\tscore\nq1\tt1\t1\n' >"$work/tcoll/qrels/test.tsv"
 "$garden" embed pairs --collection "$work/tcoll" --negatives 2 --held-out 2 --eval-out "$work/pairs_eval.jsonl" \
   --out "$work/pairs.jsonl" 2>/dev/null | grep -q "wrote 4 pairs" && grep -q '"negatives":\["' "$work/pairs.jsonl" && pass || fail "embed pairs"
+"$garden" embed pairs --from crop --per-document 2 --collection "$work/tcoll" --out "$work/crops.jsonl" 2>/dev/null |
+  grep -q "wrote 12 pairs" && pass || fail "embed pairs --from crop"
+expect_error 1 "no document has two sentences, one of 4-40 words" -- "$garden" embed pairs --from ict --collection "$work/tcoll" --out "$work/x.jsonl"
 train_flags=(--model "$work/emb_mean" --train "$work/pairs.jsonl" --eval "$work/pairs_eval.jsonl" --steps 4 --batch 2
   --warmup 1 --threads 1 --out "$work/etrain")
 "$garden" embed train "${train_flags[@]}" --hard-negatives 1 --stop-after 2 2>/dev/null | grep -q "stopped at step 2" && pass || fail "embed train --stop-after"
@@ -245,7 +248,7 @@ expect_error 2 "drop --train" -- "$garden" embed train --model "$work/emb_mean" 
   fail "embed pairs --teacher dense"
 [ -e "$work/pairs_dense.flat/manifest.json" ] && pass || fail "embed pairs --teacher dense: no teacher index beside the pairs"
 expect_error 2 "--teacher must be bm25 or dense:EMB" -- "$garden" embed pairs --collection "$work/tcoll" --negatives 1 --teacher tfidf --out "$work/x.jsonl"
-expect_error 2 "--crops must be in [1, 64], got 0" -- "$garden" embed pairs --from crop --crops 0 --collection "$work/tcoll" --out "$work/x.jsonl"
+expect_error 2 "--per-document must be in [1, 64], got 0" -- "$garden" embed pairs --from ict --per-document 0 --collection "$work/tcoll" --out "$work/x.jsonl"
 expect_error 2 "--margin must be naive-topk" -- "$garden" embed pairs --collection "$work/tcoll" --negatives 1 --margin top --out "$work/x.jsonl"
 for i in 1 2 3 4 5 6 7 8; do
   printf '{"text": "wing lift number %s", "label": "aero"}\n{"text": "cell blood number %s", "label": "med"}\n' "$i" "$i"

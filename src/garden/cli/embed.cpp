@@ -245,13 +245,14 @@ void add_embed_classify(CLI::App& group) {
 void add_embed_pairs(CLI::App& group) {
   struct PairsOptions {
     std::string from = "title-body", collection, out, eval_out, wordnet = text::kWordnetDir, margin = "naive-topk", teacher = "bm25";
-    int64_t negatives = 0, held_out = 0, crops = 1;
+    int64_t negatives = 0, held_out = 0, per_document = 1;
     uint64_t seed = 0;
   };
   auto pairs_opt = std::make_shared<PairsOptions>();
   auto* pairs_cmd = group.add_subcommand("pairs", "training pairs without test labels (title -> body, WordNet definition -> lemmas)");
   pairs_cmd->add_option("--from", pairs_opt->from, "title-body | lead-sentence (a BEIR --collection; lead sentence -> rest for untitled ones) | "
-                                                   "crop (two independent spans of each document of a --collection, Contriever) | wordnet")
+                                                   "crop (two independent spans of each document of a --collection, Contriever) | "
+                                                   "ict (a sentence -> the words around it, inverse cloze) | wordnet")
       ->capture_default_str();
   pairs_cmd->add_option("--collection", pairs_opt->collection, "BEIR folder (title-body, lead-sentence)");
   pairs_cmd->add_option("--negatives", pairs_opt->negatives, "title-body, lead-sentence: BM25 hard negatives per pair (0 = none)");
@@ -262,8 +263,8 @@ void add_embed_pairs(CLI::App& group) {
       ->capture_default_str();
   pairs_cmd->add_option("--held-out", pairs_opt->held_out, "pairs moved to --eval-out (a seeded random choice)");
   pairs_cmd->add_option("--eval-out", pairs_opt->eval_out, "file for the held-out pairs");
-  pairs_cmd->add_option("--crops", pairs_opt->crops, "crop: pairs per document")->capture_default_str();
-  pairs_cmd->add_option("--seed", pairs_opt->seed, "seed of the held-out choice and of the crops")->capture_default_str();
+  pairs_cmd->add_option("--per-document", pairs_opt->per_document, "crop, ict: pairs per document")->capture_default_str();
+  pairs_cmd->add_option("--seed", pairs_opt->seed, "seed of the held-out choice and of the crops and cloze sentences")->capture_default_str();
   pairs_cmd->add_option("--wordnet", pairs_opt->wordnet, "WordNet dict folder")->capture_default_str();
   pairs_cmd->add_option("--out", pairs_opt->out, "pairs .jsonl to write")->required();
   pairs_cmd->callback([pairs_opt] {
@@ -274,16 +275,27 @@ void add_embed_pairs(CLI::App& group) {
     const std::string dense_teacher = o.teacher == "bm25" ? "" : o.teacher.substr(6);
     if (o.teacher != "bm25" && dense_teacher.empty()) usage_error("--teacher dense: needs an embedding model, e.g. dense:runs/embed");
     std::vector<text::TextPair> pairs;
-    if (o.from == "crop") {
-      if (o.collection.empty()) usage_error("--from crop needs --collection");
+    if (o.from == "crop" || o.from == "ict") {
+      if (o.collection.empty()) usage_error("--from " + o.from + " needs --collection");
       if (o.negatives > 0) usage_error("--negatives applies to --from title-body and lead-sentence");
-      // More than a few crops of one document repeat its words; 64 is far past any useful count.
-      if (o.crops < 1 || o.crops > 64) usage_error(fmt::format("--crops must be in [1, 64], got {}", o.crops));
-      retrieval::CropOptions crop;
-      crop.per_document = o.crops;
-      crop.seed = o.seed;
-      pairs = retrieval::independent_crop_pairs(retrieval::read_beir_collection(o.collection), crop);
-      if (pairs.empty()) throw Error(fmt::format("{}: no document has the {} words two crops need", o.collection, 2 * crop.min_words));
+      // More than a few pairs of one document repeat its words; 64 is far past any useful count.
+      if (o.per_document < 1 || o.per_document > 64)
+        usage_error(fmt::format("--per-document must be in [1, 64], got {}", o.per_document));
+      const auto collection = retrieval::read_beir_collection(o.collection);
+      if (o.from == "crop") {
+        retrieval::CropOptions crop;
+        crop.per_document = o.per_document;
+        crop.seed = o.seed;
+        pairs = retrieval::independent_crop_pairs(collection, crop);
+        if (pairs.empty()) throw Error(fmt::format("{}: no document has the {} words two crops need", o.collection, 2 * crop.min_words));
+      } else {
+        retrieval::IctOptions ict;
+        ict.per_document = o.per_document;
+        ict.seed = o.seed;
+        pairs = retrieval::inverse_cloze_pairs(collection, ict);
+        if (pairs.empty()) throw Error(fmt::format("{}: no document has two sentences, one of {}-{} words", o.collection,
+                                                   ict.min_query_words, ict.max_query_words));
+      }
     } else if (o.from == "title-body" || o.from == "lead-sentence") {
       if (o.collection.empty()) usage_error("--from " + o.from + " needs --collection");
       const auto collection = retrieval::read_beir_collection(o.collection);

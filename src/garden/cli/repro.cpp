@@ -16,7 +16,7 @@ namespace {
 
 struct ReproOptions {
   RuntimeOptions runtime;
-  std::string slug, scale = "quick", out = "runs/repro";
+  std::string slug, scale = "quick", out = "runs/repro", base = "v1";
   uint64_t seed = 0;
 };
 
@@ -25,6 +25,7 @@ repro::Context make_context(const ReproOptions& o) {
   repro::Context ctx;
   ctx.scale = repro::parse_scale(o.scale);
   ctx.seed = o.seed;
+  ctx.base_recipe = o.base;
   ctx.data_root = resolve_data_root(o.runtime.data);
   ctx.cache = resolve_cache_dir(o.runtime.cache);
   ctx.device = resolve_device(o.runtime.device);
@@ -80,6 +81,9 @@ void register_repro(CLI::App& app) {
   run->add_option("--scale", o->scale, "smoke (seconds, toy sizes) | quick | full")->capture_default_str();
   run->add_option("--seed", o->seed)->capture_default_str();
   run->add_option("--out", o->out, "output folder (the paper's folder is created inside)")->capture_default_str();
+  run->add_option("--base", o->base, "shared base LM of the embedding reproductions: v1 | v2 (garden lm base --recipe)")
+      ->check(CLI::IsMember({"v1", "v2"}))
+      ->capture_default_str();
   add_runtime_options(*run, o->runtime);
   run->callback([o] {
     const auto* reproduction = repro::find_reproduction(o->slug);
@@ -100,6 +104,9 @@ void register_repro(CLI::App& app) {
   all->add_option("--scale", a->scale, "smoke | quick | full")->capture_default_str();
   all->add_option("--seed", a->seed)->capture_default_str();
   all->add_option("--out", a->out, "output folder")->capture_default_str();
+  all->add_option("--base", a->base, "shared base LM of the embedding reproductions: v1 | v2")
+      ->check(CLI::IsMember({"v1", "v2"}))
+      ->capture_default_str();
   add_runtime_options(*all, a->runtime);
   all->callback([a] {
     auto ctx = make_context(*a);

@@ -3,7 +3,7 @@
 namespace garden::repro {
 
 train::BaseLm shared_base_lm(const Context& ctx) {
-  train::BaseLmOptions options;
+  train::BaseLmOptions options = train::base_lm_recipe(ctx.base_recipe);
   options.seed = ctx.seed;
   if (ctx.scale == Scale::smoke) {
     // The whole pipeline in seconds: a small vocabulary, a few steps.

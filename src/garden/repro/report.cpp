@@ -169,6 +169,7 @@ Json result_json(const Result& result, int figures_version) {
               {"seconds", result.seconds},
               {"data", result.data_used},
               {"seed", result.seed},
+              {"base", result.base_recipe.empty() ? Json(nullptr) : Json(result.base_recipe)},
               {"threads", torch::get_num_threads()},
               {"figures_version", figures_version},
               {"commit", source_commit()},

@@ -34,6 +34,7 @@ struct Context {
   std::filesystem::path out;    // this reproduction's folder
   std::optional<std::filesystem::path> data_root;
   std::filesystem::path cache;  // shared artifacts (the base LM, built-in corpora)
+  std::string base_recipe = "v1";  // the shared base LM of the embedding reproductions (train::base_lm_recipe)
   std::filesystem::path wordnet = text::kWordnetDir;
   torch::Device device = torch::kCPU;
   bool quiet = false;
@@ -99,6 +100,7 @@ struct Result {
   Scale scale = Scale::quick;
   uint64_t seed = 0;
   std::string data_used;
+  std::string base_recipe;  // the shared base LM's recipe, where the reproduction uses it
   std::vector<Table> tables;
   std::vector<Plot> plots;
   std::vector<std::string> rendered_plots;  // SVG files actually written

@@ -77,6 +77,52 @@ std::vector<text::TextPair> lead_sentence_pairs(const Collection& collection, si
   return pairs;
 }
 
+std::vector<text::TextPair> inverse_cloze_pairs(const Collection& collection, const IctOptions& o) {
+  if (o.per_document < 1 || o.keep_sentence < 0 || o.keep_sentence > 1 || o.min_query_words < 1 ||
+      o.max_query_words < o.min_query_words || o.context_words < o.min_context_words)
+    throw Error("inverse cloze: need per_document >= 1, keep_sentence in [0, 1], 1 <= min_query_words <= max_query_words, "
+                "min_context_words <= context_words");
+  std::mt19937_64 rng(o.seed);
+  std::bernoulli_distribution keep(o.keep_sentence);
+  std::vector<text::TextPair> pairs;
+  for (const Document& doc : collection.corpus) {
+    const auto words = words_of(doc.title.empty() ? doc.text : doc.title + " " + doc.text);
+    // Sentence spans [begin, end) over the words; a trailing unfinished one counts too.
+    std::vector<std::pair<size_t, size_t>> sentences;
+    for (size_t begin = 0, i = 0; i < words.size(); ++i) {
+      const char last = words[i].back();
+      if (last == '.' || last == '?' || last == '!' || i + 1 == words.size()) {
+        sentences.emplace_back(begin, i + 1);
+        begin = i + 1;
+      }
+    }
+    std::vector<size_t> candidates;
+    for (size_t s = 0; s < sentences.size(); ++s) {
+      const size_t n = sentences[s].second - sentences[s].first;
+      if (n >= o.min_query_words && n <= o.max_query_words && words.size() - n >= o.min_context_words) candidates.push_back(s);
+    }
+    if (sentences.size() < 2 || candidates.empty()) continue;
+    for (int64_t p = 0; p < o.per_document; ++p) {
+      const auto [begin, end] = sentences[candidates[std::uniform_int_distribution<size_t>(0, candidates.size() - 1)(rng)]];
+      const std::vector<std::string> query(words.begin() + static_cast<std::ptrdiff_t>(begin), words.begin() + static_cast<std::ptrdiff_t>(end));
+      const bool keep_query = keep(rng);
+      // Words around the sentence: half the budget before it, the rest after, and whatever one
+      // side cannot use goes to the other.
+      const size_t budget = o.context_words - (keep_query ? std::min(o.context_words, end - begin) : 0);
+      const size_t after_available = words.size() - end;
+      size_t before = std::min(begin, budget / 2);
+      const size_t after = std::min(after_available, budget - before);
+      before = std::min(begin, budget - after);
+      std::vector<std::string> context(words.begin() + static_cast<std::ptrdiff_t>(begin - before), words.begin() + static_cast<std::ptrdiff_t>(begin));
+      if (keep_query) context.insert(context.end(), query.begin(), query.end());
+      context.insert(context.end(), words.begin() + static_cast<std::ptrdiff_t>(end), words.begin() + static_cast<std::ptrdiff_t>(end + after));
+      if (context.size() < o.min_context_words) continue;
+      pairs.push_back({joined(query), joined(context), doc.id, {}});
+    }
+  }
+  return pairs;
+}
+
 std::string body_without_title(const Document& doc) { return joined(body_words(doc, words_of(doc.title))); }
 
 std::vector<text::TextPair> independent_crop_pairs(const Collection& collection, const CropOptions& o) {

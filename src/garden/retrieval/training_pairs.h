@@ -36,6 +36,20 @@ struct CropOptions {
 };
 std::vector<text::TextPair> independent_crop_pairs(const Collection& collection, const CropOptions& options);
 
+// The inverse cloze task (Lee et al. 2019, ORQA): a sentence of a document as the query and
+// the words around it as the positive, the sentence itself removed from that context except in
+// a `keep_sentence` share of pairs (ORQA keeps it in 10%, so that lexical overlap still counts).
+// Sentences end at a word ending in '.', '?' or '!'; a query sentence has min_query_words to
+// max_query_words words; the context is up to context_words words, as many before the sentence
+// as after where the document allows. Documents of fewer than two sentences are skipped. Seeded.
+struct IctOptions {
+  int64_t per_document = 1;
+  double keep_sentence = 0.1;
+  size_t min_query_words = 4, max_query_words = 40, context_words = 96, min_context_words = 8;
+  uint64_t seed = 0;
+};
+std::vector<text::TextPair> inverse_cloze_pairs(const Collection& collection, const IctOptions& options);
+
 // The document's text with a leading copy of its title removed: the positive of a title-body
 // pair, and how mined negatives are written.
 std::string body_without_title(const Document& doc);

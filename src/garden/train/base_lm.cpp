@@ -199,7 +199,7 @@ BaseLm ensure_base_lm(const fs::path& cache, const std::optional<fs::path>& data
                            {"tokens_seen", options.steps * options.batch * options.seq}});
   };
   const Artifact artifact = ensure_artifact(cache, recipe, build, rebuild);
-  BaseLm lm{artifact.dir / "model", artifact.dir / "tokenizer.model", text.sources, artifact.built, 0};
+  BaseLm lm{artifact.dir / "model", artifact.dir / "tokenizer.model", text.sources, options.recipe, artifact.built, 0};
   lm.val_loss = read_json_file(artifact.dir / "done.json").value("val_loss", 0.0);
   return lm;
 }

@@ -54,6 +54,7 @@ struct BaseLm {
   std::filesystem::path model;      // a model folder (model::load_model)
   std::filesystem::path tokenizer;  // the SentencePiece .model (also named in the model's config)
   std::string sources;              // what it was pretrained on, for reports
+  std::string recipe;               // v1 | v2 (base_lm_recipe), for reports
   bool built = false;               // true when this call trained it (false: from the cache)
   double val_loss = 0;
 };

@@ -1,7 +1,10 @@
 #include "garden/retrieval/training_pairs.h"
 
+#include <fmt/core.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
 #include <sstream>
 
 #include "garden/core/error.h"
@@ -51,7 +54,7 @@ std::vector<std::string> split_words(const std::string& s) {
 TEST(TrainingPairs, IndependentCropsAreSpansOfTheirDocumentWithinTheLengthBounds) {
   Collection c;
   std::string long_text;
-  for (int i = 0; i < 200; ++i) long_text += "w" + std::to_string(i) + " ";
+  for (int i = 0; i < 200; ++i) long_text += fmt::format("w{} ", i);
   c.corpus = {{"long", "", long_text}, {"tiny", "", "only five words are here"}, {"titled", "Title words", "and then a body of some twelve words in all to crop"}};
   CropOptions o;
   o.per_document = 50;
@@ -76,10 +79,54 @@ TEST(TrainingPairs, IndependentCropsAreSpansOfTheirDocumentWithinTheLengthBounds
   EXPECT_TRUE(different);  // the two crops are drawn independently
   // The title is part of the text that is cropped; short documents give spans of min_words.
   for (const auto& p : pairs)
-    if (p.doc_id == "titled") EXPECT_GE(split_words(p.query).size(), 5u);
+    if (p.doc_id == "titled") {
+      EXPECT_GE(split_words(p.query).size(), 5u);
+    }
   EXPECT_EQ(independent_crop_pairs(c, o)[7].query, pairs[7].query);  // seeded
   o.min_ratio = 0.6;
   EXPECT_THROW(independent_crop_pairs(c, o), Error);
+}
+
+TEST(TrainingPairs, InverseClozeTakesASentenceOutOfItsContext) {
+  Collection c;
+  std::string text;  // 20 sentences of 5 numbered words: "s0w0 s0w1 s0w2 s0w3 s0w4." ...
+  for (int s = 0; s < 20; ++s)
+    for (int w = 0; w < 5; ++w) text += fmt::format("s{}w{}{}", s, w, w == 4 ? ". " : " ");
+  c.corpus = {{"long", "", text}, {"one", "", "Just one sentence of several words here."}};
+  const auto all = split_words(text);
+  const auto position = [&](const std::string& word) { return std::find(all.begin(), all.end(), word) - all.begin(); };
+  IctOptions o;
+  o.per_document = 40;
+  o.context_words = 30;
+  o.keep_sentence = 0;
+  o.seed = 5;
+  const auto removed = inverse_cloze_pairs(c, o);
+  ASSERT_EQ(removed.size(), 40u);  // "one" has a single sentence
+  std::set<std::string> queries;
+  for (const auto& p : removed) {
+    const auto q = split_words(p.query), ctx = split_words(p.positive);
+    ASSERT_EQ(q.size(), 5u);
+    EXPECT_EQ(q.front().substr(q.front().find('w')), "w0");  // a whole sentence
+    EXPECT_EQ(ctx.size(), 30u);
+    for (const auto& w : q) EXPECT_EQ(std::count(ctx.begin(), ctx.end(), w), 0) << "the sentence stays out of its context";
+    // The context is the words right before and right after the sentence, balanced where the
+    // document allows.
+    const auto begin = position(q.front()), end = position(q.back()) + 1;
+    const auto before = std::min<std::ptrdiff_t>(begin, 15 + std::max<std::ptrdiff_t>(0, 15 - (100 - end))), after = 30 - before;
+    EXPECT_EQ(ctx.front(), all[static_cast<size_t>(before > 0 ? begin - before : end)]);
+    EXPECT_EQ(ctx.back(), all[static_cast<size_t>(after > 0 ? end + after - 1 : begin - 1)]);
+    queries.insert(p.query);
+  }
+  EXPECT_GT(queries.size(), 10u);
+  o.keep_sentence = 1;
+  for (const auto& p : inverse_cloze_pairs(c, o)) {
+    EXPECT_NE(p.positive.find(p.query), std::string::npos) << "kept in its context";
+    EXPECT_EQ(split_words(p.positive).size(), 30u);
+  }
+  o.keep_sentence = 0;
+  EXPECT_EQ(inverse_cloze_pairs(c, o)[9].query, removed[9].query);  // seeded
+  o.context_words = 4;
+  EXPECT_THROW(inverse_cloze_pairs(c, o), Error);
 }
 
 }  // namespace

@@ -392,7 +392,8 @@ Result run(const Context& ctx) {
   const auto tokenizer = text::load_tokenizer(base.tokenizer.string());
   const Sizes sizes = sizes_for(ctx);
   const Benchmarks bench = load_benchmarks(ctx, sizes);
-  result.data_used = fmt::format("base LM pretrained on {}; evaluation: {}", base.sources, bench.description);
+  result.base_recipe = base.recipe;
+  result.data_used = fmt::format("base LM {} pretrained on {}; evaluation: {}", base.recipe, base.sources, bench.description);
   const Setup setup{ctx, sizes, base, *tokenizer, text::prepare_default_corpus(text::default_corpus_dir(ctx.cache))};
 
   // The three steps: MNTP from the base, then SimCSE from Uni, from Bi and from Bi + MNTP.

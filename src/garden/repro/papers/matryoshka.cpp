@@ -263,7 +263,7 @@ struct E2 {
   int64_t cost_docs = 0, flops_adaptive = 0, flops_funnel = 0;
   double flops_ratio_adaptive = 0, flops_ratio_funnel = 0;
   double ms_exact = 0, ms_adaptive = 0, ms_funnel = 0;
-  std::string data;
+  std::string data, base_recipe;
   double seconds = 0;
   int64_t steps = 0, warmup = 0, batch = 0, pairs = 0;
 };
@@ -412,7 +412,8 @@ E2 run_retrieval(const Context& ctx) {
   const E2Data d = load_e2_data(ctx);
   e.pairs = static_cast<int64_t>(d.pairs.size());
   for (const auto& c : d.evals) e.collections.push_back(c.name);
-  e.data = fmt::format("base LM pretrained on {}; training pairs: {}; evaluation (real queries): {}", d.base.sources, join(d.sources, ", "),
+  e.base_recipe = d.base.recipe;
+  e.data = fmt::format("base LM {} pretrained on {}; training pairs: {}; evaluation (real queries): {}", d.base.recipe, d.base.sources, join(d.sources, ", "),
                        join(e.collections, ", "));
   E2Arms arms;
   arms.mrl = train_e2_arm(ctx, e, d, "MRL", 128, e.widths);
@@ -536,6 +537,7 @@ Result run(const Context& ctx) {
   const E1 e1 = run_classification(ctx);
   const E2 e2 = run_retrieval(ctx);
   result.data_used = fmt::format("E1: {}. E2: {}", e1.data, e2.data);
+  result.base_recipe = e2.base_recipe;
   result.figures = {{"e1", e1_figures(e1)}, {"e2", e2_figures(e2)}};
   result.tables = e1_tables(e1);
   for (auto& t : e2_tables(e2)) result.tables.push_back(std::move(t));

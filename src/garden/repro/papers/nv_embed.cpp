@@ -454,7 +454,8 @@ Result run(const Context& ctx) {
   const Stopwatch clock;
   Result result;
   const Setup setup = prepare(ctx);
-  result.data_used = fmt::format("base LM pretrained on {}; {}", setup.base.sources, setup.data.description);
+  result.base_recipe = setup.base.recipe;
+  result.data_used = fmt::format("base LM {} pretrained on {}; {}", setup.base.recipe, setup.base.sources, setup.data.description);
   // quick: eleven fine-tuned arms; 45 + 45 steps keep the run near 8 minutes on 2 cores.
   const int64_t stage_steps = ctx.pick<int64_t>(3, 45, 1000);
 
