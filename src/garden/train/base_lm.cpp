@@ -200,7 +200,9 @@ BaseLm ensure_base_lm(const fs::path& cache, const std::optional<fs::path>& data
   };
   const Artifact artifact = ensure_artifact(cache, recipe, build, rebuild);
   BaseLm lm{artifact.dir / "model", artifact.dir / "tokenizer.model", text.sources, options.recipe, artifact.built, 0};
-  lm.val_loss = read_json_file(artifact.dir / "done.json").value("val_loss", 0.0);
+  const Json done = read_json_file(artifact.dir / "done.json");
+  lm.val_loss = done.value("val_loss", 0.0);
+  lm.parameters = done.value("parameters", int64_t{0});
   return lm;
 }
 

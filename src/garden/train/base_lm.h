@@ -57,6 +57,7 @@ struct BaseLm {
   std::string recipe;               // v1 | v2 (base_lm_recipe), for reports
   bool built = false;               // true when this call trained it (false: from the cache)
   double val_loss = 0;
+  int64_t parameters = 0;
 };
 
 // The mask piece reserved in the tokenizer, for masked next-token prediction.

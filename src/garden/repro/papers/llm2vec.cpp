@@ -428,9 +428,10 @@ Result run(const Context& ctx) {
   result.notes.push_back(fmt::format("SimCSE: {} steps of {} sentences (4..32 tokens, {} from the built-in corpus), dropout 0.3, "
                                      "temperature 0.05, lr 1e-4, full fine-tuning (the spec's fallback for LoRA).",
                                      sizes.stage_steps, sizes.simcse_batch, sentences.size()));
-  result.notes.push_back("The paper adapts 1.3-8B pretrained LLMs and scores MTEB; here a 1.8M-parameter base LM pretrained for "
-                         "minutes is adapted for minutes, so absolute scores are low; the claim checked is the ordering of the "
-                         "ablations.");
+  result.notes.push_back(fmt::format("The paper adapts 1.3-8B pretrained LLMs and scores MTEB; here a {:.1f}M-parameter base LM ({}) "
+                                     "pretrained for minutes is adapted for minutes, so absolute scores are low; the claim checked is "
+                                     "the ordering of the ablations.",
+                                     static_cast<double>(base.parameters) / 1e6, base.recipe));
   return result;
 }
 
