@@ -191,6 +191,11 @@ printf 'query-id\tcorpus-id\tscore\nq1\tt1\t1\n' >"$work/tcoll/qrels/test.tsv"
   --out "$work/pairs.jsonl" 2>/dev/null | grep -q "wrote 4 pairs" && grep -q '"negatives":\["' "$work/pairs.jsonl" && pass || fail "embed pairs"
 "$garden" embed pairs --from crop --per-document 2 --collection "$work/tcoll" --out "$work/crops.jsonl" 2>/dev/null |
   grep -q "wrote 12 pairs" && pass || fail "embed pairs --from crop"
+echo "someone else's notes" >"$work/notes.txt"
+expect_error 2 "--out $work/notes.txt exists and is not an earlier pairs file" -- "$garden" embed pairs --from crop --collection "$work/tcoll" --out "$work/notes.txt"
+grep -q "someone else's notes" "$work/notes.txt" && pass || fail "embed pairs overwrote a file it did not write"
+"$garden" embed pairs --from crop --per-document 1 --collection "$work/tcoll" --out "$work/crops.jsonl" 2>/dev/null |
+  grep -q "wrote 6 pairs" && pass || fail "embed pairs replacing its own earlier output"
 expect_error 1 "no document has two sentences, one of 4-40 words" -- "$garden" embed pairs --from ict --collection "$work/tcoll" --out "$work/x.jsonl"
 train_flags=(--model "$work/emb_mean" --train "$work/pairs.jsonl" --eval "$work/pairs_eval.jsonl" --steps 4 --batch 2
   --warmup 1 --threads 1 --out "$work/etrain")
