@@ -269,19 +269,11 @@ void add_embed_pairs(CLI::App& group) {
   pairs_cmd->add_option("--out", pairs_opt->out, "pairs .jsonl to write")->required();
   pairs_cmd->callback([pairs_opt] {
     const auto& o = *pairs_opt;
-    // --out may replace only an earlier pairs file (one that reads as training pairs), never
-    // another file that happens to sit at that path.
-    if (std::filesystem::exists(o.out)) {
-      bool ours = false;
-      try {
-        if (std::filesystem::is_regular_file(o.out)) {
-          text::read_training_pairs(o.out);
-          ours = true;
-        }
-      } catch (const Error&) {
-      }
-      if (!ours) usage_error("--out " + o.out + " exists and is not an earlier pairs file: choose another path");
-    }
+    // --out may replace only an earlier pairs file (one that reads as training pairs).
+    refuse_foreign_output_file(o.out, "an earlier pairs file", [](const std::filesystem::path& file) {
+      text::read_training_pairs(file);
+      return true;
+    });
     const auto rule = retrieval::NegativeRule::parse(o.margin);  // bad --margin / --teacher fail before any work
     if (o.teacher != "bm25" && o.teacher.rfind("dense:", 0) != 0)
       usage_error("--teacher must be bm25 or dense:EMB (an embedding model), not '" + o.teacher + "'");

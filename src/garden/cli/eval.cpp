@@ -11,6 +11,7 @@
 #include "garden/cli/common.h"
 #include "garden/core/json.h"
 #include "garden/core/data_root.h"
+#include "garden/core/files.h"
 #include "garden/eval/clustering.h"
 #include "garden/eval/embedding_suite.h"
 #include "garden/eval/lexical_baselines.h"
@@ -30,16 +31,11 @@ namespace {
 // --out may replace only an earlier scores file of this command (a JSON object with "scores"
 // and "average"), never someone else's file; checked before any model work.
 void refuse_foreign_scores_file(const std::string& out) {
-  if (out.empty() || !std::filesystem::exists(out)) return;
-  bool ours = false;
-  if (std::filesystem::is_regular_file(out)) {
-    try {
-      const Json earlier = read_json_file(out);
-      ours = earlier.is_object() && earlier.contains("scores") && earlier.contains("average");
-    } catch (const Error&) {
-    }
-  }
-  if (!ours) usage_error("--out " + out + " exists and is not an earlier scores file of garden eval suite: choose another path");
+  if (out.empty()) return;
+  refuse_foreign_output_file(out, "an earlier scores file of garden eval suite", [](const std::filesystem::path& file) {
+    const Json earlier = read_json_file(file);
+    return earlier.is_object() && earlier.contains("scores") && earlier.contains("average");
+  });
 }
 
 // The encoder's score of each task beside its lexical floor (TF-IDF cosine for STS, BM25 for

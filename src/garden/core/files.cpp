@@ -114,6 +114,18 @@ void claim_output_dir(const fs::path& dir, const std::string& owner, const std::
   write_file_atomic(marker, owner + "\n");
 }
 
+void refuse_foreign_output_file(const fs::path& out, const std::string& what, const std::function<bool(const fs::path&)>& is_ours) {
+  if (!fs::exists(out)) return;
+  bool ours = false;
+  if (fs::is_regular_file(out)) {
+    try {
+      ours = is_ours(out);
+    } catch (const Error&) {
+    }
+  }
+  if (!ours) usage_error("--out " + out.string() + " exists and is not " + what + ": choose another path");
+}
+
 void refuse_output_over_input(const fs::path& out, const std::string& out_flag, const fs::path& input, const std::string& input_flag) {
   auto resolved = [](const fs::path& p) {
     const auto full = fs::weakly_canonical(fs::absolute(p));

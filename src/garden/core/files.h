@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,10 @@ void replace_dir_atomic(const fs::path& staged, const fs::path& target);
 // else's files, another command's output, a file) is refused with an error naming `flag`,
 // so a command never writes into or over what it did not make.
 void claim_output_dir(const fs::path& dir, const std::string& owner, const std::string& flag = "--out");
+// An output file may replace only the command's own earlier output: when `out` exists and is
+// not a regular file that `is_ours` accepts (a garden::Error from it counts as no), a usage
+// error "--out OUT exists and is not WHAT: choose another path", before any work.
+void refuse_foreign_output_file(const fs::path& out, const std::string& what, const std::function<bool(const fs::path&)>& is_ours);
 // Refuses an output folder that is, or holds, an input the command reads (e.g. --corpus X
 // --out X), since replacing the output would delete the input.
 void refuse_output_over_input(const fs::path& out, const std::string& out_flag, const fs::path& input, const std::string& input_flag);

@@ -159,15 +159,9 @@ GgufExport llama_gguf(Transformer& model, const std::string& tokenizer_spec, Ggu
 namespace {
 
 void refuse_foreign_output(const std::filesystem::path& out) {
-  if (!std::filesystem::exists(out)) return;
-  bool ours = false;
-  if (std::filesystem::is_regular_file(out)) {
-    try {
-      ours = gguf::parse(read_file(out), out.string()).find("garden.config") != nullptr;
-    } catch (const Error&) {
-    }
-  }
-  if (!ours) usage_error("--out " + out.string() + " exists and is not an earlier GGUF export of garden: choose another path");
+  refuse_foreign_output_file(out, "an earlier GGUF export of garden", [](const std::filesystem::path& file) {
+    return gguf::parse(read_file(file), file.string()).find("garden.config") != nullptr;
+  });
 }
 
 }  // namespace

@@ -144,6 +144,24 @@ TEST(RemoveDeadStaging, PutsBackAnOldFolderWhenThePathIsMissing) {
   EXPECT_EQ(read_file(tmp.path() / "idx" / "manifest.json"), "old");
 }
 
+TEST(RefuseForeignOutputFile, AcceptsANewPathOrItsOwnFileAndRefusesAnyOther) {
+  testing::TempDir dir;
+  const auto ours = [](const fs::path& file) {
+    if (read_file(file) == "broken") throw Error("unreadable");
+    return read_file(file) == "ours";
+  };
+  refuse_foreign_output_file(dir.path() / "new.txt", "an earlier x", ours);
+  write_file_atomic(dir.path() / "mine.txt", "ours");
+  refuse_foreign_output_file(dir.path() / "mine.txt", "an earlier x", ours);
+  for (const std::string content : {"theirs", "broken"}) {
+    write_file_atomic(dir.path() / "other.txt", content);
+    testing::expect_error_containing([&] { refuse_foreign_output_file(dir.path() / "other.txt", "an earlier x", ours); },
+                                     "other.txt exists and is not an earlier x: choose another path");
+    EXPECT_EQ(read_file(dir.path() / "other.txt"), content);
+  }
+  testing::expect_error_containing([&] { refuse_foreign_output_file(dir.path(), "an earlier x", ours); }, "is not an earlier x");
+}
+
 TEST(RefuseOutputOverInput, RefusesTheInputAndAFolderAboveIt) {
   testing::TempDir tmp;
   std::filesystem::create_directories(tmp.path() / "c5");
