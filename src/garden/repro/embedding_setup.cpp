@@ -16,7 +16,7 @@ train::BaseLm shared_base_lm(const Context& ctx) {
   return train::ensure_base_lm(ctx.cache, ctx.data_root, options, false, ctx.quiet);
 }
 
-train::TrainConfig finetune_config(int64_t steps, int64_t batch, double lr, int64_t warmup, uint64_t seed) {
+train::TrainConfig finetune_config(int64_t steps, int64_t batch, double lr, int64_t warmup, uint64_t seed, bool bf16) {
   train::TrainConfig tc;
   tc.steps = steps;
   tc.batch = batch;
@@ -26,6 +26,7 @@ train::TrainConfig finetune_config(int64_t steps, int64_t batch, double lr, int6
   tc.eval_every = 0;
   tc.checkpoint_every = 0;
   tc.seed = seed;
+  tc.bf16 = bf16;
   return tc;
 }
 

@@ -203,6 +203,7 @@ BaseLm ensure_base_lm(const fs::path& cache, const std::optional<fs::path>& data
   const Json done = read_json_file(artifact.dir / "done.json");
   lm.val_loss = done.value("val_loss", 0.0);
   lm.parameters = done.value("parameters", int64_t{0});
+  lm.bf16 = options.bf16;
   return lm;
 }
 

@@ -58,6 +58,7 @@ struct BaseLm {
   bool built = false;               // true when this call trained it (false: from the cache)
   double val_loss = 0;
   int64_t parameters = 0;
+  bool bf16 = false;                // pretrained under bf16 autocast (the recipe's precision)
 };
 
 // The mask piece reserved in the tokenizer, for masked next-token prediction.

@@ -270,7 +270,7 @@ model::Transformer train_mntp(const Setup& s, Result& result) {
   const Context& ctx = s.ctx;
   say(ctx, kSlug, fmt::format("MNTP, {} steps", s.sizes.stage_steps));
   auto lm = fresh_base(s);
-  auto tc = finetune_config(s.sizes.stage_steps, s.sizes.mntp_batch, 3e-4, s.sizes.warmup, ctx.seed);
+  auto tc = finetune_config(s.sizes.stage_steps, s.sizes.mntp_batch, 3e-4, s.sizes.warmup, ctx.seed, s.base.bf16);
   tc.seq = s.sizes.mntp_seq;
   tc.eval_windows = s.sizes.mntp_eval_windows;
   const train::TokenWindows windows(train::encode_corpus(s.tokenizer, corpus_text(s, "train")),
@@ -297,7 +297,7 @@ std::vector<std::string> simcse_sentences(const Setup& s) {
 Embedder train_simcse(const Setup& s, const std::vector<text::TextPair>& pairs, Embedder embedder, const std::string& name) {
   const Context& ctx = s.ctx;
   say(ctx, kSlug, fmt::format("SimCSE from {}, {} steps", name, s.sizes.stage_steps));
-  const auto tc = finetune_config(s.sizes.stage_steps, s.sizes.simcse_batch, 1e-4, s.sizes.warmup, ctx.seed);
+  const auto tc = finetune_config(s.sizes.stage_steps, s.sizes.simcse_batch, 1e-4, s.sizes.warmup, ctx.seed, s.base.bf16);
   embedder->backbone->set_dropout(0.3);
   train::EmbedObjectiveConfig objective;
   objective.contrastive.temperature = 0.05;

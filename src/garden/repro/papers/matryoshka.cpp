@@ -121,7 +121,7 @@ train::MrlClassificationModel train_e1_arm(const Context& ctx, const E1& e, cons
   train::MrlClassificationModel m(model::Embedder(model::Transformer(c), ec),
                                   train::MrlHeadConfig{widths, projection, d.train.classes, efficient});
   m->to(ctx.device);
-  const auto tc = finetune_config(e.steps, 64, 1e-3, e.warmup, ctx.seed);
+  const auto tc = finetune_config(e.steps, 64, 1e-3, e.warmup, ctx.seed, /*bf16=*/false);
   train::Trainer trainer(tc, d.dir / "runs" / name);
   trainer.quiet = ctx.quiet;
   trainer.fit(*m, train::mrl_classification_objective(m, *d.tokenizer, d.train, {}, {}, train::MrlAggregation::sum, tc, d.tokenizer_spec()),
@@ -330,7 +330,7 @@ model::Embedder train_e2_arm(const Context& ctx, const E2& e, const E2Data& d, c
   ec.max_tokens = 64;
   model::Embedder embedder(model::load_model(d.base.model, ctx.device).model, ec);
   embedder->to(ctx.device);
-  const auto tc = finetune_config(e.steps, e.batch, 5e-4, e.warmup, ctx.seed);
+  const auto tc = finetune_config(e.steps, e.batch, 5e-4, e.warmup, ctx.seed, d.base.bf16);
   train::EmbedObjectiveConfig objective;
   objective.contrastive.temperature = 0.05;
   objective.mrl_widths = widths;

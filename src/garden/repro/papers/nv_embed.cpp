@@ -247,8 +247,8 @@ Setup prepare(const Context& ctx) {
 
 int64_t batch_size(const Context& ctx) { return ctx.pick<int64_t>(4, 16, 16); }
 
-train::TrainConfig stage_config(const Context& ctx, int64_t steps, double lr) {
-  return finetune_config(steps, batch_size(ctx), lr, std::max<int64_t>(1, steps / 10), ctx.seed);
+train::TrainConfig stage_config(const Context& ctx, const Setup& setup, int64_t steps, double lr) {
+  return finetune_config(steps, batch_size(ctx), lr, std::max<int64_t>(1, steps / 10), ctx.seed, setup.base.bf16);
 }
 
 train::EmbedObjectiveConfig objective(bool in_batch, int64_t negatives) {
@@ -297,8 +297,8 @@ std::vector<Arm> pooling_by_mask(const Context& ctx, const Setup& setup, int64_t
   // Stage 1: retrieval pairs, in-batch + hard negatives. Stage 2: the blend, hard negatives
   // only, a lower learning rate (the paper's 1.5e-5 / 2e-5), a fresh optimizer.
   const std::vector<train::TrainingStage> two_stage = {
-      {"retrieval", setup.data.retrieval, objective(true, kNegatives), stage_config(ctx, stage_steps, 3e-4)},
-      {"blend", setup.blended, objective(false, kNegatives), stage_config(ctx, stage_steps, 2.25e-4)}};
+      {"retrieval", setup.data.retrieval, objective(true, kNegatives), stage_config(ctx, setup, stage_steps, 3e-4)},
+      {"blend", setup.blended, objective(false, kNegatives), stage_config(ctx, setup, stage_steps, 2.25e-4)}};
   std::vector<Arm> arms;
   for (const auto& [pooling, pooling_name] : {std::pair{Pooling::last_token, "last token"}, std::pair{Pooling::mean, "mean"},
                                               std::pair{Pooling::latent_attention, "latent attention"}})
@@ -314,7 +314,7 @@ std::vector<Arm> schedules(const Context& ctx, const Setup& setup, const std::ve
   for (const auto& a : e1)
     if (a.name == "mean, bidirectional") arms.push_back({kTwoStages, a.scores, a.seconds});
   const auto one_stage = [&](bool in_batch) -> std::vector<train::TrainingStage> {
-    return {{"blend", setup.blended, objective(in_batch, kNegatives), stage_config(ctx, 2 * stage_steps, 3e-4)}};
+    return {{"blend", setup.blended, objective(in_batch, kNegatives), stage_config(ctx, setup, 2 * stage_steps, 3e-4)}};
   };
   arms.push_back(run_arm(ctx, setup, kInBatchOn, MaskMode::bidirectional, Pooling::mean, one_stage(true)));
   arms.push_back(run_arm(ctx, setup, kInBatchOff, MaskMode::bidirectional, Pooling::mean, one_stage(false)));
@@ -393,7 +393,7 @@ Mining mining(const Context& ctx, const Setup& setup) {
   const auto add_arm = [&](const std::string& name, const std::vector<TextPair>& pairs, int64_t negatives, int64_t own_copies) {
     m.planted_picked.push_back(own_copies);
     m.arms.push_back(run_arm(ctx, setup, name, MaskMode::bidirectional, Pooling::mean,
-                             {{"retrieval", pairs, objective(true, negatives), stage_config(ctx, steps, 3e-4)}}));
+                             {{"retrieval", pairs, objective(true, negatives), stage_config(ctx, setup, steps, 3e-4)}}));
   };
   add_arm(kNoHardNegatives, base_pairs, 0, 0);
   const auto naive = mine_planted(ctx, planted, base_pairs, "naive-topk");
