@@ -87,6 +87,7 @@ void register_lm(CLI::App& app) {
     std::optional<int64_t> steps, vocab, d_model, layers, heads;
     uint64_t seed = 0;
     bool rebuild = false;
+    std::string ship;
   };
   auto base = std::make_shared<BaseOptions>();
   auto* base_cmd = lm->add_subcommand("base", "the shared base LM of a recipe (v1: 4 layers, d=128; v2: larger, more English; "
@@ -98,7 +99,9 @@ void register_lm(CLI::App& app) {
   base_cmd->add_option("--layers", base->layers, "layers (default: the recipe's)");
   base_cmd->add_option("--heads", base->heads, "attention heads (default: the recipe's)");
   base_cmd->add_option("--seed", base->seed, "seed")->capture_default_str();
-  base_cmd->add_flag("--rebuild", base->rebuild, "train it again even if the cache has it");
+  base_cmd->add_flag("--rebuild", base->rebuild, "train it again even if the cache or the repository has it");
+  base_cmd->add_option("--ship", base->ship,
+                       "also write a copy with bf16 weights into this artifacts folder (the repository's artifacts/ ships base v2)");
   add_runtime_options(*base_cmd, base->runtime);
   base_cmd->callback([base] {
     configure_threads(base->runtime.threads);
@@ -112,8 +115,10 @@ void register_lm(CLI::App& app) {
     const auto lm = train::ensure_base_lm(resolve_cache_dir(base->runtime.cache), resolve_data_root(base->runtime.data), options,
                                           base->rebuild);
     fmt::print("{}\n", lm.model.string());
-    fmt::print(stderr, "{} base LM ({}): held-out loss {:.4f}; pretrained on {}; tokenizer {}\n", lm.built ? "built the" : "cached",
-               options.recipe, lm.val_loss, lm.sources, lm.tokenizer.string());
+    fmt::print(stderr, "{} base LM ({}): held-out loss {:.4f}; pretrained on {}; tokenizer {}\n",
+               lm.built ? "built the" : lm.shipped ? "installed the repository's" : "cached", options.recipe, lm.val_loss, lm.sources,
+               lm.tokenizer.string());
+    if (!base->ship.empty()) fmt::print(stderr, "shipped copy: {}\n", train::ship_base_lm(lm, base->ship).string());
   });
 
   struct EvalOptions {

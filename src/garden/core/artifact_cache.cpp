@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <chrono>
+#include <cstdlib>
 
 #include "garden/core/error.h"
 #include "garden/core/files.h"
@@ -50,9 +51,43 @@ std::string check_entry(const fs::path& dir) {
   return "";
 }
 
+// True when the manifest at `dir` carries exactly `key` (recipe, version and key fields).
+bool has_key(const fs::path& dir, const Json& key) {
+  const Json manifest = read_json_file(dir / "artifact.json");
+  for (const auto& [field, value] : key.items())
+    if (!manifest.contains(field) || manifest[field] != value) return false;
+  return true;
+}
+
+// Installs the shipped copy at `copy` as the cache entry `dir`; false (with a note on
+// stderr) when the copy is broken or holds another key, so that the caller builds instead.
+bool install_shipped(const fs::path& copy, const fs::path& dir, const Json& key, Artifact& artifact) {
+  std::string problem = check_entry(copy);
+  if (problem.empty() && !has_key(copy, key)) problem = "its manifest holds another key";
+  if (!problem.empty()) {
+    fmt::print(stderr, "note: shipped artifact {} is not usable ({}); building it instead\n", copy.string(), problem);
+    return false;
+  }
+  fs::create_directories(dir.parent_path());
+  const fs::path staged = staging_path(dir);
+  try {
+    fs::copy(copy, staged, fs::copy_options::recursive);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove_all(staged, ignored);
+    throw;
+  }
+  replace_dir_atomic(staged, dir);
+  artifact.seconds = read_json_file(dir / "artifact.json").value("seconds", 0.0);
+  artifact.shipped = true;
+  artifact.note = "installed from the shipped copy " + copy.string();
+  return true;
+}
+
 }  // namespace
 
-Artifact ensure_artifact(const fs::path& cache, const ArtifactRecipe& recipe, const ArtifactBuilder& build, bool rebuild) {
+Artifact ensure_artifact(const fs::path& cache, const ArtifactRecipe& recipe, const ArtifactBuilder& build, bool rebuild,
+                         const fs::path& shipped) {
   const Json key = {{"recipe", recipe.name}, {"version", recipe.version}, {"key", recipe.key}};
   Artifact artifact;
   artifact.name = recipe.name;
@@ -66,6 +101,13 @@ Artifact ensure_artifact(const fs::path& cache, const ArtifactRecipe& recipe, co
     }
     artifact.note = "cache entry " + artifact.dir.string() + " was incomplete or corrupt (" + problem + "); rebuilt";
     fmt::print(stderr, "note: {}\n", artifact.note);
+  }
+  if (!rebuild && !shipped.empty()) {
+    const fs::path copy = shipped / recipe.name / artifact.dir.filename();
+    if (fs::exists(copy) && install_shipped(copy, artifact.dir, key, artifact)) {
+      used().push_back(artifact);
+      return artifact;
+    }
   }
   const auto start = std::chrono::steady_clock::now();
   const fs::path staged = staging_path(artifact.dir);
@@ -90,5 +132,37 @@ Artifact ensure_artifact(const fs::path& cache, const ArtifactRecipe& recipe, co
 }
 
 const std::vector<Artifact>& artifacts_used() { return used(); }
+
+fs::path shipped_artifacts_dir() {
+  if (const char* dir = std::getenv("GARDEN_SHIPPED_ARTIFACTS")) return dir;
+#ifdef GARDEN_SHIPPED_ARTIFACTS_DIR
+  return GARDEN_SHIPPED_ARTIFACTS_DIR;
+#else
+  return {};
+#endif
+}
+
+fs::path ship_artifact(const fs::path& entry, const fs::path& shipped, const std::function<void(const fs::path&)>& fill) {
+  if (const std::string problem = check_entry(entry); !problem.empty())
+    throw Error("artifact " + entry.string() + ": " + problem + " (only a complete cache entry can be shipped)");
+  Json manifest = read_json_file(entry / "artifact.json");
+  const fs::path target = shipped / manifest.value("recipe", std::string("artifact")) / entry.filename();
+  if (fs::exists(target) && !fs::exists(target / "artifact.json"))
+    usage_error(target.string() + " exists and is not a shipped artifact: move it away first");
+  const fs::path staged = staging_path(target);
+  fs::create_directories(staged);
+  try {
+    fill(staged);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove_all(staged, ignored);
+    throw;
+  }
+  manifest["files"] = file_digests(staged);
+  write_json_atomic(staged / "artifact.json", manifest);
+  fs::create_directories(target.parent_path());
+  replace_dir_atomic(staged, target);
+  return target;
+}
 
 }  // namespace garden

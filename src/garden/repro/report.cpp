@@ -85,9 +85,12 @@ std::string table_html(const Table& table) {
 // "base-lm 3f2a... reused (built in 3m27s); ..."
 std::string artifacts_text(const std::vector<Artifact>& artifacts) {
   std::vector<std::string> parts;
-  for (const auto& a : artifacts)
-    parts.push_back(a.name + " " + a.dir.filename().string() + (a.built ? " built in " : " reused (built in ") +
-                    format_duration(a.seconds) + (a.built ? "" : ")"));
+  for (const auto& a : artifacts) {
+    const std::string how = a.built     ? "built in " + format_duration(a.seconds)
+                            : a.shipped ? "installed from the repository's copy (built in " + format_duration(a.seconds) + ")"
+                                        : "reused (built in " + format_duration(a.seconds) + ")";
+    parts.push_back(a.name + " " + a.dir.filename().string() + " " + how);
+  }
   return join(parts, "; ");
 }
 

@@ -9,6 +9,7 @@
 #include "garden/core/data_root.h"
 #include "garden/core/error.h"
 #include "garden/core/files.h"
+#include "garden/core/safetensors.h"
 #include "garden/model/config.h"
 #include "garden/model/model_folder.h"
 #include "garden/text/prepare.h"
@@ -198,13 +199,32 @@ BaseLm ensure_base_lm(const fs::path& cache, const std::optional<fs::path>& data
                            {"sources", text.sources}, {"recipe", options.to_json()}, {"train_tokens", train_token_count},
                            {"tokens_seen", options.steps * options.batch * options.seq}});
   };
-  const Artifact artifact = ensure_artifact(cache, recipe, build, rebuild);
-  BaseLm lm{artifact.dir / "model", artifact.dir / "tokenizer.model", text.sources, options.recipe, artifact.built, 0};
+  const Artifact artifact = ensure_artifact(cache, recipe, build, rebuild, shipped_artifacts_dir());
+  BaseLm lm{artifact.dir / "model", artifact.dir / "tokenizer.model", text.sources, options.recipe, artifact.built, artifact.shipped};
   const Json done = read_json_file(artifact.dir / "done.json");
   lm.val_loss = done.value("val_loss", 0.0);
   lm.parameters = done.value("parameters", int64_t{0});
   lm.bf16 = options.bf16;
   return lm;
+}
+
+fs::path ship_base_lm(const BaseLm& lm, const fs::path& shipped) {
+  const fs::path entry = lm.model.parent_path();
+  return ship_artifact(entry, shipped, [&](const fs::path& staged) {
+    for (const auto& item : fs::recursive_directory_iterator(entry)) {
+      const fs::path relative = fs::relative(item.path(), entry);
+      if (item.is_directory()) {
+        fs::create_directories(staged / relative);
+      } else if (relative == fs::path("model") / "model.safetensors") {
+        TensorMap weights = load_safetensors(item.path());
+        for (auto& [name, tensor] : weights)
+          if (tensor.is_floating_point()) tensor = tensor.to(torch::kBFloat16);
+        save_safetensors(staged / relative, weights, {{"format", "garden"}, {"rounded", "bf16"}});
+      } else if (relative != "artifact.json") {
+        fs::copy_file(item.path(), staged / relative);
+      }
+    }
+  });
 }
 
 }  // namespace garden::train

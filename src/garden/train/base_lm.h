@@ -56,6 +56,7 @@ struct BaseLm {
   std::string sources;              // what it was pretrained on, for reports
   std::string recipe;               // v1 | v2 (base_lm_recipe), for reports
   bool built = false;               // true when this call trained it (false: from the cache)
+  bool shipped = false;             // true when this call installed the repository's copy
   double val_loss = 0;
   int64_t parameters = 0;
   bool bf16 = false;                // pretrained under bf16 autocast (the recipe's precision)
@@ -71,7 +72,15 @@ inline constexpr int kBaseLmRecipeVersion = 2;
 
 // Returns the cached base LM for these options and sources, building it first when absent,
 // partial or corrupt (or when `rebuild`): an artifact of recipe "base-lm" (core/artifact_cache.h).
+// A shipped copy under core::shipped_artifacts_dir() with the same key is installed instead
+// of training.
 BaseLm ensure_base_lm(const std::filesystem::path& cache, const std::optional<std::filesystem::path>& data_root,
                       const BaseLmOptions& options, bool rebuild = false, bool quiet = false);
+
+// Writes a shipped copy of the cached base LM `lm` (ensure_base_lm) into `shipped` (an
+// artifacts/ folder): its model folder with every weight rounded to bf16 (half the bytes:
+// base v2 is 20 MB instead of 41), its tokenizer, training record and log. Returns the
+// copy's folder.
+std::filesystem::path ship_base_lm(const BaseLm& lm, const std::filesystem::path& shipped);
 
 }  // namespace garden::train

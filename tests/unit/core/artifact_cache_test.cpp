@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "garden/core/files.h"
+#include "garden/core/json.h"
 #include "test_files.h"
 
 namespace garden {
@@ -82,6 +83,67 @@ TEST(ArtifactCache, AFailedBuildLeavesNoEntryAndNoStaging) {
                                }),
                Error);
   EXPECT_TRUE(std::filesystem::is_empty(cache.path() / "toy"));
+}
+
+// A shipped copy (here with other weights, as base v2 ships bf16 ones) is installed into an
+// empty cache instead of a build when it is intact and has the same key; a broken copy, a
+// copy of another key, or --rebuild builds.
+TEST(ShippedArtifact, IsInstalledWhenIntactWithTheSameKeyAndBuiltOtherwise) {
+  testing::TempDir first_cache, shipped;
+  CountingBuilder b;
+  const ArtifactRecipe recipe{"toy", 1, {{"steps", 10}}};
+  const Artifact built = ensure_artifact(first_cache.path(), recipe, b.builder());
+  const auto copy = ship_artifact(built.dir, shipped.path(), [](const std::filesystem::path& staged) {
+    write_file_atomic(staged / "model" / "weights.bin", "weights, rounded");
+  });
+  EXPECT_EQ(copy, shipped.path() / "toy" / built.dir.filename());
+
+  testing::TempDir cache;
+  const Artifact installed = ensure_artifact(cache.path(), recipe, b.builder(), false, shipped.path());
+  EXPECT_TRUE(installed.shipped);
+  EXPECT_FALSE(installed.built);
+  EXPECT_EQ(b.builds, 1);
+  EXPECT_EQ(read_file(installed.dir / "model" / "weights.bin"), "weights, rounded");
+  const Artifact reused = ensure_artifact(cache.path(), recipe, b.builder(), false, shipped.path());
+  EXPECT_FALSE(reused.shipped || reused.built);  // now an ordinary cache entry
+
+  EXPECT_TRUE(ensure_artifact(cache.path(), recipe, b.builder(), /*rebuild=*/true, shipped.path()).built);
+  EXPECT_EQ(b.builds, 2);
+
+  testing::TempDir other_cache;
+  write_file_atomic(copy / "model" / "weights.bin", "weights, ROUNDED");  // damaged: same size, other bytes
+  EXPECT_TRUE(ensure_artifact(other_cache.path(), recipe, b.builder(), false, shipped.path()).built);
+  EXPECT_EQ(b.builds, 3);
+
+  // A copy filed under this key's hash whose manifest holds another key is not trusted.
+  ship_artifact(built.dir, shipped.path(), [](const std::filesystem::path& staged) {
+    write_file_atomic(staged / "model" / "weights.bin", "weights, rounded");
+  });
+  Json manifest = read_json_file(copy / "artifact.json");
+  manifest["key"] = {{"steps", 11}};
+  write_json_atomic(copy / "artifact.json", manifest);
+  testing::TempDir third_cache;
+  EXPECT_TRUE(ensure_artifact(third_cache.path(), recipe, b.builder(), false, shipped.path()).built);
+}
+
+TEST(ShippedArtifact, ShipsOnlyACompleteEntryAndReplacesOnlyAnEarlierCopy) {
+  testing::TempDir cache, shipped;
+  CountingBuilder b;
+  const Artifact built = ensure_artifact(cache.path(), {"toy", 1, {}}, b.builder());
+  const auto copy_all = [&](const std::filesystem::path& staged) {
+    write_file_atomic(staged / "model" / "weights.bin", read_file(built.dir / "model" / "weights.bin"));
+  };
+  const auto copy = ship_artifact(built.dir, shipped.path(), copy_all);
+  EXPECT_EQ(ship_artifact(built.dir, shipped.path(), copy_all), copy);  // its own earlier copy: replaced
+
+  testing::TempDir foreign;
+  std::filesystem::create_directories(foreign.path() / "toy" / built.dir.filename());
+  write_file_atomic(foreign.path() / "toy" / built.dir.filename() / "notes.txt", "mine");
+  testing::expect_error_containing([&] { ship_artifact(built.dir, foreign.path(), copy_all); }, "is not a shipped artifact");
+  EXPECT_EQ(read_file(foreign.path() / "toy" / built.dir.filename() / "notes.txt"), "mine");
+
+  std::filesystem::remove(built.dir / "where.txt");
+  testing::expect_error_containing([&] { ship_artifact(built.dir, shipped.path(), copy_all); }, "where.txt is missing");
 }
 
 }  // namespace

@@ -12,25 +12,13 @@
 #include "garden/core/files.h"
 #include "garden/text/prepare.h"
 #include "test_files.h"
+#include "train/tiny_base_lm.h"
 
 namespace garden::train {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A recipe shrunk to seconds: the same sources and code path, a toy model and vocabulary.
-BaseLmOptions tiny(const std::string& recipe) {
-  auto o = base_lm_recipe(recipe);
-  o.vocab = 400;
-  o.steps = 2;
-  o.batch = 2;
-  o.seq = 16;
-  o.tokenizer_sentences = 20000;
-  o.d_model = 16;
-  o.layers = 1;
-  o.heads = 2;
-  return o;
-}
+using testing_recipes::tiny;
 
 std::unordered_set<std::string> lines_of(const std::string& text) {
   std::unordered_set<std::string> lines;
