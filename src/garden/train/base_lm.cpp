@@ -220,6 +220,12 @@ fs::path ship_base_lm(const BaseLm& lm, const fs::path& shipped) {
         for (auto& [name, tensor] : weights)
           if (tensor.is_floating_point()) tensor = tensor.to(torch::kBFloat16);
         save_safetensors(staged / relative, weights, {{"format", "garden"}, {"rounded", "bf16"}});
+      } else if (relative == fs::path("run") / "config.json") {
+        // The run recorded its tokenizer by the build's staging path; the copy names the
+        // entry's own tokenizer instead of a path of the machine that built it.
+        Json config = read_json_file(item.path());
+        if (config.contains("tokenizer")) config["tokenizer"] = "tokenizer.model";
+        write_json_atomic(staged / relative, config);
       } else if (relative != "artifact.json") {
         fs::copy_file(item.path(), staged / relative);
       }

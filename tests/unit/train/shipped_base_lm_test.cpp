@@ -51,5 +51,34 @@ TEST(BaseLm, AShippedCopyHoldsBf16WeightsAndIsInstalledInsteadOfTraining) {
     EXPECT_TRUE(torch::equal(item.value(), original.at(item.key()).to(torch::kBFloat16).to(torch::kFloat32))) << item.key();
 }
 
+// The repository's copy of base v2 (artifacts/base-lm/): filed under the hash of the key
+// in its own manifest, built by the current v2 recipe and recipe code version, every file
+// as its manifest says, and loadable. A change to the v2 recipe or its code version fails
+// here until the copy is shipped again (garden lm base --recipe v2 --ship artifacts).
+TEST(BaseLm, TheRepositoryShipsBaseV2IntactUnderTheCurrentRecipe) {
+  const fs::path shipped = fs::path(GARDEN_SOURCE_DIR) / "artifacts" / "base-lm";
+  ASSERT_TRUE(fs::is_directory(shipped)) << shipped;
+  size_t copies = 0;
+  for (const auto& entry : fs::directory_iterator(shipped)) {
+    ++copies;
+    const Json manifest = read_json_file(entry.path() / "artifact.json");
+    const Json key = {{"recipe", manifest.at("recipe")}, {"version", manifest.at("version")}, {"key", manifest.at("key")}};
+    EXPECT_EQ(entry.path().filename().string(), sha256_hex(key.dump()).substr(0, 16));
+    EXPECT_EQ(manifest.at("recipe"), "base-lm");
+    EXPECT_EQ(manifest.at("version"), kBaseLmRecipeVersion);
+    EXPECT_EQ(manifest.at("key").at("options"), base_lm_recipe("v2").to_json());
+    for (const auto& [relative, expected] : manifest.at("files").items()) {
+      const fs::path file = entry.path() / relative;
+      ASSERT_TRUE(fs::is_regular_file(file)) << file;
+      EXPECT_EQ(fs::file_size(file), expected.at("bytes").get<uint64_t>()) << file;
+      EXPECT_EQ(sha256_file_hex(file), expected.at("sha256").get<std::string>()) << file;
+    }
+    const auto loaded = model::load_model(entry.path() / "model");
+    EXPECT_EQ(loaded.model->parameter_count(), read_json_file(entry.path() / "done.json").at("parameters").get<int64_t>());
+    EXPECT_LE(fs::file_size(entry.path() / "model" / "model.safetensors"), 30u << 20);
+  }
+  EXPECT_EQ(copies, 1u);
+}
+
 }  // namespace
 }  // namespace garden::train
