@@ -51,6 +51,19 @@ std::string check_entry(const fs::path& dir) {
   return "";
 }
 
+// Runs `write` into the staging folder `staged`; on any failure removes it (the cache's own
+// half-written folder) and rethrows.
+template <typename Write>
+void write_staged(const fs::path& staged, Write&& write) {
+  try {
+    write();
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove_all(staged, ignored);
+    throw;
+  }
+}
+
 // True when the manifest at `dir` carries exactly `key` (recipe, version and key fields).
 bool has_key(const fs::path& dir, const Json& key) {
   const Json manifest = read_json_file(dir / "artifact.json");
@@ -70,13 +83,7 @@ bool install_shipped(const fs::path& copy, const fs::path& dir, const Json& key,
   }
   fs::create_directories(dir.parent_path());
   const fs::path staged = staging_path(dir);
-  try {
-    fs::copy(copy, staged, fs::copy_options::recursive);
-  } catch (...) {
-    std::error_code ignored;
-    fs::remove_all(staged, ignored);
-    throw;
-  }
+  write_staged(staged, [&] { fs::copy(copy, staged, fs::copy_options::recursive); });
   replace_dir_atomic(staged, dir);
   artifact.seconds = read_json_file(dir / "artifact.json").value("seconds", 0.0);
   artifact.shipped = true;
@@ -112,13 +119,7 @@ Artifact ensure_artifact(const fs::path& cache, const ArtifactRecipe& recipe, co
   const auto start = std::chrono::steady_clock::now();
   const fs::path staged = staging_path(artifact.dir);
   fs::create_directories(staged);
-  try {
-    build(staged, artifact.dir);
-  } catch (...) {
-    std::error_code ignored;
-    fs::remove_all(staged, ignored);  // the cache's own half-built folder
-    throw;
-  }
+  write_staged(staged, [&] { build(staged, artifact.dir); });
   artifact.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   Json manifest = key;
   manifest["seconds"] = artifact.seconds;
@@ -151,13 +152,7 @@ fs::path ship_artifact(const fs::path& entry, const fs::path& shipped, const std
     usage_error(target.string() + " exists and is not a shipped artifact: move it away first");
   const fs::path staged = staging_path(target);
   fs::create_directories(staged);
-  try {
-    fill(staged);
-  } catch (...) {
-    std::error_code ignored;
-    fs::remove_all(staged, ignored);
-    throw;
-  }
+  write_staged(staged, [&] { fill(staged); });
   manifest["files"] = file_digests(staged);
   write_json_atomic(staged / "artifact.json", manifest);
   fs::create_directories(target.parent_path());
