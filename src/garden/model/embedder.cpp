@@ -7,6 +7,7 @@
 
 #include "garden/core/error.h"
 #include "garden/core/safetensors.h"
+#include "garden/model/autocast.h"
 #include "garden/model/model_folder.h"
 
 namespace garden::model {
@@ -51,7 +52,8 @@ Json EmbedderConfig::to_json() const {
           {"latent_ff_mult", latent.ff_mult},
           {"projection", projection},
           {"max_tokens", max_tokens},
-          {"case_folding", to_string(case_folding)}};
+          {"case_folding", to_string(case_folding)},
+          {"bf16", bf16}};
 }
 
 EmbedderConfig EmbedderConfig::from_json(const Json& json, const std::string& where) {
@@ -72,6 +74,7 @@ EmbedderConfig EmbedderConfig::from_json(const Json& json, const std::string& wh
   read_field(json, "latent_ff_mult", c.latent.ff_mult, section);
   read_field(json, "projection", c.projection, section);
   read_field(json, "max_tokens", c.max_tokens, section);
+  read_field(json, "bf16", c.bf16, section);  // false for models saved before the field
   if (c.max_tokens < 2 || c.projection < 0)
     usage_error(fmt::format("{}: embedder max_tokens must be >= 2 and projection >= 0", where));
   if (c.mask == MaskMode::prefix) usage_error(fmt::format("{}: an embedder's mask is causal or bidirectional", where));
@@ -152,6 +155,7 @@ torch::Tensor encode_in_order(Embedder& embedder, const std::vector<size_t>& ord
   if (was_training) embedder->eval();
   const auto device = embedder->backbone->token_embedding->weight.device();
   auto out = torch::empty({static_cast<int64_t>(order.size()), embedder->dims()}, torch::kFloat32);
+  const AutocastScope autocast(embedder->config().bf16, device);
   for (size_t start = 0; start < order.size(); start += static_cast<size_t>(batch_size)) {
     const size_t stop = std::min(order.size(), start + static_cast<size_t>(batch_size));
     const std::vector<size_t> chunk(order.begin() + static_cast<std::ptrdiff_t>(start), order.begin() + static_cast<std::ptrdiff_t>(stop));

@@ -37,6 +37,9 @@ struct EmbedderConfig {
   int64_t projection = 0;  // 0: none; else a linear head d_model -> projection
   int64_t max_tokens = 128;
   CaseFolding case_folding = CaseFolding::none;  // applied to texts, never to instructions
+  // Encode under bf16 autocast (model/autocast.h): set for a model trained that way; the
+  // vectors' cosines stay within about 1e-4 of float32's at less than half the time.
+  bool bf16 = false;
   Json to_json() const;
   static EmbedderConfig from_json(const Json& json, const std::string& where);
 };
@@ -50,6 +53,7 @@ class EmbedderImpl : public torch::nn::Module {
   // tokens, attention_mask, pool_mask: [B,T] -> [B,D] unit vectors.
   torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& attention_mask, const torch::Tensor& pool_mask);
   const EmbedderConfig& config() const { return config_; }
+  void set_bf16(bool on) { config_.bf16 = on; }
   int64_t dims() const;
   Transformer backbone{nullptr};
   LatentAttentionPooler latent{nullptr};

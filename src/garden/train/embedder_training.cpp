@@ -101,6 +101,8 @@ Objective contrastive_objective(model::Embedder& embedder, const text::Tokenizer
   if (train_pairs.empty()) throw Error("embedder training: no training pairs");
   if (config.contrastive.in_batch && train.batch < 2 && config.hard_negatives == 0)
     usage_error("embedder training: a batch of 1 has no in-batch negatives; use batch >= 2 or hard negatives");
+  // A model trained under bf16 autocast encodes that way too (EmbedderConfig::bf16).
+  if (train.bf16) embedder->set_bf16(true);
   Objective objective;
   objective.micro_step = [&embedder, &tokenizer, &train_pairs, config, train](int64_t index) {
     std::vector<const text::TextPair*> batch;

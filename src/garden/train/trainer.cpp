@@ -1,6 +1,5 @@
 #include "garden/train/trainer.h"
 
-#include <ATen/autocast_mode.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/file.h>
@@ -20,6 +19,7 @@
 #include "garden/core/files.h"
 #include "garden/core/progress.h"
 #include "garden/core/safetensors.h"
+#include "garden/model/autocast.h"
 #include "garden/model/model_folder.h"
 #include "garden/train/objectives/lm.h"
 #include "garden/train/run_folder.h"
@@ -38,29 +38,6 @@ void on_sigint(int) {
   g_interrupted = true;
   g_sigint_received = true;
 }
-
-// Turns autocast on for the scope (bf16 on CPU or CUDA) and restores it after.
-class AutocastScope {
- public:
-  explicit AutocastScope(bool enabled, torch::Device device) : enabled_(enabled), cuda_(device.is_cuda()) {
-    if (!enabled_) return;
-    if (cuda_) {
-      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-      at::autocast::set_enabled(true);
-    } else {
-      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-      at::autocast::set_cpu_enabled(true);
-    }
-  }
-  ~AutocastScope() {
-    if (!enabled_) return;
-    if (cuda_) at::autocast::set_enabled(false); else at::autocast::set_cpu_enabled(false);
-    at::autocast::clear_cache();
-  }
-
- private:
-  bool enabled_, cuda_;
-};
 
 model::ForwardOptions forward_options(const Batch& batch, torch::Device device) {
   model::ForwardOptions options;
@@ -181,7 +158,7 @@ double Trainer::evaluate(model::Transformer& model, const BatchSource& data, boo
   auto device = model->token_embedding->weight.device();
   double sum = 0, count = 0;
   {
-    AutocastScope autocast(bf16, device);
+    model::AutocastScope autocast(bf16, device);
     for (const auto& batch : data.eval_batches()) {
       auto out = model->forward(batch.input.to(device), forward_options(batch, device));
       auto loss = lm_loss(out.logits, batch.target.to(device), batch.loss_mask.defined() ? batch.loss_mask.to(device) : torch::Tensor());
@@ -382,7 +359,7 @@ TrainResult Trainer::fit(torch::nn::Module& module, const Objective& objective, 
     for (int64_t micro = 0; micro < config_.grad_accum; ++micro) {
       MicroStep micro_step;
       {
-        AutocastScope autocast(config_.bf16, device);
+        model::AutocastScope autocast(config_.bf16, device);
         micro_step = objective.micro_step((step - 1) * config_.grad_accum + micro);
       }
       const torch::Tensor& loss = micro_step.loss;

@@ -116,5 +116,27 @@ TEST(Embedder, ConfigKeepsTheCaseFoldingAndOldConfigsHaveNone) {
   EXPECT_THROW(EmbedderConfig::from_json(old, "t"), Error);
 }
 
+TEST(Embedder, Bf16EncodingStaysWithinRoundingOfFloat32AndTheConfigKeepsIt) {
+  EmbedderConfig config;
+  config.bf16 = true;
+  EXPECT_TRUE(EmbedderConfig::from_json(config.to_json(), "t").bf16);
+  Json old = EmbedderConfig{}.to_json();
+  old.erase("bf16");
+  EXPECT_FALSE(EmbedderConfig::from_json(old, "t").bf16);  // models saved before the field
+
+  const text::ByteTokenizer tok;
+  auto embedder = tiny_embedder(Pooling::mean);
+  embedder->eval();
+  const std::vector<std::string> texts = {"radar echoes", "the boundary layer", "a", "heat transfer in a slip flow"};
+  const auto fp32 = encode_texts(embedder, tok, texts, "", 2);
+  embedder->set_bf16(true);
+  const auto bf16 = encode_texts(embedder, tok, texts, "", 2);
+  EXPECT_EQ(bf16.scalar_type(), torch::kFloat32);
+  EXPECT_FALSE(torch::equal(fp32, bf16));  // the products did run in bf16
+  // Unit vectors either way; bf16 keeps 8 significant bits, so cosines stay near 1.
+  EXPECT_GT((fp32 * bf16).sum(1).min().item<double>(), 0.999);
+  EXPECT_NEAR(bf16.norm(2, 1).min().item<double>(), 1.0, 1e-5);
+}
+
 }  // namespace
 }  // namespace garden::model

@@ -80,6 +80,18 @@ TEST(EmbedderTraining, BatchLossIsInfoNceOverTheEmbeddersVectors) {
   EXPECT_THROW(contrastive_batch_loss(embedder, tok, batch, config), Error);
 }
 
+TEST(EmbedderTraining, AModelTrainedUnderBf16EncodesUnderBf16) {
+  const text::ByteTokenizer tok;
+  const auto pairs = letter_pairs();
+  auto embedder = tiny_embedder(0.0);
+  auto train = small_embed_train(2);
+  contrastive_objective(embedder, tok, pairs, {}, EmbedObjectiveConfig{}, train, "bytes");
+  EXPECT_FALSE(embedder->config().bf16);
+  train.bf16 = true;
+  contrastive_objective(embedder, tok, pairs, {}, EmbedObjectiveConfig{}, train, "bytes");
+  EXPECT_TRUE(embedder->config().bf16);
+}
+
 TEST(EmbedderTraining, ResumeContinuesBitForBit) {
   torch::set_num_threads(1);
   testing::TempDir dir;

@@ -1,0 +1,36 @@
+// bf16 autocast for a scope: matrix products run in bf16 while weights, reductions and
+// outputs stay float32 (CPU or CUDA). Training uses it for every step of a bf16 run; encoding
+// uses it where the model was trained that way, since on a CPU with bf16 instructions a
+// forward pass takes less than half its float32 time.
+#pragma once
+
+#include <ATen/autocast_mode.h>
+#include <torch/torch.h>
+
+namespace garden::model {
+
+class AutocastScope {
+ public:
+  AutocastScope(bool enabled, torch::Device device) : enabled_(enabled), cuda_(device.is_cuda()) {
+    if (!enabled_) return;
+    if (cuda_) {
+      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+      at::autocast::set_enabled(true);
+    } else {
+      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+      at::autocast::set_cpu_enabled(true);
+    }
+  }
+  ~AutocastScope() {
+    if (!enabled_) return;
+    if (cuda_) at::autocast::set_enabled(false); else at::autocast::set_cpu_enabled(false);
+    at::autocast::clear_cache();
+  }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool enabled_, cuda_;
+};
+
+}  // namespace garden::model
