@@ -19,4 +19,13 @@ train::BaseLm shared_base_lm(const Context& ctx);
 // the quick runs from base v2 inside their budget.
 train::TrainConfig finetune_config(int64_t steps, int64_t batch, double lr, int64_t warmup, uint64_t seed, bool bf16);
 
+// One value per scale, with a separate quick value for a base larger than v1: a fine-tuning
+// step from v2 (5.6x the parameters) costs several times one from v1, so a quick run from
+// v2 takes fewer steps to stay inside the 10-minute budget. Smoke and full do not depend on
+// the base.
+template <typename T>
+T pick_for_base(const Context& ctx, T smoke, T quick_v1, T quick_larger, T full) {
+  return ctx.scale == Scale::quick && ctx.base_recipe != "v1" ? quick_larger : ctx.pick(smoke, quick_v1, full);
+}
+
 }  // namespace garden::repro

@@ -58,7 +58,8 @@ const char* const kLlm2vecMean = "LLM2Vec (Bi + MNTP + SimCSE) + mean";
 // "No limit" for the sizes below that cap a list or a text.
 constexpr size_t kAll = std::numeric_limits<size_t>::max();
 
-// Sizes per scale: quick is the spec's small-scale recipe, full runs 1000 steps per stage;
+// Sizes per scale: quick is the spec's small-scale recipe (40 steps per stage from base v2),
+// full runs 1000 steps per stage;
 // smoke runs every stage on toy sizes in seconds.
 struct Sizes {
   int64_t stage_steps;  // MNTP and each SimCSE run
@@ -73,7 +74,7 @@ struct Sizes {
 };
 
 Sizes sizes_for(const Context& ctx) {
-  return {.stage_steps = ctx.pick<int64_t>(4, 150, 1000),
+  return {.stage_steps = pick_for_base<int64_t>(ctx, 4, 150, 40, 1000),
           .warmup = ctx.pick<int64_t>(1, 10, 10),
           .mntp_batch = ctx.pick<int64_t>(4, 16, 16),
           .mntp_seq = ctx.pick<int64_t>(32, 128, 128),
@@ -409,6 +410,7 @@ Result run(const Context& ctx) {
   auto base_lm = fresh_base(setup);
   auto variants = variants_of(base_lm, mntp_lm, uni_simcse, bi_simcse, llm2vec_mean);
   for (auto& v : variants) {
+    v.embedder->set_bf16(setup.base.bf16);  // every variant of a run encodes alike: bf16 from base v2
     say(ctx, kSlug, "scoring " + v.name);
     v.scores = score(v.embedder, *tokenizer, bench, ctx.seed);
   }

@@ -267,6 +267,7 @@ model::Embedder fresh_embedder(const Context& ctx, const train::BaseLm& base, Ma
   c.latent.latents = 64;
   c.latent.heads = 4;
   c.max_tokens = 48;
+  c.bf16 = base.bf16;
   model::Embedder e(model::load_model(base.model, ctx.device).model, c);
   e->to(ctx.device);
   return e;
@@ -389,7 +390,7 @@ Mining mining(const Context& ctx, const Setup& setup) {
   if (!cranfield) return m;
   const Planted planted = plant_copies(ctx, *cranfield);
   const auto base_pairs = retrieval::title_body_pairs(retrieval::read_beir_collection(*cranfield));
-  const int64_t steps = ctx.pick<int64_t>(3, 90, 1000);
+  const int64_t steps = pick_for_base<int64_t>(ctx, 3, 90, 24, 1000);
   const auto add_arm = [&](const std::string& name, const std::vector<TextPair>& pairs, int64_t negatives, int64_t own_copies) {
     m.planted_picked.push_back(own_copies);
     m.arms.push_back(run_arm(ctx, setup, name, MaskMode::bidirectional, Pooling::mean,
@@ -456,8 +457,9 @@ Result run(const Context& ctx) {
   const Setup setup = prepare(ctx);
   result.base_recipe = setup.base.recipe;
   result.data_used = fmt::format("base LM {} pretrained on {}; {}", setup.base.recipe, setup.base.sources, setup.data.description);
-  // quick: eleven fine-tuned arms; 45 + 45 steps keep the run near 8 minutes on 2 cores.
-  const int64_t stage_steps = ctx.pick<int64_t>(3, 45, 1000);
+  // quick: eleven fine-tuned arms; 45 + 45 steps from v1 keep the run near 8 minutes on 2 cores,
+  // 12 + 12 from v2 about 10.
+  const int64_t stage_steps = pick_for_base<int64_t>(ctx, 3, 45, 12, 1000);
 
   const Stopwatch e1_clock;
   const auto e1 = pooling_by_mask(ctx, setup, stage_steps);
