@@ -105,6 +105,20 @@ expect_error 1 "cannot read $work/none.json" -- "$garden" succinct compile-uhat 
   fail "succinct agree: $(cat "$work/agree.out")"
 "$garden" succinct table --n 1..2 | grep -qE "^ *2 +4 +209 +211\* +244" && pass || fail "succinct table lacks the n=2 row"
 "$garden" succinct min-dfa --n 5 | grep -q "828928688131 states (closed form" && pass || fail "succinct min-dfa closed form"
+# garden collapse toy: bad inputs, each family on small sizes, --out never over a foreign file.
+expect_error 2 "--real-fraction must be within 0..1" -- "$garden" collapse toy --real-fraction 1.5
+expect_error 2 "--family" -- "$garden" collapse toy --family poisson
+expect_error 1 "samples >= 2" -- "$garden" collapse toy --samples 1
+echo keep >"$work/foreign.json"
+expect_error 2 "exists and is not an earlier trace of garden collapse toy" -- \
+  "$garden" collapse toy --seeds 2 --generations 3 --out "$work/foreign.json"
+grep -qx keep "$work/foreign.json" && pass || fail "collapse toy replaced a foreign file"
+"$garden" collapse toy --family categorical --symbols 20 --samples 50 --generations 40 --seeds 5 --out "$work/trace.json" \
+  >"$work/trace.out" 2>&1 && grep -q '"returns": 0' "$work/trace.json" && grep -q "returns 0" "$work/trace.out" && pass ||
+  fail "collapse toy categorical: $(cat "$work/trace.out")"
+"$garden" collapse toy --family mixture --samples 200 --generations 5 --seeds 2 --record 1,5 --out "$work/trace.json" \
+  >"$work/trace.out" 2>&1 && grep -q '"family": "mixture"' "$work/trace.json" && grep -qE "^ +5 " "$work/trace.out" && pass ||
+  fail "collapse toy mixture over its own earlier trace: $(cat "$work/trace.out")"
 # garden limit: bad inputs, a small sweep that resumes from its file, the fit, gen and eval.
 expect_error 2 "--n must be at least 3" -- "$garden" limit free-embed --d 4 --n 2
 expect_error 2 "--n0 must be auto or a number" -- "$garden" limit critical-n --d 4 --n0 soon

@@ -55,5 +55,6 @@ void register_limit(CLI::App& app);
 void register_embed(CLI::App& app);
 void register_serve(CLI::App& app);
 void register_export(CLI::App& app);
+void register_collapse(CLI::App& app);
 
 }  // namespace garden::cli

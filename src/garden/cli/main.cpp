@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   garden::cli::register_embed(app);
   garden::cli::register_serve(app);
   garden::cli::register_export(app);
+  garden::cli::register_collapse(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

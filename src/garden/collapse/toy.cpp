@@ -177,6 +177,25 @@ double wasserstein2(const Gaussian& a, const Gaussian& b) {
   return std::sqrt(std::max(0.0, squared));
 }
 
+std::vector<double> Normal::draw(int64_t count, Rng& rng) const {
+  std::normal_distribution<double> normal(mean, sd);
+  std::vector<double> out(static_cast<size_t>(count));
+  // A collapsed fit (sd 0) draws its mean; normal_distribution needs sd > 0.
+  for (auto& x : out) x = sd > 0 ? normal(rng) : mean;
+  return out;
+}
+
+Normal fit_normal(const std::vector<double>& samples) {
+  const auto m = static_cast<double>(samples.size());
+  if (samples.size() < 2) throw Error("Gaussian fit: at least 2 samples are needed for the unbiased variance");
+  const double mean = std::accumulate(samples.begin(), samples.end(), 0.0) / m;
+  double squares = 0;
+  for (double x : samples) squares += (x - mean) * (x - mean);
+  return {mean, std::sqrt(squares / (m - 1))};
+}
+
+double wasserstein2(const Normal& a, const Normal& b) { return std::hypot(a.mean - b.mean, a.sd - b.sd); }
+
 // ---- 1-D Gaussian mixtures ------------------------------------------------------------------
 
 double Mixture::draw(Rng& rng) const {
@@ -184,6 +203,18 @@ double Mixture::draw(Rng& rng) const {
   const int64_t k = pick(cumulative_of(weights), uniform(rng));
   std::normal_distribution<double> normal(means[k], std::sqrt(variances[k]));
   return normal(rng);
+}
+
+std::vector<double> Mixture::draw(int64_t count, Rng& rng) const {
+  const auto cumulative = cumulative_of(weights);
+  std::uniform_real_distribution<double> uniform(0.0, cumulative.back());
+  std::normal_distribution<double> normal(0.0, 1.0);
+  std::vector<double> out(static_cast<size_t>(count));
+  for (auto& x : out) {
+    const int64_t k = pick(cumulative, uniform(rng));
+    x = means[k] + std::sqrt(variances[k]) * normal(rng);
+  }
+  return out;
 }
 
 double Mixture::log_likelihood(const std::vector<double>& samples) const {

@@ -44,12 +44,24 @@ double wasserstein2(const Gaussian& a, const Gaussian& b);
 // by Jacobi eigendecomposition (negative eigenvalues from rounding are clipped to 0).
 std::vector<double> symmetric_sqrt(const std::vector<double>& matrix, int64_t dim);
 
+// A 1-D Gaussian: the d = 1 case of Gaussian without a vector per sample, for chains of
+// thousands of generations over thousands of seeds.
+struct Normal {
+  double mean = 0, sd = 1;
+  std::vector<double> draw(int64_t count, Rng& rng) const;
+};
+// The sample mean and the square root of the unbiased variance (denominator M - 1), M >= 2.
+Normal fit_normal(const std::vector<double>& samples);
+// W2 between 1-D Gaussians: sqrt((m1 - m2)^2 + (s1 - s2)^2).
+double wasserstein2(const Normal& a, const Normal& b);
+
 // ---- 1-D Gaussian mixtures ------------------------------------------------------------------
 
 struct Mixture {
   std::vector<double> weights, means, variances;  // one entry per component
   int64_t components() const { return static_cast<int64_t>(weights.size()); }
   double draw(Rng& rng) const;
+  std::vector<double> draw(int64_t count, Rng& rng) const;
   double log_likelihood(const std::vector<double>& samples) const;  // summed
   double within_variance() const;  // sum_k w_k var_k
   double total_variance() const;   // the mixture's variance

@@ -104,7 +104,7 @@ TEST(CollapseCategorical, AVanishedSymbolNeverReturnsWithoutRealData) {
   run_chain<int64_t>(
       real, {.samples = 200, .generations = 100, .real_fraction = 0, .seed = 5},
       [](const std::vector<int64_t>& data, const Categorical&) { return fit_categorical(data, 50); },
-      [](const Categorical& c, Rng& rng) { return c.draw(rng); },
+      [](const Categorical& c, int64_t count, Rng& rng) { return c.draw(count, rng); },
       [&](int64_t, const Categorical& fit, const std::vector<int64_t>&) {
         int64_t survivors = 0;
         for (int k = 0; k < 50; ++k) {
@@ -126,12 +126,13 @@ TEST(CollapseChain, EachLaterGenerationMixesExactlyTheRealFraction) {
   const Categorical real{{1.0, 0.0}};
   int64_t generations_seen = 0;
   run_chain<int64_t>(
-      real, {.samples = 1000, .generations = 3, .real_fraction = 0.1, .seed = 1},
+      real, {.samples = 1000, .generations = 4, .real_fraction = 0.1, .seed = 1},
       [](const std::vector<int64_t>&, const Categorical&) { return Categorical{{0.0, 1.0}}; },
-      [](const Categorical& c, Rng& rng) { return c.draw(rng); },
+      [](const Categorical& c, int64_t count, Rng& rng) { return c.draw(count, rng); },
       [&](int64_t n, const Categorical&, const std::vector<int64_t>& data) {
         ++generations_seen;
-        EXPECT_EQ(std::count(data.begin(), data.end(), 0), n == 0 ? 1000 : 100) << "generation " << n;
+        EXPECT_EQ(data.size(), 1000u);
+        EXPECT_EQ(std::count(data.begin(), data.end(), 0), n == 1 ? 1000 : 100) << "generation " << n;
       });
   EXPECT_EQ(generations_seen, 4);
   testing::expect_error_containing([] { real_samples({.samples = 10, .generations = 1, .real_fraction = 1.5}); },
