@@ -17,6 +17,9 @@ struct KVCache {
   // Repeats every cached row `times` times (batch b -> rows b*times ..), e.g. to sample
   // many completions from one prefilled prompt.
   void repeat_batch(int64_t times);
+  // Keeps the rows `rows` (int64 [N] on any device), in that order: row i becomes old row
+  // rows[i], e.g. the parents of a beam search's surviving beams.
+  void select_rows(const torch::Tensor& rows);
 };
 
 }  // namespace garden::model
