@@ -407,9 +407,10 @@ E2 run_retrieval(const Context& ctx) {
   const Stopwatch clock;
   E2 e;
   e.widths = {8, 16, 32, 64, 128};
-  // quick: three fine-tuned models, about 3.5 minutes from v1 (140 steps) and 5 from v2 (45)
-  e.steps = pick_for_base<int64_t>(ctx, 10, 140, 45, 1000);
-  e.warmup = pick_for_base<int64_t>(ctx, 2, 20, 5, 20);
+  // quick: three fine-tuned models, about 3.5 minutes from v1 (140 steps); from v2 a step
+  // costs several times as much, and 15 steps with scoring take about 5
+  e.steps = pick_for_base<int64_t>(ctx, 10, 140, 15, 1000);
+  e.warmup = pick_for_base<int64_t>(ctx, 2, 20, 3, 20);
   e.batch = ctx.pick<int64_t>(8, 32, 32);
   const E2Data d = load_e2_data(ctx);
   e.pairs = static_cast<int64_t>(d.pairs.size());
