@@ -1,4 +1,4 @@
-// garden collapse toy: recursive fitting of toy families (model-collapse.md).
+// garden collapse toy | lm: recursive fitting of toy families and of a language model (model-collapse.md).
 #include <fmt/core.h>
 
 #include <cmath>
@@ -11,7 +11,12 @@
 #include "garden/core/files.h"
 #include "garden/core/json.h"
 #include "garden/core/progress.h"
+#include "garden/core/data_root.h"
 #include "garden/core/runtime.h"
+#include "garden/model/model_folder.h"
+#include "garden/text/tokenizer.h"
+#include "garden/train/base_lm.h"
+#include "garden/train/collapse_lm.h"
 
 namespace garden::cli {
 
@@ -135,12 +140,80 @@ void add_collapse_toy(CLI::App& group) {
   });
 }
 
+struct LmOptions {
+  RuntimeOptions runtime;
+  train::LmCollapseOptions collapse;
+  std::string model, text, out;
+  int64_t train_tokens = 100000;
+};
+
+void print_generation(const train::GenerationStats& g) {
+  const auto q = [&](double p) { return quantile(g.sequence_ppl, p); };
+  fmt::print("{:>3}  {:>6}  {:>5}  {:>8.2f}  {:>8.2f}  {:>7.2f} {:>7.2f} {:>7.2f} {:>8.2f}  {:.3f} {:.3f} {:.3f}  {:>5.0f}\n", g.generation,
+             fmt::format("{}/{}", g.real_blocks, g.blocks), g.best_epoch, g.val_ppl, g.test_ppl, q(0.05), q(0.5), q(0.95), q(0.99),
+             g.distinct[0], g.distinct[1], g.distinct[2], g.seconds);
+  std::fflush(stdout);
+}
+
+void add_collapse_lm(CLI::App& group) {
+  auto o = std::make_shared<LmOptions>();
+  auto& c = o->collapse;
+  auto* cmd = group.add_subcommand("lm", "fine-tune a language model on its own continuations, generation after generation");
+  cmd->add_option("--model", o->model, "pretrained model folder (default: base LM recipe kjv, built once into the cache)");
+  cmd->add_option("--text", o->text, "real text, split by lines 90/5/5 (default: tiny-shakespeare under the data root)");
+  cmd->add_option("--train-tokens", o->train_tokens, "tokens of the training part used (0 = all)")->capture_default_str();
+  cmd->add_option("--generations", c.generations, "generations after generation 0")->capture_default_str();
+  cmd->add_option("--real-fraction", c.real_fraction, "rho: share of each synthetic set's blocks taken from the real text")
+      ->capture_default_str();
+  cmd->add_option("--start-from", c.start_from, "gen0-best | pretrained | previous: what each generation fine-tunes")
+      ->capture_default_str();
+  cmd->add_option("--decoding", c.decoding, "beam | sample (temperature 1, the control)")->capture_default_str();
+  cmd->add_option("--beam-width", c.beam_width, "beam width")->capture_default_str();
+  cmd->add_option("--block", c.block, "tokens per prompt block and per continuation")->capture_default_str();
+  cmd->add_option("--epochs", c.epochs, "epochs per generation (the best by validation perplexity is kept)")->capture_default_str();
+  cmd->add_option("--batch", c.batch, "blocks per step")->capture_default_str();
+  cmd->add_option("--lr", c.lr, "peak learning rate")->capture_default_str();
+  cmd->add_option("--seed", c.seed, "seed")->capture_default_str();
+  cmd->add_option("--out", o->out, "run folder: gen-<n>/ per generation and collapse.json")->required();
+  add_runtime_options(*cmd, o->runtime);
+  cmd->callback([o] {
+    o->collapse.validate();
+    configure_threads(o->runtime.threads);
+    if (o->train_tokens < 0) usage_error("--train-tokens must be >= 0 (0 = all)");
+    claim_output_dir(o->out, "garden collapse lm");
+    const auto cache = resolve_cache_dir(o->runtime.cache);
+    const auto data_root = resolve_data_root(o->runtime.data);
+    std::string pretrained = o->model;
+    if (pretrained.empty()) {
+      auto options = train::base_lm_recipe("kjv");
+      options.seed = o->collapse.seed;
+      pretrained = train::ensure_base_lm(cache, data_root, options, false).model.string();
+    }
+    const auto text = o->text.empty() ? train::default_collapse_text(cache, data_root)
+                                      : train::CollapseText{o->text, o->text};
+    const auto tokenizer = text::load_tokenizer(model::load_model(pretrained).tokenizer_spec);
+    const auto data = train::split_collapse_text(*tokenizer, read_file(text.file), o->train_tokens);
+    fmt::print("pretrained {}; real text {}: {} train / {} validation / {} test tokens\n", pretrained, text.description, data.train.size(),
+               data.valid.size(), data.test.size());
+    fmt::print("{:>3}  {:>6}  {:>5}  {:>8}  {:>8}  {:>7} {:>7} {:>7} {:>8}  {}  {:>5}\n", "gen", "real", "epoch", "val PPL", "test PPL",
+               "p5", "p50", "p95", "p99", "distinct-1/2/3", "s");
+    const auto stats = train::run_lm_collapse(pretrained, data, o->collapse, o->out, true, print_generation);
+    Json generations = Json::array();
+    for (const auto& g : stats) generations.push_back(g.to_json());
+    write_json_atomic(std::filesystem::path(o->out) / "collapse.json",
+                      Json{{"pretrained", pretrained}, {"text", text.description}, {"options", o->collapse.to_json()},
+                           {"train_tokens", data.train.size()}, {"generations", generations}});
+    fmt::print("per-sequence perplexity (p5..p99) is under generation 0's model; wrote {}/collapse.json\n", o->out);
+  });
+}
+
 }  // namespace
 
 void register_collapse(CLI::App& app) {
   auto* group = app.add_subcommand("collapse", "model collapse: models trained on their own generations (model-collapse.md)");
   group->require_subcommand(1);
   add_collapse_toy(*group);
+  add_collapse_lm(*group);
 }
 
 }  // namespace garden::cli

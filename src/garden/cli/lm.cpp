@@ -92,7 +92,9 @@ void register_lm(CLI::App& app) {
   auto base = std::make_shared<BaseOptions>();
   auto* base_cmd = lm->add_subcommand("base", "the shared base LM of a recipe (v1: 4 layers, d=128; v2: larger, more English; "
                                               "docs/base-lm.md), built once per configuration into the cache; prints its folder");
-  base_cmd->add_option("--recipe", base->recipe, "v1 | v2")->check(CLI::IsMember({"v1", "v2"}))->capture_default_str();
+  base_cmd->add_option("--recipe", base->recipe, "v1 | v2 | kjv (the model-collapse pretrained model)")
+      ->check(CLI::IsMember({"v1", "v2", "kjv"}))
+      ->capture_default_str();
   base_cmd->add_option("--steps", base->steps, "pretraining steps (default: the recipe's)");
   base_cmd->add_option("--vocab", base->vocab, "SentencePiece vocabulary (default: the recipe's)");
   base_cmd->add_option("--d-model", base->d_model, "model width (default: the recipe's)");

@@ -71,6 +71,15 @@ Grid grid(size_t rows, int64_t seeds) { return Grid(rows, std::vector<double>(st
 
 }  // namespace
 
+double quantile(std::vector<double> values, double q) {
+  if (values.empty()) throw Error("the quantile of no values");
+  std::sort(values.begin(), values.end());
+  const double position = q * static_cast<double>(values.size() - 1);
+  const auto below = static_cast<size_t>(std::floor(position));
+  const size_t above = std::min(below + 1, values.size() - 1);
+  return values[below] + (position - static_cast<double>(below)) * (values[above] - values[below]);
+}
+
 SeedStats seed_stats(std::vector<double> values) {
   if (values.empty()) throw Error("seed statistics of no values");
   std::sort(values.begin(), values.end());
@@ -80,15 +89,9 @@ SeedStats seed_stats(std::vector<double> values) {
   double squares = 0;
   for (double v : values) squares += (v - s.mean) * (v - s.mean);
   s.standard_error = values.size() > 1 ? std::sqrt(squares / (n - 1) / n) : 0.0;
-  const auto quantile = [&](double q) {
-    const double position = q * (n - 1);
-    const auto below = static_cast<size_t>(std::floor(position));
-    const size_t above = std::min(below + 1, values.size() - 1);
-    return values[below] + (position - static_cast<double>(below)) * (values[above] - values[below]);
-  };
-  s.q05 = quantile(0.05);
-  s.median = quantile(0.5);
-  s.q95 = quantile(0.95);
+  s.q05 = quantile(values, 0.05);
+  s.median = quantile(values, 0.5);
+  s.q95 = quantile(values, 0.95);
   return s;
 }
 

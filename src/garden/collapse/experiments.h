@@ -20,6 +20,8 @@ struct SeedStats {
   double q05 = 0, median = 0, q95 = 0;  // quantiles, linearly interpolated
 };
 SeedStats seed_stats(std::vector<double> values);
+// The q-quantile of `values` (0 <= q <= 1), linearly interpolated between order statistics.
+double quantile(std::vector<double> values, double q);
 Json to_json(const SeedStats& s);
 
 // Generations 1, 2, 5, 10, 20, 50, ... up to `generations`, and `generations` itself.

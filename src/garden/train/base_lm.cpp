@@ -33,7 +33,16 @@ Json BaseLmOptions::to_json() const {
 BaseLmOptions base_lm_recipe(const std::string& name) {
   BaseLmOptions o;
   if (name == "v1") return o;
-  if (name != "v2") usage_error("base LM: unknown recipe '" + name + "' (v1 or v2)");
+  if (name == "kjv") {
+    // The model-collapse reproduction's pretrained model (model-collapse.md): v1's shape over
+    // a 2,000-piece vocabulary, on the built-in corpus alone, so that tiny-shakespeare, which
+    // its generation 0 is fine-tuned on, stays unseen.
+    o.recipe = "kjv";
+    o.vocab = 2000;
+    o.steps = 400;
+    return o;
+  }
+  if (name != "v2") usage_error("base LM: unknown recipe '" + name + "' (v1, v2 or kjv)");
   o.recipe = "v2";
   // The widest of three ~10M-parameter shapes won at equal wall time (docs/base-lm.md).
   o.d_model = 384;
@@ -109,13 +118,15 @@ BaseLmText base_lm_text(const fs::path& cache, const std::optional<fs::path>& da
     held_out.push_back(docs.split("valid"));
     held_out.push_back(docs.split("test"));
   }
-  if (auto dir = find_collection(data_root, "tinyshakespeare"); dir && fs::exists(*dir / "input.txt"))
-    sources.push_back({"tiny-shakespeare (first 90%)", *dir / "input.txt", 9});
-  const auto wikitext = find_collection(data_root, "wikitext2-raw");
-  const bool has_wikitext = wikitext && fs::exists(*wikitext / "test.txt");
-  // v1 trained on wikitext-2 test; v2 keeps it for evaluation only.
-  if (options.recipe == "v1" && has_wikitext) sources.push_back({"wikitext-2 raw", *wikitext / "test.txt"});
-  if (options.recipe == "v2" && has_wikitext) held_out.push_back(*wikitext / "test.txt");
+  if (options.recipe != "kjv") {  // kjv: the built-in corpus alone
+    if (auto dir = find_collection(data_root, "tinyshakespeare"); dir && fs::exists(*dir / "input.txt"))
+      sources.push_back({"tiny-shakespeare (first 90%)", *dir / "input.txt", 9});
+    const auto wikitext = find_collection(data_root, "wikitext2-raw");
+    const bool has_wikitext = wikitext && fs::exists(*wikitext / "test.txt");
+    // v1 trained on wikitext-2 test; v2 keeps it for evaluation only.
+    if (options.recipe == "v1" && has_wikitext) sources.push_back({"wikitext-2 raw", *wikitext / "test.txt"});
+    if (options.recipe == "v2" && has_wikitext) held_out.push_back(*wikitext / "test.txt");
+  }
 
   BaseLmText out;
   for (const auto& s : sources) {

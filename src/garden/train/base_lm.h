@@ -36,7 +36,8 @@ struct BaseLmOptions {
 // The named recipe's options: "v1" (d=128, 4 layers; built-in corpus, tiny-shakespeare and
 // wikitext-2 test) or "v2" (d=384, 4 layers, ~10M parameters, 256-token windows, bf16 on
 // the built-in and documentation corpora and tiny-shakespeare, never on any held-out line or
-// on wikitext-2). Throws on another name.
+// on wikitext-2) or "kjv" (v1's shape, 2,000 pieces, the built-in corpus alone: the
+// model-collapse reproduction's pretrained model). Throws on another name.
 BaseLmOptions base_lm_recipe(const std::string& name);
 
 // The pretraining text of a recipe: its sources' training parts, one string, with every

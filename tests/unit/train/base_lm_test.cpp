@@ -99,5 +99,22 @@ TEST(BaseLm, V2NeverTrainsOnAHeldOutLineNorOnWikitext) {
   EXPECT_GT(text.train.size(), 20u << 20);
 }
 
+// The model-collapse pretrained model must not see tiny-shakespeare, which its generation 0
+// is fine-tuned on, even when the data root has it.
+TEST(BaseLm, KjvTrainsOnTheBuiltInCorpusAloneWhateverTheDataRootHolds) {
+  testing::TempDir cache, data;
+  fs::create_directories(data.path() / "tinyshakespeare");
+  write_file_atomic(data.path() / "tinyshakespeare" / "input.txt", "First Citizen:\nBefore we proceed any further, hear me speak.\n");
+  const auto kjv = base_lm_recipe("kjv");
+  EXPECT_EQ(kjv.vocab, 2000);
+  EXPECT_EQ(kjv.d_model, 128);
+  EXPECT_EQ(kjv.layers, 4);
+  const auto text = base_lm_text(cache.path(), data.path(), kjv);
+  EXPECT_EQ(text.files.size(), 1u);
+  EXPECT_EQ(text.sources.find("tiny-shakespeare"), std::string::npos);
+  EXPECT_EQ(text.train.find("First Citizen"), std::string::npos);
+  EXPECT_NE(base_lm_text(cache.path(), data.path(), base_lm_recipe("v1")).sources.find("tiny-shakespeare"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace garden::train
