@@ -55,7 +55,8 @@ CollapseText default_collapse_text(const fs::path& cache, const std::optional<fs
   return {docs.split("train"), "the docs corpus's training split (Python documentation + Perl manuals; no tiny-shakespeare under the data root)"};
 }
 
-LmCollapseData split_collapse_text(const text::Tokenizer& tokenizer, const std::string& text, int64_t train_tokens) {
+LmCollapseData split_collapse_text(const text::Tokenizer& tokenizer, const std::string& text, int64_t train_tokens,
+                                   int64_t eval_tokens) {
   std::vector<std::string_view> lines;
   for (size_t start = 0; start < text.size();) {
     size_t end = text.find('\n', start);
@@ -74,6 +75,8 @@ LmCollapseData split_collapse_text(const text::Tokenizer& tokenizer, const std::
   if (train_tokens > 0 && static_cast<int64_t>(data.train.size()) > train_tokens) data.train.resize(static_cast<size_t>(train_tokens));
   data.valid = encode_corpus(tokenizer, join(train_end, valid_end));
   data.test = encode_corpus(tokenizer, join(valid_end, lines.size()));
+  for (auto* part : {&data.valid, &data.test})
+    if (eval_tokens > 0 && static_cast<int64_t>(part->size()) > eval_tokens) part->resize(static_cast<size_t>(eval_tokens));
   data.bos = tokenizer.bos_id();
   return data;
 }

@@ -49,8 +49,9 @@ struct CollapseText {
 CollapseText default_collapse_text(const std::filesystem::path& cache, const std::optional<std::filesystem::path>& data_root);
 
 // A text split by lines: the first 90% trains (its first `train_tokens` tokens; 0 = all),
-// the next 5% validates, the last 5% tests.
-LmCollapseData split_collapse_text(const text::Tokenizer& tokenizer, const std::string& text, int64_t train_tokens);
+// the next 5% validates, the last 5% tests (each its first `eval_tokens` tokens; 0 = all).
+LmCollapseData split_collapse_text(const text::Tokenizer& tokenizer, const std::string& text, int64_t train_tokens,
+                                   int64_t eval_tokens = 0);
 
 struct GenerationStats {
   int64_t generation = 0;

@@ -65,6 +65,10 @@ TEST(CollapseLm, TheTextSplitsByLinesNinetyFiveFive) {
   EXPECT_EQ(data.valid.size(), 5u * 7);
   EXPECT_EQ(data.test.size(), 5u * 7);
   EXPECT_EQ(split_collapse_text(tok, text, 100).train.size(), 100u);
+  const auto short_eval = split_collapse_text(tok, text, 0, 20);
+  EXPECT_EQ(short_eval.valid.size(), 20u);
+  EXPECT_EQ(short_eval.test.size(), 20u);
+  EXPECT_EQ(short_eval.train.size(), 90u * 7);
 }
 
 TEST(CollapseLm, ATinyRunTrainsEveryGenerationOnItsOwnContinuations) {
