@@ -63,7 +63,10 @@ std::string key(int64_t m) { return "M" + std::to_string(m); }
 
 Json gaussian(const Context& ctx, const Sizes& s, Result& result) {
   Json figures = Json::object();
-  const std::vector<int64_t> at = {10, 100, s.gaussian_generations};
+  // n = 10, 100 and the last generation, those that exist at this scale.
+  std::vector<int64_t> at;
+  for (int64_t n : {int64_t{10}, int64_t{100}, s.gaussian_generations})
+    if (n <= s.gaussian_generations && (at.empty() || at.back() < n)) at.push_back(n);
   Table paths{fmt::format("Gaussian N(0, 1) re-fitted by mean and unbiased variance: sd after n fits, median [5%, 95%] over {} seeds",
                           s.gaussian_seeds),
               {"M"}, {}};
