@@ -20,6 +20,10 @@ void check(const ToyRun& run) {
   if (run.samples < 2 || run.generations < 1 || run.seeds < 1)
     throw Error("collapse: samples >= 2, generations >= 1 and seeds >= 1 are needed");
   if (run.threads < 1) throw Error("collapse: threads must be at least 1");
+  // Bounds that keep a typo from asking for terabytes: samples are drawn per generation and
+  // every recorded generation keeps one figure per seed.
+  if (run.samples > 100'000'000 || run.seeds > 10'000'000)
+    throw Error("collapse: at most 100,000,000 samples per generation and 10,000,000 seeds");
   for (int64_t g : run.record)
     if (g < 1 || g > run.generations)
       throw Error("collapse: recorded generation " + std::to_string(g) + " outside 1.." + std::to_string(run.generations));
@@ -189,6 +193,8 @@ GaussianTrace run_gaussian_chains(const ToyRun& run) {
 CategoricalTrace run_categorical_chains(const ToyRun& run, int64_t symbols, double zipf_exponent) {
   check(run);
   if (symbols < 2 || !(zipf_exponent > 0)) throw Error("collapse: a categorical needs >= 2 symbols and a Zipf exponent > 0");
+  if (static_cast<double>(run.generations + 1) * static_cast<double>(run.seeds) > 1e8)
+    throw Error("collapse: a categorical run keeps survivors per generation and seed: at most 100,000,000 of them");
   CategoricalTrace trace;
   const Categorical real = zipf(symbols, zipf_exponent);
   trace.real = real.p;

@@ -31,6 +31,8 @@ void LmCollapseOptions::validate() const {
   if (start_from != "gen0-best" && start_from != "pretrained" && start_from != "previous")
     usage_error("collapse: --start-from must be gen0-best, pretrained or previous, not '" + start_from + "'");
   if (decoding != "beam" && decoding != "sample") usage_error("collapse: --decoding must be beam or sample, not '" + decoding + "'");
+  // More beams than that only multiply the decoding's memory (prompts x width rows).
+  if (beam_width > 256) usage_error(fmt::format("collapse: --beam-width must be 1..256, got {}", beam_width));
   if (beam_width < 1 || block < 2 || epochs < 1 || batch < 1 || decode_batch < 1 || !(lr > 0))
     usage_error("collapse: beam width, epochs, batch and decode batch >= 1, block >= 2 and lr > 0 are needed");
 }
@@ -240,6 +242,15 @@ std::vector<GenerationStats> run_lm_collapse(const fs::path& pretrained, const L
   if (static_cast<int64_t>(data.valid.size()) < o.block + 1 || static_cast<int64_t>(data.test.size()) < o.block + 1)
     throw Error("collapse: the validation and test texts need more than one block of tokens each");
   const TokenWindows test(data.test, data.test, data.bos, o.block + 1, o.batch, static_cast<int64_t>(data.test.size()) / o.block, o.seed);
+  // A rerun in the same folder replaces the earlier run's generations; those beyond this
+  // run's last would otherwise sit beside its figures.
+  if (fs::exists(out))
+    for (const auto& entry : fs::directory_iterator(out)) {
+      const std::string name = entry.path().filename().string();
+      if (entry.is_directory() && name.rfind("gen-", 0) == 0 && name.size() > 4 &&
+          name.find_first_not_of("0123456789", 4) == std::string::npos && std::stoll(name.substr(4)) > o.generations)
+        fs::remove_all(entry.path());
+    }
   std::vector<GenerationStats> stats;
   model::Transformer reference{nullptr};  // generation 0, the judge of every synthetic set
   fs::path previous;

@@ -59,6 +59,10 @@ TEST(CollapseExperiments, RareSymbolsVanishFirstAndNeverReturn) {
   for (size_t n = 1; n < t.survivors.size(); ++n) EXPECT_LE(t.survivors[n].q95, t.survivors[n - 1].q95 + 1e-9);
   EXPECT_LT(t.survivors.back().median, 100);
   EXPECT_LT(t.mean_real_p_vanished, t.mean_real_p_survived);
+  testing::expect_error_containing([] { run_gaussian_chains({.samples = 1'000'000'000'000, .generations = 1, .seeds = 1}); },
+                                   "at most 100,000,000 samples");
+  testing::expect_error_containing([] { run_categorical_chains({.samples = 10, .generations = 100'000'000, .seeds = 10}, 5, 1.1); },
+                                   "at most 100,000,000");
   // Fresh real data brings symbols back.
   run.real_fraction = 0.5;
   EXPECT_GT(run_categorical_chains(run, 100, 1.1).returns, 0);

@@ -103,6 +103,16 @@ TEST(CollapseLm, ATinyRunTrainsEveryGenerationOnItsOwnContinuations) {
   EXPECT_EQ(stats[1].real_blocks, std::llround(0.25 * static_cast<double>(blocks)));
   // Generation 0 learns the real text: its test perplexity is far below the vocabulary size.
   EXPECT_LT(stats[0].test_ppl, 30);
+  // A rerun with fewer generations in the same folder leaves none of the earlier ones beyond.
+  o.generations = 0;
+  run_lm_collapse(dir.path() / "pretrained", data, o, dir.path() / "run", true);
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "run" / "gen-0"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "run" / "gen-1"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "run" / "gen-2"));
+  o.beam_width = 1000;
+  testing::expect_error_containing([&] { run_lm_collapse(dir.path() / "pretrained", data, o, dir.path() / "run2", true); },
+                                   "--beam-width");
+  o.beam_width = 2;
   o.start_from = "sideways";
   testing::expect_error_containing([&] { run_lm_collapse(dir.path() / "pretrained", data, o, dir.path() / "run2", true); },
                                    "--start-from");
