@@ -183,8 +183,9 @@ Fitted fine_tune(const fs::path& start, const std::vector<std::vector<int64_t>>&
   tc.seed = seed;
   torch::manual_seed(static_cast<int64_t>(seed));
   TensorMap best;
+  // The Trainer has just put this epoch's validation loss into `metrics`.
   const EvalHook keep_best = [&](model::Transformer& m, int64_t step, Json& metrics) {
-    const double val = Trainer::evaluate(m, windows, false);
+    const double val = metrics.at("val_loss").get<double>();
     metrics["val_ppl"] = std::exp(val);
     if (val < f.val_loss) {
       f.val_loss = val;

@@ -10,7 +10,6 @@
 #include <map>
 
 #include "garden/collapse/experiments.h"
-#include "garden/core/runtime.h"
 #include "garden/model/model_folder.h"
 #include "garden/repro/toolkit.h"
 #include "garden/text/tokenizer.h"
@@ -54,7 +53,7 @@ Sizes sizes_for(const Context& ctx) {
 
 ToyRun toy_run(const Context& ctx, int64_t samples, int64_t generations, int64_t seeds, std::vector<int64_t> record = {}) {
   return {.samples = samples, .generations = generations, .seeds = seeds, .real_fraction = 0, .seed = ctx.seed,
-          .threads = configure_threads(0), .record = std::move(record)};
+          .threads = torch::get_num_threads(), .record = std::move(record)};  // --threads; the figures do not depend on it
 }
 
 std::string key(int64_t m) { return "M" + std::to_string(m); }
