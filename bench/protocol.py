@@ -25,11 +25,31 @@ PYTHON = "/usr/bin/python3"  # Debian's, the one python3-torch is installed for
 ALLOCATOR_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(1 << 60)}
 
 
+def blas_pin():
+    """The OPENBLAS_CORETYPE that the garden binary pins for itself (core/runtime.h,
+    use_known_blas_kernels): Haswell where OpenBLAS falls back to its Prescott kernels on a
+    processor with AVX2 and FMA and nothing is set. Every side of a comparison gets it, so
+    that a peer never runs on other kernels than garden."""
+    if "OPENBLAS_CORETYPE" in os.environ:
+        return {}
+    import ctypes
+    try:
+        lib = ctypes.CDLL("libopenblas.so.0")
+    except OSError:
+        return {}
+    lib.openblas_get_corename.restype = ctypes.c_char_p
+    flags = cpu_flags()
+    if lib.openblas_get_corename().decode().lower() == "prescott" and "avx2" in flags and "fma" in flags:
+        return {"OPENBLAS_CORETYPE": "Haswell"}
+    return {}
+
+
 def run_json(argv, env_extra=None):
     """Runs argv in a fresh process and returns the JSON object of its last stdout line.
     env_extra's values are added to the environment; a value of None removes the variable."""
     env = dict(os.environ)
     env.update(ALLOCATOR_ENV)
+    env.update(blas_pin())
     for key, value in (env_extra or {}).items():
         if value is None:
             env.pop(key, None)
@@ -89,7 +109,7 @@ def environment():
         "libtorch_package": libtorch,
         "allocator_env": ALLOCATOR_ENV,
         # The BLAS's kernel choice (this workplace pins OPENBLAS_CORETYPE on some processors).
-        "blas_env": {k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS_", "BLIS_", "OMP_"))},
+        "blas_env": {**{k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS_", "BLIS_", "OMP_"))}, **blas_pin()},
     }
 
 

@@ -56,5 +56,6 @@ void register_embed(CLI::App& app);
 void register_serve(CLI::App& app);
 void register_export(CLI::App& app);
 void register_collapse(CLI::App& app);
+void register_dsi(CLI::App& app);
 
 }  // namespace garden::cli

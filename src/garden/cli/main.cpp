@@ -9,6 +9,7 @@
 #include "garden/train/trainer.h"
 
 int main(int argc, char** argv) {
+  garden::use_known_blas_kernels(argv);
   garden::tune_allocator();
   // Every command uses all cores unless its --threads says otherwise: left alone, this
   // libtorch ran the eval commands on one thread (an eval suite over CISI took 58 s instead of 34 s).
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
   garden::cli::register_serve(app);
   garden::cli::register_export(app);
   garden::cli::register_collapse(app);
+  garden::cli::register_dsi(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

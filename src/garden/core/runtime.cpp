@@ -1,6 +1,11 @@
 #include "garden/core/runtime.h"
 
+#include <dlfcn.h>
 #include <malloc.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include <thread>
 
@@ -14,6 +19,20 @@ int configure_threads(int requested) {
   if (n == 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(n);
   return n;
+}
+
+void use_known_blas_kernels(char** argv) {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;
+  using CoreName = char* (*)();
+  const auto corename = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  if (corename == nullptr) return;  // another BLAS
+  const char* name = corename();
+  if (name == nullptr || strcasecmp(name, "prescott") != 0) return;
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return;
+  setenv("OPENBLAS_CORETYPE", "Haswell", 1);
+  execv("/proc/self/exe", argv);
+  unsetenv("OPENBLAS_CORETYPE");  // the re-execution failed: carry on with the kernels we have
 }
 
 bool tune_allocator() {

@@ -18,6 +18,17 @@ int configure_threads(int requested);
 // returns whether glibc accepted both settings.
 bool tune_allocator();
 
+// OpenBLAS picks its kernels from the processor's model number, and the OpenBLAS of Debian 12
+// (0.3.21) does not know recent Xeons (family 6, model 207 among them): it falls back to its
+// SSE3 "Prescott" kernels. On such a processor with AVX2 and FMA, when OPENBLAS_CORETYPE is not
+// set, this re-executes the program with OPENBLAS_CORETYPE=Haswell (the variable is read when
+// the library loads, before main): a d=128 DSI training step ran 1.9x faster (100 steps, one
+// thread: 50.3 s -> 26.4 s). Haswell's kernels rather than OpenBLAS's AVX-512 ones, which are
+// faster still, because AVX-512 kernels of older OpenBLAS builds have given wrong results on
+// such processors (docs/performance.md, "Which BLAS"). Returns only when nothing is to be done
+// (or the re-execution failed); on the second start the variable is set, so it returns.
+void use_known_blas_kernels(char** argv);
+
 // "auto" picks CUDA when this libtorch has it and a GPU is present, else CPU.
 torch::Device resolve_device(const std::string& name);
 

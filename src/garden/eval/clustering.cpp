@@ -56,6 +56,7 @@ std::vector<int64_t> kmeans_clusters(const std::vector<float>& rows, int64_t n, 
   parameters.seed = static_cast<int>(seed);
   parameters.verbose = false;
   parameters.max_points_per_centroid = 1 << 20;  // use every point, no sampling
+  parameters.min_points_per_centroid = 1;  // few points per centroid are fine here: no FAISS warning on stderr
   faiss::Clustering clustering(static_cast<int>(d), static_cast<int>(k), parameters);
   faiss::IndexFlatL2 index(d);
   clustering.train(n, rows.data(), index);

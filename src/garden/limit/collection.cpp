@@ -10,6 +10,7 @@
 
 #include "garden/core/error.h"
 #include "garden/retrieval/bm25.h"
+#include "garden/text/syllables.h"
 
 namespace garden::limit {
 
@@ -92,25 +93,12 @@ std::vector<std::string> wordnet_single_word_nouns(const std::filesystem::path& 
 
 namespace {
 
-std::string capitalised(std::string word) {
-  if (!word.empty()) word[0] = static_cast<char>(word[0] - 'a' + 'A');
-  return word;
-}
+using text::capitalised;
+using text::syllable_word;
 
 std::string stem_of(const std::string& word) {
   const auto tokens = retrieval::bm25_tokens(word, "english");
   return tokens.size() == 1 ? tokens.front() : std::string();
-}
-
-std::string syllable_word(std::mt19937_64& rng, int min_syllables, int max_syllables) {
-  static const std::string consonants = "bdfghklmnprstvz", vowels = "aeiou";
-  std::uniform_int_distribution<int> count(min_syllables, max_syllables);
-  std::string word;
-  for (int s = count(rng); s > 0; --s) {
-    word += consonants[rng() % consonants.size()];
-    word += vowels[rng() % vowels.size()];
-  }
-  return word;
 }
 
 }  // namespace

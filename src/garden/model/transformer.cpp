@@ -151,10 +151,12 @@ TransformerOutput TransformerImpl::forward(const torch::Tensor& tokens, const Fo
     ++layer;
   }
   out.hidden = final_norm(x);
-  if (options.compute_logits) {
-    out.logits = lm_head ? lm_head(out.hidden) : torch::nn::functional::linear(out.hidden, token_embedding->weight);  // [B,T,V]
-  }
+  if (options.compute_logits) out.logits = logits(out.hidden);  // [B,T,V]
   return out;
+}
+
+torch::Tensor TransformerImpl::logits(const torch::Tensor& hidden) {
+  return lm_head ? lm_head(hidden) : torch::nn::functional::linear(hidden, token_embedding->weight);
 }
 
 }  // namespace garden::model

@@ -63,6 +63,9 @@ class TransformerImpl : public torch::nn::Module {
   explicit TransformerImpl(const TransformerConfig& config);
   // tokens: [B,T] int64.
   TransformerOutput forward(const torch::Tensor& tokens, const ForwardOptions& options = {});
+  // The output head on final hidden states [...,C] -> [...,V]: what forward applies when it
+  // computes logits. Objectives scored at a few positions call it on those alone.
+  torch::Tensor logits(const torch::Tensor& hidden);
   const TransformerConfig& config() const { return config_; }
   int64_t parameter_count() const;
   // Sets every dropout of the model to p (SimCSE trains with more dropout than pretraining).

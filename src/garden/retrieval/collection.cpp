@@ -88,20 +88,27 @@ Collection read_beir_collection(const std::filesystem::path& dir, const std::str
   return c;
 }
 
-void write_beir_collection(const Collection& collection, const std::filesystem::path& dir, const std::string& split) {
+void write_beir_collection(const Collection& collection, const std::filesystem::path& dir, const std::string& split,
+                           const std::map<std::string, Qrels>& more_splits) {
   const auto staged = staging_path(dir);
   std::filesystem::create_directories(staged / "qrels");
-  std::string corpus, queries, qrels = "query-id\tcorpus-id\tscore\n";
+  std::string corpus, queries;
   for (const Document& d : collection.corpus) corpus += Json{{"_id", d.id}, {"title", d.title}, {"text", d.text}}.dump() + "\n";
   for (const Query& q : collection.queries) queries += Json{{"_id", q.id}, {"text", q.text}}.dump() + "\n";
-  for (const Query& q : collection.queries) {
-    const auto judged = collection.qrels.find(q.id);
-    if (judged == collection.qrels.end()) continue;
-    for (const auto& [doc, grade] : judged->second) qrels += fmt::format("{}\t{}\t{}\n", q.id, doc, grade);
-  }
+  // Judgements in the queries' order.
+  const auto qrels_text = [&](const Qrels& judgements) {
+    std::string text = "query-id\tcorpus-id\tscore\n";
+    for (const Query& q : collection.queries) {
+      const auto judged = judgements.find(q.id);
+      if (judged == judgements.end()) continue;
+      for (const auto& [doc, grade] : judged->second) text += fmt::format("{}\t{}\t{}\n", q.id, doc, grade);
+    }
+    return text;
+  };
   write_file_atomic(staged / "corpus.jsonl", corpus);
   write_file_atomic(staged / "queries.jsonl", queries);
-  write_file_atomic(staged / "qrels" / (split + ".tsv"), qrels);
+  write_file_atomic(staged / "qrels" / (split + ".tsv"), qrels_text(collection.qrels));
+  for (const auto& [name, judgements] : more_splits) write_file_atomic(staged / "qrels" / (name + ".tsv"), qrels_text(judgements));
   replace_dir_atomic(staged, dir);
 }
 

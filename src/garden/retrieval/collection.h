@@ -8,6 +8,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -37,8 +38,9 @@ Collection read_beir_collection(const std::filesystem::path& dir, const std::str
 std::vector<Document> read_beir_corpus(const std::filesystem::path& corpus_path);
 
 // Writes corpus.jsonl, queries.jsonl and qrels/<split>.tsv (BEIR layout) as one folder,
-// atomically.
-void write_beir_collection(const Collection& collection, const std::filesystem::path& dir, const std::string& split = "test");
+// atomically; `more_splits` adds qrels/<name>.tsv for each further split (e.g. "train").
+void write_beir_collection(const Collection& collection, const std::filesystem::path& dir, const std::string& split = "test",
+                           const std::map<std::string, Qrels>& more_splits = {});
 
 // The text indexed and embedded for a document: title + " " + text (BEIR's convention; just
 // the text when the title is empty).
