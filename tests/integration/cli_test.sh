@@ -290,4 +290,18 @@ expect_error 2 "already holds files that garden did not write there" -- "$garden
   "$garden" repro run succinct-transformers --scale smoke --threads 1 --out "$work/rep2" >/dev/null 2>&1 && pass ||
   fail "a second run into its own output folder was refused"
 
+# garden dsi: bad inputs name what is wrong; a tiny collection's ids and a model round trip.
+expect_error 1 "no qrels/train.tsv: DSI needs training queries" -- "$garden" dsi build-ids --collection "$work/coll" --scheme naive --out "$work/ids.tsv"
+"$garden" dsi synth-entities --documents 20 --out "$work/se" >/dev/null && pass || fail "dsi synth-entities"
+expect_error 2 "--scheme" -- "$garden" dsi build-ids --collection "$work/se" --scheme alphabetical --out "$work/ids.tsv"
+expect_error 1 "$work/none.tsv: cannot read the docid map" -- "$garden" dsi train --collection "$work/se" --ids "$work/none.tsv" --out "$work/dsi"
+"$garden" dsi build-ids --collection "$work/se" --scheme semantic --c 4 --out "$work/ids.tsv" >/dev/null && pass || fail "dsi build-ids"
+expect_error 2 "--ratio (r) must be in (0, 10000]" -- "$garden" dsi train --collection "$work/se" --ids "$work/ids.tsv" --ratio 0 --out "$work/dsi"
+expect_error 1 "not a DSI model" -- "$garden" dsi search --model "$work/se" --collection "$work/se"
+"$garden" dsi train --collection "$work/se" --ids "$work/ids.tsv" --tokenizer bytes --d-model 16 --layers 1 --heads 2 --d-ff 32 \
+    --steps 3 --warmup 1 --threads 1 --out "$work/dsi" >/dev/null 2>&1 &&
+  "$garden" dsi search --model "$work/dsi" --collection "$work/se" --threads 1 >"$work/dsi.out" 2>&1 &&
+  grep -q "document only indexed" "$work/dsi.out" && grep -q "invalid docids among those returned: 0.0%" "$work/dsi.out" && pass ||
+  fail "dsi train and search: $(cat "$work/dsi.out")"
+
 report
