@@ -303,5 +303,8 @@ expect_error 1 "not a DSI model" -- "$garden" dsi search --model "$work/se" --co
   "$garden" dsi search --model "$work/dsi" --collection "$work/se" --threads 1 >"$work/dsi.out" 2>&1 &&
   grep -q "document only indexed" "$work/dsi.out" && grep -q "invalid docids among those returned: 0.0%" "$work/dsi.out" && pass ||
   fail "dsi train and search: $(cat "$work/dsi.out")"
+"$garden" dsi build-ids --collection "$work/se" --scheme naive --out "$work/naive.tsv" >/dev/null
+expect_error 2 "docid_map_sha256" -- "$garden" dsi train --collection "$work/se" --ids "$work/naive.tsv" --tokenizer bytes --d-model 16 \
+    --layers 1 --heads 2 --d-ff 32 --steps 3 --warmup 1 --threads 1 --out "$work/dsi" --resume
 
 report

@@ -16,6 +16,7 @@
 #include "garden/core/error.h"
 #include "garden/core/files.h"
 #include "garden/eval/clustering.h"
+#include "garden/retrieval/bm25.h"
 
 namespace garden::dsi {
 
@@ -152,23 +153,14 @@ DocidMap semantic_docids(const std::vector<std::string>& doc_ids, const std::vec
 
 std::vector<float> tfidf_svd_vectors(const std::vector<std::string>& texts, int64_t dims, int64_t* out_dims) {
   if (texts.empty() || dims < 1) throw Error("TF-IDF vectors: no texts or no dimensions");
-  // Lower-cased runs of letters and digits.
+  // Lower-cased runs of letters and digits, as BM25 tokenises.
   std::unordered_map<std::string, int64_t> vocabulary;
   std::vector<std::map<int64_t, double>> counts(texts.size());
-  for (size_t i = 0; i < texts.size(); ++i) {
-    std::string word;
-    const auto flush = [&] {
-      if (word.empty()) return;
+  for (size_t i = 0; i < texts.size(); ++i)
+    for (const auto& word : retrieval::bm25_tokens(texts[i], "none")) {
       const auto [it, added] = vocabulary.emplace(word, static_cast<int64_t>(vocabulary.size()));
       counts[i][it->second] += 1;
-      word.clear();
-    };
-    for (const char ch : texts[i]) {
-      if (std::isalnum(static_cast<unsigned char>(ch))) word += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      else flush();
     }
-    flush();
-  }
   const auto n = static_cast<int64_t>(texts.size()), v = std::max<int64_t>(1, static_cast<int64_t>(vocabulary.size()));
   std::vector<double> df(static_cast<size_t>(v), 0);
   for (const auto& row : counts)
@@ -189,7 +181,7 @@ std::vector<float> tfidf_svd_vectors(const std::vector<std::string>& texts, int6
   return {reduced.data_ptr<float>(), reduced.data_ptr<float>() + reduced.numel()};
 }
 
-void write_docid_map(const DocidMap& map, const std::filesystem::path& path) {
+std::string docid_map_text(const DocidMap& map) {
   map.validate();
   std::string text = fmt::format("# scheme {} symbols {}\n", to_string(map.scheme), map.symbols);
   for (size_t i = 0; i < map.docids.size(); ++i) {
@@ -200,8 +192,10 @@ void write_docid_map(const DocidMap& map, const std::filesystem::path& path) {
     }
     text += "\n";
   }
-  write_file_atomic(path, text);
+  return text;
 }
+
+void write_docid_map(const DocidMap& map, const std::filesystem::path& path) { write_file_atomic(path, docid_map_text(map)); }
 
 DocidMap read_docid_map(const std::filesystem::path& path) {
   std::ifstream in(path);

@@ -62,6 +62,7 @@ DocidMap semantic_docids(const std::vector<std::string>& doc_ids, const std::vec
 std::vector<float> tfidf_svd_vectors(const std::vector<std::string>& texts, int64_t dims, int64_t* out_dims);
 
 // docid_map.tsv: a header line "# scheme <name> symbols <S>", then "doc-id<TAB>s1 s2 ...".
+std::string docid_map_text(const DocidMap& map);
 void write_docid_map(const DocidMap& map, const std::filesystem::path& path);
 DocidMap read_docid_map(const std::filesystem::path& path);
 

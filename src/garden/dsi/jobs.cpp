@@ -43,8 +43,10 @@ TrainDsiOutcome train_dsi_request(const TrainDsiRequest& r) {
   train::claim_run_folder(r.out, "garden dsi train", r.resume);
   std::string tokenizer = r.tokenizer;
   if (tokenizer.empty()) {
+    // A fresh run trains its own (replacing an earlier run's, which may have had another
+    // --vocab); a resumed run keeps the one its checkpoints were trained with.
     tokenizer = (r.out / "tokenizer.model").string();
-    if (!std::filesystem::exists(tokenizer)) {
+    if (!r.resume || !std::filesystem::exists(tokenizer)) {
       if (r.vocab < 100) usage_error(fmt::format("--vocab must be at least 100, got {}", r.vocab));
       train_dsi_tokenizer(data, r.vocab, tokenizer);
     }

@@ -178,7 +178,8 @@ train::TrainResult train_dsi(DsiModel& m, const std::vector<std::string>& docume
   objective.save = [&m](const std::filesystem::path& dir) { save_dsi_model(dir, m); };
   objective.description = Json{{"model", m.transformer->config().to_json()},
                                {"objective", {{"kind", "dsi"}, {"scheme", to_string(m.docids.scheme)}, {"stream", job.stream.to_json()},
-                                              {"documents", documents.size()}, {"training_queries", queries.size()}}},
+                                              {"documents", documents.size()}, {"training_queries", queries.size()},
+                                              {"docid_map_sha256", sha256_hex(docid_map_text(m.docids))}}},
                                {"tokenizer", m.tokenizer_spec}};
   train::Trainer trainer(config, out);
   trainer.quiet = quiet;
