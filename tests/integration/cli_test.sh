@@ -307,4 +307,26 @@ expect_error 1 "not a DSI model" -- "$garden" dsi search --model "$work/se" --co
 expect_error 2 "docid_map_sha256" -- "$garden" dsi train --collection "$work/se" --ids "$work/naive.tsv" --tokenizer bytes --d-model 16 \
     --layers 1 --heads 2 --d-ff 32 --steps 3 --warmup 1 --threads 1 --out "$work/dsi" --resume
 
+# garden embed train --negatives: ANCE on the tiny entity collection; a run killed with
+# SIGKILL in the middle (refreshes every 4 steps, each in flight for 2) resumes to the end.
+"$garden" embed init --model "$work/a" --projection 8 --projection-layernorm --score dot --max-tokens 32 --out "$work/emb_ance" >/dev/null 2>&1 ||
+  fail "embed init (ANCE head)"
+expect_error 2 "--negatives must be inbatch, random, bm25 or ance" -- "$garden" embed train --negatives hardest --collection "$work/se" --model "$work/emb_ance" --out "$work/ance"
+expect_error 2 "--collection (a BEIR folder) is required" -- "$garden" embed train --negatives ance --model "$work/emb_ance" --out "$work/ance"
+expect_error 2 "--ann-lag must be in [0, --refresh-every)" -- "$garden" embed train --negatives ance --collection "$work/se" --model "$work/emb_ance" \
+    --refresh-every 5 --ann-lag 5 --out "$work/ance"
+expect_error 1 "qrels/train.tsv" -- "$garden" embed train --negatives bm25 --collection "$work/coll" --model "$work/emb_ance" --out "$work/ance"
+expect_error 2 "drop --train" -- "$garden" embed train --negatives bm25 --collection "$work/se" --train "$work/bad.jsonl" --model "$work/emb_ance" --out "$work/ance"
+ance_run=("$garden" embed train --negatives ance --collection "$work/se" --model "$work/emb_ance" --steps 300 --batch 4 --warmup 2
+          --refresh-every 4 --ann-lag 2 --checkpoint-every 3 --eval-every 50 --threads 1 --out "$work/ance")
+"${ance_run[@]}" >/dev/null 2>&1 &
+ance_pid=$!
+for _ in $(seq 300); do [ -e "$work/ance/checkpoints/latest" ] && break; sleep 0.05; done
+sleep 0.5
+kill -9 "$ance_pid" 2>/dev/null
+wait "$ance_pid" 2>/dev/null
+"${ance_run[@]}" --resume >"$work/ance.out" 2>&1 && grep -q "^step 300: train loss" "$work/ance.out" &&
+  [ -e "$work/ance/negatives/ance-step0000296.jsonl" ] && grep -q '"ann_index_age"' "$work/ance/metrics.jsonl" && pass ||
+  fail "ANCE training killed and resumed: $(tail -3 "$work/ance.out")"
+
 report

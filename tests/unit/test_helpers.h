@@ -78,9 +78,9 @@ inline void expect_gradients_match(torch::nn::Module& module, const std::functio
   }
 }
 
-// A byte-level embedder, d=16, one layer; the same weights on every call (seeded).
-inline model::Embedder tiny_embedder(model::Pooling pooling = model::Pooling::mean, int64_t max_tokens = 64,
-                                     double dropout = 0.0) {
+// A byte-level embedder, d=16, one layer, with the given pooling, head and score; the same
+// weights on every call (seeded).
+inline model::Embedder tiny_embedder_with(const model::EmbedderConfig& e, double dropout = 0.0) {
   torch::manual_seed(5);
   model::TransformerConfig c;
   c.vocab = text::ByteTokenizer().vocab_size();
@@ -90,12 +90,17 @@ inline model::Embedder tiny_embedder(model::Pooling pooling = model::Pooling::me
   c.d_ff = 32;
   c.max_seq = 64;
   c.dropout = dropout;
+  return model::Embedder(model::Transformer(c), e);
+}
+
+inline model::Embedder tiny_embedder(model::Pooling pooling = model::Pooling::mean, int64_t max_tokens = 64,
+                                     double dropout = 0.0) {
   model::EmbedderConfig e;
   e.pooling = pooling;
   e.latent.latents = 4;
   e.latent.heads = 2;
   e.max_tokens = max_tokens;
-  return model::Embedder(model::Transformer(c), e);
+  return tiny_embedder_with(e, dropout);
 }
 
 }  // namespace garden::testing

@@ -20,7 +20,7 @@ void add_synth_entities(CLI::App& group) {
   static std::string out;
   auto* cmd = group.add_subcommand("synth-entities", "the synthetic entity collection of the DSI reproduction (BEIR layout, train and test qrels)");
   cmd->add_option("--documents", o.documents, "entities, one document each (dsi.md: 1000)");
-  cmd->add_option("--indexed-only", o.indexed_only_share, "share of documents without training queries (dsi.md: 0.2)");
+  cmd->add_option("--indexed-only", o.indexed_only_share, "share of documents without training queries (dsi.md: 0.2; 0: every document has training queries and one test query, as ance.md)");
   cmd->add_option("--train-queries", o.train_queries, "training queries per other document (dsi.md: 3)");
   cmd->add_option("--seed", o.seed, "seed of the words, entities and split");
   cmd->add_option("--out", out, "collection folder to write")->required();

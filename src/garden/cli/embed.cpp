@@ -18,6 +18,7 @@
 #include "garden/retrieval/collection.h"
 #include "garden/retrieval/model_vectors.h"
 #include "garden/retrieval/mining.h"
+#include "garden/retrieval/negative_training.h"
 #include "garden/retrieval/training_pairs.h"
 #include "garden/text/corpus.h"
 #include "garden/text/pairs.h"
@@ -38,7 +39,46 @@ struct EmbedTrainCommand {
   std::string objective = "infonce";
   train::EmbedJob job;
   std::map<std::string, std::string> objective_flags, train_flags;
+  std::string negatives, collection, split = "train";
+  retrieval::NegativeSampling sampling;
 };
+
+// --negatives: retriever training on a collection's judged pairs (retrieval/negative_training.h).
+void run_retriever_train(EmbedTrainCommand& cmd) {
+  const auto& job = cmd.job;
+  if (!job.train_file.empty() || !job.eval_file.empty() || !job.stage_files.empty() || !job.setup.config_file.empty())
+    usage_error("--negatives trains on --collection's judged pairs: drop --train, --eval, --stages and --config");
+  if (cmd.objective != "infonce") usage_error("--negatives picks its own loss (pairwise NLL, or InfoNCE with +inbatch): drop --objective");
+  for (const auto& [key, value] : job.objective_overrides.items())
+    if (key != "temperature") usage_error(fmt::format("--negatives: --{} is a setting of pairs training; only --temperature applies", key));
+  retrieval::RetrieverJob retriever;
+  retriever.model = job.model;
+  retriever.collection = cmd.collection;
+  retriever.split = cmd.split;
+  retriever.sampling = retrieval::NegativeSampling::parse(cmd.negatives);
+  const auto& flags = cmd.sampling;
+  retriever.sampling.depth = flags.depth;
+  retriever.sampling.per_query = flags.per_query;
+  retriever.sampling.refresh_every = flags.refresh_every;
+  retriever.sampling.lag = flags.lag;
+  retriever.sampling.chunk_factor = flags.chunk_factor;
+  if (job.objective_overrides.contains("temperature")) retriever.sampling.temperature = job.objective_overrides["temperature"].get<double>();
+  retriever.train_overrides = job.train_overrides;
+  retriever.run = job.setup.run;
+  retriever.device = job.setup.device;
+  const auto trained = retrieval::train_retriever_job(retriever);
+  const auto& result = trained.train;
+  if (result.interrupted) {
+    fmt::print("stopped at step {} with a checkpoint; continue with --resume --out {}\n", result.steps_done, retriever.run.out);
+    return;
+  }
+  std::string refresh;
+  if (retriever.sampling.source == retrieval::NegativeSource::ance)
+    refresh = fmt::format("; {} index builds, {:.1f} s in all, {:.1f} s waited for", trained.refresh.refreshes, trained.refresh.refresh_seconds,
+                          trained.refresh.wait_seconds);
+  fmt::print("step {}: train loss {:.4f}, {:.0f} tokens/s{}\nrun folder: {} (use it as --model: its latest checkpoint)\n", result.steps_done,
+             result.final_train_loss, result.tokens_per_second, refresh, retriever.run.out);
+}
 
 void run_embed_train(EmbedTrainCommand& cmd) {
   auto& job = cmd.job;
@@ -46,6 +86,8 @@ void run_embed_train(EmbedTrainCommand& cmd) {
   job.objective = train::parse_embed_objective(cmd.objective);
   apply_json_flags(cmd.objective_flags, train::EmbedObjectiveConfig{}.to_json(), job.objective_overrides);
   apply_json_flags(cmd.train_flags, train::embed_train_defaults(job.objective), job.train_overrides);
+  if (!cmd.negatives.empty()) return run_retriever_train(cmd);
+  if (!cmd.collection.empty()) usage_error("--collection is the data of --negatives training; pairs training reads --train");
   const auto trained = train::train_embedder(job);
   const auto& result = trained.result;
   if (result.interrupted) {
@@ -162,7 +204,7 @@ void run_classify(ClassifyCommand& cmd) {
 
 void add_embed_init(CLI::App& group) {
   struct InitOptions {
-    std::string model, out, pooler = "mean", mask = "bidirectional", case_folding = "none";
+    std::string model, out, pooler = "mean", mask = "bidirectional", case_folding = "none", score = "cosine";
     model::EmbedderConfig config;
   };
   auto init = std::make_shared<InitOptions>();
@@ -174,6 +216,10 @@ void add_embed_init(CLI::App& group) {
   init_cmd->add_option("--latents", init->config.latent.latents, "latent attention: r")->capture_default_str();
   init_cmd->add_option("--latent-heads", init->config.latent.heads, "latent attention: heads")->capture_default_str();
   init_cmd->add_option("--projection", init->config.projection, "output dimensions of a linear head (0 = none)")
+      ->capture_default_str();
+  init_cmd->add_flag("--projection-layernorm", init->config.projection_layernorm,
+                     "a LayerNorm after the projection: ANCE's head LN(W h + b) (needs --projection)");
+  init_cmd->add_option("--score", init->score, "cosine (unit vectors) | dot (the head's output as it is, scored by inner product: ANCE)")
       ->capture_default_str();
   init_cmd->add_option("--max-tokens", init->config.max_tokens, "tokens per text at most")->capture_default_str();
   init_cmd->add_option("--case-folding", init->case_folding,
@@ -188,13 +234,16 @@ void add_embed_init(CLI::App& group) {
     init->config.mask = model::parse_mask_mode(init->mask);
     init->config.case_folding = model::parse_case_folding(init->case_folding);
     if (init->config.mask == model::MaskMode::prefix) usage_error("--mask must be bidirectional or causal");
+    if (init->score != "cosine" && init->score != "dot") usage_error("--score must be cosine or dot, not '" + init->score + "'");
+    init->config.unit_vectors = init->score == "cosine";
     const model::EmbedderConfig checked = model::EmbedderConfig::from_json(init->config.to_json(), "--options");
     claim_output_dir(init->out, "garden embed init");
     torch::manual_seed(0);  // the pooler's and head's initial weights
     auto lm = model::load_model(train::model_folder(init->model));
     model::Embedder embedder(lm.model, checked);
     model::save_embedder(init->out, embedder, lm.tokenizer_spec);
-    fmt::print("wrote {}: {} pooling, {} mask, {} dimensions\n", init->out, init->pooler, init->mask, embedder->dims());
+    fmt::print("wrote {}: {} pooling, {} mask, {} dimensions, scored by {}\n", init->out, init->pooler, init->mask, embedder->dims(),
+               init->score == "cosine" ? "cosine" : "inner product");
   });
 }
 
@@ -214,6 +263,22 @@ void add_embed_train(CLI::App& group) {
   train->add_option("--eval", train_cmd->job.eval_file, "infonce: held-out pairs .jsonl (val_loss)");
   train->add_option("--dropout", train_cmd->job.simcse_dropout, "simcse: dropout of every layer while training")->capture_default_str();
   train->add_option("--max-tokens", train_cmd->job.simcse_max_tokens, "simcse: sentences longer than this are skipped")
+      ->capture_default_str();
+  const auto defaults = retrieval::NegativeSampling{};
+  train->add_option("--negatives", train_cmd->negatives,
+                    "train a retriever on --collection's judged pairs with negatives from: inbatch | random | bm25 | ance, or X+inbatch "
+                    "(InfoNCE with in-batch negatives; a lone source trains ANCE's pairwise NLL)");
+  train->add_option("--collection", train_cmd->collection, "--negatives: BEIR folder whose qrels/<split>.tsv are the training pairs");
+  train->add_option("--split", train_cmd->split, "--negatives: the qrels split to train on")->capture_default_str();
+  train->add_option("--depth", train_cmd->sampling.depth, "--negatives: K, candidates per query (0: N/40 within [10, 200])")->capture_default_str();
+  train->add_option("--per-query", train_cmd->sampling.per_query, "--negatives: n, negatives kept per query per refresh")
+      ->capture_default_str();
+  train->add_option("--refresh-every", train_cmd->sampling.refresh_every, "--negatives ance: steps between index refreshes")
+      ->default_val(defaults.refresh_every);
+  train->add_option("--ann-lag", train_cmd->sampling.lag,
+                    "--negatives ance: steps a refresh runs in the background before its index is used (0: synchronous)")
+      ->capture_default_str();
+  train->add_option("--chunk-factor", train_cmd->sampling.chunk_factor, "--negatives ance: each refresh re-draws 1/c of the queries")
       ->capture_default_str();
   add_runtime_options(*train, train_cmd->runtime);
   add_json_flags(*train, train::EmbedObjectiveConfig{}.to_json(), train_cmd->objective_flags, "Objective");

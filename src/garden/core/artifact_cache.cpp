@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <mutex>
 
 #include "garden/core/error.h"
 #include "garden/core/files.h"
@@ -17,6 +18,13 @@ namespace {
 std::vector<Artifact>& used() {
   static std::vector<Artifact> artifacts;
   return artifacts;
+}
+
+// Artifacts may be ensured from jobs running side by side (a reproduction's arms).
+void remember(const Artifact& artifact) {
+  static std::mutex mutex;
+  const std::lock_guard<std::mutex> lock(mutex);
+  used().push_back(artifact);
 }
 
 // Every regular file under `dir` (relative path -> size and sha256), the manifest excepted.
@@ -103,7 +111,7 @@ Artifact ensure_artifact(const fs::path& cache, const ArtifactRecipe& recipe, co
     const std::string problem = check_entry(artifact.dir);
     if (problem.empty()) {
       artifact.seconds = read_json_file(artifact.dir / "artifact.json").value("seconds", 0.0);
-      used().push_back(artifact);
+      remember(artifact);
       return artifact;
     }
     artifact.note = "cache entry " + artifact.dir.string() + " was incomplete or corrupt (" + problem + "); rebuilt";
@@ -112,7 +120,7 @@ Artifact ensure_artifact(const fs::path& cache, const ArtifactRecipe& recipe, co
   if (!rebuild && !shipped.empty()) {
     const fs::path copy = shipped / recipe.name / artifact.dir.filename();
     if (fs::exists(copy) && install_shipped(copy, artifact.dir, key, artifact)) {
-      used().push_back(artifact);
+      remember(artifact);
       return artifact;
     }
   }
@@ -128,7 +136,7 @@ Artifact ensure_artifact(const fs::path& cache, const ArtifactRecipe& recipe, co
   fs::create_directories(artifact.dir.parent_path());
   replace_dir_atomic(staged, artifact.dir);
   artifact.built = true;
-  used().push_back(artifact);
+  remember(artifact);
   return artifact;
 }
 

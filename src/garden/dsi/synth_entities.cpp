@@ -126,8 +126,8 @@ std::string render(const Lexicon& lexicon, const Entity& e, const Template& t, s
 
 void SynthEntitiesOptions::validate() const {
   if (documents < 10 || documents > 100000) usage_error(fmt::format("--documents must be 10..100000, got {}", documents));
-  if (!(indexed_only_share > 0 && indexed_only_share < 1))
-    usage_error(fmt::format("--indexed-only must be a share in (0, 1), got {}", indexed_only_share));
+  if (!(indexed_only_share >= 0 && indexed_only_share < 1))
+    usage_error(fmt::format("--indexed-only must be a share in [0, 1), got {}", indexed_only_share));
   if (train_queries < 1 || train_queries > 6) usage_error(fmt::format("--train-queries must be 1..6, got {}", train_queries));
 }
 
@@ -180,12 +180,15 @@ EntityCollection generate_synth_entities(const SynthEntitiesOptions& o) {
   std::vector<int64_t> order(entities.size());
   std::iota(order.begin(), order.end(), 0);
   std::shuffle(order.begin(), order.end(), rng);
-  const auto indexed_only = std::max<int64_t>(1, static_cast<int64_t>(std::lround(o.indexed_only_share * o.documents)));
+  const auto indexed_only =
+      o.indexed_only_share > 0 ? std::max<int64_t>(1, static_cast<int64_t>(std::lround(o.indexed_only_share * o.documents))) : 0;
   const int64_t with_training = o.documents - indexed_only;
   std::vector<bool> trained(entities.size(), false);
   for (int64_t i = 0; i < with_training; ++i) trained[static_cast<size_t>(order[static_cast<size_t>(i)])] = true;
-  // Held-out paraphrases for as many trained documents as there are indexed-only ones.
-  std::set<int64_t> seen_test(order.begin(), order.begin() + std::min(with_training, indexed_only));
+  // Held-out paraphrases for as many trained documents as there are indexed-only ones; for
+  // every document when none is indexed-only (ANCE's variant: one test query per document).
+  const int64_t seen_tests = indexed_only > 0 ? std::min(with_training, indexed_only) : with_training;
+  std::set<int64_t> seen_test(order.begin(), order.begin() + seen_tests);
 
   // A document's queries, all different strings: templates that single it out are preferred
   // (a template whose fields several entities share stays ambiguous; its qrels still name

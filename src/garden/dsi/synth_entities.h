@@ -11,7 +11,8 @@
 // training queries each (qrels/train.tsv); the rest are indexed only. Test queries
 // (qrels/test.tsv): one held-out query per indexed-only document, and one held-out
 // paraphrase, never equal to a training query of its document, for as many documents with
-// training queries.
+// training queries. With no indexed-only share (ANCE's variant, ance.md), every document has
+// training queries and one held-out paraphrase.
 #pragma once
 
 #include <cstdint>
@@ -24,7 +25,7 @@ namespace garden::dsi {
 
 struct SynthEntitiesOptions {
   int64_t documents = 1000;          // N in dsi.md
-  double indexed_only_share = 0.2;   // 200 of 1000 in dsi.md
+  double indexed_only_share = 0.2;   // 200 of 1000 in dsi.md; 0: none (ance.md)
   int64_t train_queries = 3;         // per document with training queries
   uint64_t seed = 0;
   void validate() const;

@@ -68,9 +68,9 @@ double sts_spearman(model::Embedder& embedder, const text::Tokenizer& tokenizer,
     first.push_back(p.first);
     second.push_back(p.second);
   }
-  const auto cosines = (model::encode_texts(embedder, tokenizer, first, "", batch_size) *
-                        model::encode_texts(embedder, tokenizer, second, "", batch_size))
-                           .sum(1)
+  // Cosines even for a model scored by inner product (its vectors are not unit length).
+  const auto cosines = torch::cosine_similarity(model::encode_texts(embedder, tokenizer, first, "", batch_size),
+                                                model::encode_texts(embedder, tokenizer, second, "", batch_size), 1)
                            .contiguous();
   std::vector<double> gold, predicted(cosines.data_ptr<float>(), cosines.data_ptr<float>() + cosines.numel());
   for (const auto& p : pairs) gold.push_back(p.score);

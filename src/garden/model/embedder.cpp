@@ -51,6 +51,8 @@ Json EmbedderConfig::to_json() const {
           {"latent_head_dim", latent.head_dim},
           {"latent_ff_mult", latent.ff_mult},
           {"projection", projection},
+          {"projection_layernorm", projection_layernorm},
+          {"score", unit_vectors ? "cosine" : "dot"},
           {"max_tokens", max_tokens},
           {"case_folding", to_string(case_folding)},
           {"bf16", bf16}};
@@ -73,11 +75,18 @@ EmbedderConfig EmbedderConfig::from_json(const Json& json, const std::string& wh
   read_field(json, "latent_head_dim", c.latent.head_dim, section);
   read_field(json, "latent_ff_mult", c.latent.ff_mult, section);
   read_field(json, "projection", c.projection, section);
+  read_field(json, "projection_layernorm", c.projection_layernorm, section);  // false for models saved before the field
+  std::string score = "cosine";
+  read_field(json, "score", score, section);
+  if (score != "cosine" && score != "dot") usage_error(fmt::format("{}: score must be cosine or dot, not '{}'", section, score));
+  c.unit_vectors = score == "cosine";
   read_field(json, "max_tokens", c.max_tokens, section);
   read_field(json, "bf16", c.bf16, section);  // false for models saved before the field
   if (c.max_tokens < 2 || c.projection < 0)
     usage_error(fmt::format("{}: embedder max_tokens must be >= 2 and projection >= 0", where));
   if (c.mask == MaskMode::prefix) usage_error(fmt::format("{}: an embedder's mask is causal or bidirectional", where));
+  if (c.projection_layernorm && c.projection == 0)
+    usage_error(fmt::format("{}: projection_layernorm needs a projection (its LayerNorm follows the linear head)", where));
   return c;
 }
 
@@ -86,6 +95,8 @@ EmbedderImpl::EmbedderImpl(Transformer backbone_model, const EmbedderConfig& con
   const int64_t d = backbone->config().d_model;
   if (config.pooling == Pooling::latent_attention) latent = register_module("latent", LatentAttentionPooler(d, config.latent));
   if (config.projection > 0) projection = register_module("projection", torch::nn::Linear(d, config.projection));
+  if (config.projection_layernorm)
+    projection_norm = register_module("projection_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.projection})));
 }
 
 int64_t EmbedderImpl::dims() const { return config_.projection > 0 ? config_.projection : backbone->config().d_model; }
@@ -96,13 +107,16 @@ torch::Tensor EmbedderImpl::features(const torch::Tensor& tokens, const torch::T
   options.attention_mask = attention_mask;
   options.compute_logits = false;
   auto pooled = pool(backbone->forward(tokens, options).hidden, pool_mask, config_.pooling, latent);
-  return projection ? projection(pooled) : pooled;
+  if (!projection) return pooled;
+  auto z = projection(pooled);
+  return projection_norm ? projection_norm(z) : z;
 }
 
 torch::Tensor EmbedderImpl::forward(const torch::Tensor& tokens, const torch::Tensor& attention_mask, const torch::Tensor& pool_mask) {
   const auto z = features(tokens, attention_mask, pool_mask);
   // Poolers already return unit vectors; only a projection's output needs normalising.
-  return projection ? torch::nn::functional::normalize(z, torch::nn::functional::NormalizeFuncOptions().dim(-1)) : z;
+  if (!config_.unit_vectors || !projection) return z;
+  return torch::nn::functional::normalize(z, torch::nn::functional::NormalizeFuncOptions().dim(-1));
 }
 
 EmbeddingBatch pad_embedding_rows(const std::vector<std::vector<int64_t>>& rows, int64_t pad_id, int64_t pool_from) {

@@ -1,5 +1,7 @@
 // An embedding model: a garden transformer run with a chosen mask (bidirectional by
-// default), a pooler, and an optional linear projection; outputs are unit vectors.
+// default), a pooler, and an optional linear projection (optionally followed by a
+// LayerNorm: ANCE's head g(x) = LN(W h + b), arXiv:2007.00808); outputs are unit vectors
+// scored by cosine, or (score dot, ANCE) the head's raw output scored by inner product.
 // Queries may carry an instruction ("Instruct: {task}\nQuery: "): its tokens are attended
 // to but excluded from pooling. Documents get none. An EOS token ends every text.
 #pragma once
@@ -35,6 +37,10 @@ struct EmbedderConfig {
   MaskMode mask = MaskMode::bidirectional;
   LatentAttentionConfig latent;
   int64_t projection = 0;  // 0: none; else a linear head d_model -> projection
+  bool projection_layernorm = false;  // a LayerNorm after the projection (ANCE's head)
+  // cosine: unit vectors; dot: the head's output as it is (ANCE scores by raw inner
+  // product, so the vectors' lengths carry part of the score).
+  bool unit_vectors = true;
   int64_t max_tokens = 128;
   CaseFolding case_folding = CaseFolding::none;  // applied to texts, never to instructions
   // Encode under bf16 autocast (model/autocast.h): set for a model trained that way; the
@@ -50,7 +56,8 @@ class EmbedderImpl : public torch::nn::Module {
   // tokens, attention_mask, pool_mask: [B,T] -> [B,D] before the final L2 normalisation (the
   // projection's output, or the pooled vector): the representation a classifier head reads.
   torch::Tensor features(const torch::Tensor& tokens, const torch::Tensor& attention_mask, const torch::Tensor& pool_mask);
-  // tokens, attention_mask, pool_mask: [B,T] -> [B,D] unit vectors.
+  // tokens, attention_mask, pool_mask: [B,T] -> [B,D]: unit vectors, or with unit_vectors off
+  // the features themselves.
   torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& attention_mask, const torch::Tensor& pool_mask);
   const EmbedderConfig& config() const { return config_; }
   void set_bf16(bool on) { config_.bf16 = on; }
@@ -58,6 +65,7 @@ class EmbedderImpl : public torch::nn::Module {
   Transformer backbone{nullptr};
   LatentAttentionPooler latent{nullptr};
   torch::nn::Linear projection{nullptr};
+  torch::nn::LayerNorm projection_norm{nullptr};
 
  private:
   EmbedderConfig config_;
@@ -77,7 +85,7 @@ EmbeddingBatch make_embedding_batch(const text::Tokenizer& tokenizer, const std:
 EmbeddingBatch pad_embedding_rows(const std::vector<std::vector<int64_t>>& rows, int64_t pad_id, int64_t pool_from);
 
 // Rows already tokenised without an instruction (text tokens + EOS, at most max_tokens each;
-// longer ones are refused), embedded in batches of similar length: [N,D] unit vectors,
+// longer ones are refused), embedded in batches of similar length: [N,D] (forward's vectors),
 // float32 on the CPU, in input order. What encode_texts computes for the texts they encode.
 torch::Tensor encode_token_rows(Embedder& embedder, const std::vector<std::vector<int64_t>>& rows, int64_t pad_id, int64_t batch_size);
 

@@ -104,16 +104,22 @@ namespace {
 constexpr size_t kMaxTermBytes = 245;
 }  // namespace
 
-void build_bm25_index(const fs::path& corpus_dir, const fs::path& out, const Bm25Options& options) {
+void build_bm25_index(const fs::path& corpus_dir, const fs::path& out, const Bm25Options& options, bool progress_bar) {
   options.validate();
-  const auto collection = read_beir_collection(corpus_dir);
-  for (const auto& warning : collection.warnings) fmt::print(stderr, "warning: {}\n", warning);
+  // Only the corpus is read: a folder without queries or judgements can be indexed too.
+  Collection collection;
+  collection.name = corpus_dir.filename().string();
+  collection.corpus = read_beir_corpus(corpus_dir / "corpus.jsonl");
+  const auto empty = std::count_if(collection.corpus.begin(), collection.corpus.end(),
+                                   [](const Document& d) { return d.title.empty() && d.text.empty(); });
+  if (empty > 0) fmt::print(stderr, "warning: {}: {} documents have an empty title and text (kept)\n", (corpus_dir / "corpus.jsonl").string(), empty);
   const auto staged = staging_path(out);
   fs::create_directories(staged);
   int64_t long_occurrences = 0, long_documents = 0;
   {
     Xapian::WritableDatabase db((staged / "xapian").string(), Xapian::DB_CREATE_OR_OVERWRITE);
-    Progress progress("index", static_cast<int64_t>(collection.corpus.size()), "docs");
+    std::optional<Progress> progress;
+    if (progress_bar) progress.emplace("index", static_cast<int64_t>(collection.corpus.size()), "docs");
     int64_t done = 0;
     for (const auto& doc : collection.corpus) {
       Xapian::Document xdoc;
@@ -133,10 +139,10 @@ void build_bm25_index(const fs::path& corpus_dir, const fs::path& out, const Bm2
       }
       long_documents += skipped;
       db.add_document(xdoc);
-      if (++done % 1000 == 0) progress.update(done);
+      if (++done % 1000 == 0 && progress) progress->update(done);
     }
     db.commit();
-    progress.finish();
+    if (progress) progress->finish();
   }
   Json manifest{{"kind", "bm25"},
                 {"parameters", options.to_json()},

@@ -58,6 +58,22 @@ TEST(SynthEntities, TheSplitFollowsTheSpec) {
   EXPECT_NE(generate_synth_entities(o).collection.corpus[0].text, c.corpus[0].text);
 }
 
+TEST(SynthEntities, WithoutIndexedOnlyDocumentsEveryDocumentHasTrainingAndOneTestQuery) {
+  SynthEntitiesOptions o;  // ance.md's variant
+  o.documents = 200;
+  o.indexed_only_share = 0;
+  const auto e = generate_synth_entities(o);
+  std::map<std::string, int> train_per_doc, test_per_doc;
+  for (const auto& [qid, judged] : e.train_qrels) ++train_per_doc[judged.begin()->first];
+  for (const auto& [qid, judged] : e.collection.qrels) ++test_per_doc[judged.begin()->first];
+  EXPECT_EQ(train_per_doc.size(), 200U);
+  EXPECT_EQ(test_per_doc.size(), 200U);
+  for (const auto& [doc, n] : train_per_doc) EXPECT_EQ(n, 3) << doc;
+  for (const auto& [doc, n] : test_per_doc) EXPECT_EQ(n, 1) << doc;
+  o.indexed_only_share = 1;
+  testing::expect_error_containing([&] { generate_synth_entities(o); }, "--indexed-only");
+}
+
 TEST(SynthEntities, QueriesUseSynonymsSoSomeShareNoWordWithTheirDocument) {
   const auto e = generate_synth_entities({});
   std::map<std::string, std::string> doc_text;

@@ -116,6 +116,45 @@ TEST(Embedder, ConfigKeepsTheCaseFoldingAndOldConfigsHaveNone) {
   EXPECT_THROW(EmbedderConfig::from_json(old, "t"), Error);
 }
 
+TEST(Embedder, AnceHeadIsLayerNormOfTheProjectionScoredByInnerProduct) {
+  EmbedderConfig e;
+  e.projection = 8;
+  e.projection_layernorm = true;
+  e.unit_vectors = false;
+  auto embedder = testing::tiny_embedder_with(e);
+  const text::ByteTokenizer tok;
+  const auto batch = make_embedding_batch(tok, {"a query", "a longer document"}, "", 64, CaseFolding::none);
+  const auto out = embedder->forward(batch.tokens, batch.attention_mask, batch.pool_mask);
+  // g(x) = LN(W h + b), h the pooled vector, not normalised afterwards.
+  ForwardOptions options;
+  options.mask = MaskMode::bidirectional;
+  options.attention_mask = batch.attention_mask;
+  options.compute_logits = false;
+  const auto pooled = pool(embedder->backbone->forward(batch.tokens, options).hidden, batch.pool_mask, Pooling::mean);
+  const auto z = embedder->projection(pooled);
+  const auto expected = (z - z.mean(-1, true)) / torch::sqrt(z.var(-1, false, true) + 1e-5);  // the LayerNorm's initial gain 1, bias 0
+  EXPECT_TRUE(torch::allclose(out, expected, 1e-5, 1e-5));
+  EXPECT_GT(out.norm(2, -1).min().item<double>(), 2.0);  // about sqrt(8): no unit vectors
+  // The head's settings survive a save and load; old configs have neither.
+  const auto back = EmbedderConfig::from_json(e.to_json(), "t");
+  EXPECT_TRUE(back.projection_layernorm);
+  EXPECT_FALSE(back.unit_vectors);
+  Json old = EmbedderConfig{}.to_json();
+  old.erase("projection_layernorm");
+  old.erase("score");
+  EXPECT_FALSE(EmbedderConfig::from_json(old, "t").projection_layernorm);
+  EXPECT_TRUE(EmbedderConfig::from_json(old, "t").unit_vectors);
+  Json no_projection = EmbedderConfig{}.to_json();
+  no_projection["projection_layernorm"] = true;
+  testing::expect_error_containing([&] { EmbedderConfig::from_json(no_projection, "t"); }, "needs a projection");
+  old["score"] = "l2";
+  testing::expect_error_containing([&] { EmbedderConfig::from_json(old, "t"); }, "cosine or dot");
+  // A cosine embedder with the same head gives unit vectors.
+  e.unit_vectors = true;
+  auto unit = testing::tiny_embedder_with(e);
+  EXPECT_TRUE(torch::allclose(unit->forward(batch.tokens, batch.attention_mask, batch.pool_mask).norm(2, -1), torch::ones({2}), 1e-5, 1e-5));
+}
+
 TEST(Embedder, Bf16EncodingStaysWithinRoundingOfFloat32AndTheConfigKeepsIt) {
   EmbedderConfig config;
   config.bf16 = true;

@@ -98,5 +98,60 @@ TEST(Contrastive, MatryoshkaPrefixesAreRenormalisedAndTheTailGetsNoGradient) {
   EXPECT_NEAR(matryoshka_info_nce(scaled, p, {}, {2}, {}, o).item<double>(), matryoshka_info_nce(q, p, {}, {2}, {}, o).item<double>(), 1e-12);
 }
 
+TEST(Contrastive, PairwiseNllOnHandValuesAndItsGradient) {
+  // f+ = <q,d+> = 2, f- = <q,d-> = 0: log(1 + e^-2) = 0.126928.
+  const auto q = torch::tensor({1.0, 0.0}, torch::kFloat64).view({1, 2}).requires_grad_(true);
+  const auto p = torch::tensor({2.0, 5.0}, torch::kFloat64).view({1, 2}).requires_grad_(true);
+  const auto n = torch::tensor({0.0, 3.0}, torch::kFloat64).view({1, 2}).requires_grad_(true);
+  const auto loss = pairwise_nll(q, p, n);
+  ASSERT_EQ(loss.sizes(), torch::IntArrayRef({1}));
+  EXPECT_NEAR(loss.item<double>(), std::log1p(std::exp(-2.0)), 1e-12);
+  EXPECT_NEAR(loss.item<double>(), 0.126928, 1e-6);
+  loss.sum().backward();
+  // dl/df+ = -sigmoid(f- - f+); f+ = q . p, so dl/dp = -sigmoid(-2) q and dl/dn = +sigmoid(-2) q.
+  const double s = 1 / (1 + std::exp(2.0));
+  EXPECT_NEAR(p.grad()[0][0].item<double>(), -s, 1e-12);
+  EXPECT_NEAR(n.grad()[0][0].item<double>(), s, 1e-12);
+  EXPECT_NEAR(p.grad()[0][1].item<double>(), 0, 1e-12);
+  // Inner products, not cosines: scaling a vector changes the loss.
+  EXPECT_GT(std::abs(pairwise_nll(q.detach() * 3, p.detach(), n.detach()).item<double>() - loss.item<double>()), 1e-3);
+  EXPECT_THROW(pairwise_nll(q, p, torch::zeros({2, 2}, torch::kFloat64)), Error);
+}
+
+TEST(Contrastive, PairwiseNllGradientsMatchFiniteDifferences) {
+  torch::manual_seed(4);
+  const auto q = torch::randn({3, 4}, torch::kFloat64).requires_grad_(true);
+  const auto p = torch::randn({3, 4}, torch::kFloat64).requires_grad_(true);
+  const auto n = torch::randn({3, 4}, torch::kFloat64).requires_grad_(true);
+  pairwise_nll(q, p, n).mean().backward();
+  const double h = 1e-6;
+  for (const auto& x : {q, p, n}) {
+    auto flat = x.detach().view({-1});
+    for (int64_t i = 0; i < flat.numel(); ++i) {
+      const double saved = flat[i].item<double>();
+      flat[i] = saved + h;
+      const double up = pairwise_nll(q.detach(), p.detach(), n.detach()).mean().item<double>();
+      flat[i] = saved - h;
+      const double down = pairwise_nll(q.detach(), p.detach(), n.detach()).mean().item<double>();
+      flat[i] = saved;
+      EXPECT_NEAR(x.grad().view({-1})[i].item<double>(), (up - down) / (2 * h), 1e-8);
+    }
+  }
+}
+
+TEST(Contrastive, InfoNceOnInnerProducts) {
+  // Dot products at temperature 1: row i's logits are q_i . p_j (in-batch) and q_i . n_i.
+  const auto q = torch::tensor({1.0, 0.0, 0.0, 2.0}, torch::kFloat64).view({2, 2});
+  const auto p = torch::tensor({3.0, 0.0, 1.0, 1.0}, torch::kFloat64).view({2, 2});
+  const auto n = torch::tensor({0.0, 4.0, 1.0, 0.0}, torch::kFloat64).view({2, 1, 2});
+  ContrastiveOptions o;
+  o.temperature = 1;
+  o.cosine = false;
+  // Row 0: positive 3, in-batch 1, hard 0. Row 1: positive 2, in-batch 0, hard 0.
+  const double row0 = std::log(std::exp(3.0) + std::exp(1.0) + std::exp(0.0)) - 3;
+  const double row1 = std::log(std::exp(2.0) + std::exp(0.0) + std::exp(0.0)) - 2;
+  EXPECT_NEAR(info_nce(q, p, n, o).item<double>(), (row0 + row1) / 2, 1e-12);
+}
+
 }  // namespace
 }  // namespace garden::train

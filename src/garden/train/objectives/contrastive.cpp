@@ -23,7 +23,7 @@ torch::Tensor info_nce(const torch::Tensor& queries, const torch::Tensor& positi
                     hard_negatives.size(2) != queries.size(1)))
     throw Error("InfoNCE: hard negatives must be [B,K,C] with the queries' B and C");
   if (!o.in_batch && !have_hard) throw Error("InfoNCE: with in-batch negatives off, hard negatives are required");
-  const auto q = unit(queries), p = unit(positives);
+  const auto q = o.cosine ? unit(queries) : queries, p = o.cosine ? unit(positives) : positives;
   const int64_t b = q.size(0);
   const auto positive = (q * p).sum(-1, true);  // [B,1]
   std::vector<torch::Tensor> columns = {positive};
@@ -34,7 +34,7 @@ torch::Tensor info_nce(const torch::Tensor& queries, const torch::Tensor& positi
     keep.push_back(~torch::eye(b, torch::TensorOptions().dtype(torch::kBool).device(q.device())));
   }
   if (have_hard) {
-    const auto hard = torch::einsum("bc,bkc->bk", {q, unit(hard_negatives)});
+    const auto hard = torch::einsum("bc,bkc->bk", {q, o.cosine ? unit(hard_negatives) : hard_negatives});
     columns.push_back(hard);
     keep.push_back(torch::ones_like(hard, torch::kBool));
   }
@@ -47,6 +47,12 @@ torch::Tensor info_nce(const torch::Tensor& queries, const torch::Tensor& positi
   }
   const auto logits = (scores / o.temperature).masked_fill(mask.logical_not(), -std::numeric_limits<double>::infinity());
   return (torch::logsumexp(logits, 1) - logits.select(1, 0)).mean();
+}
+
+torch::Tensor pairwise_nll(const torch::Tensor& queries, const torch::Tensor& positives, const torch::Tensor& negatives) {
+  if (queries.dim() != 2 || !queries.sizes().equals(positives.sizes()) || !queries.sizes().equals(negatives.sizes()))
+    throw Error("pairwise NLL: queries, positives and negatives must be [B,C] of one shape");
+  return torch::nn::functional::softplus((queries * negatives).sum(-1) - (queries * positives).sum(-1));
 }
 
 torch::Tensor matryoshka_info_nce(const torch::Tensor& queries, const torch::Tensor& positives,
