@@ -66,6 +66,8 @@ bench: build-tests
 	/usr/bin/python3 bench/bm25.py --build-dir $(BUILD)
 	/usr/bin/python3 bench/generation.py --build-dir $(BUILD)
 	/usr/bin/python3 bench/encode.py --build-dir $(BUILD)
+	/usr/bin/python3 bench/encode.py --build-dir $(BUILD) --head ance
+	/usr/bin/python3 bench/ance.py --build-dir $(BUILD)
 	bench/serve_load.sh $(BUILD)/src/garden/garden
 
 clean:

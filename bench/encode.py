@@ -4,6 +4,11 @@ same embedder in PyTorch-Python (bench/peers/encode_peer.py), on the shared base
 into an embedder as `garden embed init` does (mean pooling, bidirectional attention).
 
     bench/encode.py [--build-dir build] [--collection npl] [--docs 2000] [--batch 32] [--threads 2] [--rounds 3] [--reps 5]
+                    [--head mean|ance]
+
+--head ance puts ANCE's head on the embedder (a linear layer and a LayerNorm, vectors scored by
+inner product, `garden embed init --projection-layernorm --score dot`): the encoder whose
+corpus encoding every ANCE refresh repeats (docs/performance.md).
 
 Both sides encode the same token rows (garden tokenises the collection's first --docs
 documents once), sorted by length, in batches of --batch, right-padded. Each side runs in
@@ -36,6 +41,7 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--head", choices=("mean", "ance"), default="mean")
     a = p.parse_args()
     if min(a.docs, a.batch, a.threads, a.rounds) < 1:
         protocol.fail("encode: --docs, --batch, --threads and --rounds must be at least 1")
@@ -47,21 +53,27 @@ def main():
     peer = os.path.join(protocol.ROOT, "bench", "peers", "encode_peer.py")
     env = protocol.environment()
     with tempfile.TemporaryDirectory() as work:
-        setup = protocol.run_json([garden, "prepare", work, collection, str(a.docs)])
+        setup = protocol.run_json([garden, "prepare", work, collection, str(a.docs), a.head])
         common = [str(a.batch), str(a.threads), str(a.rounds)]
+        head = [setup["embedder"]] if a.head == "ance" else []
         runs = protocol.alternate({"garden": [garden, "run", work, *common],
-                                   "PyTorch (Python)": [protocol.PYTHON, peer, work, setup["model"], *common]}, a.reps)
+                                   "PyTorch (Python)": [protocol.PYTHON, peer, work, setup["model"], *common, *head]}, a.reps)
     worst = min(cosine(x, y) for run in runs["PyTorch (Python)"] for x, y in zip(runs["garden"][0]["sample"], run["sample"]))
     if worst < 0.9999:
         protocol.fail("encode: garden and PyTorch give different vectors (cosine %.6f): not the same encoder" % worst)
+    norm = lambda v: sum(x * x for x in v) ** 0.5  # noqa: E731
+    worst_norm = max(abs(norm(x) - norm(y)) / norm(x) for run in runs["PyTorch (Python)"]
+                     for x, y in zip(runs["garden"][0]["sample"], run["sample"]))
+    if worst_norm > 1e-4:  # inner-product vectors (--head ance) carry part of the score in their length
+        protocol.fail("encode: garden's and PyTorch's vectors differ in length by %.2g relative: not the same encoder" % worst_norm)
     docs = setup["documents"]
     rates = {side: [statistics.median(docs / s for s in r["seconds"]) for r in rs] for side, rs in runs.items()}
     ours, theirs = protocol.summary(rates["garden"]), protocol.summary(rates["PyTorch (Python)"])
     ratio = protocol.ratio_summary(rates["garden"], rates["PyTorch (Python)"])
     tokens_per_doc = setup["tokens"] / docs
-    print("Encoder: base LM + mean pooling, bidirectional; %d documents of %s (%.1f tokens each on average), batch %d, "
+    print("Encoder: base LM + mean pooling, bidirectional%s; %d documents of %s (%.1f tokens each on average), batch %d, "
           "%d threads; %d fresh processes per side (alternating), each a warm-up and %d timed passes; vectors agree "
-          "(smallest cosine %.7f)\n" % (docs, a.collection, tokens_per_doc, a.batch, a.threads, a.reps, a.rounds, worst))
+          "(smallest cosine %.7f)\n" % (", ANCE's head LN(W h + b)" if a.head == "ance" else "", docs, a.collection, tokens_per_doc, a.batch, a.threads, a.reps, a.rounds, worst))
     print("| side | documents/s | tokens/s | garden / side | peak RSS |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for side, s in (("garden", ours), ("PyTorch (Python)", theirs)):
@@ -69,7 +81,7 @@ def main():
         print("| %s | %.0f (%.0f-%.0f) | %.0f | %s | %.0f MB |" % (
             side, s["median"], s["min"], s["max"], s["median"] * tokens_per_doc,
             "-" if side == "garden" else "%.2fx (%.2f-%.2f)" % (ratio["median_ratio"], ratio["min"], ratio["max"]), peak))
-    path = protocol.save("encode", {"bench": "encode", "environment": env, "collection": a.collection, "documents": docs,
+    path = protocol.save("encode", {"bench": "encode", "environment": env, "head": a.head, "collection": a.collection, "documents": docs,
                                     "tokens": setup["tokens"], "batch": a.batch, "threads": a.threads, "rounds": a.rounds,
                                     "reps": a.reps, "smallest_cosine": worst, "garden": ours, "pytorch": theirs, "ratio": ratio,
                                     "docs_per_second_runs": rates})

@@ -1,15 +1,16 @@
 // Encoder throughput, garden's side of bench/encode.py (which runs it and the same encoder in
 // PyTorch-Python, bench/peers/encode_peer.py, in fresh processes, alternating):
-//   garden_bench_encode prepare DIR COLLECTION DOCS
+//   garden_bench_encode prepare DIR COLLECTION DOCS [HEAD]
 //       turns the shared base LM (garden lm base) into an embedder as `garden embed init`
-//       does (mean pooling, bidirectional attention) in DIR/embedder, and tokenises the first
+//       does (mean pooling, bidirectional attention; HEAD "ance": ANCE's head, a linear layer
+//       and a LayerNorm scored by inner product) in DIR/embedder, and tokenises the first
 //       DOCS documents of the BEIR collection (title + text, EOS appended, cut to the
 //       embedder's max_tokens) into DIR/rows.json {"pad_id", "rows"}; prints {"embedder",
 //       "model" (the base LM's folder, whose weights the peer reads), "documents", "tokens"}
 //   garden_bench_encode run DIR BATCH THREADS ROUNDS
 //       one warm-up pass, then ROUNDS timed passes of garden's encode_token_rows (rows sorted
 //       by length, batches of BATCH, right-padded); prints {"seconds": [per pass], "sample":
-//       the unit vectors of the first 16 documents, "peak_rss_bytes"}
+//       the vectors of the first 16 documents, "peak_rss_bytes"}
 #include <fmt/core.h>
 
 #include <chrono>
@@ -35,12 +36,18 @@ using garden::Json;
 
 constexpr int64_t kSample = 16;
 
-int prepare(const fs::path& dir, const fs::path& collection_dir, int64_t docs) {
+int prepare(const fs::path& dir, const fs::path& collection_dir, int64_t docs, const std::string& head) {
+  if (head != "mean" && head != "ance") throw std::runtime_error("HEAD must be mean or ance, not '" + head + "'");
   const auto base = garden::train::ensure_base_lm(garden::resolve_cache_dir(""), garden::resolve_data_root(""),
                                                   garden::train::BaseLmOptions{});
   torch::manual_seed(0);
   auto lm = garden::model::load_model(base.model);
   garden::model::EmbedderConfig config;  // mean pooling, bidirectional: `garden embed init`'s defaults
+  if (head == "ance") {  // garden embed init --projection D --projection-layernorm --score dot
+    config.projection = lm.model->config().d_model;
+    config.projection_layernorm = true;
+    config.unit_vectors = false;
+  }
   garden::model::Embedder embedder(lm.model, config);
   fs::create_directories(dir);
   garden::model::save_embedder(dir / "embedder", embedder, lm.tokenizer_spec);
@@ -91,12 +98,12 @@ int run(const fs::path& dir, int64_t batch, int threads, int rounds) {
 int main(int argc, char** argv) {
   const std::string command = argc > 1 ? argv[1] : "";
   try {
-    if (command == "prepare" && argc == 5) return prepare(argv[2], argv[3], std::stoll(argv[4]));
+    if (command == "prepare" && (argc == 5 || argc == 6)) return prepare(argv[2], argv[3], std::stoll(argv[4]), argc == 6 ? argv[5] : "mean");
     if (command == "run" && argc == 6) return run(argv[2], std::stoll(argv[3]), std::stoi(argv[4]), std::stoi(argv[5]));
   } catch (const std::exception& e) {
     fmt::print(stderr, "garden_bench_encode {}: {}\n", command, e.what());
     return 1;
   }
-  fmt::print(stderr, "usage: garden_bench_encode prepare DIR COLLECTION DOCS | run DIR BATCH THREADS ROUNDS\n");
+  fmt::print(stderr, "usage: garden_bench_encode prepare DIR COLLECTION DOCS [mean|ance] | run DIR BATCH THREADS ROUNDS\n");
   return 2;
 }

@@ -2,9 +2,11 @@
 attention and mean pooling) written in plain PyTorch the way a Python user would, under
 torch.inference_mode, on the weights of the same model folder. Same work as garden's
 encode_token_rows: the rows of DIR/rows.json sorted by length (stably), batches of BATCH,
-right-padded, padding keys masked, mean over the real tokens, unit length.
+right-padded, padding keys masked, mean over the real tokens, unit length; with ANCE's head
+(EMBEDDER_DIR given: the embedder folder holding its weights), then g = LN(W h + b), the
+vectors as they are (scored by inner product).
 
-  encode_peer.py DIR MODEL_DIR BATCH THREADS ROUNDS
+  encode_peer.py DIR MODEL_DIR BATCH THREADS ROUNDS [EMBEDDER_DIR]
 
 Prints one JSON line: {"seconds": [per pass], "sample": the vectors of the first 16 rows,
 "peak_rss_bytes"}, after one warm-up pass.
@@ -22,6 +24,8 @@ SAMPLE = 16
 
 
 class Encoder(Model):
+    head = None  # ANCE's head: {"projection.weight", "projection.bias", "projection_norm.weight", "projection_norm.bias"}
+
     def encode(self, tokens, real):  # tokens, real: [B, T]; real = 1 for a token, 0 for padding
         b, t = tokens.shape
         x = self.w["token_embedding.weight"][tokens]
@@ -38,13 +42,17 @@ class Encoder(Model):
             x = self.mlp(x + o @ self.w[p + "attention.o.weight"].T, p)
         x = self.rms(x, "final_norm.rms.weight")
         weights = real.float()[:, :, None]
-        pooled = (x * weights).sum(1) / weights.sum(1)
-        return torch.nn.functional.normalize(pooled, dim=-1)
+        pooled = torch.nn.functional.normalize((x * weights).sum(1) / weights.sum(1), dim=-1)
+        if self.head is None:
+            return pooled
+        z = pooled @ self.head["projection.weight"].T + self.head["projection.bias"]
+        return torch.nn.functional.layer_norm(z, (z.shape[-1],), self.head["projection_norm.weight"], self.head["projection_norm.bias"], 1e-5)
 
 
 def encode_all(model, rows, pad, batch):
     order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
-    out = torch.empty(len(rows), model.c["d_model"])
+    dims = model.head["projection.weight"].shape[0] if model.head is not None else model.c["d_model"]
+    out = torch.empty(len(rows), dims)
     for start in range(0, len(order), batch):
         chunk = order[start : start + batch]
         longest = max(len(rows[i]) for i in chunk)
@@ -64,6 +72,9 @@ def main():
         data = json.load(f)
     config, weights = load(model_dir)
     model = Encoder(config, weights)
+    if len(sys.argv) > 6:
+        _, embedder_weights = load(sys.argv[6])
+        model.head = {k: v for k, v in embedder_weights.items() if k.startswith("projection")}
     with torch.inference_mode():
         encode_all(model, data["rows"], data["pad_id"], batch)  # warm-up
         seconds = []
