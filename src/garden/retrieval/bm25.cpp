@@ -104,7 +104,7 @@ namespace {
 constexpr size_t kMaxTermBytes = 245;
 }  // namespace
 
-void build_bm25_index(const fs::path& corpus_dir, const fs::path& out, const Bm25Options& options, bool progress_bar) {
+void build_bm25_index(const fs::path& corpus_dir, const fs::path& out, const Bm25Options& options, bool verbose) {
   options.validate();
   // Only the corpus is read: a folder without queries or judgements can be indexed too.
   Collection collection;
@@ -112,14 +112,14 @@ void build_bm25_index(const fs::path& corpus_dir, const fs::path& out, const Bm2
   collection.corpus = read_beir_corpus(corpus_dir / "corpus.jsonl");
   const auto empty = std::count_if(collection.corpus.begin(), collection.corpus.end(),
                                    [](const Document& d) { return d.title.empty() && d.text.empty(); });
-  if (empty > 0) fmt::print(stderr, "warning: {}: {} documents have an empty title and text (kept)\n", (corpus_dir / "corpus.jsonl").string(), empty);
+  if (empty > 0 && verbose) fmt::print(stderr, "warning: {}: {} documents have an empty title and text (kept)\n", (corpus_dir / "corpus.jsonl").string(), empty);
   const auto staged = staging_path(out);
   fs::create_directories(staged);
   int64_t long_occurrences = 0, long_documents = 0;
   {
     Xapian::WritableDatabase db((staged / "xapian").string(), Xapian::DB_CREATE_OR_OVERWRITE);
     std::optional<Progress> progress;
-    if (progress_bar) progress.emplace("index", static_cast<int64_t>(collection.corpus.size()), "docs");
+    if (verbose) progress.emplace("index", static_cast<int64_t>(collection.corpus.size()), "docs");
     int64_t done = 0;
     for (const auto& doc : collection.corpus) {
       Xapian::Document xdoc;

@@ -34,9 +34,10 @@ struct Bm25Options {
 std::vector<std::string> bm25_tokens(const std::string& text, const std::string& stem, bool stopwords = false);
 
 // Writes IDX/xapian (the database) and IDX/manifest.json (kind, parameters, corpus sha256,
-// document count), atomically as one folder; a progress bar on stderr unless told otherwise.
+// document count), atomically as one folder. `verbose`: a progress bar and a warning about
+// empty documents on stderr (off for a scratch index of a corpus the caller reports on).
 void build_bm25_index(const std::filesystem::path& corpus_dir, const std::filesystem::path& out, const Bm25Options& options,
-                      bool progress_bar = true);
+                      bool verbose = true);
 
 class Bm25Index {
  public:

@@ -143,7 +143,7 @@ class NegativeSupply {
 };
 
 // Per-triple diagnostics of the paper's analysis (Sec. 3, Fig. 4) on a fixed sample of
-// examples at the current weights: for each negative type, the mean pairwise NLL and the
+// examples (train_retriever: 128) at the current weights: for each negative type, the mean pairwise NLL and the
 // mean norm of its gradient with respect to the last layer (the projection head, with its
 // LayerNorm; the last transformer block when there is no head). Types: "inbatch" (another
 // sampled example's positive), and "bm25" / "ance" when those tables are given.
