@@ -139,8 +139,8 @@ std::vector<std::vector<int64_t>> dense_ranked(model::Embedder& embedder, const 
 
 struct NegativeSupply::Pending {
   int64_t source_step = 0;
-  std::chrono::steady_clock::time_point started;
   std::future<NegativeTable> table;
+  double seconds = 0;  // the worker's own time, written before the future is ready
 };
 
 NegativeSupply::NegativeSupply(model::Embedder& embedder, const text::Tokenizer& tokenizer, const RetrievalTrainingSet& set,
@@ -239,7 +239,6 @@ std::shared_ptr<const NegativeTable> NegativeSupply::table_of(int64_t source_ste
 void NegativeSupply::launch(int64_t source_step, TensorMap weights) {
   pending_ = std::make_unique<Pending>();
   pending_->source_step = source_step;
-  pending_->started = std::chrono::steady_clock::now();
   if (fs::exists(table_path(source_step))) {  // finished before the interruption
     std::promise<NegativeTable> done;
     done.set_value(read_negative_table(table_path(source_step)));
@@ -247,9 +246,12 @@ void NegativeSupply::launch(int64_t source_step, TensorMap weights) {
     return;
   }
   auto previous = active_;
-  pending_->table = std::async(std::launch::async, [this, weights = std::move(weights), source_step, previous] {
+  pending_->table = std::async(std::launch::async, [this, weights = std::move(weights), source_step, previous, seconds = &pending_->seconds] {
     torch::NoGradGuard no_grad;
-    return build_from(weights, source_step, previous);
+    const auto start = std::chrono::steady_clock::now();
+    auto table = build_from(weights, source_step, previous);
+    *seconds = seconds_since(start);
+    return table;
   });
 }
 
@@ -295,7 +297,7 @@ std::shared_ptr<const NegativeTable> NegativeSupply::table_for_step(int64_t step
     const auto wait_start = std::chrono::steady_clock::now();
     auto table = std::make_shared<const NegativeTable>(pending_->table.get());
     stats_.wait_seconds += seconds_since(wait_start);
-    stats_.last_refresh_seconds = seconds_since(pending_->started);
+    stats_.last_refresh_seconds = pending_->seconds;
     stats_.refresh_seconds += stats_.last_refresh_seconds;
     ++stats_.refreshes;
     pending_.reset();

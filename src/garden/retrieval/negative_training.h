@@ -92,8 +92,8 @@ class NegativeSupply {
  public:
   struct Stats {
     int64_t refreshes = 0;          // tables built from the model (the initial one included)
-    double last_refresh_seconds = 0;
-    double refresh_seconds = 0;     // summed over refreshes (background work included)
+    double last_refresh_seconds = 0;  // the worker's time to build the latest table
+    double refresh_seconds = 0;     // summed over refreshes (the initial and synchronous ones too)
     double wait_seconds = 0;        // the trainer waiting for a refresh
     int64_t index_age = 0;          // steps since the snapshot of the active table's weights
   };
