@@ -328,5 +328,8 @@ wait "$ance_pid" 2>/dev/null
 "${ance_run[@]}" --resume >"$work/ance.out" 2>&1 && grep -q "^step 300: train loss" "$work/ance.out" &&
   [ -e "$work/ance/negatives/ance-step0000296.jsonl" ] && grep -q '"ann_index_age"' "$work/ance/metrics.jsonl" && pass ||
   fail "ANCE training killed and resumed: $(tail -3 "$work/ance.out")"
+# An index of an inner-product model ranks by inner product unless told otherwise.
+"$garden" index build --kind flat --model "$work/ance" --corpus "$work/se" --out "$work/ance_idx" >/dev/null 2>&1 &&
+  grep -q '"metric": *"ip"' "$work/ance_idx/manifest.json" && pass || fail "index build --model of a --score dot model is not ip"
 
 report

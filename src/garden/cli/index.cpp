@@ -21,7 +21,7 @@ namespace {
 
 void add_index_build(CLI::App& index) {
   struct BuildOptions {
-    std::string corpus, kind = "bm25", out, vectors, ids, model;
+    std::string corpus, kind = "bm25", out, vectors, ids, model, metric;
     int64_t batch = 32;
     retrieval::Bm25Options bm25;
     retrieval::DenseOptions dense;
@@ -36,7 +36,8 @@ void add_index_build(CLI::App& index) {
   build->add_option("--model", b->model, "dense: encode the --corpus documents with this garden embedding model");
   build->add_option("--batch", b->batch, "dense with --model: texts per forward pass")->capture_default_str();
   build->add_option("--ids", b->ids, "dense: a file of document ids, one a line (instead of --corpus)");
-  build->add_option("--metric", b->dense.metric, "dense: cosine | ip")->capture_default_str();
+  build->add_option("--metric", b->metric,
+                    "dense: cosine | ip (default: cosine; with --model, the model's own score: ip for a --score dot model)");
   build->add_option("--dims", b->dense.dims, "dense: index only the first m dimensions (Matryoshka); 0 = all")->capture_default_str();
   build->add_option("--hnsw-m", b->dense.hnsw_m)->capture_default_str();
   build->add_option("--ef-construction", b->dense.ef_construction)->capture_default_str();
@@ -87,11 +88,13 @@ void add_index_build(CLI::App& index) {
         provenance.update(retrieval::corpus_fingerprint(b->corpus));
         b->dense.kind = b->kind;
         retrieval::EmbeddingModel encoder(b->model);
+        b->dense.metric = b->metric.empty() ? encoder.metric() : b->metric;
         retrieval::build_dense_index(retrieval::encode_with_model(encoder, texts, "", b->batch, "encode"), ids, b->out,
                                      b->dense, provenance);
         fmt::print("wrote {}\n", b->out);
         return;
       }
+      if (!b->metric.empty()) b->dense.metric = b->metric;
       std::vector<std::string> ids;
       Json provenance{{"vectors", std::filesystem::absolute(b->vectors).string()}};
       if (!b->ids.empty()) {

@@ -20,6 +20,8 @@ EmbeddingModel::~EmbeddingModel() = default;
 
 int64_t EmbeddingModel::dims() const { return loaded_->embedder->dims(); }
 
+std::string EmbeddingModel::metric() const { return loaded_->embedder->config().unit_vectors ? "cosine" : "ip"; }
+
 namespace {
 
 // texts -> [N, D] unit vectors; a progress bar labelled `label` on stderr unless it is empty.

@@ -35,6 +35,9 @@ class EmbeddingModel {
   EmbeddingModel& operator=(const EmbeddingModel&) = delete;
   const std::filesystem::path& path() const { return dir_; }
   int64_t dims() const;
+  // The index metric that ranks as the model scores: "cosine", or "ip" for a model scored by
+  // raw inner product (embed init --score dot, ANCE), whose vectors' lengths count.
+  std::string metric() const;
   model::LoadedEmbedder& loaded() { return *loaded_; }
 
  private:
