@@ -311,7 +311,7 @@ expect_error 2 "docid_map_sha256" -- "$garden" dsi train --collection "$work/se"
 # SIGKILL in the middle (refreshes every 4 steps, each in flight for 2) resumes to the end.
 "$garden" embed init --model "$work/a" --projection 8 --projection-layernorm --score dot --max-tokens 32 --out "$work/emb_ance" >/dev/null 2>&1 ||
   fail "embed init (ANCE head)"
-expect_error 2 "--negatives must be inbatch, random, bm25 or ance" -- "$garden" embed train --negatives hardest --collection "$work/se" --model "$work/emb_ance" --out "$work/ance"
+expect_error 2 "--negatives must be inbatch, hardest, random, bm25 or ance" -- "$garden" embed train --negatives nce --collection "$work/se" --model "$work/emb_ance" --out "$work/ance"
 expect_error 2 "--collection (a BEIR folder) is required" -- "$garden" embed train --negatives ance --model "$work/emb_ance" --out "$work/ance"
 expect_error 2 "--ann-lag must be in [0, --refresh-every)" -- "$garden" embed train --negatives ance --collection "$work/se" --model "$work/emb_ance" \
     --refresh-every 5 --ann-lag 5 --out "$work/ance"

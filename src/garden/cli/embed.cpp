@@ -266,8 +266,9 @@ void add_embed_train(CLI::App& group) {
       ->capture_default_str();
   const auto defaults = retrieval::NegativeSampling{};
   train->add_option("--negatives", train_cmd->negatives,
-                    "train a retriever on --collection's judged pairs with negatives from: inbatch | random | bm25 | ance, or X+inbatch "
-                    "(InfoNCE with in-batch negatives; a lone source trains ANCE's pairwise NLL)");
+                    "train a retriever on --collection's judged pairs with negatives from: inbatch | hardest (the hardest other batch "
+                    "positive) | random | bm25 | ance, or one of the last three + \"+inbatch\" (InfoNCE with in-batch negatives; a lone "
+                    "source trains ANCE's pairwise NLL)");
   train->add_option("--collection", train_cmd->collection, "--negatives: BEIR folder whose qrels/<split>.tsv are the training pairs");
   train->add_option("--split", train_cmd->split, "--negatives: the qrels split to train on")->capture_default_str();
   train->add_option("--depth", train_cmd->sampling.depth, "--negatives: K, candidates per query (0: N/40 within [10, 200])")->capture_default_str();

@@ -31,6 +31,7 @@ const char* source_name(NegativeSource source) {
     case NegativeSource::random: return "random";
     case NegativeSource::bm25: return "bm25";
     case NegativeSource::ance: return "ance";
+    case NegativeSource::hardest_in_batch: return "hardest";
   }
   throw Error("unknown negative source");
 }
@@ -44,10 +45,16 @@ NegativeSampling NegativeSampling::parse(const std::string& name) {
   const bool mixed = base.size() > suffix.size() && base.compare(base.size() - suffix.size(), suffix.size(), suffix) == 0;
   if (mixed) base.resize(base.size() - suffix.size());
   if (base == "inbatch" && !mixed) return s;
+  if (base == "hardest" && !mixed) {
+    s.source = NegativeSource::hardest_in_batch;
+    s.in_batch = false;
+    return s;
+  }
   if (base == "random") s.source = NegativeSource::random;
   else if (base == "bm25") s.source = NegativeSource::bm25;
   else if (base == "ance") s.source = NegativeSource::ance;
-  else usage_error(fmt::format("--negatives must be inbatch, random, bm25 or ance, optionally with +inbatch (bm25+inbatch), not '{}'", name));
+  else usage_error(fmt::format("--negatives must be inbatch, hardest, random, bm25 or ance (the last three optionally with +inbatch, e.g. "
+                               "bm25+inbatch), not '{}'", name));
   s.in_batch = mixed;
   return s;
 }
@@ -430,8 +437,9 @@ RetrieverTrainingResult train_retriever(model::Embedder& embedder, const text::T
                                         const RetrievalTrainingSet& set, const NegativeSampling& sampling, const train::TrainConfig& train,
                                         const fs::path& out, bool resume, bool quiet) {
   sampling.validate();
-  if (sampling.in_batch && train.batch < 2 && sampling.source == NegativeSource::none)
-    usage_error("--negatives inbatch needs a batch of at least 2 (no other positives otherwise)");
+  const bool from_batch = sampling.source == NegativeSource::none || sampling.source == NegativeSource::hardest_in_batch;
+  if (from_batch && train.batch < 2)
+    usage_error(fmt::format("--negatives {} needs a batch of at least 2 (no other positives otherwise)", sampling.name()));
   if (set.examples.empty()) usage_error("retriever training: no judged pairs to train on");
   if (train.bf16) embedder->set_bf16(true);
   fs::create_directories(out);
@@ -456,7 +464,7 @@ RetrieverTrainingResult train_retriever(model::Embedder& embedder, const text::T
       const auto& ex = set.examples[static_cast<size_t>(e)];
       queries.push_back(set.queries[static_cast<size_t>(ex.query)]);
       positives.push_back(positive_text(set, ex));
-      if (sampling.source == NegativeSource::none) continue;
+      if (from_batch) continue;
       int64_t row = 0;
       const auto* drawn = table ? &table->negatives[static_cast<size_t>(ex.query)] : nullptr;
       if (drawn && !drawn->empty()) row = (*drawn)[std::uniform_int_distribution<size_t>(0, drawn->size() - 1)(rng)];
@@ -467,6 +475,22 @@ RetrieverTrainingResult train_retriever(model::Embedder& embedder, const text::T
     const auto q = embed_texts(embedder, tokenizer, queries, &tokens);
     const auto p = embed_texts(embedder, tokenizer, positives, &tokens);
     if (sampling.source == NegativeSource::none) return train::MicroStep{train::info_nce(q, p, torch::Tensor(), contrastive), tokens};
+    if (sampling.source == NegativeSource::hardest_in_batch) {
+      // Another example's positive that is judged relevant to this query is no negative.
+      const auto b = static_cast<int64_t>(picks.size());
+      auto excluded = torch::zeros({b, b}, torch::kBool);
+      for (int64_t i = 0; i < b; ++i) {
+        const auto& judged = set.positives[static_cast<size_t>(set.examples[static_cast<size_t>(picks[static_cast<size_t>(i)])].query)];
+        for (int64_t j = 0; j < b; ++j)
+          if (std::find(judged.begin(), judged.end(), set.examples[static_cast<size_t>(picks[static_cast<size_t>(j)])].positive) != judged.end())
+            excluded[i][j] = true;
+      }
+      const auto index = train::hardest_in_batch(q, p, excluded.to(q.device()));
+      const auto rows = (index >= 0).nonzero().squeeze(1);
+      if (rows.numel() == 0) return train::MicroStep{(q.sum() + p.sum()) * 0, tokens};  // every other positive is relevant
+      return train::MicroStep{train::pairwise_nll(q.index_select(0, rows), p.index_select(0, rows), p.index_select(0, index.index_select(0, rows))).mean(),
+                              tokens};
+    }
     const auto n = embed_texts(embedder, tokenizer, negatives, &tokens);
     if (sampling.in_batch) return train::MicroStep{train::info_nce(q, p, n.unsqueeze(1), contrastive), tokens};
     return train::MicroStep{train::pairwise_nll(q, p, n).mean(), tokens};

@@ -5,6 +5,8 @@
 //   bm25             - one document drawn from BM25's top K (positives removed);
 //   ance             - one document drawn from the top K of an index of the whole corpus
 //                      encoded by a recent checkpoint of the model being trained;
+//   hardest          - the other batch positive the query scores highest (the paper's "NCE
+//                      Neg" baseline, the hardest in-batch negative), pairwise NLL;
 //   <source>+inbatch - that negative inside InfoNCE with in-batch negatives (bm25+inbatch is
 //                      DPR's recipe).
 // A single mined source trains the paper's pairwise NLL, a 2-way softmax per triple
@@ -40,7 +42,7 @@
 
 namespace garden::retrieval {
 
-enum class NegativeSource { none, random, bm25, ance };
+enum class NegativeSource { none, random, bm25, ance, hardest_in_batch };
 
 struct NegativeSampling {
   NegativeSource source = NegativeSource::none;
@@ -51,7 +53,7 @@ struct NegativeSampling {
   int64_t lag = 0;              // ance: steps from a snapshot to the use of its table (< refresh_every)
   int64_t chunk_factor = 1;     // ance: each refresh re-draws 1/c of the queries (rotating); the rest keep theirs
   double temperature = 0;       // InfoNCE; 0: 1 for an inner-product embedder, 0.05 for a cosine one
-  // "inbatch", "random", "bm25", "ance", or one of the last three + "+inbatch".
+  // "inbatch", "hardest", "random", "bm25", "ance", or one of the last three + "+inbatch".
   static NegativeSampling parse(const std::string& name);
   std::string name() const;
   // K = depth when set, else N / 40 within [10, 200]: the spec's 50 of 2,000 documents; the

@@ -84,11 +84,14 @@ TEST(NegativeTraining, NamesParseIntoSourceAndLoss) {
   EXPECT_FALSE(NegativeSampling::parse("ance").in_batch);
   EXPECT_EQ(NegativeSampling::parse("bm25+inbatch").source, NegativeSource::bm25);
   EXPECT_TRUE(NegativeSampling::parse("bm25+inbatch").in_batch);
-  for (const auto* name : {"inbatch", "random", "bm25", "ance", "random+inbatch", "bm25+inbatch", "ance+inbatch"})
+  EXPECT_EQ(NegativeSampling::parse("hardest").source, NegativeSource::hardest_in_batch);
+  EXPECT_EQ(NegativeSampling::parse("hardest").to_json()["loss"], "pairwise-nll");
+  for (const auto* name : {"inbatch", "hardest", "random", "bm25", "ance", "random+inbatch", "bm25+inbatch", "ance+inbatch"})
     EXPECT_EQ(NegativeSampling::parse(name).name(), name);
   EXPECT_EQ(NegativeSampling::parse("ance").to_json()["loss"], "pairwise-nll");
   testing::expect_error_containing([] { NegativeSampling::parse("inbatch+inbatch"); }, "--negatives must be");
-  testing::expect_error_containing([] { NegativeSampling::parse("hardest"); }, "--negatives must be");
+  testing::expect_error_containing([] { NegativeSampling::parse("hardest+inbatch"); }, "--negatives must be");
+  testing::expect_error_containing([] { NegativeSampling::parse("nce"); }, "--negatives must be");
   auto s = NegativeSampling::parse("ance");
   s.lag = s.refresh_every;
   testing::expect_error_containing([&] { s.validate(); }, "--ann-lag");
@@ -285,6 +288,23 @@ TEST(NegativeTraining, AnceTrainingLowersTheLossAndLogsItsRefreshes) {
   ASSERT_TRUE(result.last_table);
   EXPECT_EQ(result.last_table->source_step, 20);  // snapshot after step 20, in use from step 25
   EXPECT_GE(result.refresh.refreshes, 3);
+}
+
+TEST(NegativeTraining, HardestInBatchNegativesTrainAndNeedABatch) {
+  torch::set_num_threads(1);
+  testing::TempDir dir;
+  const text::ByteTokenizer tok;
+  const auto set = letter_set();
+  auto embedder = ance_embedder();
+  const auto result = train_retriever(embedder, tok, "bytes", set, NegativeSampling::parse("hardest"), small_train(20), dir.path() / "a", false, true);
+  const auto& losses = result.train.step_losses;
+  ASSERT_EQ(losses.size(), 20u);
+  for (double l : losses) EXPECT_TRUE(std::isfinite(l));
+  EXPECT_FALSE(result.last_table);  // no table: the negatives come from the batch
+  auto one = small_train(2);
+  one.batch = 1;
+  testing::expect_error_containing([&] { train_retriever(embedder, tok, "bytes", set, NegativeSampling::parse("hardest"), one, dir.path() / "b", false, true); },
+                                   "--negatives hardest needs a batch of at least 2");
 }
 
 }  // namespace

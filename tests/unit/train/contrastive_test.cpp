@@ -153,5 +153,19 @@ TEST(Contrastive, InfoNceOnInnerProducts) {
   EXPECT_NEAR(info_nce(q, p, n, o).item<double>(), (row0 + row1) / 2, 1e-12);
 }
 
+TEST(Contrastive, HardestInBatchPicksTheTopOtherPositiveNotExcluded) {
+  // Scores q_i . p_j: row 0 (5, 3, 4), row 1 (1, 2, 0), row 2 (0, 0, 9).
+  const auto q = torch::eye(3, torch::kFloat64);
+  const auto p = torch::tensor({5.0, 1.0, 0.0, 3.0, 2.0, 0.0, 4.0, 0.0, 9.0}, torch::kFloat64).view({3, 3});
+  auto excluded = torch::zeros({3, 3}, torch::kBool);
+  // Row 0: not itself (5), so p_2 (4). Row 1: p_0 (1) over p_2 (0). Row 2: both others score 0: the first.
+  EXPECT_TRUE(torch::equal(hardest_in_batch(q, p, excluded), torch::tensor({2, 0, 0}, torch::kLong)));
+  excluded[0][2] = true;  // p_2 is judged relevant to query 0: its next best is p_1
+  excluded[1][0] = true;
+  excluded[1][2] = true;  // nothing left for query 1
+  EXPECT_TRUE(torch::equal(hardest_in_batch(q, p, excluded), torch::tensor({1, -1, 0}, torch::kLong)));
+  EXPECT_THROW(hardest_in_batch(q, p, torch::zeros({2, 2}, torch::kBool)), Error);
+}
+
 }  // namespace
 }  // namespace garden::train

@@ -55,6 +55,17 @@ torch::Tensor pairwise_nll(const torch::Tensor& queries, const torch::Tensor& po
   return torch::nn::functional::softplus((queries * negatives).sum(-1) - (queries * positives).sum(-1));
 }
 
+torch::Tensor hardest_in_batch(const torch::Tensor& queries, const torch::Tensor& positives, const torch::Tensor& excluded) {
+  const int64_t b = queries.size(0);
+  if (queries.dim() != 2 || !queries.sizes().equals(positives.sizes()) || !excluded.sizes().equals(torch::IntArrayRef{b, b}))
+    throw Error("hardest in-batch negatives: queries and positives must be [B,C] and the exclusions [B,B]");
+  torch::NoGradGuard no_grad;
+  const auto skip = excluded.to(torch::kBool).logical_or(torch::eye(b, torch::TensorOptions().dtype(torch::kBool).device(queries.device())));
+  const auto scores = queries.matmul(positives.t()).masked_fill(skip, -std::numeric_limits<double>::infinity());
+  const auto [best, index] = scores.max(1);
+  return torch::where(torch::isinf(best), torch::full_like(index, -1), index);
+}
+
 torch::Tensor matryoshka_info_nce(const torch::Tensor& queries, const torch::Tensor& positives,
                                   const torch::Tensor& hard_negatives, const std::vector<int64_t>& widths,
                                   const std::vector<double>& weights, const ContrastiveOptions& o) {

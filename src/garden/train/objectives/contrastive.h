@@ -34,6 +34,12 @@ torch::Tensor info_nce(const torch::Tensor& queries, const torch::Tensor& positi
 // softplus(<q,d-> - <q,d+>), [B]. Inner products, no normalisation or temperature.
 torch::Tensor pairwise_nll(const torch::Tensor& queries, const torch::Tensor& positives, const torch::Tensor& negatives);
 
+// ANCE's "NCE Neg" baseline: for each query (row of queries, [B,C]) the index of the batch
+// positive it scores highest by inner product among the other examples', skipping the pairs
+// `excluded` marks ([B,B] bool: a positive judged relevant to that query too); the diagonal
+// is always skipped. -1 where nothing is left. Returns [B] int64.
+torch::Tensor hardest_in_batch(const torch::Tensor& queries, const torch::Tensor& positives, const torch::Tensor& excluded);
+
 // Sum over widths m of weight_m x info_nce on the first m dimensions. Widths must be
 // increasing and at most C; empty weights mean 1 each.
 torch::Tensor matryoshka_info_nce(const torch::Tensor& queries, const torch::Tensor& positives,
