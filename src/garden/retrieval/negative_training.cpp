@@ -222,14 +222,17 @@ void NegativeSupply::activate(std::shared_ptr<const NegativeTable> table, int64_
   stats_.index_age = step - 1 - active_->source_step;
 }
 
+NegativeTable NegativeSupply::saved_table(int64_t source_step) const {
+  auto table = read_negative_table(table_path(source_step));
+  if (table.source != "ance" || table.source_step != source_step || table.negatives.size() != set_.queries.size() || table.depth != depth_ ||
+      table.per_query != sampling_.per_query || table.corpus_size != static_cast<int64_t>(set_.corpus.size()))
+    throw Error(fmt::format("{}: a table of another collection or other settings; resume with the run's settings", table_path(source_step).string()));
+  return table;
+}
+
 std::shared_ptr<const NegativeTable> NegativeSupply::table_of(int64_t source_step, int64_t current_step,
                                                               const std::shared_ptr<const NegativeTable>& previous) {
-  if (fs::exists(table_path(source_step))) {
-    auto table = read_negative_table(table_path(source_step));
-    if (table.negatives.size() != set_.queries.size() || table.depth != depth_ || table.per_query != sampling_.per_query)
-      throw Error(fmt::format("{}: a table of other settings; resume with the run's settings", table_path(source_step).string()));
-    return std::make_shared<const NegativeTable>(std::move(table));
-  }
+  if (fs::exists(table_path(source_step))) return std::make_shared<const NegativeTable>(saved_table(source_step));
   // Rebuilt: from the current weights when they are the source's, else from its saved snapshot.
   TensorMap weights;
   if (source_step == current_step - 1) weights = snapshot();
@@ -248,7 +251,7 @@ void NegativeSupply::launch(int64_t source_step, TensorMap weights) {
   pending_->source_step = source_step;
   if (fs::exists(table_path(source_step))) {  // finished before the interruption
     std::promise<NegativeTable> done;
-    done.set_value(read_negative_table(table_path(source_step)));
+    done.set_value(saved_table(source_step));
     pending_->table = done.get_future();
     return;
   }

@@ -122,6 +122,8 @@ class NegativeSupply {
 
  private:
   struct Pending;
+  // The table file of `source_step`, refused unless it is this run's (collection and settings).
+  NegativeTable saved_table(int64_t source_step) const;
   NegativeTable build_from(const TensorMap& weights, int64_t source_step, const std::shared_ptr<const NegativeTable>& previous) const;
   TensorMap snapshot() const;
   void start(int64_t step);

@@ -226,6 +226,23 @@ TEST(NegativeTraining, ResumeAfterAKillDuringARefreshRebuildsItsTable) {
   testing::expect_error_containing([&] { supply.table_for_step(7); }, "neither the negatives of step 3");
 }
 
+TEST(NegativeTraining, AResumeRefusesATableOfOtherSettings) {
+  torch::set_num_threads(1);
+  testing::TempDir dir;
+  const text::ByteTokenizer tok;
+  const auto set = letter_set();
+  auto embedder = ance_embedder();
+  {
+    NegativeSupply first(embedder, tok, set, ance_sampling(3, 0), dir.path(), 1, true);
+    first.table_for_step(1);
+    auto table = read_negative_table(first.table_path(0));
+    table.per_query = 2;  // as written by a run with --per-query 2
+    write_negative_table(first.table_path(0), table);
+  }
+  NegativeSupply resumed(embedder, tok, set, ance_sampling(3, 0), dir.path(), 1, true);
+  testing::expect_error_containing([&] { resumed.table_for_step(2); }, "a table of another collection or other settings");
+}
+
 TEST(NegativeTraining, GradientNormIsTheSigmoidTimesTheScoreGapsGradient) {
   // loss = softplus(f- - f+), so |grad loss| = sigmoid(f- - f+) |grad (f+ - f-)|: the norm
   // vanishes as the triple's loss does (the paper's argument against easy negatives).
