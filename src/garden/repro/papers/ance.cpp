@@ -152,6 +152,7 @@ struct ArmRun {
   Scores scores;
   double overlap = 0, seconds = 0;
   std::map<std::string, double> diagnostics;  // "<type>_loss" / "<type>_grad_norm", means over the run's evaluations
+  std::vector<Json> diagnostic_rows;          // each evaluation's, for the plot
   retrieval::NegativeSupply::Stats refresh;
 };
 
@@ -280,7 +281,12 @@ Result run(const Context& ctx) {
   if (s.ance_inbatch) arms.push_back("ance+inbatch");
   std::vector<ArmRun> runs;
   for (int64_t i = 0; i < s.seeds; ++i)
-    for (const auto& arm : arms) runs.push_back({arm, ctx.seed + static_cast<uint64_t>(i), {}, 0, 0, {}, {}});
+    for (const auto& arm : arms) {
+      ArmRun r;
+      r.arm = arm;
+      r.seed = ctx.seed + static_cast<uint64_t>(i);
+      runs.push_back(r);
+    }
   const auto sampling_of = [&](const std::string& arm) {
     auto sampling = NegativeSampling::parse(arm);
     sampling.per_query = s.per_query;
@@ -331,6 +337,7 @@ Result run(const Context& ctx) {
         if (!std::isnan(v)) r.diagnostics[std::string(type) + what] = v;
       }
     r.refresh = trained.refresh;
+    r.diagnostic_rows = trained.diagnostics;
     r.seconds = watch.seconds();
   };
 
@@ -403,6 +410,26 @@ Result run(const Context& ctx) {
                                 num(mean(numbers(a, std::string(type) + "_grad_norm")), 4)});
     }
   result.tables.push_back(gradients);
+
+  // The paper's Fig. 4 at this scale: gradient norms per negative type along training, the
+  // run's first seed (ANCE's steps counted from the start of its warm-up).
+  Plot norms{"gradient_norms.svg", fmt::format("Last-layer gradient norm per negative type (seed {})", ctx.seed), "step",
+             "mean gradient norm", {}, true};
+  for (const auto& r : runs) {
+    if (r.seed != ctx.seed) continue;
+    const bool ance_arm = r.arm == "ance";
+    if (r.arm != "inbatch" && !ance_arm) continue;
+    for (const auto* type : {"inbatch", "ance"}) {
+      Series series{fmt::format("{} arm, {} negatives", r.arm, type), {}, {}};
+      for (const auto& row : r.diagnostic_rows) {
+        if (!row.contains(std::string(type) + "_grad_norm")) continue;
+        series.x.push_back(row["step"].get<double>() + (ance_arm ? static_cast<double>(s.warmup_steps) : 0));
+        series.y.push_back(std::max(1e-6, row[std::string(type) + "_grad_norm"].get<double>()));
+      }
+      if (!series.x.empty()) norms.series.push_back(series);
+    }
+  }
+  result.plots.push_back(norms);
 
   if (cranfield.skipped.empty()) {
     Table b{fmt::format("Sub-run B, reported: Cranfield nDCG@10 on the {} real queries; trained on {} title -> body pseudo-queries, no "
