@@ -50,6 +50,20 @@ inline train::TrainConfig small_lm_train(int64_t steps) {
   return c;
 }
 
+// A few embedder training steps of batch 4 at lr 3e-3, no evaluation, seed 3.
+inline train::TrainConfig small_embed_train(int64_t steps) {
+  train::TrainConfig c;
+  c.steps = steps;
+  c.batch = 4;
+  c.warmup = 1;
+  c.lr = 3e-3;
+  c.eval_every = 0;
+  c.checkpoint_every = 100;
+  c.log_every = 1;
+  c.seed = 3;
+  return c;
+}
+
 // Central differences of loss() w.r.t. every element of every parameter of `module`,
 // compared with autograd. In float64 with eps 1e-6 the truncation error is ~1e-12 and the
 // rounding error ~1e-10, so 1e-6 relative tolerance catches any real mistake.

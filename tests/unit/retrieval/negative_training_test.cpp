@@ -44,18 +44,7 @@ model::Embedder ance_embedder() {
   return testing::tiny_embedder_with(e);
 }
 
-train::TrainConfig small_train(int64_t steps) {
-  train::TrainConfig c;
-  c.steps = steps;
-  c.batch = 4;
-  c.warmup = 1;
-  c.lr = 3e-3;
-  c.eval_every = 0;
-  c.checkpoint_every = 100;
-  c.log_every = 1;
-  c.seed = 3;
-  return c;
-}
+train::TrainConfig small_train(int64_t steps) { return testing::small_embed_train(steps); }
 
 NegativeSampling ance_sampling(int64_t refresh_every, int64_t lag) {
   auto s = NegativeSampling::parse("ance");

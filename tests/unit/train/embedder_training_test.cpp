@@ -26,18 +26,7 @@ std::vector<text::TextPair> letter_pairs() {
   return pairs;
 }
 
-TrainConfig small_embed_train(int64_t steps) {
-  TrainConfig c;
-  c.steps = steps;
-  c.batch = 4;
-  c.warmup = 1;
-  c.lr = 3e-3;
-  c.eval_every = 0;
-  c.checkpoint_every = 100;
-  c.log_every = 1;
-  c.seed = 3;
-  return c;
-}
+using testing::small_embed_train;
 
 TEST(EmbedderTraining, EveryEpochIsAPermutationAndBatchesArePure) {
   const int64_t n = 10, batch = 4;
