@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -91,7 +92,11 @@ char* garden_spm_id_to_piece(void* handle, int id) {
 
 int garden_spm_train(const char* arguments, char* error, size_t error_size) {
   // SentencePiece logs its command line and progress to stderr whatever minloglevel says;
-  // silence fd 2 while it trains (errors come back through the status).
+  // silence fd 2 while it trains (errors come back through the status). fd 2 belongs to the
+  // whole process: trainings on several threads would save each other's /dev/null and leave
+  // stderr silenced for good, so one trains at a time.
+  static std::mutex one_at_a_time;
+  std::lock_guard<std::mutex> lock(one_at_a_time);
   std::fflush(stderr);
   const int saved = ::dup(2);
   const int null = ::open("/dev/null", O_WRONLY);
