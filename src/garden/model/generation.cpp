@@ -64,8 +64,9 @@ torch::Tensor sample_rows(const torch::Tensor& probs, const std::vector<double>&
   return picked;
 }
 
-std::vector<Completion> generate(Transformer& model, const std::vector<int64_t>& prompt, const GenerateOptions& options) {
-  if (prompt.empty()) throw Error("generate: the prompt is empty (add a BOS token)");
+namespace {
+
+void check_options(const GenerateOptions& options) {
   if (options.n_samples < 1) usage_error("generate: n_samples must be >= 1");
   if (options.mask == MaskMode::bidirectional)
     usage_error("generate: bidirectional attention cannot decode left to right; use causal or prefix");
@@ -75,29 +76,14 @@ std::vector<Completion> generate(Transformer& model, const std::vector<int64_t>&
   if (!(options.top_p > 0 && options.top_p <= 1)) usage_error(fmt::format("generate: --top-p must be in (0, 1], got {}", options.top_p));
   if (options.top_k < 0) usage_error(fmt::format("generate: --top-k must be >= 0 (0 = off), got {}", options.top_k));
   if (options.top_logprobs < 0) usage_error(fmt::format("generate: --logprobs must be >= 0, got {}", options.top_logprobs));
-  // Inference mode, not just no-grad: decoding's tensors need no version counters or views'
-  // autograd bookkeeping, which at these sizes is a measurable share of a step.
-  c10::InferenceMode inference;
-  // Only a model in training mode is switched (and back): a server's threads share one model
-  // kept in eval mode, and must not write its flags concurrently.
-  const bool was_training = model->is_training();
-  if (was_training) model->eval();
+}
+
+// Decodes every row of a prefilled cache: `logits` [N,V] are the next-token logits after each
+// row's prompt, row i samples with generators[i].
+std::vector<Completion> decode_rows(Transformer& model, KVCache& cache, torch::Tensor logits, std::vector<at::Generator>& generators,
+                                    const GenerateOptions& options) {
   auto device = model->token_embedding->weight.device();
-  const int64_t n = options.n_samples;
-
-  // Prefill the prompt once, then copy its cache to every sample.
-  KVCache cache;
-  ForwardOptions prefill;
-  prefill.mask = options.mask;
-  prefill.cache = &cache;
-  auto prompt_tensor = torch::tensor(prompt, torch::kLong).view({1, -1}).to(device);
-  if (options.mask == MaskMode::prefix) prefill.prefix_lengths = torch::tensor({static_cast<int64_t>(prompt.size())}, torch::kLong);
-  auto logits = model->forward(prompt_tensor, prefill).logits.select(1, -1);  // [1,V]
-  cache.repeat_batch(n);
-  logits = logits.expand({n, logits.size(-1)}).contiguous();
-
-  std::vector<at::Generator> generators;
-  for (int64_t i = 0; i < n; ++i) generators.push_back(at::make_generator<at::CPUGeneratorImpl>(options.seed + static_cast<uint64_t>(i)));
+  const auto n = static_cast<int64_t>(generators.size());
 
   std::vector<Completion> completions(static_cast<size_t>(n));
   std::vector<std::vector<int64_t>> generated(static_cast<size_t>(n));
@@ -175,6 +161,88 @@ std::vector<Completion> generate(Transformer& model, const std::vector<int64_t>&
     completions[idx].tokens = generated[idx];
     if (completions[idx].finish_reason.empty()) completions[idx].finish_reason = "length";
   }
+  return completions;
+}
+
+}  // namespace
+
+std::vector<Completion> generate(Transformer& model, const std::vector<int64_t>& prompt, const GenerateOptions& options) {
+  if (prompt.empty()) throw Error("generate: the prompt is empty (add a BOS token)");
+  check_options(options);
+  // Inference mode, not just no-grad: decoding's tensors need no version counters or views'
+  // autograd bookkeeping, which at these sizes is a measurable share of a step.
+  c10::InferenceMode inference;
+  // Only a model in training mode is switched (and back): a server's threads share one model
+  // kept in eval mode, and must not write its flags concurrently.
+  const bool was_training = model->is_training();
+  if (was_training) model->eval();
+  auto device = model->token_embedding->weight.device();
+  const int64_t n = options.n_samples;
+
+  // Prefill the prompt once, then copy its cache to every sample.
+  KVCache cache;
+  ForwardOptions prefill;
+  prefill.mask = options.mask;
+  prefill.cache = &cache;
+  auto prompt_tensor = torch::tensor(prompt, torch::kLong).view({1, -1}).to(device);
+  if (options.mask == MaskMode::prefix) prefill.prefix_lengths = torch::tensor({static_cast<int64_t>(prompt.size())}, torch::kLong);
+  auto logits = model->forward(prompt_tensor, prefill).logits.select(1, -1);  // [1,V]
+  cache.repeat_batch(n);
+  logits = logits.expand({n, logits.size(-1)}).contiguous();
+
+  std::vector<at::Generator> generators;
+  for (int64_t i = 0; i < n; ++i) generators.push_back(at::make_generator<at::CPUGeneratorImpl>(options.seed + static_cast<uint64_t>(i)));
+  auto completions = decode_rows(model, cache, logits, generators, options);
+  if (was_training) model->train();
+  return completions;
+}
+
+std::vector<Completion> generate_batch(Transformer& model, const std::vector<std::vector<int64_t>>& prompts,
+                                       const std::vector<uint64_t>& seeds, const GenerateOptions& options) {
+  if (prompts.size() != seeds.size()) throw Error("generate_batch: one seed per prompt is needed");
+  if (prompts.empty()) return {};
+  check_options(options);
+  if (options.n_samples != 1) usage_error("generate_batch: one completion per prompt (n_samples 1)");
+  if (options.mask != MaskMode::causal) usage_error("generate_batch: prompts of a batch decode under the causal mask");
+  size_t longest = 0;
+  bool same_length = true;
+  for (const auto& p : prompts) {
+    if (p.empty()) throw Error("generate_batch: a prompt is empty (add a BOS token)");
+    same_length = same_length && p.size() == prompts.front().size();
+    longest = std::max(longest, p.size());
+  }
+  // Left padding shifts each prompt's absolute positions; only RoPE, whose attention sees
+  // relative positions alone, decodes them exactly as it would decode each prompt alone.
+  if (!same_length && model->config().pos != Positions::rope) {
+    std::vector<Completion> completions;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      auto one = options;
+      one.seed = seeds[i];
+      completions.push_back(generate(model, prompts[i], one).front());
+    }
+    return completions;
+  }
+  c10::InferenceMode inference;
+  const bool was_training = model->is_training();
+  if (was_training) model->eval();
+  auto device = model->token_embedding->weight.device();
+  const auto n = static_cast<int64_t>(prompts.size()), width = static_cast<int64_t>(longest);
+  auto tokens = torch::zeros({n, width}, torch::kLong);
+  auto real = torch::zeros({n, width}, torch::kLong);
+  for (int64_t i = 0; i < n; ++i) {
+    const auto& p = prompts[static_cast<size_t>(i)];
+    const int64_t pad = width - static_cast<int64_t>(p.size());
+    tokens[i].narrow(0, pad, static_cast<int64_t>(p.size())).copy_(torch::tensor(p, torch::kLong));
+    real[i].narrow(0, pad, static_cast<int64_t>(p.size())).fill_(1);
+  }
+  KVCache cache;
+  ForwardOptions prefill;
+  prefill.cache = &cache;
+  if (!same_length) prefill.attention_mask = real.to(device);
+  auto logits = model->forward(tokens.to(device), prefill).logits.select(1, -1).contiguous();  // [N,V]
+  std::vector<at::Generator> generators;
+  for (auto seed : seeds) generators.push_back(at::make_generator<at::CPUGeneratorImpl>(seed));
+  auto completions = decode_rows(model, cache, logits, generators, options);
   if (was_training) model->train();
   return completions;
 }

@@ -55,6 +55,15 @@ struct Completion {
 
 std::vector<Completion> generate(Transformer& model, const std::vector<int64_t>& prompt, const GenerateOptions& options);
 
+// One completion of each of several prompts (a conversation simulator's turn over many
+// conversations), decoded as one batch: prompt i samples with its own generator seeded
+// seeds[i] (options.seed and n_samples are not used; n_samples must be 1), under the causal
+// mask. Prompts of different lengths are left-padded, which a RoPE model decodes exactly as
+// each prompt alone (its attention sees relative positions only); a model with learned
+// positions decodes such prompts one at a time.
+std::vector<Completion> generate_batch(Transformer& model, const std::vector<std::vector<int64_t>>& prompts,
+                                       const std::vector<uint64_t>& seeds, const GenerateOptions& options);
+
 // Turns logits [N,V] into the sampling distribution's logits: divided by temperature,
 // everything outside the top-k and outside the smallest set with mass >= top_p set to -inf.
 torch::Tensor filter_logits(const torch::Tensor& logits, double temperature, int64_t top_k, double top_p);

@@ -240,12 +240,14 @@ void train_tokenizer(const TokenizerTrainOptions& options, const std::filesystem
        << " --model_type=" << options.type << " --unk_id=" << options.unk_id << " --bos_id=" << options.bos_id
        << " --eos_id=" << options.eos_id << " --pad_id=" << options.pad_id
        << " --character_coverage=1.0 --byte_fallback=true --normalization_rule_name=identity"
-       << " --remove_extra_whitespaces=false --split_digits=true --input_sentence_size=" << options.max_sentences
+       << " --remove_extra_whitespaces=false --split_digits=" << (options.split_digits ? "true" : "false")
+       << " --input_sentence_size=" << options.max_sentences
        // No shuffling: with a sentence cap SentencePiece would sample with an unseeded
        // generator, and a tokenizer must be reproducible from its inputs.
        << " --shuffle_input_sentence=false"
        << " --minloglevel=2 --num_threads=2";
   if (!symbols.empty()) args << " --user_defined_symbols=" << symbols;
+  if (!options.dummy_prefix) args << " --add_dummy_prefix=false";
   char error[1024] = "";
   const bool ok = sentencepiece_module().train(args.str().c_str(), error, sizeof error) != 0;
   const std::filesystem::path model_file = staging.string() + ".model", vocab_file = staging.string() + ".vocab";

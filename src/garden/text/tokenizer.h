@@ -69,6 +69,13 @@ struct TokenizerTrainOptions {
   int64_t unk_id = 0, bos_id = 1, eos_id = 2, pad_id = 3;
   std::vector<std::string> user_symbols;  // kept whole, e.g. "<|embed|>", "<mask>"
   int64_t max_sentences = 2000000;        // read at most this many lines (the first ones)
+  // SentencePiece's dummy prefix: a space added before every encoded text, so a text's first
+  // word is split as it would be after a space. Off for chat templates, whose messages are
+  // then tokenised the same alone as inside the whole prompt.
+  bool dummy_prefix = true;
+  // Every digit its own piece (numbers are read digit by digit). Off, pieces may join a digit
+  // to what surrounds it (", 7"), for texts whose digits are symbols rather than numbers.
+  bool split_digits = true;
 };
 
 // Trains a SentencePiece model and writes it to `out` (atomically). The normaliser is the

@@ -198,6 +198,66 @@ std::vector<Batch> PromptCompletionBatches::eval_batches() const {
   return batches;
 }
 
+TokenRowBatches::TokenRowBatches(std::vector<TokenRow> train, std::vector<TokenRow> eval, int64_t pad, int64_t batch, uint64_t seed)
+    : train_(std::move(train)), eval_(std::move(eval)), pad_(pad), batch_(batch), seed_(seed) {
+  if (train_.empty()) throw Error("token rows: no training rows");
+  if (batch_ < 1) usage_error("token rows: batch must be >= 1");
+  for (const auto* rows : {&train_, &eval_})
+    for (const auto& row : *rows)
+      if (row.tokens.size() < 2 || row.counted.size() != row.tokens.size())
+        throw Error("token rows: every row needs two or more tokens and one mask entry per token");
+  for (size_t i = 0; i < train_.size(); ++i) {
+    const size_t bucket = (train_[i].tokens.size() - 2) / 16;
+    if (buckets_.size() <= bucket) buckets_.resize(bucket + 1);
+    buckets_[bucket].push_back(i);
+  }
+  for (const auto& b : buckets_) bucket_sizes_.push_back(b.size());
+}
+
+Batch TokenRowBatches::collate(const std::vector<const TokenRow*>& rows) const {
+  int64_t t = 0;
+  for (const auto* row : rows) t = std::max<int64_t>(t, static_cast<int64_t>(row->tokens.size()) - 1);
+  const auto b = static_cast<int64_t>(rows.size());
+  std::vector<int64_t> input(static_cast<size_t>(b * t), pad_), target(static_cast<size_t>(b * t), pad_), real(static_cast<size_t>(b * t), 0);
+  std::vector<float> counted(static_cast<size_t>(b * t), 0.0f);
+  for (int64_t r = 0; r < b; ++r) {
+    const auto& row = *rows[static_cast<size_t>(r)];
+    for (size_t i = 0; i + 1 < row.tokens.size(); ++i) {
+      const auto at = static_cast<size_t>(r * t) + i;
+      input[at] = row.tokens[i];
+      target[at] = row.tokens[i + 1];
+      real[at] = 1;
+      counted[at] = row.counted[i + 1] ? 1.0f : 0.0f;
+    }
+  }
+  const auto to_tensor = [&](auto& values, torch::Dtype dtype) { return torch::from_blob(values.data(), {b, t}, dtype).clone(); };
+  return {to_tensor(input, torch::kLong), to_tensor(target, torch::kLong), to_tensor(counted, torch::kFloat32), to_tensor(real, torch::kLong)};
+}
+
+Batch TokenRowBatches::train_batch(int64_t step) const {
+  auto rng = step_rng(seed_, step);
+  std::discrete_distribution<size_t> bucket(bucket_sizes_.begin(), bucket_sizes_.end());
+  const auto& rows = buckets_[bucket(rng)];
+  std::uniform_int_distribution<size_t> pick(0, rows.size() - 1);
+  std::vector<const TokenRow*> chosen;
+  for (int64_t i = 0; i < batch_; ++i) chosen.push_back(&train_[rows[pick(rng)]]);
+  return collate(chosen);
+}
+
+std::vector<Batch> TokenRowBatches::eval_batches() const {
+  std::vector<Batch> batches;
+  for (size_t i = 0; i < eval_.size(); i += static_cast<size_t>(batch_)) {
+    std::vector<const TokenRow*> chunk;
+    for (size_t j = i; j < std::min(eval_.size(), i + static_cast<size_t>(batch_)); ++j) chunk.push_back(&eval_[j]);
+    batches.push_back(collate(chunk));
+  }
+  return batches;
+}
+
+std::string TokenRowBatches::describe() const {
+  return fmt::format("{} train / {} validation token rows (loss on counted tokens only)", train_.size(), eval_.size());
+}
+
 std::string PromptCompletionBatches::describe() const {
   return fmt::format("{} train / {} validation prompt-completion examples (loss on completions only)", train_.size(), eval_.size());
 }

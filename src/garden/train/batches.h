@@ -73,6 +73,31 @@ class PromptCompletionBatches final : public BatchSource {
   uint64_t seed_;
 };
 
+// Token rows with a per-token loss mask (chat dialogues whose assistant turns train): row r's
+// tokens[i] is a target when counted[i] is 1. Rows are right-padded to the longest of a batch.
+// Each training step draws its rows from one length bucket (16 tokens wide), the bucket
+// chosen with probability proportional to its rows, so every row is as likely as under
+// uniform sampling while a batch of short rows does not pad to the longest row of the set.
+struct TokenRow {
+  std::vector<int64_t> tokens;
+  std::vector<uint8_t> counted;
+};
+class TokenRowBatches final : public BatchSource {
+ public:
+  TokenRowBatches(std::vector<TokenRow> train, std::vector<TokenRow> eval, int64_t pad, int64_t batch, uint64_t seed);
+  Batch train_batch(int64_t step) const override;
+  std::vector<Batch> eval_batches() const override;
+  std::string describe() const override;
+
+ private:
+  Batch collate(const std::vector<const TokenRow*>& rows) const;
+  std::vector<TokenRow> train_, eval_;
+  std::vector<std::vector<size_t>> buckets_;  // train row indices by length bucket
+  std::vector<size_t> bucket_sizes_;
+  int64_t pad_, batch_;
+  uint64_t seed_;
+};
+
 // Sequences of the Bigram-Backcopy task (text/bigram_backcopy.h): each row is BOS followed by
 // seq tokens of the task, input the first seq and target the last seq. Training sequences
 // are drawn per step from (seed, step); the held-out ones from a generator of their own that

@@ -121,6 +121,42 @@ TEST(Generate, SeedsMakeSamplesReproducibleAndBatchedEqualsSingle) {
   EXPECT_EQ(generate(m, {1, 2, 3}, single)[0].tokens, batch[1].tokens);
 }
 
+TEST(GenerateBatch, LeftPaddedPromptsDecodeAsEachPromptAlone) {
+  // Prompts of different lengths in one batch, each with its own seed: under RoPE the tokens
+  // and the stop equal those of generate() on the prompt alone, greedy and sampled.
+  for (auto pos : {Positions::rope, Positions::learned}) {
+    auto c = testing::tiny_config();
+    c.pos = pos;
+    c.max_seq = 32;
+    torch::manual_seed(5);
+    Transformer m(c);
+    const std::vector<std::vector<int64_t>> prompts = {{1, 2, 3, 4, 5}, {1, 7}, {1, 9, 9, 3}, {1}};
+    const std::vector<uint64_t> seeds = {10, 20, 30, 40};
+    for (double temperature : {0.0, 1.0}) {
+      GenerateOptions o;
+      o.max_new_tokens = 8;
+      o.temperature = temperature;
+      o.stop_tokens = {6};
+      const auto batch = generate_batch(m, prompts, seeds, o);
+      ASSERT_EQ(batch.size(), prompts.size());
+      for (size_t i = 0; i < prompts.size(); ++i) {
+        GenerateOptions alone = o;
+        alone.seed = seeds[i];
+        const auto expected = generate(m, prompts[i], alone)[0];
+        EXPECT_EQ(batch[i].tokens, expected.tokens) << "prompt " << i << ", temperature " << temperature;
+        EXPECT_EQ(batch[i].finish_reason, expected.finish_reason);
+      }
+    }
+  }
+  auto m = small_model();
+  GenerateOptions o;
+  EXPECT_THROW(generate_batch(m, {{1, 2}}, {1, 2}, o), Error);  // a seed per prompt
+  EXPECT_THROW(generate_batch(m, {{}}, {1}, o), Error);
+  o.n_samples = 2;
+  EXPECT_THROW(generate_batch(m, {{1, 2}}, {1}, o), Error);
+  EXPECT_TRUE(generate_batch(m, {}, {}, GenerateOptions{}).empty());
+}
+
 TEST(SampleRows, InverseCdfPerRowByHand) {
   // Row 0: cumulative 0.2, 0.5, 1.0. Row 1 has a zero-mass token, never drawn. Row 2 is
   // unnormalised (total 4): the uniform scales by the total.

@@ -69,5 +69,37 @@ TEST(PromptCompletion, MalformedLineNamesFileAndLine) {
                                    "bad.jsonl:2: needs string fields");
 }
 
+TEST(TokenRowBatches, TargetsShiftWithTheirMasksAndStepsDrawFromOneLengthBucket) {
+  // Two short rows and one long one: a batch is all short or all long, padded to its longest.
+  std::vector<TokenRow> rows = {{{1, 5, 6, 2}, {0, 0, 1, 1}}, {{1, 7, 2}, {0, 1, 1}}, {std::vector<int64_t>(40, 9), std::vector<uint8_t>(40, 1)}};
+  TokenRowBatches data(rows, {rows[0]}, /*pad=*/0, /*batch=*/4, /*seed=*/3);
+  const auto eval = data.eval_batches();
+  ASSERT_EQ(eval.size(), 1u);
+  EXPECT_TRUE(torch::equal(eval[0].input, torch::tensor({{1, 5, 6}}, torch::kLong)));
+  EXPECT_TRUE(torch::equal(eval[0].target, torch::tensor({{5, 6, 2}}, torch::kLong)));
+  EXPECT_TRUE(torch::equal(eval[0].loss_mask, torch::tensor({{0.0f, 1.0f, 1.0f}})));  // the mask of each target
+  bool saw_short = false, saw_long = false;
+  for (int64_t step = 1; step <= 40; ++step) {
+    const auto batch = data.train_batch(step);
+    EXPECT_TRUE(torch::equal(batch.input, data.train_batch(step).input));  // a pure function of the step
+    ASSERT_EQ(batch.input.size(0), 4);
+    if (batch.input.size(1) == 39) {
+      saw_long = true;
+      EXPECT_EQ(batch.attention_mask.sum().item<int64_t>(), 4 * 39);
+    } else {
+      saw_short = true;
+      EXPECT_EQ(batch.input.size(1), 3);
+      // A 3-token row is padded once: no attention, no loss there.
+      for (int64_t r = 0; r < 4; ++r)
+        if (batch.input[r][0].item<int64_t>() == 1 && batch.input[r][1].item<int64_t>() == 7) {
+          EXPECT_EQ(batch.attention_mask[r][2].item<int64_t>(), 0);
+          EXPECT_EQ(batch.loss_mask[r][2].item<float>(), 0.0f);
+        }
+    }
+  }
+  EXPECT_TRUE(saw_short && saw_long);
+  EXPECT_THROW(TokenRowBatches({{{1}, {0}}}, {}, 0, 4, 0), Error);
+}
+
 }  // namespace
 }  // namespace garden::train
