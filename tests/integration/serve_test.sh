@@ -38,21 +38,6 @@ printf 'query-id\tcorpus-id\tscore\nq1\td1\t1\n' >"$work/coll/qrels/test.tsv"
 "$garden" index build --corpus "$work/coll" --out "$work/bm25" >/dev/null 2>&1 || fail "index build bm25"
 "$garden" index build --kind flat --model "$work/emb" --corpus "$work/coll" --out "$work/flat" >/dev/null 2>&1 || fail "index build flat"
 
-# start_server LOG ARGS...: garden serve on a free port in the background; sets pid and url.
-start_server() {
-  local log="$1"
-  shift
-  "$garden" serve --port 0 --threads 1 "$@" 2>"$log" &
-  pid=$!
-  for _ in $(seq 1 300); do
-    url=$(grep -o 'http://127.0.0.1:[0-9]*' "$log" | head -1)
-    [ -n "$url" ] && return 0
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "FAIL: garden serve did not start: $(cat "$log")"
-  exit 1
-}
 
 start_server "$work/serve.log" --model "$work/lm" --embedder "$work/emb" --index "$work/bm25" --index "$work/flat" \
   --api-key sekret --max-body 65536 --max-generations 2

@@ -58,6 +58,7 @@ void register_data(CLI::App& app) {
                c.queries.size(), c.qrels.size(), judgements, relevant);
     for (const auto& warning : c.warnings) fmt::print("warning: {}\n", warning);
   });
+  register_data_listspec(*data);
 }
 
 }  // namespace garden::cli

@@ -227,6 +227,7 @@ void register_eval(CLI::App& app) {
     if (!o->out.empty()) write_json_atomic(o->out, result.to_json());
   });
   register_eval_embeddings(*eval);
+  register_eval_multiturn(*eval);
 }
 
 }  // namespace garden::cli

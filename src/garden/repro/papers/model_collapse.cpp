@@ -10,6 +10,7 @@
 #include <map>
 
 #include "garden/collapse/experiments.h"
+#include "garden/core/files.h"
 #include "garden/model/model_folder.h"
 #include "garden/repro/toolkit.h"
 #include "garden/text/tokenizer.h"
