@@ -3,8 +3,10 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <memory>
 
 #include "garden/core/files.h"
+#include "garden/core/progress.h"
 
 namespace garden::conversation {
 
@@ -46,8 +48,16 @@ MultiturnResult evaluate_multiturn(const MultiturnOptions& options, Assistant& a
   std::vector<ConversationLog> sharded;
   double full_performance = -1;
   for (auto mode : order) {
-    auto logs = mode == Mode::recap ? recap(*task, instructions, sharded, assistant, options.simulation)
-                                    : simulate(*task, instructions, mode, assistant, user, options.simulation);
+    // A bar per mode over its conversations, unless the caller watches progress itself.
+    auto simulation = options.simulation;
+    std::unique_ptr<Progress> bar;
+    if (!simulation.progress && !options.quiet) {
+      bar = std::make_unique<Progress>(to_string(mode), static_cast<int64_t>(instructions.size()) * simulation.runs, "conv");
+      simulation.progress = [&](int64_t done, int64_t) { bar->update(done); };
+    }
+    auto logs = mode == Mode::recap ? recap(*task, instructions, sharded, assistant, simulation)
+                                    : simulate(*task, instructions, mode, assistant, user, simulation);
+    if (bar) bar->finish();
     if (mode == Mode::sharded) sharded = logs;
     write_logs(options.out / "logs" / (to_string(mode) + ".jsonl"), logs);
     ModeResult r;

@@ -21,6 +21,7 @@ struct MultiturnOptions {
   SimulationOptions simulation;
   bool shuffle = true, paraphrase = true;  // the rule-based user's reveal order and wording
   std::filesystem::path out;    // logs/<mode>.jsonl and results.json; claimed as this command's own
+  bool quiet = false;           // no progress bar per mode
 };
 
 struct ModeResult {

@@ -100,9 +100,14 @@ std::vector<ChatDialogue> listspec_dialogues(int64_t count, const ChatMix& mix, 
       d.trained.assign(d.messages.size(), false);
       for (size_t i = 0; i < d.messages.size(); ++i) d.trained[i] = kind == "multi-turn" && d.messages[i].role == "assistant";
       if (kind == "recap") {
-        // Half the earlier answers are any lists, as an assistant that lost track gives them;
-        // the recap's answer keeps the last one when it meets every constraint and is drawn
-        // anew otherwise, so it is learnt from the restated shards, not copied.
+        // A SHARDED conversation ends at its first correct answer, so the recap may come after
+        // any number of shards: the dialogue is cut after a random number of exchanges. Half
+        // its answers are any lists, as an assistant that lost track gives them; the recap's
+        // answer keeps the last one when it meets every constraint and is drawn anew
+        // otherwise, so it is learnt from the restated shards, not copied.
+        const auto exchanges = std::uniform_int_distribution<size_t>(1, d.messages.size() / 2)(rng);
+        d.messages.resize(2 * exchanges);
+        d.trained.resize(2 * exchanges);
         for (auto& m : d.messages)
           if (m.role == "assistant" && std::uniform_int_distribution<int>(0, 1)(rng) == 0) m.content = answer({}, rng);
         const auto last = ls::extract_lists(d.messages.back().content).front();
