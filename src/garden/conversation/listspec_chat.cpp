@@ -100,16 +100,19 @@ std::vector<ChatDialogue> listspec_dialogues(int64_t count, const ChatMix& mix, 
       d.trained.assign(d.messages.size(), false);
       for (size_t i = 0; i < d.messages.size(); ++i) d.trained[i] = kind == "multi-turn" && d.messages[i].role == "assistant";
       if (kind == "recap") {
-        // A SHARDED conversation ends at its first correct answer, so the recap may come after
-        // any number of shards: the dialogue is cut after a random number of exchanges. Half
-        // its answers are any lists, as an assistant that lost track gives them; the recap's
-        // answer keeps the last one when it meets every constraint and is drawn anew
-        // otherwise, so it is learnt from the restated shards, not copied.
-        const auto exchanges = std::uniform_int_distribution<size_t>(1, d.messages.size() / 2)(rng);
-        d.messages.resize(2 * exchanges);
-        d.trained.resize(2 * exchanges);
-        for (auto& m : d.messages)
-          if (m.role == "assistant" && std::uniform_int_distribution<int>(0, 1)(rng) == 0) m.content = answer({}, rng);
+        // A SHARDED conversation as the simulator runs it, then the recap: half the answers
+        // are any lists, as an assistant that lost track gives them, and the conversation
+        // ends at the first list meeting every constraint or after the last shard. The
+        // recap's answer keeps that last list when it meets every constraint and is drawn
+        // anew otherwise, so it is learnt from the restated shards, not copied blindly.
+        for (size_t i = 1; i < d.messages.size(); i += 2) {
+          if (std::uniform_int_distribution<int>(0, 1)(rng) == 0) d.messages[i].content = answer({}, rng);
+          if (ls::satisfies_all(ls::extract_lists(d.messages[i].content).front(), constraints)) {
+            d.messages.resize(i + 1);
+            d.trained.resize(i + 1);
+            break;
+          }
+        }
         const auto last = ls::extract_lists(d.messages.back().content).front();
         d.messages.push_back({"user", recap_message(concat_of(constraints))});
         d.messages.push_back({"assistant", ls::satisfies_all(last, constraints) ? ls::format_list(last) : answer(constraints, rng)});

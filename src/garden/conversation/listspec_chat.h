@@ -7,9 +7,10 @@
 //   multi-turn  shard 1, then the other shards in a random order and paraphrase, the
 //               assistant answering every turn with a list meeting the constraints revealed
 //               so far (the previous answer kept while it still does, else a new one drawn);
-//   recap       a multi-turn dialogue cut after a random number of exchanges, half its
-//               answers any lists, closed by the recap turn (simulator.h) and the last list if
-//               it meets every constraint, else a new one that does; only that answer trains.
+//   recap       a multi-turn dialogue, half its answers any lists, ended where the simulator
+//               ends a SHARDED one (the first list meeting every constraint, or the last
+//               shard), then the recap turn (simulator.h) and the last list if it meets every
+//               constraint, else a new one that does; only that answer trains.
 // A changed multi-turn share takes from or gives to FULL. Models are artifacts of recipe
 // "listspec-chat", built once per options into the cache.
 #pragma once
