@@ -73,11 +73,13 @@ void register_eval_multiturn(CLI::App& eval) {
     const auto result = conversation::evaluate_multiturn(run, *assistant);
     fmt::print("{} instructions x {} runs, assistant {}, temperature {}\n", result.instructions, run.simulation.runs, result.assistant,
                run.simulation.temperature);
+    bool with_full = false;
+    for (const auto& m : result.modes) with_full = with_full || m.mode == conversation::Mode::full;
     fmt::print("{:<10} {:>7} {:>7} {:>7} {:>8} {:>16}\n", "mode", "P", "A", "U", "turns", "drop from FULL");
     for (const auto& m : result.modes)
       fmt::print("{:<10} {:7.1f} {:7.1f} {:7.1f} {:8.2f} {:>16}\n", conversation::to_string(m.mode), m.stats.performance,
                  m.stats.aptitude, m.stats.unreliability, m.mean_assistant_turns,
-                 m.mode == conversation::Mode::full ? "-" : fmt::format("{:.1f}%", 100 * m.drop_from_full));
+                 !with_full || m.mode == conversation::Mode::full ? "-" : fmt::format("{:.1f}%", 100 * m.drop_from_full));
     fmt::print("logs: {}/logs/<mode>.jsonl; results: {}/results.json\n", o->out, o->out);
   });
 }

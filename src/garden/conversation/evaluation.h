@@ -29,7 +29,7 @@ struct ModeResult {
   eval::ReliabilityStats stats;
   int64_t conversations = 0;
   double mean_assistant_turns = 0;
-  double drop_from_full = 0;  // 1 - P / P_FULL (0 without FULL)
+  double drop_from_full = 0;  // 1 - P / P_FULL (0 when FULL was not simulated)
 };
 
 struct MultiturnResult {

@@ -256,7 +256,7 @@ const Registration registered{{
     .claim = "The same fully specified task revealed piece by piece over several turns is solved much less often than in one turn "
              "(39% lower on average); the loss is mostly unreliability (run-to-run spread more than doubles) rather than aptitude, "
              "CONCAT keeps ~95% of FULL, a recap recovers part of the gap, and temperature 0 does not make SHARDED reliable.",
-    .budget = "quick: about 8 minutes on 2 CPU cores the first time (three chat models trained into the cache), about 3 after; "
+    .budget = "quick: about 24 minutes on 2 CPU cores the first time (three chat models trained into the cache), about 3 after; "
               "full: 600 instructions, larger models",
     .figures_version = 1,
     .run = run,
