@@ -52,5 +52,12 @@ expect_error 1 "bad.jsonl:1: 'shards' must be a non-empty list" -- "$garden" eva
 head -1 "$work/tasks.jsonl" | sed 's/"constraints":\[[^]]*\]/"constraints":[]/' >"$work/short.jsonl"
 expect_error 1 "shards for 0 constraints" -- "$garden" eval multiturn --tasks "$work/short.jsonl" --model "$model" --out "$work/e7"
 expect_error 2 "unknown simulation mode 'sideways'" -- "$garden" eval multiturn --tasks "$work/tasks.jsonl" --model "$model" --modes full,sideways --out "$work/e8"
+expect_error 2 "--temperature must be a finite number >= 0" -- "$garden" eval multiturn --tasks "$work/tasks.jsonl" --model "$model" --temperature -1 --out "$work/e9"
+[ ! -e "$work/e9" ] && pass || fail "a refused --temperature still created --out"
+expect_error 2 "--runs must be >= 1" -- "$garden" eval multiturn --tasks "$work/tasks.jsonl" --model "$model" --runs 0 --out "$work/e10"
+printf '' >"$work/empty.jsonl"
+expect_error 1 "no sharded instructions" -- "$garden" eval multiturn --tasks "$work/empty.jsonl" --model "$model" --out "$work/e11"
+cat "$work/tasks.jsonl" "$work/tasks.jsonl" >"$work/twice.jsonl"
+expect_error 1 "appears twice" -- "$garden" eval multiturn --tasks "$work/twice.jsonl" --model "$model" --out "$work/e12"
 expect_error 2 "holds the output of 'garden repro'" -- "$garden" eval multiturn --tasks "$work/tasks.jsonl" --model "$model" --out "$work/repro"
 report

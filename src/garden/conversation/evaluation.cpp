@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 
 #include "garden/core/files.h"
@@ -23,6 +24,11 @@ MultiturnResult evaluate_multiturn(const MultiturnOptions& options, Assistant& a
   if (options.modes.empty()) usage_error("--modes: name at least one of full, concat, sharded, recap, snowball");
   if (options.limit < 0) usage_error("--limit must be >= 0 (0 = every instruction)");
   if (options.out.empty()) usage_error("--out: a folder for the logs and results is needed");
+  // Checked before --out is claimed: the assistant would refuse it only at its first turn.
+  const double temperature = options.simulation.temperature;
+  if (!(temperature >= 0) || !std::isfinite(temperature))
+    usage_error(fmt::format("--temperature must be a finite number >= 0, got {}", temperature));
+  if (options.simulation.runs < 1) usage_error("--runs must be >= 1");
   auto instructions = read_sharded_instructions(options.tasks);
   if (options.limit > 0 && static_cast<size_t>(options.limit) < instructions.size()) instructions.resize(static_cast<size_t>(options.limit));
   const std::string task_name = instructions.front().task;

@@ -147,6 +147,16 @@ train::TokenRow dialogue_row(const text::Tokenizer& tokenizer, const ChatDialogu
   return row;
 }
 
+text::TokenizerTrainOptions chat_tokenizer_options(const fs::path& text, int64_t vocab) {
+  text::TokenizerTrainOptions tok;
+  tok.inputs = {text};
+  tok.vocab = vocab;
+  tok.user_symbols = {"<|system|>", "<|user|>", "<|assistant|>", "<|end|>"};
+  tok.dummy_prefix = false;
+  tok.split_digits = false;  // ", 7" as one piece: a list costs about a token per item
+  return tok;
+}
+
 void ListspecChatOptions::validate() const {
   chat_mix(multi_turn_share);
   if (dialogues < 10 || vocab < 300 || steps < 1 || batch < 1 || !(lr > 0))
@@ -172,13 +182,7 @@ ListspecChat ensure_listspec_chat(const fs::path& cache, const ListspecChatOptio
     for (const auto& d : train_dialogues)
       for (const auto& m : d.messages) lines += m.content + "\n";
     write_file_atomic(staged / "tokenizer-text.txt", lines);
-    text::TokenizerTrainOptions tok;
-    tok.inputs = {staged / "tokenizer-text.txt"};
-    tok.vocab = options.vocab;
-    tok.user_symbols = {"<|system|>", "<|user|>", "<|assistant|>", "<|end|>"};
-    tok.dummy_prefix = false;
-    tok.split_digits = false;  // ", 7" as one piece: a list costs about a token per item
-    text::train_tokenizer(tok, staged / "tokenizer.model");
+    text::train_tokenizer(chat_tokenizer_options(staged / "tokenizer-text.txt", options.vocab), staged / "tokenizer.model");
     fs::remove(staged / "tokenizer-text.txt");
     const text::SentencePieceTokenizer tokenizer(staged / "tokenizer.model");
 

@@ -50,6 +50,11 @@ std::vector<ChatDialogue> listspec_dialogues(int64_t count, const ChatMix& mix, 
 // the message trains. Throws when the tokenizer lacks the role pieces.
 train::TokenRow dialogue_row(const text::Tokenizer& tokenizer, const ChatDialogue& dialogue);
 
+// The chat tokenizer's settings for a text file of messages: the chat template's role pieces,
+// no dummy prefix (a message tokenises alone as inside the whole prompt), digits joined to
+// what surrounds them.
+text::TokenizerTrainOptions chat_tokenizer_options(const std::filesystem::path& text, int64_t vocab);
+
 struct ListspecChatOptions {
   double multi_turn_share = 0.10;
   int64_t dialogues = 60000;  // training dialogues (plus 1,000 held out)

@@ -87,12 +87,7 @@ TEST(ListspecDialogues, RowsAreTheChatTemplatesTokensWithAssistantTurnsCounted) 
   for (const auto& d : dialogues)
     for (const auto& m : d.messages) lines += m.content + "\n";
   write_file_atomic(dir / "text.txt", lines);
-  text::TokenizerTrainOptions tok;
-  tok.inputs = {dir / "text.txt"};
-  tok.vocab = 400;
-  tok.user_symbols = {"<|system|>", "<|user|>", "<|assistant|>", "<|end|>"};
-  tok.dummy_prefix = false;
-  text::train_tokenizer(tok, dir / "chat.model");
+  text::train_tokenizer(chat_tokenizer_options(dir / "text.txt", 400), dir / "chat.model");
   const text::SentencePieceTokenizer tokenizer(dir / "chat.model");
   for (const auto& d : dialogues) {
     const auto row = dialogue_row(tokenizer, d);
