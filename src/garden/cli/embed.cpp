@@ -36,6 +36,7 @@ namespace {
 struct EmbedTrainCommand {
   RuntimeOptions runtime;
   RunFolderOptions run;
+  DistributedOptions distributed;
   std::string objective = "infonce";
   train::EmbedJob job;
   std::map<std::string, std::string> objective_flags, train_flags;
@@ -48,6 +49,7 @@ void run_retriever_train(EmbedTrainCommand& cmd) {
   const auto& job = cmd.job;
   if (!job.train_file.empty() || !job.eval_file.empty() || !job.stage_files.empty() || !job.setup.config_file.empty())
     usage_error("--negatives trains on --collection's judged pairs: drop --train, --eval, --stages and --config");
+  if (job.setup.distributed.active()) usage_error("--negatives training runs in one process: drop --world-size (and WORLD_SIZE)");
   if (cmd.objective != "infonce") usage_error("--negatives picks its own loss (pairwise NLL, or InfoNCE with +inbatch): drop --objective");
   for (const auto& [key, value] : job.objective_overrides.items())
     if (key != "temperature") usage_error(fmt::format("--negatives: --{} is a setting of pairs training; only --temperature applies", key));
@@ -82,13 +84,14 @@ void run_retriever_train(EmbedTrainCommand& cmd) {
 
 void run_embed_train(EmbedTrainCommand& cmd) {
   auto& job = cmd.job;
-  job.setup = job_setup(cmd.run, cmd.runtime);
+  job.setup = job_setup(cmd.run, cmd.runtime, cmd.distributed);
   job.objective = train::parse_embed_objective(cmd.objective);
   apply_json_flags(cmd.objective_flags, train::EmbedObjectiveConfig{}.to_json(), job.objective_overrides);
   apply_json_flags(cmd.train_flags, train::embed_train_defaults(job.objective), job.train_overrides);
   if (!cmd.negatives.empty()) return run_retriever_train(cmd);
   if (!cmd.collection.empty()) usage_error("--collection is the data of --negatives training; pairs training reads --train");
   const auto trained = train::train_embedder(job);
+  if (job.setup.distributed.rank > 0) return;  // rank 0 reports for the group
   const auto& result = trained.result;
   if (result.interrupted) {
     fmt::print("stopped{} at step {} with a checkpoint; continue with --resume --out {}\n",
@@ -282,6 +285,7 @@ void add_embed_train(CLI::App& group) {
   train->add_option("--chunk-factor", train_cmd->sampling.chunk_factor, "--negatives ance: each refresh re-draws 1/c of the queries")
       ->capture_default_str();
   add_runtime_options(*train, train_cmd->runtime);
+  add_distributed_options(*train, train_cmd->distributed);
   add_json_flags(*train, train::EmbedObjectiveConfig{}.to_json(), train_cmd->objective_flags, "Objective");
   add_json_flags(*train, train::embed_train_defaults(train::EmbedObjective::infonce), train_cmd->train_flags,
                  "Training (defaults of --objective infonce)");

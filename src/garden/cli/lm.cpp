@@ -28,6 +28,7 @@ namespace {
 struct LmTrainCommand {
   RuntimeOptions runtime;
   RunFolderOptions run;
+  DistributedOptions distributed;
   std::string objective = "lm";
   train::LmJob job;
   std::map<std::string, std::string> model_flags, train_flags;
@@ -35,11 +36,12 @@ struct LmTrainCommand {
 
 void run_train(LmTrainCommand& cmd) {
   auto& job = cmd.job;
-  job.setup = job_setup(cmd.run, cmd.runtime);
+  job.setup = job_setup(cmd.run, cmd.runtime, cmd.distributed);
   job.objective = train::parse_lm_objective(cmd.objective);
   apply_json_flags(cmd.model_flags, model::TransformerConfig{}.to_json(), job.model_overrides);
   apply_json_flags(cmd.train_flags, train::lm_train_defaults(job.objective), job.train_overrides);
   const auto result = train::train_lm(job);
+  if (job.setup.distributed.rank > 0) return;  // rank 0 reports for the group
   if (result.interrupted) {
     fmt::print("stopped at step {} with a checkpoint; continue with --resume --out {}\n", result.steps_done, job.setup.run.out);
     return;
@@ -75,6 +77,7 @@ void register_lm(CLI::App& app) {
       ->capture_default_str();
   train->add_option("--mask-piece", cmd->job.mask_piece, "mntp: the tokenizer piece used as the mask")->capture_default_str();
   add_runtime_options(*train, cmd->runtime);
+  add_distributed_options(*train, cmd->distributed);
   Json model_defaults = model::TransformerConfig{}.to_json();
   model_defaults.erase("vocab");  // always the tokenizer's
   add_json_flags(*train, model_defaults, cmd->model_flags, "Model");

@@ -16,7 +16,16 @@ namespace garden {
 int configure_threads(int requested) {
   if (requested < 0) usage_error("--threads must be >= 0 (0 = all cores), got " + std::to_string(requested));
   int n = requested;
-  if (n == 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (n == 0) {
+    // $OMP_NUM_THREADS, where set, is the share of the cores this process was given (garden
+    // launch gives each rank its share); otherwise all of them.
+    const char* share = std::getenv("OMP_NUM_THREADS");
+    char* end = nullptr;
+    const long given = share != nullptr ? std::strtol(share, &end, 10) : 0;
+    n = share != nullptr && *share != '\0' && *end == '\0' && given > 0 && given <= 4096
+            ? static_cast<int>(given)
+            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
   torch::set_num_threads(n);
   return n;
 }

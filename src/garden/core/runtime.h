@@ -7,7 +7,8 @@
 
 namespace garden {
 
-// Sets libtorch's intra-op threads; 0 means "all available cores".
+// Sets libtorch's intra-op threads; 0 means "all available cores", or $OMP_NUM_THREADS
+// where it is set to a positive count.
 int configure_threads(int requested);
 
 // Keeps freed memory in the heap for the next allocation rather than handing it back to the

@@ -22,6 +22,11 @@ struct Batch {
   torch::Tensor loss_mask;       // [B,T] float, 1 = counted; undefined = all counted
   torch::Tensor attention_mask;  // [B,T] 1 = real token; undefined = no padding
   int64_t tokens() const { return input.numel(); }
+  // Rows [begin, end) of every tensor (a rank's share of a global batch).
+  Batch rows(int64_t begin, int64_t end) const {
+    auto slice = [&](const torch::Tensor& t) { return t.defined() ? t.narrow(0, begin, end - begin) : t; };
+    return Batch{slice(input), slice(target), slice(loss_mask), slice(attention_mask)};
+  }
 };
 
 class BatchSource {

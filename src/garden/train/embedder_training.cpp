@@ -61,7 +61,7 @@ std::vector<int64_t> pair_batch_indices(int64_t examples, int64_t batch, int64_t
 }
 
 MicroStep contrastive_batch_loss(model::Embedder& embedder, const text::Tokenizer& tokenizer,
-                                 const std::vector<const text::TextPair*>& pairs, const EmbedObjectiveConfig& config) {
+                                 const std::vector<const text::TextPair*>& pairs, const EmbedObjectiveConfig& config, ProcessGroup* group) {
   const auto device = embedder->backbone->token_embedding->weight.device();
   const int64_t max_tokens = embedder->config().max_tokens;
   const model::CaseFolding case_folding = embedder->config().case_folding;
@@ -83,32 +83,41 @@ MicroStep contrastive_batch_loss(model::Embedder& embedder, const text::Tokenize
     tokens += batch.attention_mask.sum().item<int64_t>();
     return embedder->forward(batch.tokens.to(device), batch.attention_mask.to(device), batch.pool_mask.to(device));
   };
-  const auto q = embed(queries, config.query_instruction);
+  auto q = embed(queries, config.query_instruction);
   const auto d = embed(documents, "");
   const int64_t b = static_cast<int64_t>(pairs.size());
-  const auto positives = d.narrow(0, 0, b);
-  const auto negatives = k > 0 ? d.narrow(0, b, b * k).view({b, k, -1}) : torch::Tensor();
-  if (config.mrl_widths.empty()) return {info_nce(q, positives, negatives, config.contrastive), tokens};
+  auto positives = d.narrow(0, 0, b);
+  auto negatives = k > 0 ? d.narrow(0, b, b * k).view({b, k, -1}) : torch::Tensor();
+  double backward_scale = 1;
+  if (group != nullptr && group->size() > 1) {
+    q = group->all_gather_with_local_grad(q);
+    positives = group->all_gather_with_local_grad(positives);
+    if (k > 0) negatives = group->all_gather_with_local_grad(negatives);
+    backward_scale = static_cast<double>(group->size());
+  }
+  if (config.mrl_widths.empty()) return {info_nce(q, positives, negatives, config.contrastive), tokens, backward_scale};
   if (config.mrl_widths.back() > q.size(1))
     usage_error(fmt::format("mrl width {} exceeds the embedding's {} dimensions", config.mrl_widths.back(), q.size(1)));
-  return {matryoshka_info_nce(q, positives, negatives, config.mrl_widths, {}, config.contrastive), tokens};
+  return {matryoshka_info_nce(q, positives, negatives, config.mrl_widths, {}, config.contrastive), tokens, backward_scale};
 }
 
 Objective contrastive_objective(model::Embedder& embedder, const text::Tokenizer& tokenizer,
                                 const std::vector<text::TextPair>& train_pairs,
                                 const std::vector<text::TextPair>& eval_pairs, const EmbedObjectiveConfig& config,
-                                const TrainConfig& train, const std::string& tokenizer_spec) {
+                                const TrainConfig& train, const std::string& tokenizer_spec, ProcessGroup* group) {
   if (train_pairs.empty()) throw Error("embedder training: no training pairs");
   if (config.contrastive.in_batch && train.batch < 2 && config.hard_negatives == 0)
     usage_error("embedder training: a batch of 1 has no in-batch negatives; use batch >= 2 or hard negatives");
   // A model trained under bf16 autocast encodes that way too (EmbedderConfig::bf16).
   if (train.bf16) embedder->set_bf16(true);
   Objective objective;
-  objective.micro_step = [&embedder, &tokenizer, &train_pairs, config, train](int64_t index) {
+  objective.micro_step = [&embedder, &tokenizer, &train_pairs, config, train, group](int64_t index) {
+    const int64_t world = group != nullptr ? group->size() : 1;
+    const auto global = pair_batch_indices(static_cast<int64_t>(train_pairs.size()), train.batch * world, index, train.seed);
     std::vector<const text::TextPair*> batch;
-    for (int64_t i : pair_batch_indices(static_cast<int64_t>(train_pairs.size()), train.batch, index, train.seed))
-      batch.push_back(&train_pairs[static_cast<size_t>(i)]);
-    return contrastive_batch_loss(embedder, tokenizer, batch, config);
+    for (int64_t i = train.batch * (world > 1 ? group->rank() : 0), n = 0; n < train.batch; ++i, ++n)
+      batch.push_back(&train_pairs[static_cast<size_t>(global[static_cast<size_t>(i)])]);
+    return contrastive_batch_loss(embedder, tokenizer, batch, config, group);
   };
   objective.save = [&embedder, tokenizer_spec](const std::filesystem::path& dir) {
     model::save_embedder(dir, embedder, tokenizer_spec);
@@ -145,7 +154,8 @@ Objective contrastive_objective(model::Embedder& embedder, const text::Tokenizer
 }
 
 std::vector<TrainResult> train_stages(model::Embedder& embedder, const text::Tokenizer& tokenizer, const std::vector<TrainingStage>& stages,
-                                      const std::filesystem::path& out, bool resume, const std::string& tokenizer_spec, bool quiet) {
+                                      const std::filesystem::path& out, bool resume, const std::string& tokenizer_spec, bool quiet,
+                                      ProcessGroup* group) {
   if (stages.empty()) usage_error("staged training: no stages given");
   std::vector<TrainResult> results;
   for (size_t i = 0; i < stages.size(); ++i) {
@@ -165,10 +175,11 @@ std::vector<TrainResult> train_stages(model::Embedder& embedder, const text::Tok
                  stage.train.steps);
     Trainer trainer(stage.train, dir);
     trainer.quiet = quiet;
+    trainer.group = group;
     const bool continue_stage = resume && !latest_checkpoint(dir).empty();
     torch::manual_seed(static_cast<int64_t>(stage.train.seed));  // dropout
     results.push_back(trainer.fit(*embedder, contrastive_objective(embedder, tokenizer, stage.pairs, {}, stage.objective, stage.train,
-                                                                   tokenizer_spec),
+                                                                   tokenizer_spec, group),
                                   continue_stage));
     if (results.back().interrupted) break;
   }

@@ -47,13 +47,30 @@ TrainConfig train_config_of(const Json& json, const std::string& where, int64_t 
   return config;
 }
 
-// The built-in corpus's train and valid splits, when no training text is given.
-void default_corpus(const fs::path& cache, std::string& train_file, std::string& valid_file) {
+// The process group of a data-parallel job; nothing for one process.
+std::unique_ptr<ProcessGroup> join_group(const JobSetup& setup) {
+  if (!setup.distributed.active()) return nullptr;
+  auto group = std::make_unique<ProcessGroup>(setup.distributed);
+  if (group->rank() == 0)
+    fmt::print(stderr, "data-parallel: {} ranks joined at {}:{}\n", group->size(), setup.distributed.master_addr,
+               setup.distributed.master_port);
+  return group;
+}
+
+int64_t world_of(const ProcessGroup* group) { return group != nullptr ? group->size() : 1; }
+bool speaks(const ProcessGroup* group) { return group == nullptr || group->rank() == 0; }
+
+// The built-in corpus's train and valid splits, when no training text is given. Rank 0
+// prepares it first; the others then find it prepared where they share its cache.
+void default_corpus(const fs::path& cache, std::string& train_file, std::string& valid_file, ProcessGroup* group = nullptr) {
   if (!train_file.empty()) return;
-  const auto corpus = text::prepare_default_corpus(text::default_corpus_dir(cache));
+  text::PreparedCorpus corpus;
+  if (speaks(group)) corpus = text::prepare_default_corpus(text::default_corpus_dir(cache));
+  if (group != nullptr) group->barrier();
+  if (!speaks(group)) corpus = text::prepare_default_corpus(text::default_corpus_dir(cache));
   train_file = corpus.split("train").string();
   valid_file = corpus.split("valid").string();
-  fmt::print(stderr, "no training text given: using the built-in corpus in {}\n", corpus.dir.string());
+  if (speaks(group)) fmt::print(stderr, "no training text given: using the built-in corpus in {}\n", corpus.dir.string());
 }
 
 // Plain text as it is; a .jsonl file contributes its documents' `field`, one a line.
@@ -132,29 +149,35 @@ TrainResult train_lm(LmJob job) {
     usage_error(fmt::format("--seq {} exceeds the model's max_seq {}", train_config.seq, model->config().max_seq));
   }
 
-  default_corpus(job.setup.cache, job.train_file, job.valid_file);
+  const auto group = join_group(job.setup);
+  default_corpus(job.setup.cache, job.train_file, job.valid_file, group.get());
   if (job.valid_file.empty()) usage_error("--valid is required when --train is given");
+  // Data-parallel, the source draws the global batch and each rank trains on its rows.
+  const int64_t global_batch = train_config.batch * world_of(group.get());
   std::unique_ptr<BatchSource> data;
   if (job.format == "text") {
     data = std::make_unique<TokenWindows>(encode_corpus(*tokenizer, read_text(job.train_file, job.field)),
                                           encode_corpus(*tokenizer, read_text(job.valid_file, job.field)), tokenizer->bos_id(),
-                                          train_config.seq, train_config.batch, train_config.eval_windows, train_config.seed);
+                                          train_config.seq, global_batch, train_config.eval_windows, train_config.seed);
   } else {
-    data = std::make_unique<PromptCompletionBatches>(job.train_file, job.valid_file, *tokenizer, train_config.seq, train_config.batch,
+    data = std::make_unique<PromptCompletionBatches>(job.train_file, job.valid_file, *tokenizer, train_config.seq, global_batch,
                                                      train_config.seed);
   }
   const auto mntp = job.objective == LmObjective::mntp
                         ? mntp_options_for(*tokenizer, job.mntp_rate, parse_mntp_strategy(job.mntp_strategy), job.mask_piece)
                         : MntpOptions{};
-  fmt::print(stderr, "model: {} parameters; objective: {}; data: {}\n", model->parameter_count(), to_string(job.objective),
-             data->describe());
-  claim_run_folder(job.setup.run.out, "garden lm train", job.setup.run.resume);
+  if (speaks(group.get())) {
+    fmt::print(stderr, "model: {} parameters; objective: {}; data: {}\n", model->parameter_count(), to_string(job.objective),
+               data->describe());
+    claim_run_folder(job.setup.run.out, "garden lm train", job.setup.run.resume);
+  }
   install_interrupt_handler();
   Trainer trainer(train_config, job.setup.run.out);
   trainer.tokenizer_spec = tokenizer_spec;
+  trainer.group = group.get();
   if (job.objective == LmObjective::lm) return trainer.fit(model, *data, job.setup.run.resume);
   torch::manual_seed(static_cast<int64_t>(train_config.seed));
-  const auto objective = mntp_objective(model, *data, mntp, train_config.seed, tokenizer_spec);
+  const auto objective = mntp_objective(model, *data, mntp, train_config.seed, tokenizer_spec, group.get());
   return trainer.fit(*model, objective, job.setup.run.resume);
 }
 
@@ -221,9 +244,12 @@ EmbedJobResult train_stages_job(const EmbedJob& job) {
   std::vector<TrainingStage> stages;
   for (const auto& file : job.stage_files) stages.push_back(read_stage(file));
   auto loaded = model::load_embedder(model_folder(job.model), job.setup.device);
-  claim_output_dir(job.setup.run.out, "garden embed train");
+  const auto group = join_group(job.setup);
+  if (speaks(group.get())) claim_output_dir(job.setup.run.out, "garden embed train");
+  if (group) group->barrier();  // the stage folders go inside it
   install_interrupt_handler();
-  const auto results = train_stages(loaded.embedder, *loaded.tokenizer, stages, job.setup.run.out, job.setup.run.resume, loaded.tokenizer_spec, false);
+  const auto results = train_stages(loaded.embedder, *loaded.tokenizer, stages, job.setup.run.out, job.setup.run.resume, loaded.tokenizer_spec,
+                                    !speaks(group.get()), group.get());
   return {results.back(), fs::path(job.setup.run.out) / fmt::format("stage{}-{}", results.size(), stages[results.size() - 1].name),
           static_cast<int64_t>(results.size())};
 }
@@ -254,6 +280,7 @@ EmbedJobResult train_embedder(EmbedJob job) {
   const auto train_config = train_config_of(merged(embed_train_defaults(job.objective), cfg, "train", job.train_overrides, where), where + " train",
                                             job.setup.run.stop_after);
   auto loaded = model::load_embedder(model_folder(job.model), job.setup.device);
+  const auto group = join_group(job.setup);
 
   std::vector<text::TextPair> train_pairs, eval_pairs;
   if (job.objective == EmbedObjective::infonce) {
@@ -264,23 +291,27 @@ EmbedJobResult train_embedder(EmbedJob job) {
     if (!job.eval_file.empty()) usage_error("--objective simcse has no held-out pairs: drop --eval");
     if (objective_config.hard_negatives > 0) usage_error("--objective simcse uses in-batch negatives only: drop --hard-negatives");
     std::string sentences_file = job.train_file, unused;
-    default_corpus(job.setup.cache, sentences_file, unused);
+    default_corpus(job.setup.cache, sentences_file, unused, group.get());
     loaded.embedder->backbone->set_dropout(job.simcse_dropout);
     const auto sentences = sentences_by_length(text::read_text_documents(sentences_file, text::TextUnit::line), *loaded.tokenizer, 4,
                                                job.simcse_max_tokens);
-    if (static_cast<int64_t>(sentences.size()) < train_config.batch)
+    const int64_t global_batch = train_config.batch * world_of(group.get());
+    if (static_cast<int64_t>(sentences.size()) < global_batch)
       throw Error(fmt::format("{}: {} sentences of 4..{} tokens, fewer than a batch of {}", sentences_file, sentences.size(),
-                              job.simcse_max_tokens, train_config.batch));
+                              job.simcse_max_tokens, global_batch));
     train_pairs = simcse_pairs(sentences);
-    fmt::print(stderr, "SimCSE on {} sentences of 4..{} tokens, dropout {}\n", sentences.size(), job.simcse_max_tokens, job.simcse_dropout);
+    if (speaks(group.get()))
+      fmt::print(stderr, "SimCSE on {} sentences of 4..{} tokens, dropout {}\n", sentences.size(), job.simcse_max_tokens, job.simcse_dropout);
   }
-  claim_run_folder(job.setup.run.out, "garden embed train", job.setup.run.resume);
+  if (speaks(group.get())) claim_run_folder(job.setup.run.out, "garden embed train", job.setup.run.resume);
   install_interrupt_handler();
   Trainer trainer(train_config, job.setup.run.out);
+  trainer.group = group.get();
   const auto objective = contrastive_objective(loaded.embedder, *loaded.tokenizer, train_pairs, eval_pairs, objective_config, train_config,
-                                               loaded.tokenizer_spec);
-  fmt::print(stderr, "embedder: {} dimensions, {} pooling; {} training pairs, {} held out\n", loaded.embedder->dims(),
-             model::to_string(loaded.embedder->config().pooling), train_pairs.size(), eval_pairs.size());
+                                               loaded.tokenizer_spec, group.get());
+  if (speaks(group.get()))
+    fmt::print(stderr, "embedder: {} dimensions, {} pooling; {} training pairs, {} held out\n", loaded.embedder->dims(),
+               model::to_string(loaded.embedder->config().pooling), train_pairs.size(), eval_pairs.size());
   torch::manual_seed(static_cast<int64_t>(train_config.seed));  // dropout
   return {trainer.fit(*loaded.embedder, objective, job.setup.run.resume), job.setup.run.out, 1};
 }

@@ -25,12 +25,15 @@ struct RunFolderSpec {
 };
 
 // What every job is told beside its own settings: a config file, its run folder, where the
-// built-in corpus is prepared, and the device.
+// built-in corpus is prepared, the device, and the ranks of a data-parallel run
+// (distributed.h: --batch is then each rank's share of a global batch world_size times as
+// large; rank 0 alone speaks and writes the run folder).
 struct JobSetup {
   std::string config_file;  // optional cfg.json with the job's sections
   RunFolderSpec run;
   std::filesystem::path cache;
   torch::Device device = torch::kCPU;
+  DistributedSpec distributed;
 };
 
 // ---- language models (garden lm train) ----

@@ -41,11 +41,17 @@ MntpOptions mntp_options_for(const text::Tokenizer& tokenizer, double rate, Mntp
 }
 
 Objective mntp_objective(model::Transformer& model, const BatchSource& windows, const MntpOptions& options, uint64_t seed,
-                         const std::string& tokenizer_spec) {
+                         const std::string& tokenizer_spec, ProcessGroup* group) {
   Objective objective;
-  objective.micro_step = [&model, &windows, options, seed](int64_t index) {
-    const Batch batch = windows.train_batch(index);
-    auto generator = seeded(seed, index);
+  objective.micro_step = [&model, &windows, options, seed, group](int64_t index) {
+    Batch batch = windows.train_batch(index);
+    if (group == nullptr || group->size() == 1) {
+      auto generator = seeded(seed, index);
+      return MicroStep{batch_loss(model, batch, options, generator), batch.tokens()};
+    }
+    const auto [begin, end] = rank_share(batch.input.size(0), group->rank(), group->size());
+    batch = batch.rows(begin, end);
+    auto generator = seeded(seed + 0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(group->rank()), index);
     return MicroStep{batch_loss(model, batch, options, generator), batch.tokens()};
   };
   objective.save = [&model, tokenizer_spec](const std::filesystem::path& dir) { model::save_model(dir, model, tokenizer_spec); };

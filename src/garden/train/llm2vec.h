@@ -19,9 +19,11 @@ namespace garden::train {
 
 // MNTP over `windows` (token windows of a text corpus): the corruption of micro-batch i
 // is drawn from a generator seeded by (seed, i), so resuming reproduces it; val_loss is the
-// MNTP loss of the held-out windows under a fixed corruption.
+// MNTP loss of the held-out windows under a fixed corruption. With a process group of
+// several ranks, `windows` gives the global batch; each rank corrupts its rank_share of the
+// rows with a generator of its own, and the ranks' mean losses are averaged.
 Objective mntp_objective(model::Transformer& model, const BatchSource& windows, const MntpOptions& options, uint64_t seed,
-                         const std::string& tokenizer_spec);
+                         const std::string& tokenizer_spec, ProcessGroup* group = nullptr);
 
 // MNTP options for a tokenizer: its <mask> piece (or `mask_piece`), its special ids.
 MntpOptions mntp_options_for(const text::Tokenizer& tokenizer, double rate, MntpStrategy strategy,

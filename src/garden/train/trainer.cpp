@@ -13,6 +13,7 @@
 #include <csignal>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <set>
 
 #include "garden/core/error.h"
@@ -46,6 +47,9 @@ model::ForwardOptions forward_options(const Batch& batch, torch::Device device) 
 }
 
 std::string checkpoint_name(int64_t step) { return fmt::format("step_{:08d}", step); }
+
+// The key of rank r's generator state in a checkpoint's rng.safetensors.
+std::string rng_key(int64_t rank) { return rank == 0 ? std::string("cpu") : fmt::format("cpu.rank{}", rank); }
 
 // <run>/lock, held with flock() while a trainer writes the run folder, so a second trainer is
 // refused instead of mixing checkpoints. The kernel releases the lock when its process dies,
@@ -173,11 +177,20 @@ double Trainer::evaluate(model::Transformer& model, const BatchSource& data, boo
 TrainResult Trainer::fit(model::Transformer& model, const BatchSource& data, bool resume, const EvalHook& hook) {
   const auto device = model->token_embedding->weight.device();
   Objective objective;
+  const bool distributed = group != nullptr && group->size() > 1;
   objective.micro_step = [&](int64_t index) {
-    const Batch batch = data.train_batch(index);
+    Batch batch = data.train_batch(index);
+    if (distributed) {
+      const auto [begin, end] = rank_share(batch.input.size(0), group->rank(), group->size());
+      batch = batch.rows(begin, end);
+    }
     auto out = model->forward(batch.input.to(device), forward_options(batch, device));
     auto loss = lm_loss(out.logits, batch.target.to(device), batch.loss_mask.defined() ? batch.loss_mask.to(device) : torch::Tensor());
-    return MicroStep{loss.loss, batch.tokens()};
+    if (!distributed) return MicroStep{loss.loss, batch.tokens()};
+    // The global mean per counted token: this rank's sum over the global count, times the
+    // world size that the mean over ranks divides by again.
+    const double counted = group->sum({loss.count.item<double>()})[0];
+    return MicroStep{loss.sum * (static_cast<double>(group->size()) / counted), batch.tokens()};
   };
   objective.save = [&](const fs::path& dir) { model::save_model(dir, model, tokenizer_spec); };
   objective.evaluate = [&](int64_t step, Json& metrics) {
@@ -194,19 +207,37 @@ TrainResult Trainer::fit(model::Transformer& model, const BatchSource& data, boo
 }
 
 TrainResult Trainer::fit(torch::nn::Module& module, const Objective& objective, bool resume) {
+  if (group == nullptr || group->size() == 1) return run(module, objective, resume);
+  try {
+    return run(module, objective, resume);
+  } catch (const std::exception& e) {
+    group->report_failure(e.what());
+    throw;
+  }
+}
+
+TrainResult Trainer::run(torch::nn::Module& module, const Objective& objective, bool resume) {
   const auto parameters = module.parameters();
   if (parameters.empty()) throw Error("training: the model has no parameters");
   const auto device = parameters.front().device();
   const auto checkpoints = out_ / "checkpoints";
-  const RunLock lock(out_);
-  remove_stale_staging(out_);
-  if (!resume) {
-    // A fresh run replaces an earlier run in this folder: its checkpoints would otherwise be
-    // pruned in step order together with the new ones.
-    fs::remove_all(checkpoints);
-    fs::remove(out_ / "results.json");
+  const bool distributed = group != nullptr && group->size() > 1;
+  const int64_t world = distributed ? group->size() : 1;
+  const int64_t rank = distributed ? group->rank() : 0;
+  const bool writer = rank == 0;  // the one rank that writes the run folder
+  const bool show_progress = !quiet && writer;
+  std::optional<RunLock> lock;
+  if (writer) {
+    lock.emplace(out_);
+    remove_stale_staging(out_);
+    if (!resume) {
+      // A fresh run replaces an earlier run in this folder: its checkpoints would otherwise be
+      // pruned in step order together with the new ones.
+      fs::remove_all(checkpoints);
+      fs::remove(out_ / "results.json");
+    }
+    fs::create_directories(checkpoints);
   }
-  fs::create_directories(checkpoints);
 
   // Weight decay applies to matrices (linear weights, embeddings), not to norm gains.
   std::vector<torch::Tensor> decay, no_decay;
@@ -226,6 +257,7 @@ TrainResult Trainer::fit(torch::nn::Module& module, const Objective& objective, 
   double ema = 0;
   int64_t spikes = 0;
   Json description = objective.description.is_object() ? objective.description : Json::object();
+  if (distributed) description["world_size"] = world;
   Json resumed = Json::array();
   if (resume) {
     const auto latest = latest_checkpoint(out_);
@@ -235,6 +267,10 @@ TrainResult Trainer::fit(torch::nn::Module& module, const Objective& objective, 
     described.erase("train");
     described.erase("resumed");
     const auto state = read_json_file(latest / "state.json");
+    const int64_t trained_world = state.value("world_size", int64_t{1});
+    if (trained_world != world)
+      usage_error(fmt::format("--resume: {} was trained by {} rank{}; resume it with the same world size, not {}", out_.string(),
+                              trained_world, trained_world == 1 ? "" : "s", world));
     const Json changed = check_resume_settings(out_, state.at("train"), config_.to_json(), described, description);
     const int64_t done = state.at("step").get<int64_t>();
     if (!changed.empty()) resumed.push_back({{"step", done}, {"changed", changed}});
@@ -255,15 +291,18 @@ TrainResult Trainer::fit(torch::nn::Module& module, const Objective& objective, 
     load_module_tensors(module, load_safetensors(latest / "model.safetensors"), latest / "model.safetensors");
     torch::load(optimizer, (latest / "optimizer.pt").string());
     auto rng = load_safetensors(latest / "rng.safetensors");
-    auto generator = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(generator.mutex());
-    generator.set_state(rng.at("cpu"));
+    if (!rng.count(rng_key(rank))) throw Error(fmt::format("--resume: {} has no generator state for rank {}", (latest / "rng.safetensors").string(), rank));
+    {
+      auto generator = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> guard(generator.mutex());
+      generator.set_state(rng.at(rng_key(rank)));
+    }
     start_step = done;
     ema = state.at("loss_ema").get<double>();
     spikes = state.at("loss_spikes").get<int64_t>();
     // Drop metric lines written after the checkpoint, so the log matches the resumed run.
     const auto metrics_path = out_ / "metrics.jsonl";
-    if (fs::exists(metrics_path)) {
+    if (writer && fs::exists(metrics_path)) {
       std::ifstream in(metrics_path);
       std::string line, kept;
       while (std::getline(in, line))
@@ -271,26 +310,46 @@ TrainResult Trainer::fit(torch::nn::Module& module, const Objective& objective, 
       write_file_atomic(metrics_path, kept);
     }
   } else {
-    fs::remove(out_ / "metrics.jsonl");
+    if (writer) fs::remove(out_ / "metrics.jsonl");
+    if (rank > 0) {
+      // Dropout differs between ranks as it does between the rows of one batch.
+      auto generator = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> guard(generator.mutex());
+      generator.set_current_seed(generator.current_seed() + static_cast<uint64_t>(rank));
+    }
   }
   description["train"] = config_.to_json();
   if (!resumed.empty()) description["resumed"] = resumed;
-  write_json_atomic(out_ / "config.json", description);
+  if (writer) write_json_atomic(out_ / "config.json", description);
+  std::unique_ptr<GradientReducer> reducer;
+  if (distributed) {
+    // Every rank starts from rank 0's weights, whatever its own initialisation drew.
+    std::vector<torch::Tensor> weights(parameters.begin(), parameters.end());
+    group->broadcast(weights, 0);
+    reducer = std::make_unique<GradientReducer>(*group, parameters);
+  }
 
   auto save_checkpoint = [&](int64_t step) {
+    auto generator = at::detail::getDefaultCPUGenerator();
+    torch::Tensor rng_state;
+    {
+      std::lock_guard<std::mutex> guard(generator.mutex());
+      rng_state = generator.get_state();
+    }
+    TensorMap rng_states{{rng_key(0), rng_state}};
+    if (distributed) {  // every rank's generator, so each resumes its own dropout stream
+      const auto all = group->all_gather(rng_state.unsqueeze(0));
+      for (int64_t r = 0; r < world; ++r) rng_states[rng_key(r)] = all[r];
+    }
+    if (!writer) return;
     const auto final_dir = checkpoints / checkpoint_name(step);
     const auto staged = staging_path(final_dir);
     objective.save(staged);
     torch::save(optimizer, (staged / "optimizer.pt").string());
-    auto generator = at::detail::getDefaultCPUGenerator();
-    torch::Tensor rng_state;
-    {
-      std::lock_guard<std::mutex> lock(generator.mutex());
-      rng_state = generator.get_state();
-    }
-    save_safetensors(staged / "rng.safetensors", {{"cpu", rng_state}});
-    write_json_atomic(staged / "state.json", Json{{"step", step}, {"loss_ema", ema}, {"loss_spikes", spikes},
-                                                  {"train", config_.to_json()}});
+    save_safetensors(staged / "rng.safetensors", rng_states);
+    Json state{{"step", step}, {"loss_ema", ema}, {"loss_spikes", spikes}, {"train", config_.to_json()}};
+    if (distributed) state["world_size"] = world;
+    write_json_atomic(staged / "state.json", state);
     replace_dir_atomic(staged, final_dir);
     write_file_atomic(checkpoints / "latest", checkpoint_name(step) + "\n");
     // Keep the newest keep_checkpoints folders, counting only finished ones (step_ and 8
@@ -326,7 +385,7 @@ TrainResult Trainer::fit(torch::nn::Module& module, const Objective& objective, 
     if (objective.evaluate) objective.evaluate(step, metrics);
     if (metrics.contains("val_loss")) result.val_loss = metrics["val_loss"].get<double>();
     last_eval = metrics;
-    append_line(out_ / "metrics.jsonl", metrics.dump());
+    if (writer) append_line(out_ / "metrics.jsonl", metrics.dump());
   };
 
   bool summarised = false;
@@ -345,7 +404,7 @@ TrainResult Trainer::fit(torch::nn::Module& module, const Objective& objective, 
       summary["val_loss"] = result.val_loss;
       summary["val_ppl"] = std::exp(result.val_loss);
     }
-    write_json_atomic(out_ / "results.json", summary);
+    if (writer) write_json_atomic(out_ / "results.json", summary);
   };
 
   int64_t step = start_step;
@@ -356,6 +415,7 @@ TrainResult Trainer::fit(torch::nn::Module& module, const Objective& objective, 
     for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     optimizer.zero_grad();
     double step_loss = 0;
+    bool stop_requested = false;
     for (int64_t micro = 0; micro < config_.grad_accum; ++micro) {
       MicroStep micro_step;
       {
@@ -363,16 +423,29 @@ TrainResult Trainer::fit(torch::nn::Module& module, const Objective& objective, 
         micro_step = objective.micro_step((step - 1) * config_.grad_accum + micro);
       }
       const torch::Tensor& loss = micro_step.loss;
-      const double value = loss.item<double>();
+      double value = loss.item<double>();
+      int64_t tokens = micro_step.tokens;
+      if (distributed) {
+        // The loss over ranks, their tokens, and whether any was asked to stop: all ranks
+        // agree on each, so they stop (on a bad loss or a Ctrl-C) at the same step.
+        const bool last = micro + 1 == config_.grad_accum;
+        const auto totals = group->sum({value, static_cast<double>(tokens), last && g_interrupted ? 1.0 : 0.0});
+        value = totals[0] / static_cast<double>(world);
+        tokens = static_cast<int64_t>(totals[1]);
+        if (last) stop_requested = totals[2] > 0;
+        if (last) reducer->arm();
+      }
       if (!std::isfinite(value)) {
         const auto latest = latest_checkpoint(out_);
         throw Error(fmt::format("training stopped: loss is {} at step {} (lower --lr or enable --grad-clip); last good checkpoint: {}",
                                 std::isnan(value) ? "NaN" : value > 0 ? "+inf" : "-inf", step, latest.empty() ? std::string("none yet") : latest.string()));
       }
-      (loss / static_cast<double>(config_.grad_accum)).backward();
+      (loss * (micro_step.backward_scale / static_cast<double>(config_.grad_accum))).backward();
       step_loss += value / static_cast<double>(config_.grad_accum);
-      tokens_done += micro_step.tokens;
+      tokens_done += tokens;
     }
+    if (distributed) reducer->finish();
+    if (!distributed) stop_requested = g_interrupted;
     double grad_norm = 0;
     if (config_.grad_clip > 0) grad_norm = torch::nn::utils::clip_grad_norm_(parameters, config_.grad_clip);
     optimizer.step();
@@ -384,26 +457,26 @@ TrainResult Trainer::fit(torch::nn::Module& module, const Objective& objective, 
     result.step_losses.push_back(step_loss);
 
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    if (step % config_.log_every == 0 || step == last_step) {
+    if (writer && (step % config_.log_every == 0 || step == last_step)) {
       append_line(out_ / "metrics.jsonl", Json{{"step", step}, {"kind", "train"}, {"loss", step_loss}, {"lr", lr},
                                                {"grad_norm", grad_norm}, {"loss_spikes", spikes},
                                                {"tokens_per_second", tokens_done / std::max(elapsed, 1e-9)}}.dump());
     }
-    if (!quiet) progress.update(step, fmt::format("loss {:.4f}  {:.0f} tok/s", step_loss, tokens_done / std::max(elapsed, 1e-9)));
+    if (show_progress) progress.update(step, fmt::format("loss {:.4f}  {:.0f} tok/s", step_loss, tokens_done / std::max(elapsed, 1e-9)));
 
     const bool final_step = step == config_.steps;
     if ((config_.eval_every > 0 && step % config_.eval_every == 0) || final_step) run_eval(step);
     // results.json before the final checkpoint: a run whose latest checkpoint is its last step
     // always has its results, which a resume of the finished run returns.
     if (final_step) summarise(step);
-    if (g_interrupted && !final_step) {
+    if (stop_requested && !final_step) {
       save_checkpoint(step);
       break;
     }
     if ((config_.checkpoint_every > 0 && step % config_.checkpoint_every == 0) || final_step || step == last_step) save_checkpoint(step);
   }
   if (!summarised) summarise(step);
-  if (!quiet)
+  if (show_progress)
     progress.finish(last_eval.contains("val_loss") ? fmt::format("loss {:.4f}  val {:.4f}", last_loss, result.val_loss)
                                                    : fmt::format("loss {:.4f}", last_loss));
   return result;

@@ -14,6 +14,7 @@
 #include "garden/core/json.h"
 #include "garden/model/transformer.h"
 #include "garden/train/batches.h"
+#include "garden/train/distributed.h"
 #include "garden/train/train_config.h"
 
 namespace garden::train {
@@ -37,9 +38,14 @@ struct TrainResult {
 using EvalHook = std::function<void(model::Transformer& model, int64_t step, Json& metrics)>;
 
 // One micro-batch: its loss (a scalar to minimise) and the tokens it covered (throughput).
+// Data-parallel, the loss reported is the mean over ranks of each rank's `loss`, and
+// backward runs on loss x backward_scale: an objective whose loss every rank computes over
+// the whole global batch, with gradients through its own rows only, sets the world size
+// there, so that averaging gradients over ranks gives the gradient of that loss.
 struct MicroStep {
   torch::Tensor loss;
   int64_t tokens = 0;
+  double backward_scale = 1;
 };
 
 // What the loop trains, for objectives other than next-token prediction (contrastive
@@ -62,16 +68,24 @@ class Trainer {
  public:
   // `out` is the run folder: config.json, metrics.jsonl, checkpoints/.
   Trainer(TrainConfig config, std::filesystem::path out);
-  // Next-token prediction on `data`.
+  // Next-token prediction on `data`. Data-parallel, `data` gives the global batch of a step
+  // and each rank trains on its rank_share of the rows; the loss is the global mean per
+  // counted token, as one process training on the whole batch computes it.
   TrainResult fit(model::Transformer& model, const BatchSource& data, bool resume, const EvalHook& hook = {});
   // Any objective over `module`'s parameters.
   TrainResult fit(torch::nn::Module& module, const Objective& objective, bool resume);
   // Mean held-out loss (nats per counted token).
   static double evaluate(model::Transformer& model, const BatchSource& data, bool bf16);
   bool quiet = false;             // no progress bar (tests, nested runs)
+  // Data-parallel training (distributed.h): every rank runs fit() with its own objective
+  // share; gradients are averaged, rank 0 alone writes the run folder (a resume reads it on
+  // every rank, so ranks on several machines need it on shared storage). Without a group, or
+  // with a group of one, training is the single-process loop.
+  ProcessGroup* group = nullptr;
   std::string tokenizer_spec;     // saved beside checkpoints so they load with their tokenizer
 
  private:
+  TrainResult run(torch::nn::Module& module, const Objective& objective, bool resume);
   TrainConfig config_;
   std::filesystem::path out_;
 };
