@@ -12,6 +12,7 @@
 #include "garden/core/files.h"
 #include "garden/core/json.h"
 #include "garden/core/runtime.h"
+#include "garden/core/shard.h"
 #include "garden/eval/clustering.h"
 #include "garden/model/embedder.h"
 #include "garden/model/model_folder.h"
@@ -418,7 +419,7 @@ void add_embed_pairs(CLI::App& group) {
 
 void add_embed_encode(CLI::App& group) {
   struct EncodeOptions {
-    std::string model, input, out, side = "corpus", instruction;
+    std::string model, input, out, side = "corpus", instruction, shard;
     int64_t batch = 32, dims = 0;
     int threads = 0;
   };
@@ -433,30 +434,54 @@ void add_embed_encode(CLI::App& group) {
   enc_cmd->add_option("--threads", enc->threads, "CPU threads (0 = all cores)");
   enc_cmd->add_option("--dims", enc->dims, "keep the first m dimensions, re-normalised (Matryoshka); 0 = all")->capture_default_str();
   enc_cmd->add_option("--out", enc->out, ".npy file to write")->required();
+  enc_cmd->add_option("--shard", enc->shard,
+                      "R/N: encode only rank R's share of the texts into OUT.shard-R-of-N.npy, with their ids in "
+                      "OUT.shard-R-of-N.ids (default: $RANK/$WORLD_SIZE when set, as garden launch sets them)");
   enc_cmd->callback([enc] {
     configure_threads(enc->threads);
     if (enc->side != "corpus" && enc->side != "queries") usage_error("--side must be corpus or queries, not '" + enc->side + "'");
-    std::vector<std::string> texts;
+    const ShardSpec shard = shard_spec(enc->shard);
+    std::vector<std::string> texts, ids;  // ids: the documents' or queries' (line numbers for plain text)
     if (std::filesystem::is_directory(enc->input)) {
       const auto collection = retrieval::read_beir_collection(enc->input);
       if (enc->side == "corpus") {
-        for (const auto& doc : collection.corpus) texts.push_back(retrieval::document_text(doc));
+        for (const auto& doc : collection.corpus) {
+          texts.push_back(retrieval::document_text(doc));
+          ids.push_back(doc.id);
+        }
       } else {
-        for (const auto& q : collection.queries) texts.push_back(q.text);
+        for (const auto& q : collection.queries) {
+          texts.push_back(q.text);
+          ids.push_back(q.id);
+        }
       }
     } else if (std::filesystem::path(enc->input).extension() == ".jsonl") {
-      texts = retrieval::read_jsonl_texts(enc->input);  // corpus.jsonl / queries.jsonl
+      texts = retrieval::read_jsonl_texts(enc->input, &ids);  // corpus.jsonl / queries.jsonl
     } else {
       texts = text::read_text_documents(enc->input, text::TextUnit::line);
+      for (size_t i = 0; i < texts.size(); ++i) ids.push_back(std::to_string(i + 1));
     }
     if (texts.empty()) throw Error(fmt::format("{}: no texts to encode", enc->input));
+    const int64_t total = static_cast<int64_t>(texts.size());
+    const auto [first, last] = rank_share(total, shard.rank, shard.count);
+    texts = std::vector<std::string>(texts.begin() + first, texts.begin() + last);
+    ids = std::vector<std::string>(ids.begin() + first, ids.begin() + last);
+    const std::filesystem::path out = shard_path(enc->out, shard);
     if (enc->dims < 0) usage_error(fmt::format("--dims must be positive (0 = all), got {}", enc->dims));
     retrieval::EmbeddingModel encoder(enc->model);
     if (enc->dims > encoder.dims()) usage_error(fmt::format("--dims {} exceeds the model's {} dimensions", enc->dims, encoder.dims()));
     auto vectors = retrieval::encode_with_model(encoder, texts, enc->instruction, enc->batch, "encode");
     if (enc->dims > 0) vectors = retrieval::truncate_rows(vectors, enc->dims, true);
-    retrieval::write_npy(enc->out, vectors);
-    fmt::print("wrote {}: {} x {}\n", enc->out, vectors.rows, vectors.cols);
+    retrieval::write_npy(out, vectors);
+    if (shard.active()) {
+      std::string lines;
+      for (const auto& id : ids) lines += id + "\n";
+      write_file_atomic(std::filesystem::path(out).replace_extension(".ids"), lines);
+      fmt::print("wrote {}: {} x {}, texts {}..{} of {} (ids in {})\n", out.string(), vectors.rows, vectors.cols, first + 1, last, total,
+                 std::filesystem::path(out).replace_extension(".ids").string());
+      return;
+    }
+    fmt::print("wrote {}: {} x {}\n", out.string(), vectors.rows, vectors.cols);
   });
 }
 

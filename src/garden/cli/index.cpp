@@ -7,6 +7,7 @@
 #include "garden/core/error.h"
 #include "garden/core/files.h"
 #include "garden/core/json.h"
+#include "garden/core/shard.h"
 #include "garden/retrieval/bm25.h"
 #include "garden/retrieval/dense.h"
 #include "garden/retrieval/fusion.h"
@@ -21,7 +22,8 @@ namespace {
 
 void add_index_build(CLI::App& index) {
   struct BuildOptions {
-    std::string corpus, kind = "bm25", out, vectors, ids, model, metric;
+    std::string corpus, kind = "bm25", out, ids, model, metric, shard;
+    std::vector<std::string> vectors;
     int64_t batch = 32;
     retrieval::Bm25Options bm25;
     retrieval::DenseOptions dense;
@@ -31,8 +33,12 @@ void add_index_build(CLI::App& index) {
   auto b = std::make_shared<BuildOptions>();
   auto* build = index.add_subcommand("build", "index a BEIR-layout collection");
   build->add_option("--corpus", b->corpus, "collection folder (corpus.jsonl, queries.jsonl, qrels/); dense: row i is its i-th document");
-  build->add_option("--kind", b->kind, "bm25 | flat | hnsw | ivfpq | fusion")->capture_default_str();
-  build->add_option("--vectors", b->vectors, "dense: document vectors, .npy (float32, 2-D) or .fvecs");
+  build->add_option("--kind", b->kind, "bm25 | flat | hnsw | ivfpq | fusion | shards")->capture_default_str();
+  build->add_option("--vectors", b->vectors,
+                    "dense: document vectors, .npy (float32, 2-D) or .fvecs; repeated: shards whose rows follow each other");
+  build->add_option("--shard", b->shard,
+                    "R/N: index only rank R's share of the --corpus documents, into OUT.shard-R-of-N (default: $RANK/$WORLD_SIZE "
+                    "when set, as garden launch sets them)");
   build->add_option("--model", b->model, "dense: encode the --corpus documents with this garden embedding model");
   build->add_option("--batch", b->batch, "dense with --model: texts per forward pass")->capture_default_str();
   build->add_option("--ids", b->ids, "dense: a file of document ids, one a line (instead of --corpus)");
@@ -51,7 +57,7 @@ void add_index_build(CLI::App& index) {
   build->add_option("--b", b->bm25.b, "BM25 b")->capture_default_str();
   build->add_option("--stem", b->bm25.stem, "none | english")->capture_default_str();
   build->add_flag("--stopwords", b->bm25.stopwords, "drop Lucene's 33 English stop words");
-  build->add_option("--member", b->members, "fusion: an index folder to fuse (two or more; bm25 or dense)");
+  build->add_option("--member", b->members, "fusion: an index folder to fuse (two or more; bm25 or dense); shards: a shard's index");
   build->add_option("--method", b->fusion.method, "fusion: rrf | weighted")->capture_default_str();
   build->add_option("--k", b->fusion.k, "fusion: rrf constant")->capture_default_str();
   build->add_option("--weights", b->fusion.weights, "fusion, weighted: one weight per member")->delimiter(',');
@@ -67,20 +73,36 @@ void add_index_build(CLI::App& index) {
       fmt::print("wrote {}\n", b->out);
       return;
     }
-    if (!b->members.empty()) usage_error("--member is for --kind fusion");
-    if (!b->corpus.empty()) refuse_output_over_input(b->out, "--out", b->corpus, "--corpus");
-    claim_output_dir(b->out, "garden index build");
+    if (b->kind == "shards") {
+      if (!b->corpus.empty() || !b->vectors.empty() || !b->model.empty())
+        usage_error("--kind shards takes the shards' index folders as --member, not --corpus, --vectors or --model");
+      std::vector<std::filesystem::path> members(b->members.begin(), b->members.end());
+      for (const auto& member : members) refuse_output_over_input(b->out, "--out", member, "--member");
+      claim_output_dir(b->out, "garden index build");
+      retrieval::build_shard_index(members, b->out);
+      fmt::print("wrote {}: {} shards searched as one\n", b->out, members.size());
+      return;
+    }
+    if (!b->members.empty()) usage_error("--member is for --kind fusion or shards");
+    const ShardSpec shard = shard_spec(b->shard);
+    if (shard.active() && b->corpus.empty()) usage_error("--shard splits the documents of --corpus: give --corpus");
+    if (shard.active() && b->vectors.size() > 1) usage_error("--shard builds one shard from its own vectors: give one --vectors");
+    const std::filesystem::path out = shard_path(b->out, shard);
+    if (!b->corpus.empty()) refuse_output_over_input(out, "--out", b->corpus, "--corpus");
+    claim_output_dir(out, "garden index build");
     if (b->kind == "bm25") {
       if (b->corpus.empty()) usage_error("--kind bm25 needs --corpus");
-      retrieval::build_bm25_index(b->corpus, b->out, b->bm25);
+      retrieval::build_bm25_index(b->corpus, out, b->bm25, true, shard);
     } else {
       if (b->vectors.empty() == b->model.empty())
         usage_error("--kind " + b->kind + " needs --vectors FILE (garden embed encode writes them) or --model MODEL, not both");
       if (!b->model.empty()) {
         if (b->corpus.empty()) usage_error("--model encodes the documents of --corpus DIR");
         const auto collection = retrieval::read_beir_collection(b->corpus);
+        const auto [first, last] = rank_share(static_cast<int64_t>(collection.corpus.size()), shard.rank, shard.count);
         std::vector<std::string> ids, texts;
-        for (const auto& doc : collection.corpus) {
+        for (int64_t i = first; i < last; ++i) {
+          const auto& doc = collection.corpus[static_cast<size_t>(i)];
           ids.push_back(doc.id);
           texts.push_back(retrieval::document_text(doc));
         }
@@ -89,26 +111,40 @@ void add_index_build(CLI::App& index) {
         b->dense.kind = b->kind;
         retrieval::EmbeddingModel encoder(b->model);
         b->dense.metric = b->metric.empty() ? encoder.metric() : b->metric;
-        retrieval::build_dense_index(retrieval::encode_with_model(encoder, texts, "", b->batch, "encode"), ids, b->out,
+        retrieval::build_dense_index(retrieval::encode_with_model(encoder, texts, "", b->batch, "encode"), ids, out,
                                      b->dense, provenance);
-        fmt::print("wrote {}\n", b->out);
+        fmt::print("wrote {}\n", out.string());
         return;
       }
       if (!b->metric.empty()) b->dense.metric = b->metric;
       std::vector<std::string> ids;
-      Json provenance{{"vectors", std::filesystem::absolute(b->vectors).string()}};
+      Json sources = Json::array();
+      for (const auto& file : b->vectors) sources.push_back(std::filesystem::absolute(file).string());
+      Json provenance{{"vectors", sources.size() == 1 ? sources[0] : sources}};
       if (!b->ids.empty()) {
         ids = retrieval::read_id_list(b->ids);
       } else if (!b->corpus.empty()) {
-        for (const auto& doc : retrieval::read_beir_collection(b->corpus).corpus) ids.push_back(doc.id);
+        const auto corpus = retrieval::read_beir_collection(b->corpus).corpus;
+        const auto [first, last] = rank_share(static_cast<int64_t>(corpus.size()), shard.rank, shard.count);
+        for (int64_t i = first; i < last; ++i) ids.push_back(corpus[static_cast<size_t>(i)].id);
         provenance.update(retrieval::corpus_fingerprint(b->corpus));
       } else {
         usage_error("a dense index needs document ids: --corpus DIR or --ids FILE");
       }
+      // Shards written by garden embed encode --shard, in rank order: their rows follow each other.
+      retrieval::Matrix vectors = retrieval::read_vectors(b->vectors.front());
+      for (size_t i = 1; i < b->vectors.size(); ++i) {
+        const auto more = retrieval::read_vectors(b->vectors[i]);
+        if (more.cols != vectors.cols)
+          usage_error(fmt::format("--vectors {} has {} columns, {} has {}: shards of one encoding share their width", b->vectors[i],
+                                  more.cols, b->vectors.front(), vectors.cols));
+        vectors.data.insert(vectors.data.end(), more.data.begin(), more.data.end());
+        vectors.rows += more.rows;
+      }
       b->dense.kind = b->kind;
-      retrieval::build_dense_index(retrieval::read_vectors(b->vectors), ids, b->out, b->dense, provenance);
+      retrieval::build_dense_index(vectors, ids, out, b->dense, provenance);
     }
-    fmt::print("wrote {}\n", b->out);
+    fmt::print("wrote {}\n", out.string());
   });
 }
 

@@ -104,12 +104,14 @@ namespace {
 constexpr size_t kMaxTermBytes = 245;
 }  // namespace
 
-void build_bm25_index(const fs::path& corpus_dir, const fs::path& out, const Bm25Options& options, bool verbose) {
+void build_bm25_index(const fs::path& corpus_dir, const fs::path& out, const Bm25Options& options, bool verbose, const ShardSpec& shard) {
   options.validate();
   // Only the corpus is read: a folder without queries or judgements can be indexed too.
   Collection collection;
   collection.name = corpus_dir.filename().string();
   collection.corpus = read_beir_corpus(corpus_dir / "corpus.jsonl");
+  const auto [first, last] = rank_share(static_cast<int64_t>(collection.corpus.size()), shard.rank, shard.count);
+  collection.corpus = std::vector<Document>(collection.corpus.begin() + first, collection.corpus.begin() + last);
   const auto empty = std::count_if(collection.corpus.begin(), collection.corpus.end(),
                                    [](const Document& d) { return d.title.empty() && d.text.empty(); });
   if (empty > 0 && verbose) fmt::print(stderr, "warning: {}: {} documents have an empty title and text (kept)\n", (corpus_dir / "corpus.jsonl").string(), empty);
@@ -148,6 +150,7 @@ void build_bm25_index(const fs::path& corpus_dir, const fs::path& out, const Bm2
                 {"parameters", options.to_json()},
                 {"collection", collection.name},
                 {"documents", collection.corpus.size()},
+                {"shard", {{"rank", shard.rank}, {"count", shard.count}, {"first_document", first}}},
                 {"tokenizer", "lower-case [a-z0-9]+ runs"},
                 {"long_terms_skipped", {{"max_bytes", kMaxTermBytes}, {"occurrences", long_occurrences}, {"documents", long_documents}}}};
   manifest.update(corpus_fingerprint(corpus_dir));
@@ -169,39 +172,71 @@ struct Bm25Index::State {
   double average_length = 1;
 };
 
-Bm25Index::Bm25Index(const fs::path& dir) : state_(std::make_unique<State>()) {
-  if (!fs::exists(dir / "manifest.json")) throw Error("index " + dir.string() + ": no manifest.json (build it with garden index build)");
-  manifest_ = read_json_file(dir / "manifest.json");
-  if (manifest_.value("kind", "") != "bm25") throw Error("index " + dir.string() + ": not a bm25 index");
-  const auto where = (dir / "manifest.json").string();
-  read_field(manifest_["parameters"], "k1", state_->options.k1, where);
-  read_field(manifest_["parameters"], "b", state_->options.b, where);
-  read_field(manifest_["parameters"], "stem", state_->options.stem, where);
-  read_field(manifest_["parameters"], "stopwords", state_->options.stopwords, where);
-  refuse_if_stale(manifest_, dir);
+Bm25Index::Bm25Index(const fs::path& dir) : Bm25Index(std::vector<fs::path>{dir}) {}
+
+Bm25Index::Bm25Index(const std::vector<fs::path>& shards) : state_(std::make_unique<State>()) {
+  if (shards.empty()) throw Error("a BM25 index needs at least one folder");
+  std::vector<Xapian::doccount> sizes;
+  for (size_t m = 0; m < shards.size(); ++m) {
+    const auto& dir = shards[m];
+    if (!fs::exists(dir / "manifest.json")) throw Error("index " + dir.string() + ": no manifest.json (build it with garden index build)");
+    const Json manifest = read_json_file(dir / "manifest.json");
+    if (manifest.value("kind", "") != "bm25") throw Error("index " + dir.string() + ": not a bm25 index");
+    const auto where = (dir / "manifest.json").string();
+    Bm25Options options;
+    read_field(manifest["parameters"], "k1", options.k1, where);
+    read_field(manifest["parameters"], "b", options.b, where);
+    read_field(manifest["parameters"], "stem", options.stem, where);
+    read_field(manifest["parameters"], "stopwords", options.stopwords, where);
+    if (m == 0) {
+      state_->options = options;
+      manifest_ = manifest;
+    } else if (options.to_json() != state_->options.to_json()) {
+      usage_error(fmt::format("index {}: BM25 settings {} differ from those of {} ({}); shards must share them", dir.string(),
+                              options.to_json().dump(), shards[0].string(), state_->options.to_json().dump()));
+    }
+    refuse_if_stale(manifest, dir);
+    try {
+      Xapian::Database shard((dir / "xapian").string());
+      // build_bm25_index numbers documents 1..n in corpus order, so that order breaks ties.
+      if (shard.get_lastdocid() != shard.get_doccount())
+        throw Error("index " + dir.string() + ": its document ids have gaps (not written by garden index build); rebuild it");
+      sizes.push_back(shard.get_doccount());
+      state_->db.add_database(shard);
+    } catch (const Xapian::Error& e) {
+      throw Error("index " + dir.string() + ": cannot read the Xapian database (" + e.get_msg() + ")");
+    }
+  }
+  // The combined database interleaves its shards' ids: document l of shard m is
+  // (l - 1) x shards + m + 1. Position = shard's offset + l - 1, the concatenated order.
+  const size_t count = shards.size();
+  std::vector<uint32_t> offset(count, 0);
+  for (size_t m = 1; m < count; ++m) offset[m] = offset[m - 1] + sizes[m - 1];
+  const auto position = [&](Xapian::docid d) {
+    return offset[(d - 1) % count] + static_cast<uint32_t>((d - 1) / count);
+  };
   try {
     auto& db = state_->db;
-    db = Xapian::Database((dir / "xapian").string());
     const Xapian::doccount n = db.get_doccount();
-    // build_bm25_index numbers documents 1..n in corpus order, so that order breaks ties.
-    if (db.get_lastdocid() != n)
-      throw Error("index " + dir.string() + ": its document ids have gaps (not written by garden index build); rebuild it");
     state_->doc_ids.resize(n);
     state_->lengths.resize(n);
-    for (Xapian::docid d = 1; d <= n; ++d) {
-      state_->doc_ids[d - 1] = db.get_document(d).get_data();
-      state_->lengths[d - 1] = static_cast<double>(db.get_doclength(d));
-    }
+    for (size_t m = 0; m < count; ++m)
+      for (Xapian::docid local = 1; local <= sizes[m]; ++local) {
+        const Xapian::docid d = static_cast<Xapian::docid>((local - 1) * count + m + 1);
+        state_->doc_ids[position(d)] = db.get_document(d).get_data();
+        state_->lengths[position(d)] = static_cast<double>(db.get_doclength(d));
+      }
     for (auto term = db.allterms_begin(); term != db.allterms_end(); ++term) {
       auto& list = state_->postings[*term];
       list.reserve(term.get_termfreq());
       for (auto posting = db.postlist_begin(*term); posting != db.postlist_end(*term); ++posting)
-        list.emplace_back(*posting - 1, posting.get_wdf());
+        list.emplace_back(position(*posting), posting.get_wdf());
     }
     if (db.get_avlength() > 0) state_->average_length = db.get_avlength();
   } catch (const Xapian::Error& e) {
-    throw Error("index " + dir.string() + ": cannot read the Xapian database (" + e.get_msg() + ")");
+    throw Error("index " + shards[0].string() + ": cannot read the Xapian databases (" + e.get_msg() + ")");
   }
+  if (count > 1) manifest_["documents"] = state_->doc_ids.size();
 }
 
 Bm25Index::~Bm25Index() = default;

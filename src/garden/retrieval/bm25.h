@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "garden/core/json.h"
+#include "garden/core/shard.h"
 #include "garden/retrieval/collection.h"
 #include "garden/retrieval/trec.h"
 
@@ -36,12 +37,18 @@ std::vector<std::string> bm25_tokens(const std::string& text, const std::string&
 // Writes IDX/xapian (the database) and IDX/manifest.json (kind, parameters, corpus sha256,
 // document count), atomically as one folder. `verbose`: a progress bar and a warning about
 // empty documents on stderr (off for a scratch index of a corpus the caller reports on).
+// `shard`: only that rank's share of the documents (core/shard.h), to be searched with the
+// other shards as one (retriever.h: build_shard_index).
 void build_bm25_index(const std::filesystem::path& corpus_dir, const std::filesystem::path& out, const Bm25Options& options,
-                      bool verbose = true);
+                      bool verbose = true, const ShardSpec& shard = {});
 
 class Bm25Index {
  public:
   explicit Bm25Index(const std::filesystem::path& dir);
+  // Several BM25 indexes of the same settings searched as one: Xapian combines the databases
+  // natively (document count, frequencies and average length over all of them), and ties
+  // fall in shard order, so results equal one index of the concatenated corpora.
+  explicit Bm25Index(const std::vector<std::filesystem::path>& shards);
   ~Bm25Index();
   std::vector<ScoredDoc> search(const std::string& query, int64_t k) const;
   // The BM25 score of one document for `query`; nothing when the document does not match.

@@ -27,10 +27,14 @@ std::string string_field(const Json& object, const char* key, bool required, con
 
 std::string document_text(const Document& doc) { return doc.title.empty() ? doc.text : doc.title + " " + doc.text; }
 
-std::vector<std::string> read_jsonl_texts(const std::filesystem::path& path) {
+std::vector<std::string> read_jsonl_texts(const std::filesystem::path& path, std::vector<std::string>* ids) {
   std::vector<std::string> texts;
   for_each_jsonl_object(path, [&](const Json& o, int64_t line) {
     texts.push_back(document_text({"", string_field(o, "title", false, path, line), string_field(o, "text", true, path, line)}));
+    if (ids != nullptr) {
+      const std::string id = string_field(o, "_id", false, path, line);
+      ids->push_back(id.empty() ? std::to_string(line) : id);
+    }
   });
   return texts;
 }

@@ -47,7 +47,8 @@ void write_beir_collection(const Collection& collection, const std::filesystem::
 std::string document_text(const Document& doc);
 
 // The texts of one BEIR JSONL file (corpus.jsonl or queries.jsonl), in file order: each
-// line's "text", after its "title" when it has one (as document_text).
-std::vector<std::string> read_jsonl_texts(const std::filesystem::path& path);
+// line's "text", after its "title" when it has one (as document_text). `ids`, when given,
+// receives each line's "_id", or its line number where it has none.
+std::vector<std::string> read_jsonl_texts(const std::filesystem::path& path, std::vector<std::string>* ids = nullptr);
 
 }  // namespace garden::retrieval

@@ -25,6 +25,7 @@ void refuse_unpaired(const std::vector<Query>& queries, const std::vector<std::s
 class Bm25Retriever : public Retriever {
  public:
   explicit Bm25Retriever(const std::filesystem::path& dir) : index_(dir) {}
+  explicit Bm25Retriever(const std::vector<std::filesystem::path>& shards) : index_(shards) {}
   std::string kind() const override { return "bm25"; }
   Run search(const std::vector<Query>& queries, int64_t k) override { return index_.search_all(queries, k); }
   std::vector<std::optional<double>> score_pairs(const std::vector<Query>& queries, const std::vector<std::string>& doc_ids) override {
@@ -60,12 +61,9 @@ class DenseRetriever : public Retriever {
     std::vector<std::string> ids;
     for (const auto& q : queries) ids.push_back(q.id);
     const Matrix vectors = query_vectors(queries);
+    if (!plan) return search_vectors(vectors, ids, k);
     const int64_t rows = static_cast<int64_t>(index_.ids().size());
     exhaustive_flops_ = rows * vectors.cols;
-    if (!plan) {
-      flops_ = 0;
-      return hits_to_run(index_.search(vectors, k), ids, index_.ids());
-    }
     flops_ = funnel_flops(rows, index_.manifest().value("dims", vectors.cols), *plan);
     return hits_to_run(index_.funnel(vectors, k, *plan), ids, index_.ids());
   }
@@ -92,7 +90,12 @@ class DenseRetriever : public Retriever {
   int64_t flops_per_query() const override { return flops_; }
   int64_t exhaustive_flops_per_query() const override { return exhaustive_flops_; }
 
- private:
+  // Plain search with the queries' vectors already made (a sharded index encodes them once).
+  Run search_vectors(const Matrix& vectors, const std::vector<std::string>& query_ids, int64_t k) {
+    exhaustive_flops_ = static_cast<int64_t>(index_.ids().size()) * vectors.cols;
+    flops_ = 0;
+    return hits_to_run(index_.search(vectors, k), query_ids, index_.ids());
+  }
   // One vector per query: from the model, or the rows of the query-vector file in order.
   Matrix query_vectors(const std::vector<Query>& queries) {
     if (options_.model != nullptr) {
@@ -107,6 +110,8 @@ class DenseRetriever : public Retriever {
     return vectors;
   }
 
+
+ private:
   DenseIndex index_;
   std::unordered_map<std::string, int64_t> row_of_;
   SearchOptions options_;
@@ -133,6 +138,70 @@ class FusedRetriever : public Retriever {
   std::vector<std::unique_ptr<Retriever>> members_;
   FusionOptions options_;
 };
+
+// Dense indexes over disjoint shards of one corpus, searched as one: the queries are encoded
+// once, every shard returns its top k, and the lists merge by score (ties in shard order).
+// For exact (flat) shards the result is that of one index over all the vectors.
+class ShardedDenseRetriever : public Retriever {
+ public:
+  explicit ShardedDenseRetriever(std::vector<std::unique_ptr<DenseRetriever>> shards) : shards_(std::move(shards)) {}
+  std::string kind() const override { return "shards"; }
+  Run search(const std::vector<Query>& queries, int64_t k) override {
+    if (k < 1) usage_error(fmt::format("search: --k must be >= 1, got {}", k));
+    std::vector<std::string> ids;
+    for (const auto& q : queries) ids.push_back(q.id);
+    const Matrix vectors = shards_.front()->query_vectors(queries);
+    Run merged;
+    for (auto& shard : shards_)
+      for (auto& [query, hits] : shard->search_vectors(vectors, ids, k)) {
+        auto& list = merged[query];
+        list.insert(list.end(), hits.begin(), hits.end());
+      }
+    for (auto& [query, hits] : merged) {
+      std::stable_sort(hits.begin(), hits.end(), [](const ScoredDoc& a, const ScoredDoc& b) { return a.score > b.score; });
+      if (static_cast<int64_t>(hits.size()) > k) hits.resize(static_cast<size_t>(k));
+    }
+    return merged;
+  }
+  std::vector<std::optional<double>> score_pairs(const std::vector<Query>& queries, const std::vector<std::string>& doc_ids) override {
+    refuse_unpaired(queries, doc_ids);
+    std::vector<std::optional<double>> scores(queries.size());
+    for (auto& shard : shards_) {
+      const auto found = shard->score_pairs(queries, doc_ids);
+      for (size_t i = 0; i < found.size(); ++i)
+        if (found[i] && !scores[i]) scores[i] = found[i];
+    }
+    return scores;
+  }
+
+ private:
+  std::vector<std::unique_ptr<DenseRetriever>> shards_;
+};
+
+std::vector<std::filesystem::path> shard_folders(const std::filesystem::path& dir) {
+  const auto where = (dir / "manifest.json").string();
+  const Json manifest = read_json_file(dir / "manifest.json");
+  refuse_unknown_keys(manifest, Json::array({"kind", "members", "member_kind"}), where);
+  std::vector<std::string> members;
+  read_field(manifest, "members", members, where);
+  if (members.empty()) throw Error(where + ": a shards index lists no members");
+  std::vector<std::filesystem::path> folders;
+  for (const auto& member : members) folders.push_back(dir / member);
+  return folders;
+}
+
+std::unique_ptr<Retriever> open_shards(const std::filesystem::path& dir, const SearchOptions& options) {
+  const auto folders = shard_folders(dir);
+  if (index_kind(folders.front()) == "bm25") {
+    if (options.model != nullptr || !options.query_vectors.empty() || !options.shortlist.empty())
+      usage_error("index " + dir.string() + " shards BM25 indexes: query vectors, --model and the funnel are for dense indexes");
+    return std::make_unique<Bm25Retriever>(folders);
+  }
+  if (!options.shortlist.empty()) usage_error("index " + dir.string() + " is sharded: the funnel is for one dense index");
+  std::vector<std::unique_ptr<DenseRetriever>> shards;
+  for (const auto& folder : folders) shards.push_back(std::make_unique<DenseRetriever>(folder, options));
+  return std::make_unique<ShardedDenseRetriever>(std::move(shards));
+}
 
 // A fusion's members, opened with the options that fit each: the dense ones get the query
 // vectors' source, a BM25 member none.
@@ -167,6 +236,7 @@ std::unique_ptr<Retriever> open_index(const std::filesystem::path& dir, const Se
   }
   if (kind == "flat" || kind == "hnsw" || kind == "ivfpq") return std::make_unique<DenseRetriever>(dir, options);
   if (kind == "fusion") return open_fusion(dir, options);
+  if (kind == "shards") return open_shards(dir, options);
   throw Error("index " + dir.string() + ": unknown kind '" + kind + "' in manifest.json");
 }
 
@@ -177,6 +247,7 @@ std::string index_kind(const std::filesystem::path& dir) {
 }
 
 std::filesystem::path index_corpus(const std::filesystem::path& dir) {
+  if (index_kind(dir) == "shards") return {};  // each shard has its own
   if (index_kind(dir) != "fusion") return read_json_file(dir / "manifest.json").value("corpus", "");
   std::vector<std::string> members;
   read_field(read_json_file(dir / "manifest.json"), "members", members, (dir / "manifest.json").string());
@@ -205,6 +276,43 @@ void build_fusion_index(const std::vector<std::filesystem::path>& members, const
   const auto staged = staging_path(out);
   std::filesystem::create_directories(staged);
   write_json_atomic(staged / "manifest.json", Json{{"kind", "fusion"}, {"members", relative}, {"fusion", options.to_json()}});
+  replace_dir_atomic(staged, out);
+}
+
+}  // namespace garden::retrieval
+
+namespace garden::retrieval {
+
+void build_shard_index(const std::vector<std::filesystem::path>& members, const std::filesystem::path& out) {
+  if (members.empty()) usage_error("a shards index needs one or more --member indexes");
+  const auto out_abs = std::filesystem::absolute(out).lexically_normal();
+  Json relative = Json::array();
+  Json first;
+  for (const auto& member : members) {
+    const std::string kind = index_kind(member);
+    if (kind != "bm25" && kind != "flat" && kind != "hnsw" && kind != "ivfpq")
+      usage_error(fmt::format("--member {} is a {} index: shards are bm25 or dense (flat, hnsw, ivfpq) indexes", member.string(), kind));
+    const Json manifest = read_json_file(member / "manifest.json");
+    if (first.is_null()) {
+      first = manifest;
+    } else {
+      // Scores merge across shards only on one scale: one kind of index, one metric and width, one model.
+      const bool dense = kind != "bm25";
+      const auto differs = [&](const char* key) { return manifest.value(key, Json()) != first.value(key, Json()); };
+      if ((kind == "bm25") != (first.value("kind", "") == "bm25") ||
+          (dense && (differs("vector_dims") || differs("model_sha256") ||
+                     manifest.value("options", Json::object()).value("metric", "") != first.value("options", Json::object()).value("metric", ""))) ||
+          (!dense && differs("parameters")))
+        usage_error(fmt::format("--member {} does not match {}: shards need the same kind (bm25 or dense), the same BM25 "
+                                "settings, or the same metric, width and model",
+                                member.string(), members.front().string()));
+    }
+    relative.push_back(std::filesystem::absolute(member).lexically_normal().lexically_relative(out_abs).string());
+  }
+  const auto staged = staging_path(out);
+  std::filesystem::create_directories(staged);
+  write_json_atomic(staged / "manifest.json",
+                    Json{{"kind", "shards"}, {"members", relative}, {"member_kind", first.value("kind", "") == "bm25" ? "bm25" : "dense"}});
   replace_dir_atomic(staged, out);
 }
 

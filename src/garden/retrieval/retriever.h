@@ -1,6 +1,6 @@
 // One interface over every kind of index folder (DESIGN.md, "Retrieval"): open_index reads
 // the folder's manifest and returns the retriever of its kind (bm25, flat, hnsw, ivfpq, the
-// Matryoshka funnel over a dense index, and a fusion of several); search(queries, k) returns
+// Matryoshka funnel over a dense index, a fusion of several, and shards of one corpus); search(queries, k) returns
 // a TREC run. Callers never look at the manifest themselves.
 #pragma once
 
@@ -68,5 +68,11 @@ std::unique_ptr<Retriever> fuse_retrievers(std::vector<std::unique_ptr<Retriever
 // they can move together) and the fusion; open_index opens the members, passing the
 // query-vector options to the dense ones.
 void build_fusion_index(const std::vector<std::filesystem::path>& members, const std::filesystem::path& out, const FusionOptions& options);
+
+// A shards index folder: one corpus split over several member indexes (sharded encoding
+// writes one per rank), searched as one. BM25 members share their statistics through
+// Xapian's combined database; dense members (one metric, width and model) are searched
+// each and merged by score. Exact shards give exactly the unsharded index's ranking.
+void build_shard_index(const std::vector<std::filesystem::path>& members, const std::filesystem::path& out);
 
 }  // namespace garden::retrieval

@@ -81,13 +81,6 @@ DistributedSpec DistributedSpec::from_environment() {
   return spec;
 }
 
-std::pair<int64_t, int64_t> rank_share(int64_t count, int64_t rank, int64_t world) {
-  if (world < 1 || rank < 0 || rank >= world || count < 0) throw Error(fmt::format("rank_share: rank {} of {} over {} items", rank, world, count));
-  const int64_t base = count / world, extra = count % world;
-  const int64_t begin = rank * base + std::min(rank, extra);
-  return {begin, begin + base + (rank < extra ? 1 : 0)};
-}
-
 struct ProcessGroup::Impl {
   DistributedSpec spec;
   c10::intrusive_ptr<c10d::TCPStore> store;

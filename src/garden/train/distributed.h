@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "garden/core/shard.h"  // rank_share
+
 namespace garden::train {
 
 struct DistributedSpec {
@@ -34,10 +36,6 @@ struct DistributedSpec {
   // malformed one is a usage error naming it); the defaults otherwise.
   static DistributedSpec from_environment();
 };
-
-// The contiguous share [begin, end) of `count` items that `rank` of `world` handles: the
-// first count % world ranks take one item more. Ranks in order cover 0..count exactly once.
-std::pair<int64_t, int64_t> rank_share(int64_t count, int64_t rank, int64_t world);
 
 class ProcessGroup {
  public:

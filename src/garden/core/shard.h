@@ -1,0 +1,31 @@
+// Work split over ranks that need not talk to each other: sharded corpus encoding and
+// indexing. Rank r of n takes the contiguous share rank_share(count, r, n) of the items, and
+// its output goes beside the one an unsharded run would write, named for the shard.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <utility>
+
+namespace garden {
+
+struct ShardSpec {
+  int64_t rank = 0, count = 1;
+  bool active() const { return count > 1; }
+};
+
+// "R/N" from a --shard flag; with the flag empty, the environment's RANK and WORLD_SIZE (as
+// garden launch and torchrun set them) where both are set; else the whole (0/1). A usage
+// error names the flag or variable that is malformed or out of range.
+ShardSpec shard_spec(const std::string& flag);
+
+// The contiguous share [begin, end) of `count` items that `rank` of `world` handles: the
+// first count % world ranks take one item more. Ranks in order cover 0..count exactly once.
+std::pair<int64_t, int64_t> rank_share(int64_t count, int64_t rank, int64_t world);
+
+// Where shard `spec` of `path` goes: vectors.npy -> vectors.shard-1-of-4.npy, an index folder
+// idx -> idx.shard-1-of-4. The path itself when the spec is the whole.
+std::filesystem::path shard_path(const std::filesystem::path& path, const ShardSpec& spec);
+
+}  // namespace garden
