@@ -161,26 +161,46 @@ ProcessGroup::ProcessGroup(const DistributedSpec& spec) : impl_(std::make_unique
     options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
   else
     options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
-  impl_->gloo = impl_->guarded("connection", [&] {
-    return c10::make_intrusive<c10d::ProcessGroupGloo>(c10::make_intrusive<c10d::PrefixStore>("gloo", impl_->store), static_cast<int>(spec.rank),
-                                                      static_cast<int>(spec.world_size), options);
-  });
-  // The heartbeat has a connection of its own: a store client serves one thread at a time.
+  // The heartbeat has a connection of its own (a store client serves one thread at a time),
+  // and starts before the Gloo connections, so a rank that never gets that far is told apart.
   auto beat_store = connect_store(spec, false, false);
   impl_->heartbeat = std::thread([impl = impl_.get(), beat_store] {
     std::unique_lock<std::mutex> lock(impl->mutex);
     while (!impl->stopping) {
+      lock.unlock();  // a slow store never holds up stop_heartbeat
       try {
         beat_store->add(heartbeat_key(impl->spec.rank), 1);
       } catch (const std::exception&) {
         return;  // the store is gone: rank 0 finished or died, and the collectives will say so
       }
+      lock.lock();
       impl->wake.wait_for(lock, kHeartbeatEvery);
     }
   });
+  try {
+    impl_->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(c10::make_intrusive<c10d::PrefixStore>("gloo", impl_->store),
+                                                             static_cast<int>(spec.rank), static_cast<int>(spec.world_size), options);
+  } catch (const std::exception& e) {
+    std::string cause = e.what();
+    if (const auto newline = cause.find('\n'); newline != std::string::npos) cause.resize(newline);
+    std::vector<std::string> missing;
+    try {
+      for (int64_t r = 0; r < spec.world_size; ++r)
+        if (impl_->store->add(heartbeat_key(r), 0) == 0) missing.push_back(std::to_string(r));
+    } catch (const std::exception&) {
+      missing = {"0"};
+    }
+    stop_heartbeat();
+    throw Error(fmt::format("rank {}: rendezvous at {}:{} failed: {} within {} s (every rank needs the same WORLD_SIZE and "
+                            "MASTER_ADDR:MASTER_PORT) ({})",
+                            spec.rank, spec.master_addr, spec.master_port,
+                            missing.empty() ? std::string("the ranks could not connect to each other")
+                                            : fmt::format("rank{} {} never joined", missing.size() > 1 ? "s" : "", fmt::join(missing, ", ")),
+                            spec.timeout_seconds, cause));
+  }
 }
 
-ProcessGroup::~ProcessGroup() {
+void ProcessGroup::stop_heartbeat() {
   {
     std::lock_guard<std::mutex> lock(impl_->mutex);
     impl_->stopping = true;
@@ -188,6 +208,8 @@ ProcessGroup::~ProcessGroup() {
   impl_->wake.notify_all();
   if (impl_->heartbeat.joinable()) impl_->heartbeat.join();
 }
+
+ProcessGroup::~ProcessGroup() { stop_heartbeat(); }
 
 void ProcessGroup::all_reduce_sum(std::vector<torch::Tensor>& tensors) {
   // One collective per tensor: c10d reads several tensors of one call as copies of one

@@ -68,6 +68,7 @@ class ProcessGroup {
   Impl& impl() { return *impl_; }
 
  private:
+  void stop_heartbeat();
   std::unique_ptr<Impl> impl_;
   int64_t rank_ = 0, size_ = 1;
 };

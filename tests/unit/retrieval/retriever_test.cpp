@@ -2,6 +2,7 @@
 // options that do not fit the kind, and folders that are not indexes, are errors.
 #include "garden/retrieval/retriever.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -35,6 +36,18 @@ Matrix random_rows(int64_t rows, int64_t cols, uint64_t seed) {
   return m;
 }
 
+// Exact search over rows named d0, d1, ...
+DenseOptions flat_options() {
+  DenseOptions flat;
+  flat.kind = "flat";
+  return flat;
+}
+std::vector<std::string> row_ids(int64_t rows) {
+  std::vector<std::string> ids;
+  for (int64_t i = 0; i < rows; ++i) ids.push_back(std::string("d").append(std::to_string(i)));
+  return ids;
+}
+
 TEST(OpenIndex, Bm25GivesTheIndexsOwnRun) {
   testing::TempDir dir;
   write_beir_collection(tiny_collection(), dir.path() / "c");
@@ -57,11 +70,8 @@ TEST(OpenIndex, Bm25GivesTheIndexsOwnRun) {
 TEST(OpenIndex, DenseAndFunnelMatchExactSearch) {
   testing::TempDir dir;
   const Matrix docs = random_rows(50, 8, 1), queries = random_rows(2, 8, 2);
-  DenseOptions flat;
-  flat.kind = "flat";
-  std::vector<std::string> ids;
-  for (int i = 0; i < 50; ++i) ids.push_back(std::string("d").append(std::to_string(i)));
-  build_dense_index(docs, ids, dir.path() / "flat", flat, Json::object());
+  const auto ids = row_ids(50);
+  build_dense_index(docs, ids, dir.path() / "flat", flat_options(), Json::object());
   write_npy(dir.path() / "q.npy", queries);
   SearchOptions options;
   options.query_vectors = dir.path() / "q.npy";
@@ -200,6 +210,88 @@ TEST(OpenIndex, FusionRefusesTooFewMembersNestingAndBadSettings) {
                                    "itself a fusion");
   testing::expect_error_containing([&] { build_fusion_index({dir.path() / "a", dir.path() / "c"}, dir.path() / "g", {}); },
                                    "no manifest.json");
+}
+
+
+// A corpus whose tie-breaks matter: documents 2 and 5 are the same text, so equal scores
+// must fall in corpus order across the shard boundary as they do in one index.
+Collection shardable_collection() {
+  Collection c;
+  c.corpus = {{"1", "", "wing flutter in a wind tunnel"},     {"2", "", "boundary layers on flat plates"},
+              {"3", "", "heat transfer to cones in hypersonic flow"}, {"4", "", "shock waves on wedges and wings"},
+              {"5", "", "boundary layers on flat plates"},    {"6", "", "flutter of a panel in supersonic flow"},
+              {"7", "", "heat of the boundary layer"}};
+  c.queries = {{"q1", "wing flutter"}, {"q2", "boundary layers heat"}, {"q3", "flow"}};
+  return c;
+}
+
+void expect_same_run(const Run& got, const Run& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (const auto& [q, ranked] : want) {
+    ASSERT_EQ(got.at(q).size(), ranked.size()) << q;
+    for (size_t i = 0; i < ranked.size(); ++i) {
+      EXPECT_EQ(got.at(q)[i].doc_id, ranked[i].doc_id) << q << " rank " << i;
+      EXPECT_NEAR(got.at(q)[i].score, ranked[i].score, 1e-9) << q << " rank " << i;
+    }
+  }
+}
+
+// BM25 shards built by rank (2 and 3 of them) searched as one give the unsharded index's run,
+// scores included (one document count, document frequencies and average length), and the
+// same score for a given document.
+TEST(ShardIndex, Bm25ShardsRankAsOneIndex) {
+  testing::TempDir dir;
+  write_beir_collection(shardable_collection(), dir.path() / "c");
+  build_bm25_index(dir.path() / "c", dir.path() / "full", {}, false);
+  const auto queries = shardable_collection().queries;
+  const auto want = open_index(dir.path() / "full")->search(queries, 7);
+  for (int64_t count : {2, 3}) {
+    std::vector<std::filesystem::path> members;
+    for (int64_t rank = 0; rank < count; ++rank) {
+      members.push_back(dir.path() / fmt::format("s{}-{}", count, rank));
+      build_bm25_index(dir.path() / "c", members.back(), {}, false, ShardSpec{rank, count});
+    }
+    EXPECT_EQ(Bm25Index(members[0]).manifest().at("documents"), rank_share(7, 0, count).second);
+    build_shard_index(members, dir.path() / fmt::format("sharded{}", count));
+    const auto sharded = open_index(dir.path() / fmt::format("sharded{}", count));
+    EXPECT_EQ(sharded->kind(), "bm25");
+    expect_same_run(sharded->search(queries, 7), want);
+    for (const auto& hit : want.at("q2")) EXPECT_NEAR(*sharded->score_pairs({queries[1]}, {hit.doc_id})[0], hit.score, 1e-9);
+  }
+}
+
+// Dense shards (the rows of one matrix split in two flat indexes) searched as one: the
+// unsharded flat index's run; shards that cannot share a scale are refused.
+TEST(ShardIndex, DenseShardsMergeByScore) {
+  testing::TempDir dir;
+  const Matrix docs = random_rows(40, 6, 11), queries = random_rows(3, 6, 12);
+  const DenseOptions flat = flat_options();
+  const auto ids = row_ids(40);
+  build_dense_index(docs, ids, dir.path() / "full", flat, Json::object());
+  std::vector<std::filesystem::path> members;
+  for (int64_t rank = 0; rank < 2; ++rank) {
+    const auto [first, last] = rank_share(40, rank, 2);
+    Matrix part{last - first, 6, std::vector<float>(docs.row(first), docs.row(last))};
+    members.push_back(dir.path() / fmt::format("s{}", rank));
+    build_dense_index(part, std::vector<std::string>(ids.begin() + first, ids.begin() + last), members.back(), flat, Json::object());
+  }
+  build_shard_index(members, dir.path() / "sharded");
+  write_npy(dir.path() / "q.npy", queries);
+  SearchOptions options;
+  options.query_vectors = dir.path() / "q.npy";
+  const std::vector<Query> qs = {{"a", ""}, {"b", ""}, {"c", ""}};
+  const auto sharded = open_index(dir.path() / "sharded", options);
+  EXPECT_EQ(sharded->kind(), "shards");
+  expect_same_run(sharded->search(qs, 10), open_index(dir.path() / "full", options)->search(qs, 10));
+
+  build_bm25_index([&] {
+    write_beir_collection(shardable_collection(), dir.path() / "c");
+    return dir.path() / "c";
+  }(), dir.path() / "bm25", {}, false);
+  testing::expect_error_containing([&] { build_shard_index({members[0], dir.path() / "bm25"}, dir.path() / "mixed"); }, "does not match");
+  build_dense_index(random_rows(5, 4, 1), {"x1", "x2", "x3", "x4", "x5"}, dir.path() / "narrow", flat, Json::object());
+  testing::expect_error_containing([&] { build_shard_index({members[0], dir.path() / "narrow"}, dir.path() / "mixed"); }, "does not match");
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "mixed"));
 }
 
 }  // namespace
