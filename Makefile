@@ -68,6 +68,7 @@ bench: build-tests
 	/usr/bin/python3 bench/encode.py --build-dir $(BUILD)
 	/usr/bin/python3 bench/encode.py --build-dir $(BUILD) --head ance
 	/usr/bin/python3 bench/ance.py --build-dir $(BUILD)
+	/usr/bin/python3 bench/data_parallel.py --build-dir $(BUILD)
 	bench/serve_load.sh $(BUILD)/src/garden/garden
 
 clean:

@@ -108,6 +108,24 @@ cmp -s "$work/flat_cat.run" "$work/flat_sh.run" && [ "$(wc -l <"$work/flat_sh.ru
 "$garden" search --index "$work/bm25" --queries "$work/coll" --k 16 --run "$work/bm25.run" >/dev/null 2>&1
 "$garden" search --index "$work/bm25_sh" --queries "$work/coll" --k 16 --run "$work/bm25_sh.run" >/dev/null 2>&1
 cmp -s "$work/bm25.run" "$work/bm25_sh.run" && [ -s "$work/bm25.run" ] && pass || fail "BM25 shards searched as one differ from one index"
+# One shard served by Xapian's remote backend: its member folder holds the shard's manifest and,
+# as "xapian", a stub file naming the server (docs/distributed.md).
+port=$((20000 + RANDOM % 20000))
+# In a session of its own: on SIGTERM xapian-tcpsrv signals its whole process group.
+setsid xapian-tcpsrv --port "$port" --interface 127.0.0.1 --quiet "$work/bm25.shard-1-of-3/xapian" &
+server=$!
+mkdir -p "$work/remote1"
+cp "$work/bm25.shard-1-of-3/manifest.json" "$work/remote1/"
+echo "remote 127.0.0.1:$port" >"$work/remote1/xapian"
+"$garden" index build --kind shards --member "$work/bm25.shard-0-of-3" --member "$work/remote1" --member "$work/bm25.shard-2-of-3" \
+  --out "$work/bm25_remote" >/dev/null 2>&1
+for _ in $(seq 1 50); do
+  "$garden" search --index "$work/bm25_remote" --queries "$work/coll" --k 16 --run "$work/bm25_remote.run" >/dev/null 2>&1 && break
+  sleep 0.1  # the server may still be starting
+done
+kill "$server" 2>/dev/null
+pkill -f "xapian-tcpsrv --port $port"  # in case setsid had to fork
+cmp -s "$work/bm25.run" "$work/bm25_remote.run" && pass || fail "a BM25 shard served by xapian-tcpsrv changed the run"
 expect_error 2 "does not match" -- "$garden" index build --kind shards --member "$work/flat0" --member "$work/bm25" --out "$work/mixed"
 expect_error 2 "--shard must be R/N" -- "$garden" index build --corpus "$work/coll" --shard 3/3 --out "$work/x"
 

@@ -13,6 +13,7 @@
 #include <csignal>
 #include <cstring>
 #include <fstream>
+#include <numeric>
 #include <optional>
 #include <set>
 
@@ -400,6 +401,12 @@ TrainResult Trainer::run(torch::nn::Module& module, const Objective& objective, 
     Json summary{{"steps_done", result.steps_done}, {"steps", config_.steps}, {"interrupted", result.interrupted},
                  {"train_loss", result.final_train_loss}, {"loss_spikes", result.loss_spikes},
                  {"tokens_per_second", result.tokens_per_second}, {"seconds", result.seconds}};
+    // The steps' own wall time (no evaluation or checkpoints): benchmarks divide by it.
+    summary["step_seconds"] = std::accumulate(result.step_seconds.begin(), result.step_seconds.end(), 0.0);
+    if (distributed) {
+      summary["world_size"] = world;
+      summary["collective_seconds"] = result.collective_seconds;
+    }
     if (evaluated && last_eval.contains("val_loss")) {
       summary["val_loss"] = result.val_loss;
       summary["val_ppl"] = std::exp(result.val_loss);
@@ -429,7 +436,9 @@ TrainResult Trainer::run(torch::nn::Module& module, const Objective& objective, 
         // The loss over ranks, their tokens, and whether any was asked to stop: all ranks
         // agree on each, so they stop (on a bad loss or a Ctrl-C) at the same step.
         const bool last = micro + 1 == config_.grad_accum;
+        const auto waiting = std::chrono::steady_clock::now();
         const auto totals = group->sum({value, static_cast<double>(tokens), last && g_interrupted ? 1.0 : 0.0});
+        result.collective_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - waiting).count();
         value = totals[0] / static_cast<double>(world);
         tokens = static_cast<int64_t>(totals[1]);
         if (last) stop_requested = totals[2] > 0;
@@ -444,7 +453,11 @@ TrainResult Trainer::run(torch::nn::Module& module, const Objective& objective, 
       step_loss += value / static_cast<double>(config_.grad_accum);
       tokens_done += tokens;
     }
-    if (distributed) reducer->finish();
+    if (distributed) {
+      const auto waiting = std::chrono::steady_clock::now();
+      reducer->finish();
+      result.collective_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - waiting).count();
+    }
     if (!distributed) stop_requested = g_interrupted;
     double grad_norm = 0;
     if (config_.grad_clip > 0) grad_norm = torch::nn::utils::clip_grad_norm_(parameters, config_.grad_clip);

@@ -32,6 +32,9 @@ struct TrainResult {
   // update (forward, loss, backward, clipping, AdamW); logging, evaluation and checkpoints
   // are outside. Benchmarks time the real step with it.
   std::vector<double> step_seconds;
+  // Data-parallel: seconds this rank spent waiting in collectives (the loss sums, and the part
+  // of the gradient all-reduce that backward did not hide, including waiting for slower ranks).
+  double collective_seconds = 0;
 };
 
 // Evaluated every eval_every steps and at the end; add named scalars to `metrics`.
