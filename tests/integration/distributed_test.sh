@@ -20,18 +20,18 @@ head -60 "$work/train.txt" >"$work/valid.txt"
 tiny_lm=(--train "$work/train.txt" --valid "$work/valid.txt" --d-model 32 --n-layers 1 --n-heads 2 --seq 32 --warmup 2 --log-every 1
   --eval-every 0 --eval-windows 4)
 lm=("${tiny_lm[@]}" --checkpoint-every 5)
-"$garden" lm train "${lm[@]}" --steps 10 --batch 8 --threads 1 --out "$work/one" >/dev/null 2>&1 || fail "lm train in one process"
-"$garden" launch --nproc 2 -- lm train "${lm[@]}" --steps 10 --batch 4 --out "$work/two" >"$work/two.out" 2>&1 ||
+"$garden" lm train "${lm[@]}" --steps 20 --batch 8 --threads 1 --out "$work/one" >/dev/null 2>&1 || fail "lm train in one process"
+"$garden" launch --nproc 2 -- lm train "${lm[@]}" --steps 20 --batch 4 --out "$work/two" >"$work/two.out" 2>&1 ||
   fail "launch --nproc 2 -- lm train: $(cat "$work/two.out")"
 same_losses "$work/one" "$work/two" 1e-5 && pass || fail "2 ranks x batch 4 do not follow 1 process x batch 8: $(paste "$work/one/metrics.jsonl" "$work/two/metrics.jsonl" | head -3)"
-grep -q '"world_size": 2' "$work/two/checkpoints/step_00000010/state.json" && pass || fail "the checkpoint does not record the world size"
-[ "$(grep -c 'step 10: train loss' "$work/two.out")" -eq 1 ] && pass || fail "rank 0 alone should report: $(cat "$work/two.out")"
+grep -q '"world_size": 2' "$work/two/checkpoints/step_00000020/state.json" && pass || fail "the checkpoint does not record the world size"
+[ "$(grep -c 'step 20: train loss' "$work/two.out")" -eq 1 ] && pass || fail "rank 0 alone should report: $(cat "$work/two.out")"
 
 # Resume: the same world size continues (and still follows one process); another is refused.
-"$garden" lm train "${lm[@]}" --steps 14 --batch 8 --threads 1 --out "$work/one" --resume >/dev/null 2>&1 || fail "lm train --resume"
-"$garden" launch --nproc 2 -- lm train "${lm[@]}" --steps 14 --batch 4 --out "$work/two" --resume >/dev/null 2>&1 || fail "launch ... --resume"
+"$garden" lm train "${lm[@]}" --steps 24 --batch 8 --threads 1 --out "$work/one" --resume >/dev/null 2>&1 || fail "lm train --resume"
+"$garden" launch --nproc 2 -- lm train "${lm[@]}" --steps 24 --batch 4 --out "$work/two" --resume >/dev/null 2>&1 || fail "launch ... --resume"
 same_losses "$work/one" "$work/two" 1e-5 && pass || fail "the resumed 2-rank run left the 1-process curve"
-expect_error 2 "was trained by 2 ranks; resume it with the same world size, not 1" -- "$garden" lm train "${lm[@]}" --steps 16 --batch 4 --threads 1 --out "$work/two" --resume
+expect_error 2 "was trained by 2 ranks; resume it with the same world size, not 1" -- "$garden" lm train "${lm[@]}" --steps 26 --batch 4 --threads 1 --out "$work/two" --resume
 
 # A rank killed mid-run: the job ends, naming it, instead of hanging.
 "$garden" launch --nproc 2 --grace 20 -- lm train "${tiny_lm[@]}" --steps 100000 --batch 4 --out "$work/killed" >"$work/killed.out" 2>&1 &
@@ -128,5 +128,6 @@ pkill -f "xapian-tcpsrv --port $port"  # in case setsid had to fork
 cmp -s "$work/bm25.run" "$work/bm25_remote.run" && pass || fail "a BM25 shard served by xapian-tcpsrv changed the run"
 expect_error 2 "does not match" -- "$garden" index build --kind shards --member "$work/flat0" --member "$work/bm25" --out "$work/mixed"
 expect_error 2 "--shard must be R/N" -- "$garden" index build --corpus "$work/coll" --shard 3/3 --out "$work/x"
+expect_error 2 "--shard 16/17: 16 texts leave this shard none" -- "$garden" embed encode --model "$work/e1" --input "$work/coll" --shard 16/17 --out "$work/x.npy"
 
 report

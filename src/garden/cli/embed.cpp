@@ -463,7 +463,7 @@ void add_embed_encode(CLI::App& group) {
     }
     if (texts.empty()) throw Error(fmt::format("{}: no texts to encode", enc->input));
     const int64_t total = static_cast<int64_t>(texts.size());
-    const auto [first, last] = rank_share(total, shard.rank, shard.count);
+    const auto [first, last] = nonempty_share(total, shard, "texts");
     texts = std::vector<std::string>(texts.begin() + first, texts.begin() + last);
     ids = std::vector<std::string>(ids.begin() + first, ids.begin() + last);
     const std::filesystem::path out = shard_path(enc->out, shard);

@@ -99,7 +99,7 @@ void add_index_build(CLI::App& index) {
       if (!b->model.empty()) {
         if (b->corpus.empty()) usage_error("--model encodes the documents of --corpus DIR");
         const auto collection = retrieval::read_beir_collection(b->corpus);
-        const auto [first, last] = rank_share(static_cast<int64_t>(collection.corpus.size()), shard.rank, shard.count);
+        const auto [first, last] = nonempty_share(static_cast<int64_t>(collection.corpus.size()), shard, "documents");
         std::vector<std::string> ids, texts;
         for (int64_t i = first; i < last; ++i) {
           const auto& doc = collection.corpus[static_cast<size_t>(i)];
@@ -125,7 +125,7 @@ void add_index_build(CLI::App& index) {
         ids = retrieval::read_id_list(b->ids);
       } else if (!b->corpus.empty()) {
         const auto corpus = retrieval::read_beir_collection(b->corpus).corpus;
-        const auto [first, last] = rank_share(static_cast<int64_t>(corpus.size()), shard.rank, shard.count);
+        const auto [first, last] = nonempty_share(static_cast<int64_t>(corpus.size()), shard, "documents");
         for (int64_t i = first; i < last; ++i) ids.push_back(corpus[static_cast<size_t>(i)].id);
         provenance.update(retrieval::corpus_fingerprint(b->corpus));
       } else {

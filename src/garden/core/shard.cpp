@@ -50,6 +50,13 @@ std::pair<int64_t, int64_t> rank_share(int64_t count, int64_t rank, int64_t worl
   return {begin, begin + base + (rank < extra ? 1 : 0)};
 }
 
+std::pair<int64_t, int64_t> nonempty_share(int64_t count, const ShardSpec& spec, const std::string& what) {
+  const auto share = rank_share(count, spec.rank, spec.count);
+  if (spec.active() && share.first == share.second)
+    usage_error(fmt::format("--shard {}/{}: {} {} leave this shard none; use fewer shards", spec.rank, spec.count, count, what));
+  return share;
+}
+
 std::filesystem::path shard_path(const std::filesystem::path& path, const ShardSpec& spec) {
   if (!spec.active()) return path;
   const std::string tag = fmt::format(".shard-{}-of-{}", spec.rank, spec.count);

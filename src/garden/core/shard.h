@@ -24,6 +24,10 @@ ShardSpec shard_spec(const std::string& flag);
 // first count % world ranks take one item more. Ranks in order cover 0..count exactly once.
 std::pair<int64_t, int64_t> rank_share(int64_t count, int64_t rank, int64_t world);
 
+// rank_share of `count` items for a shard of several that must not be empty: a usage error
+// naming the shard otherwise (more shards than items).
+std::pair<int64_t, int64_t> nonempty_share(int64_t count, const ShardSpec& spec, const std::string& what);
+
 // Where shard `spec` of `path` goes: vectors.npy -> vectors.shard-1-of-4.npy, an index folder
 // idx -> idx.shard-1-of-4. The path itself when the spec is the whole.
 std::filesystem::path shard_path(const std::filesystem::path& path, const ShardSpec& spec);

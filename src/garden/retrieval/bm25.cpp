@@ -110,7 +110,7 @@ void build_bm25_index(const fs::path& corpus_dir, const fs::path& out, const Bm2
   Collection collection;
   collection.name = corpus_dir.filename().string();
   collection.corpus = read_beir_corpus(corpus_dir / "corpus.jsonl");
-  const auto [first, last] = rank_share(static_cast<int64_t>(collection.corpus.size()), shard.rank, shard.count);
+  const auto [first, last] = nonempty_share(static_cast<int64_t>(collection.corpus.size()), shard, "documents");
   collection.corpus = std::vector<Document>(collection.corpus.begin() + first, collection.corpus.begin() + last);
   const auto empty = std::count_if(collection.corpus.begin(), collection.corpus.end(),
                                    [](const Document& d) { return d.title.empty() && d.text.empty(); });

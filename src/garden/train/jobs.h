@@ -47,7 +47,7 @@ Json lm_train_defaults(LmObjective objective);
 
 struct LmJob {
   LmObjective objective = LmObjective::lm;
-  JobSetup setup{"", {"runs/lm", false, 0}, {}, torch::kCPU};  // cfg.json: {"model", "train", "data", "out"}
+  JobSetup setup{"", {"runs/lm", false, 0}, {}, torch::kCPU, {}};  // cfg.json: {"model", "train", "data", "out"}
   Json model_overrides = Json::object();  // TransformerConfig fields given as flags (no vocab)
   Json train_overrides = Json::object();  // TrainConfig fields given as flags
   std::string model;                      // start from this model or run (mntp needs one)
@@ -68,7 +68,7 @@ Json embed_train_defaults(EmbedObjective objective);
 
 struct EmbedJob {
   EmbedObjective objective = EmbedObjective::infonce;
-  JobSetup setup{"", {"runs/embed", false, 0}, {}, torch::kCPU};  // cfg.json: {"model", "data": {"train", "eval"}, "objective", "train", "out"}
+  JobSetup setup{"", {"runs/embed", false, 0}, {}, torch::kCPU, {}};  // cfg.json: {"model", "data": {"train", "eval"}, "objective", "train", "out"}
   std::vector<std::string> stage_files;       // infonce in stages: each {"name", "data", "objective", "train"}
   Json objective_overrides = Json::object();  // EmbedObjectiveConfig fields given as flags
   Json train_overrides = Json::object();

@@ -458,7 +458,6 @@ TrainResult Trainer::run(torch::nn::Module& module, const Objective& objective, 
       reducer->finish();
       result.collective_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - waiting).count();
     }
-    if (!distributed) stop_requested = g_interrupted;
     double grad_norm = 0;
     if (config_.grad_clip > 0) grad_norm = torch::nn::utils::clip_grad_norm_(parameters, config_.grad_clip);
     optimizer.step();
@@ -482,7 +481,9 @@ TrainResult Trainer::run(torch::nn::Module& module, const Objective& objective, 
     // results.json before the final checkpoint: a run whose latest checkpoint is its last step
     // always has its results, which a resume of the finished run returns.
     if (final_step) summarise(step);
-    if (stop_requested && !final_step) {
+    // One process stops on a Ctrl-C that arrived by now (during evaluation too); ranks on the
+    // one every rank agreed on with this step's loss.
+    if ((distributed ? stop_requested : g_interrupted.load()) && !final_step) {
       save_checkpoint(step);
       break;
     }

@@ -28,6 +28,8 @@ TEST(Shard, SharesCoverEveryItemOnceInOrder) {
       EXPECT_EQ(next, count);
     }
   EXPECT_THROW(rank_share(5, 2, 2), Error);
+  EXPECT_EQ(nonempty_share(0, {0, 1}, "texts"), std::make_pair(int64_t{0}, int64_t{0}));  // unsharded: the caller decides
+  EXPECT_THROW(nonempty_share(2, {2, 3}, "texts"), Error);
 }
 
 TEST(Shard, FlagThenEnvironmentThenWhole) {
