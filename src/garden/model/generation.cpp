@@ -166,8 +166,12 @@ std::vector<Completion> decode_rows(Transformer& model, KVCache& cache, torch::T
 
 }  // namespace
 
-std::vector<Completion> generate(Transformer& model, const std::vector<int64_t>& prompt, const GenerateOptions& options) {
-  if (prompt.empty()) throw Error("generate: the prompt is empty (add a BOS token)");
+namespace {
+
+// Prefills one prompt (token ids, or vectors in place of their embeddings), copies its cache
+// to every sample and decodes them.
+std::vector<Completion> prefill_and_decode(Transformer& model, const torch::Tensor& tokens, const torch::Tensor& embeddings,
+                                           int64_t prompt_length, const GenerateOptions& options) {
   check_options(options);
   // Inference mode, not just no-grad: decoding's tensors need no version counters or views'
   // autograd bookkeeping, which at these sizes is a measurable share of a step.
@@ -176,17 +180,14 @@ std::vector<Completion> generate(Transformer& model, const std::vector<int64_t>&
   // kept in eval mode, and must not write its flags concurrently.
   const bool was_training = model->is_training();
   if (was_training) model->eval();
-  auto device = model->token_embedding->weight.device();
   const int64_t n = options.n_samples;
-
-  // Prefill the prompt once, then copy its cache to every sample.
   KVCache cache;
   ForwardOptions prefill;
   prefill.mask = options.mask;
   prefill.cache = &cache;
-  auto prompt_tensor = torch::tensor(prompt, torch::kLong).view({1, -1}).to(device);
-  if (options.mask == MaskMode::prefix) prefill.prefix_lengths = torch::tensor({static_cast<int64_t>(prompt.size())}, torch::kLong);
-  auto logits = model->forward(prompt_tensor, prefill).logits.select(1, -1);  // [1,V]
+  prefill.input_embeddings = embeddings;
+  if (options.mask == MaskMode::prefix) prefill.prefix_lengths = torch::tensor({prompt_length}, torch::kLong);
+  auto logits = model->forward(tokens, prefill).logits.select(1, -1);  // [1,V]
   cache.repeat_batch(n);
   logits = logits.expand({n, logits.size(-1)}).contiguous();
 
@@ -195,6 +196,21 @@ std::vector<Completion> generate(Transformer& model, const std::vector<int64_t>&
   auto completions = decode_rows(model, cache, logits, generators, options);
   if (was_training) model->train();
   return completions;
+}
+
+}  // namespace
+
+std::vector<Completion> generate(Transformer& model, const std::vector<int64_t>& prompt, const GenerateOptions& options) {
+  if (prompt.empty()) throw Error("generate: the prompt is empty (add a BOS token)");
+  auto device = model->token_embedding->weight.device();
+  return prefill_and_decode(model, torch::tensor(prompt, torch::kLong).view({1, -1}).to(device), {}, static_cast<int64_t>(prompt.size()), options);
+}
+
+std::vector<Completion> generate_from_embeddings(Transformer& model, const torch::Tensor& prompt, const GenerateOptions& options) {
+  if (prompt.dim() != 2 || prompt.size(0) == 0 || prompt.size(1) != model->config().d_model)
+    throw Error(fmt::format("generate: a soft prompt must be [length >= 1, {}], got {}", model->config().d_model, c10::str(prompt.sizes())));
+  const auto device = model->token_embedding->weight.device();
+  return prefill_and_decode(model, {}, prompt.detach().unsqueeze(0).to(device), prompt.size(0), options);
 }
 
 std::vector<Completion> generate_batch(Transformer& model, const std::vector<std::vector<int64_t>>& prompts,

@@ -1,6 +1,7 @@
 // Decoding with a kv-cache: greedy / temperature / top-k / top-p sampling with a seed per
 // sample, many samples of one prompt in one batch, a forced prefix, a logits-processor hook
-// (e.g. a docid trie for DSI), stop tokens; and scoring of a given continuation.
+// (e.g. a docid trie for DSI), stop tokens, soft prompts (vectors in place of the prompt's
+// token embeddings); and scoring of a given continuation.
 #pragma once
 
 #include <torch/torch.h>
@@ -54,6 +55,12 @@ struct Completion {
 };
 
 std::vector<Completion> generate(Transformer& model, const std::vector<int64_t>& prompt, const GenerateOptions& options);
+
+// The same from a soft prompt: `prompt` [P,C] holds the vectors the model reads in place of
+// P token embeddings (a compressed text, trainable special tokens), as ForwardOptions::
+// input_embeddings; decoding then goes on from token ids through the kv-cache. The token
+// embeddings of a text decode exactly as the text itself.
+std::vector<Completion> generate_from_embeddings(Transformer& model, const torch::Tensor& prompt, const GenerateOptions& options);
 
 // One completion of each of several prompts (a conversation simulator's turn over many
 // conversations), decoded as one batch: prompt i samples with its own generator seeded

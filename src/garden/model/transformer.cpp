@@ -101,14 +101,18 @@ torch::Tensor build_attention_mask(MaskMode mode, int64_t t, int64_t s, int64_t 
 }
 
 TransformerOutput TransformerImpl::forward(const torch::Tensor& tokens, const ForwardOptions& options) {
-  if (tokens.dim() != 2) throw Error("transformer input must be [batch, seq] token ids, got " + std::to_string(tokens.dim()) + " dims");
-  const int64_t b = tokens.size(0), t = tokens.size(1);
+  const bool embedded = options.input_embeddings.defined();
+  if (embedded && (options.input_embeddings.dim() != 3 || options.input_embeddings.size(2) != config_.d_model))
+    throw Error(fmt::format("input embeddings must be [batch, seq, {}], got {}", config_.d_model, c10::str(options.input_embeddings.sizes())));
+  if (!embedded && tokens.dim() != 2) throw Error("transformer input must be [batch, seq] token ids, got " + std::to_string(tokens.dim()) + " dims");
+  const auto& input = embedded ? options.input_embeddings : tokens;
+  const int64_t b = input.size(0), t = input.size(1);
   KVCache* cache = options.cache;
   const int64_t offset = cache ? cache->length() : 0;
   if (config_.pos == Positions::learned && offset + t > config_.max_seq)
     throw Error("sequence of " + std::to_string(offset + t) + " tokens exceeds max_seq=" + std::to_string(config_.max_seq));
 
-  auto device = tokens.device();
+  auto device = input.device();
   torch::Tensor real = options.attention_mask.defined()
                            ? options.attention_mask.to(device).to(torch::kBool)
                            : torch::ones({b, t}, torch::TensorOptions().dtype(torch::kBool).device(device));  // [B,T]
@@ -133,7 +137,7 @@ TransformerOutput TransformerImpl::forward(const torch::Tensor& tokens, const Fo
   if (config_.pos == Positions::rope) rope.emplace(positions, config_.rope_base, config_.head_dim());
 
   TransformerOutput out;
-  auto x = token_embedding(tokens);  // [B,T,C]
+  auto x = embedded ? options.input_embeddings : token_embedding(tokens);  // [B,T,C]
   if (position_embedding) x = x + position_embedding(positions).unsqueeze(0);
   x = embedding_dropout(x);
   if (options.return_hidden_states) out.hidden_states.push_back(x);

@@ -37,6 +37,10 @@ struct ForwardOptions {
   bool return_values = false;         // value states of every layer (attention-sink statistics)
   bool compute_logits = true;         // embedders need only the final hidden states
   KVCache* cache = nullptr;           // incremental decoding: keys/values appended here
+  // [B,T,C]: the input vectors in place of the token embeddings (soft prompts, trainable
+  // special tokens, a prompt embedded elsewhere); forward's tokens are then not read and may
+  // be undefined. Positions, masks and the cache apply as to tokens.
+  torch::Tensor input_embeddings;
 };
 
 struct TransformerOutput {
@@ -61,7 +65,7 @@ TORCH_MODULE(Block);
 class TransformerImpl : public torch::nn::Module {
  public:
   explicit TransformerImpl(const TransformerConfig& config);
-  // tokens: [B,T] int64.
+  // tokens: [B,T] int64 (or options.input_embeddings).
   TransformerOutput forward(const torch::Tensor& tokens, const ForwardOptions& options = {});
   // The output head on final hidden states [...,C] -> [...,V]: what forward applies when it
   // computes logits. Objectives scored at a few positions call it on those alone.

@@ -1,5 +1,6 @@
 // Decoding: kv-cache logits equal full-forward logits for every mask/gate variant, the
-// samplers on hand-computed distributions, seeds, stop tokens, forced prefixes, processors.
+// samplers on hand-computed distributions, seeds, stop tokens, forced prefixes, processors,
+// and soft prompts (vectors in place of token embeddings).
 #include "garden/model/generation.h"
 
 #include <gtest/gtest.h>
@@ -310,6 +311,62 @@ TEST(Score, ContinuationLogProbsMatchFullForward) {
   auto logp = torch::log_softmax(m->forward(torch::tensor({{1, 2, 3, 4}}, torch::kLong)).logits[0].to(torch::kFloat64), -1);
   EXPECT_NEAR(lp[0].item<double>(), logp[1][3].item<double>(), 1e-6);
   EXPECT_NEAR(lp[1].item<double>(), logp[2][4].item<double>(), 1e-6);
+}
+
+// Vectors given in place of token embeddings: the token embeddings of a sequence give that
+// sequence's logits under every mask and with learned positions; gradients reach the vectors
+// and nothing of the model is needed to train them; malformed vectors are refused.
+TEST(SoftPrompt, TokenEmbeddingsGiveTheTokensLogits) {
+  for (const auto pos : {Positions::rope, Positions::learned}) {
+    auto c = testing::tiny_config(AttentionGate::elementwise);
+    c.pos = pos;
+    torch::manual_seed(13);
+    Transformer m(c);
+    m->eval();
+    const auto tokens = torch::tensor({{1, 4, 2, 8, 5}, {3, 3, 7, 0, 0}}, torch::kLong);
+    for (const auto mask : {MaskMode::causal, MaskMode::bidirectional}) {
+      ForwardOptions plain;
+      plain.mask = mask;
+      plain.attention_mask = torch::tensor({{1, 1, 1, 1, 1}, {1, 1, 1, 0, 0}}, torch::kLong);
+      ForwardOptions soft = plain;
+      soft.input_embeddings = m->token_embedding(tokens);
+      EXPECT_TRUE(torch::allclose(m->forward({}, soft).logits, m->forward(tokens, plain).logits, 1e-6, 1e-6));
+    }
+  }
+  auto m = small_model();
+  for (auto& p : m->parameters()) p.set_requires_grad(false);
+  auto soft = torch::randn({1, 3, testing::tiny_config().d_model}, torch::requires_grad());
+  ForwardOptions options;
+  options.input_embeddings = soft;
+  m->forward({}, options).logits.sum().backward();
+  ASSERT_TRUE(soft.grad().defined());
+  EXPECT_GT(soft.grad().abs().sum().item<double>(), 0);
+  options.input_embeddings = torch::randn({1, 3, 5});
+  testing::expect_error_containing([&] { m->forward({}, options); }, "input embeddings must be [batch, seq, 8]");
+}
+
+// Decoding from the token embeddings of a prompt is decoding from the prompt (greedy and
+// sampled, several samples); a soft prompt of another width is refused.
+TEST(SoftPrompt, DecodingFromEmbeddingsEqualsDecodingFromTokens) {
+  auto m = small_model();
+  const std::vector<int64_t> prompt{1, 5, 2, 9};
+  for (const double temperature : {0.0, 1.0}) {
+    GenerateOptions o;
+    o.temperature = temperature;
+    o.max_new_tokens = 6;
+    o.n_samples = 3;
+    o.seed = 4;
+    torch::Tensor embedded;
+    {
+      torch::NoGradGuard no_grad;
+      embedded = m->token_embedding(torch::tensor(prompt, torch::kLong));
+    }
+    const auto from_tokens = generate(m, prompt, o);
+    const auto from_vectors = generate_from_embeddings(m, embedded, o);
+    ASSERT_EQ(from_vectors.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) EXPECT_EQ(from_vectors[i].tokens, from_tokens[i].tokens) << "temperature " << temperature << " sample " << i;
+  }
+  testing::expect_error_containing([&] { generate_from_embeddings(m, torch::zeros({2, 5}), {}); }, "a soft prompt must be [length >= 1, 8]");
 }
 
 }  // namespace
