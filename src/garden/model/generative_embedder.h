@@ -1,0 +1,58 @@
+// LLM2Vec-Gen's encoder (arXiv:2603.10913, v2 recipe): an embedding of what a frozen causal
+// LM would answer. K trainable special tokens follow the query (vectors read in place of
+// token embeddings, ForwardOptions::input_embeddings: the same as K new rows of the embedding
+// table whose rows alone train); the last-layer states H [B,K,C] of those positions become
+// a soft prompt S = P_r(H) [B,K,C] (reconstruction projection) from which the frozen LM can
+// decode the answer, and embedding tokens E = P_a(S) [B,K,d_T] (alignment projection) whose
+// mean over the K tokens is the embedding e [B,d_T]. The backbone never trains.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "garden/core/json.h"
+#include "garden/model/transformer.h"
+
+namespace garden::model {
+
+struct GenerativeEmbedderConfig {
+  int64_t special_tokens = 10;  // K: v2 uses 10, all compression tokens
+  int64_t embedding_dims = 0;   // d_T, the teacher's width (0: the backbone's d_model)
+  int64_t max_tokens = 128;     // query tokens kept (the last ones), before the K special tokens
+  Json to_json() const;
+  static GenerativeEmbedderConfig from_json(const Json& json, const std::string& where);
+};
+
+struct GenerativeEncoding {
+  torch::Tensor soft_prompt;  // S [B,K,C]
+  torch::Tensor embedding;    // e [B,d_T], the mean of P_a(S) over the K tokens
+};
+
+class GenerativeEmbedderImpl : public torch::nn::Module {
+ public:
+  // Freezes `backbone` (requires_grad off on every parameter).
+  GenerativeEmbedderImpl(Transformer backbone, const GenerativeEmbedderConfig& config);
+  // Queries as token ids (no special tokens; longer than max_tokens keeps the last ones), left
+  // padded to one length, each followed by the K special tokens, under the causal mask.
+  GenerativeEncoding encode(const std::vector<std::vector<int64_t>>& queries);
+  // The decoder's loss: mean over response tokens of -log p(r_t | S, r_<t), the frozen LM
+  // reading only the soft prompt and the response so far (responses right padded).
+  torch::Tensor reconstruction_loss(const torch::Tensor& soft_prompt, const std::vector<std::vector<int64_t>>& responses);
+  const GenerativeEmbedderConfig& config() const { return config_; }
+
+  Transformer backbone{nullptr};
+  torch::Tensor special_tokens;               // [K,C], the only input vectors that train
+  torch::nn::Linear reconstruction{nullptr};  // P_r: C -> C, with bias
+  torch::nn::Linear alignment{nullptr};       // P_a: C -> d_T, with bias
+
+ private:
+  GenerativeEmbedderConfig config_;
+};
+TORCH_MODULE(GenerativeEmbedder);
+
+// The alignment loss ||e - t||^2 / d_T, averaged over the batch: e and t [B,d_T].
+torch::Tensor alignment_loss(const torch::Tensor& embedding, const torch::Tensor& teacher);
+
+}  // namespace garden::model
