@@ -5,6 +5,9 @@
 #include <algorithm>
 
 #include "garden/core/error.h"
+#include "garden/core/files.h"
+#include "garden/core/safetensors.h"
+#include "garden/model/model_folder.h"
 
 namespace garden::model {
 
@@ -98,6 +101,35 @@ torch::Tensor alignment_loss(const torch::Tensor& embedding, const torch::Tensor
     throw Error(fmt::format("alignment loss: embeddings {} and teacher vectors {} differ in shape", c10::str(embedding.sizes()),
                             c10::str(teacher.sizes())));
   return (embedding - teacher).pow(2).mean();
+}
+
+void save_generative_embedder(const std::filesystem::path& dir, GenerativeEmbedder& model, const std::string& tokenizer_spec) {
+  std::filesystem::create_directories(dir);
+  const std::string stored = store_tokenizer(dir, tokenizer_spec);
+  save_safetensors(dir / "model.safetensors", module_tensors(*model), {{"format", "garden"}});
+  write_json_atomic(dir / "config.json", Json{{"kind", "generative_embedder"},
+                                              {"model", model->backbone->config().to_json()},
+                                              {"generative", model->config().to_json()},
+                                              {"tokenizer", stored}});
+}
+
+LoadedGenerativeEmbedder load_generative_embedder(const std::filesystem::path& dir, torch::Device device) {
+  if (!std::filesystem::exists(dir / "model.safetensors") || !std::filesystem::exists(dir / "config.json"))
+    throw Error("generative embedder " + dir.string() + ": no model.safetensors and config.json");
+  const auto where = (dir / "config.json").string();
+  const auto json = read_json_file(dir / "config.json");
+  if (json.value("kind", "") != "generative_embedder")
+    throw Error(fmt::format("{}: not a generative embedder (LLM2Vec-Gen) but a {}", where, json.value("kind", std::string("language model"))));
+  if (!json.contains("model") || !json.contains("generative")) throw Error(where + ": needs \"model\" and \"generative\" sections");
+  LoadedGenerativeEmbedder loaded;
+  loaded.model = GenerativeEmbedder(Transformer(TransformerConfig::from_json(json["model"], where)),
+                                    GenerativeEmbedderConfig::from_json(json["generative"], where + " generative"));
+  load_module_tensors(*loaded.model, load_safetensors(dir / "model.safetensors"), dir / "model.safetensors");
+  std::string recorded;
+  read_field(json, "tokenizer", recorded, where);
+  loaded.tokenizer_spec = folder_tokenizer_spec(dir, recorded);
+  loaded.model->to(device);
+  return loaded;
 }
 
 }  // namespace garden::model

@@ -10,6 +10,8 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <filesystem>
+#include <string>
 #include <vector>
 
 #include "garden/core/json.h"
@@ -54,5 +56,17 @@ TORCH_MODULE(GenerativeEmbedder);
 
 // The alignment loss ||e - t||^2 / d_T, averaged over the batch: e and t [B,d_T].
 torch::Tensor alignment_loss(const torch::Tensor& embedding, const torch::Tensor& teacher);
+
+// A model folder (model/model_folder.h) of a generative embedder: model.safetensors with the
+// backbone, the special tokens and the projections; config.json {"kind":
+// "generative_embedder", "model": the backbone's config, "generative": its config,
+// "tokenizer"}.
+void save_generative_embedder(const std::filesystem::path& dir, GenerativeEmbedder& model, const std::string& tokenizer_spec);
+struct LoadedGenerativeEmbedder {
+  GenerativeEmbedder model{nullptr};
+  std::string tokenizer_spec;
+};
+// Errors name the folder and what is missing, or that it holds another kind of model.
+LoadedGenerativeEmbedder load_generative_embedder(const std::filesystem::path& dir, torch::Device device = torch::kCPU);
 
 }  // namespace garden::model
