@@ -124,10 +124,7 @@ LoadedGenerativeEmbedder load_generative_embedder(const std::filesystem::path& d
   LoadedGenerativeEmbedder loaded;
   loaded.model = GenerativeEmbedder(Transformer(TransformerConfig::from_json(json["model"], where)),
                                     GenerativeEmbedderConfig::from_json(json["generative"], where + " generative"));
-  load_module_tensors(*loaded.model, load_safetensors(dir / "model.safetensors"), dir / "model.safetensors");
-  std::string recorded;
-  read_field(json, "tokenizer", recorded, where);
-  loaded.tokenizer_spec = folder_tokenizer_spec(dir, recorded);
+  loaded.tokenizer_spec = load_folder_weights(dir, *loaded.model, json, where);
   loaded.model->to(device);
   return loaded;
 }

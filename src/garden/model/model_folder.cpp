@@ -44,12 +44,16 @@ LoadedModel load_model(const fs::path& dir, torch::Device device) {
   if (!config_json.contains("model")) throw Error(config_path + ": no 'model' section");
   LoadedModel loaded;
   loaded.model = Transformer(TransformerConfig::from_json(config_json["model"], config_path));
-  load_module_tensors(*loaded.model, load_safetensors(dir / "model.safetensors"), dir / "model.safetensors");
-  std::string recorded;
-  read_field(config_json, "tokenizer", recorded, config_path);
-  loaded.tokenizer_spec = folder_tokenizer_spec(dir, recorded);
+  loaded.tokenizer_spec = load_folder_weights(dir, *loaded.model, config_json, config_path);
   loaded.model->to(device);
   return loaded;
+}
+
+std::string load_folder_weights(const fs::path& dir, torch::nn::Module& module, const Json& config, const std::string& where) {
+  load_module_tensors(module, load_safetensors(dir / "model.safetensors"), dir / "model.safetensors");
+  std::string recorded;
+  read_field(config, "tokenizer", recorded, where);
+  return folder_tokenizer_spec(dir, recorded);
 }
 
 }  // namespace garden::model

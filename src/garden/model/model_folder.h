@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <string>
 
+#include "garden/core/json.h"
 #include "garden/model/transformer.h"
 
 namespace garden::model {
@@ -23,6 +24,10 @@ std::string store_tokenizer(const std::filesystem::path& dir, const std::string&
 std::string folder_tokenizer_spec(const std::filesystem::path& dir, const std::string& recorded);
 
 void save_model(const std::filesystem::path& dir, Transformer& model, const std::string& tokenizer_spec);
+
+// Loads dir/model.safetensors into `module` (every tensor must match) and returns the
+// tokenizer spec of the folder's config.json (`config`, read from `where`), resolved.
+std::string load_folder_weights(const std::filesystem::path& dir, torch::nn::Module& module, const Json& config, const std::string& where);
 struct LoadedModel {
   Transformer model{nullptr};
   std::string tokenizer_spec;  // resolved: loadable as is, and storable into another folder
