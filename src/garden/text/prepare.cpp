@@ -4,9 +4,11 @@
 
 #include <array>
 #include <cstdio>
+#include <deque>
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "garden/core/error.h"
@@ -110,12 +112,47 @@ std::vector<WordNetSynset> wordnet_synsets(const std::filesystem::path& wordnet_
         if (auto paren = word.find('('); paren != std::string::npos) word.resize(paren);  // adj markers "(a)"
         synset.lemmas.push_back(word);
       }
+      // p_cnt, then p_cnt pointers: symbol, target offset, target part, source/target.
+      int pointers = 0;
+      fields >> pointers;
+      for (int i = 0; i < pointers; ++i) {
+        std::string symbol, target, target_part, source_target;
+        fields >> symbol >> target >> target_part >> source_target;
+        if ((symbol == "@" || symbol == "@i") && target_part == type) synset.hypernyms.push_back(target);
+      }
+      synset.offset = offset;
       synset.gloss = line.substr(bar + 3);
       while (!synset.gloss.empty() && synset.gloss.back() == ' ') synset.gloss.pop_back();
       synsets.push_back(std::move(synset));
     }
   }
   return synsets;
+}
+
+WordNetHierarchy::WordNetHierarchy(const std::vector<WordNetSynset>& synsets) : parents_(synsets.size()) {
+  std::unordered_map<std::string, size_t> index_of;
+  for (size_t i = 0; i < synsets.size(); ++i) index_of[synsets[i].offset] = i;
+  for (size_t i = 0; i < synsets.size(); ++i)
+    for (const auto& hypernym : synsets[i].hypernyms)
+      if (const auto it = index_of.find(hypernym); it != index_of.end()) parents_[i].push_back(it->second);
+}
+
+std::vector<size_t> WordNetHierarchy::ancestors(size_t index) const {
+  if (index >= parents_.size()) throw Error(fmt::format("WordNet hierarchy: synset {} of {}", index, parents_.size()));
+  // Breadth first, so the nearest ancestors come first.
+  std::vector<size_t> found;
+  std::unordered_set<size_t> seen{index};
+  std::deque<size_t> queue{index};
+  while (!queue.empty()) {
+    const size_t current = queue.front();
+    queue.pop_front();
+    for (const size_t parent : parents_[current])
+      if (seen.insert(parent).second) {
+        found.push_back(parent);
+        queue.push_back(parent);
+      }
+  }
+  return found;
 }
 
 std::vector<std::string> wordnet_glosses(const std::filesystem::path& wordnet_dir) {

@@ -27,13 +27,29 @@ std::vector<std::string> wordnet_glosses(const std::filesystem::path& wordnet_di
 
 // One WordNet synset: its part of speech (noun, verb, adj, adv), lexicographer file
 // (e.g. noun.animal: the label of the gloss classification and clustering tasks), lemmas
-// (underscores as spaces, adjective markers dropped) and gloss.
+// (underscores as spaces, adjective markers dropped), gloss, its offset in data.<part> and
+// the offsets of its hypernyms of the same part (class "@" and instance "@i" pointers).
 struct WordNetSynset {
   std::string part, lexname;
   std::vector<std::string> lemmas;
   std::string gloss;
+  std::string offset;
+  std::vector<std::string> hypernyms;
 };
 std::vector<WordNetSynset> wordnet_synsets(const std::filesystem::path& wordnet_dir, const std::vector<std::string>& parts);
+
+// The hypernym hierarchy of a list of synsets (one part of speech): every synset's
+// ancestors, through any number of hypernym links.
+class WordNetHierarchy {
+ public:
+  explicit WordNetHierarchy(const std::vector<WordNetSynset>& synsets);
+  // Indices of synsets[index]'s ancestors, nearest first (each once); hypernyms outside
+  // the list are skipped.
+  std::vector<size_t> ancestors(size_t index) const;
+
+ private:
+  std::vector<std::vector<size_t>> parents_;
+};
 // WordNet's lexicographer file names (lexnames(5WN)), by number 0..44; throws past that.
 const std::string& wordnet_lexname(int number);
 

@@ -88,8 +88,8 @@ TEST(Pairs, ExamplePairsTakeTheirPositiveFromTheClassAndNegativesFromOthers) {
 }
 
 TEST(Pairs, WordNetDefinitionsPointToTheirLemmas) {
-  const std::vector<WordNetSynset> synsets = {{"noun", "noun.animal", {"dog", "domestic dog"}, "a member of the genus Canis"},
-                                                    {"noun", "noun.artifact", {}, "no lemma: skipped"}};
+  const std::vector<WordNetSynset> synsets = {{"noun", "noun.animal", {"dog", "domestic dog"}, "a member of the genus Canis", "02084071", {}},
+                                                    {"noun", "noun.artifact", {}, "no lemma: skipped", "00000001", {}}};
   const auto pairs = wordnet_definition_pairs(synsets);
   ASSERT_EQ(pairs.size(), 1u);
   EXPECT_EQ(pairs[0].query, "a member of the genus Canis");

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
+
 #include "garden/core/error.h"
 #include "garden/core/files.h"
 #include "garden/core/json.h"
@@ -49,6 +52,37 @@ TEST(WordNet, WordNetSynsetsCarryTheirLexicographerFile) {
     if (!s.lemmas.empty() && s.lemmas[0] == "dog" && s.gloss.find("domesticated") != std::string::npos)
       dog_is_an_animal = s.lexname == "noun.animal";
   EXPECT_TRUE(dog_is_an_animal);
+}
+
+// Hypernym pointers, class and instance: a dog is (through several links) an animal, a
+// pistol a weapon, and Mars (an instance) a planet; the closure lists each ancestor once,
+// nearest first, and reaches WordNet's root.
+TEST(WordNet, HypernymClosureFollowsClassAndInstanceLinks) {
+  const auto synsets = wordnet_synsets(kWordnetDir, {"noun"});
+  const WordNetHierarchy hierarchy(synsets);
+  auto find = [&](const std::string& lemma, const std::string& gloss_word) {
+    for (size_t i = 0; i < synsets.size(); ++i)
+      if (!synsets[i].lemmas.empty() && synsets[i].lemmas[0] == lemma && synsets[i].gloss.find(gloss_word) != std::string::npos) return i;
+    ADD_FAILURE() << "no synset " << lemma;
+    return size_t{0};
+  };
+  auto ancestor_lemmas = [&](size_t index) {
+    std::vector<std::string> lemmas;
+    for (const size_t a : hierarchy.ancestors(index)) lemmas.push_back(synsets[a].lemmas[0]);
+    return lemmas;
+  };
+  auto has = [](const std::vector<std::string>& lemmas, const std::string& lemma) {
+    return std::find(lemmas.begin(), lemmas.end(), lemma) != lemmas.end();
+  };
+  const auto dog = ancestor_lemmas(find("dog", "domesticated"));
+  EXPECT_TRUE(has(dog, "canine"));
+  EXPECT_TRUE(has(dog, "animal"));
+  EXPECT_EQ(dog.back(), "entity");  // the root comes last
+  EXPECT_EQ(std::set<std::string>(dog.begin(), dog.end()).size(), hierarchy.ancestors(find("dog", "domesticated")).size());
+  EXPECT_TRUE(has(ancestor_lemmas(find("pistol", "firearm")), "weapon"));
+  EXPECT_TRUE(has(ancestor_lemmas(find("Mars", "planet")), "planet"));
+  EXPECT_TRUE(hierarchy.ancestors(find("entity", "perceived")).empty());
+  EXPECT_THROW(hierarchy.ancestors(synsets.size()), Error);
 }
 
 }  // namespace
