@@ -58,6 +58,20 @@ else
   kill -9 "$launcher"
 fi
 
+# Ctrl-C (SIGINT to garden launch, which forwards it): both ranks stop at the same step with a
+# checkpoint and exit 130; the run resumes on 2 ranks from there.
+"$garden" launch --nproc 2 -- lm train "${tiny_lm[@]}" --steps 100000 --batch 4 --out "$work/stopped" >"$work/stopped.out" 2>&1 &
+launcher=$!
+for _ in $(seq 1 300); do [ -s "$work/stopped/metrics.jsonl" ] && break; sleep 0.1; done
+kill -INT "$launcher"
+wait "$launcher"
+rc=$?
+stopped_at=$(sed 's/step_0*//' "$work/stopped/checkpoints/latest" 2>/dev/null)
+[ "$rc" -eq 130 ] && [ -n "$stopped_at" ] && grep -q "stopped at step $stopped_at with a checkpoint" "$work/stopped.out" && pass ||
+  fail "Ctrl-C of a 2-rank run: exit $rc, checkpoint '$stopped_at': $(tr '\r' '\n' <"$work/stopped.out" | grep -v '^train')"
+"$garden" launch --nproc 2 -- lm train "${tiny_lm[@]}" --steps 100000 --batch 4 --out "$work/stopped" --resume --stop-after 2 >/dev/null 2>&1 &&
+  [ "$(sed 's/step_0*//' "$work/stopped/checkpoints/latest")" -eq $((stopped_at + 2)) ] && pass || fail "resuming the Ctrl-C'd 2-rank run"
+
 expect_error 2 "--rank must be in 0..1 for a world of 2, got 2" -- "$garden" lm train "${lm[@]}" --world-size 2 --rank 2 --out "$work/x"
 expect_error 2 "--master must be HOST:PORT" -- "$garden" lm train "${lm[@]}" --world-size 2 --rank 0 --master nohost --out "$work/x"
 expect_error 1 "rank 1 never joined within 1 s" -- "$garden" lm train "${lm[@]}" --world-size 2 --rank 0 --master 127.0.0.1:$((20000 + RANDOM % 20000)) --dist-timeout 1 --out "$work/x"
