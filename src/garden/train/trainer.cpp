@@ -419,7 +419,7 @@ TrainResult Trainer::run(torch::nn::Module& module, const Objective& objective, 
     ++step;
     const auto step_started = std::chrono::steady_clock::now();
     const double lr = cosine_lr(step, config_.steps, config_.warmup, config_.lr, config_.min_lr_ratio);
-    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    for (auto& param_group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(param_group.options()).lr(lr);
     optimizer.zero_grad();
     double step_loss = 0;
     bool stop_requested = false;
