@@ -33,30 +33,42 @@ grep -q '"world_size": 2' "$work/two/checkpoints/step_00000020/state.json" && pa
 same_losses "$work/one" "$work/two" 1e-5 && pass || fail "the resumed 2-rank run left the 1-process curve"
 expect_error 2 "was trained by 2 ranks; resume it with the same world size, not 1" -- "$garden" lm train "${lm[@]}" --steps 26 --batch 4 --threads 1 --out "$work/two" --resume
 
-# A rank killed mid-run: the job ends, naming it, instead of hanging.
-"$garden" launch --nproc 2 --grace 20 -- lm train "${tiny_lm[@]}" --steps 100000 --batch 4 --out "$work/killed" >"$work/killed.out" 2>&1 &
-launcher=$!
-for _ in $(seq 1 300); do [ -s "$work/killed/metrics.jsonl" ] && break; sleep 0.1; done
-victim=""
-for child in $(pgrep -P "$launcher"); do tr '\0' '\n' <"/proc/$child/environ" 2>/dev/null | grep -qx "RANK=1" && victim=$child; done
-if [ -n "$victim" ]; then
-  kill -9 "$victim"
-  for _ in $(seq 1 300); do kill -0 "$launcher" 2>/dev/null || break; sleep 0.1; done
+# hurt_rank_1 SIGNAL NAME TIMEOUT FLAGS...: a long 2-rank run in $work/NAME, rank 1 sent SIGNAL
+# once training runs; waits up to TIMEOUT seconds for garden launch to end and sets rc and
+# victim (rank 1's pid). A launch still running then is a failure, and is killed.
+hurt_rank_1() {
+  local signal="$1" name="$2" timeout="$3"
+  shift 3
+  "$garden" launch --nproc 2 "$@" -- lm train "${tiny_lm[@]}" --steps 100000 --batch 4 --out "$work/$name" ${dist_flags[@]+"${dist_flags[@]}"} \
+    >"$work/$name.out" 2>&1 &
+  local launcher=$!
+  for _ in $(seq 1 300); do [ -s "$work/$name/metrics.jsonl" ] && break; sleep 0.1; done
+  victim=""
+  for child in $(pgrep -P "$launcher"); do tr '\0' '\n' <"/proc/$child/environ" 2>/dev/null | grep -qx "RANK=1" && victim=$child; done
+  [ -n "$victim" ] && kill "-$signal" "$victim"
+  for _ in $(seq 1 $((timeout * 10))); do kill -0 "$launcher" 2>/dev/null || break; sleep 0.1; done
   if kill -0 "$launcher" 2>/dev/null; then
-    fail "the job still runs 30 s after rank 1 was killed"
+    fail "the job still runs $timeout s after rank 1 got SIG$signal"
     pkill -9 -P "$launcher"
     kill -9 "$launcher"
-  else
-    wait "$launcher"
-    rc=$?
-    [ "$rc" -eq 137 ] && grep -q "launch: rank 1 (pid $victim) was killed by signal 9" "$work/killed.out" &&
-      grep -q "garden: error: rank 0: the .* across 2 ranks failed: rank 1 stopped" "$work/killed.out" && pass ||
-      fail "a killed rank: exit $rc, $(cat "$work/killed.out" | tr '\r' '\n' | grep -v '^train')"
   fi
-else
-  fail "no rank 1 among the launcher's children"
-  kill -9 "$launcher"
-fi
+  wait "$launcher"
+  rc=$?
+}
+
+# A rank killed mid-run: the job ends, naming it, instead of hanging.
+dist_flags=()
+hurt_rank_1 KILL killed 30 --grace 20
+[ "$rc" -eq 137 ] && grep -q "launch: rank 1 (pid $victim) was killed by signal 9" "$work/killed.out" &&
+  grep -q "garden: error: rank 0: the .* across 2 ranks failed: rank 1 stopped" "$work/killed.out" && pass ||
+  fail "a killed rank: exit $rc, $(tr '\r' '\n' <"$work/killed.out" | grep -v '^train')"
+
+# A frozen rank (SIGSTOP): the other gives up after --dist-timeout, naming it, and launch
+# stops the frozen one (SIGKILL reaches a stopped process) instead of waiting for ever.
+dist_flags=(--dist-timeout 3)
+hurt_rank_1 STOP frozen 60 --grace 1
+[ "$rc" -ne 0 ] && grep -q "garden: error: rank 0: the .* across 2 ranks failed: rank 1 stopped (killed, or frozen" "$work/frozen.out" &&
+  ! kill -0 "$victim" 2>/dev/null && pass || fail "a frozen rank: exit $rc, $(tr '\r' '\n' <"$work/frozen.out" | grep -v '^train')"
 
 # Ctrl-C (SIGINT to garden launch, which forwards it): both ranks stop at the same step with a
 # checkpoint and exit 130; the run resumes on 2 ranks from there.
@@ -75,7 +87,8 @@ stopped_at=$(sed 's/step_0*//' "$work/stopped/checkpoints/latest" 2>/dev/null)
 expect_error 2 "--rank must be in 0..1 for a world of 2, got 2" -- "$garden" lm train "${lm[@]}" --world-size 2 --rank 2 --out "$work/x"
 expect_error 2 "--master must be HOST:PORT" -- "$garden" lm train "${lm[@]}" --world-size 2 --rank 0 --master nohost --out "$work/x"
 expect_error 1 "rank 1 never joined within 1 s" -- "$garden" lm train "${lm[@]}" --world-size 2 --rank 0 --master 127.0.0.1:$((20000 + RANDOM % 20000)) --dist-timeout 1 --out "$work/x"
-expect_error 2 "--nproc must be >= 1" -- "$garden" launch --nproc 0 -- lm train
+expect_error 2 "--nproc must be in 1..65536, got 0" -- "$garden" launch --nproc 0 -- lm train
+expect_error 2 "--master must be HOST:PORT" -- "$garden" launch --nproc 2 --master node0:http -- lm train
 
 # Contrastive training: in-batch negatives gathered from both ranks, as one process's batch.
 mkdir -p "$work/coll/qrels"
@@ -142,6 +155,11 @@ pkill -f "xapian-tcpsrv --port $port"  # in case setsid had to fork
 cmp -s "$work/bm25.run" "$work/bm25_remote.run" && pass || fail "a BM25 shard served by xapian-tcpsrv changed the run"
 expect_error 2 "does not match" -- "$garden" index build --kind shards --member "$work/flat0" --member "$work/bm25" --out "$work/mixed"
 expect_error 2 "--shard must be R/N" -- "$garden" index build --corpus "$work/coll" --shard 3/3 --out "$work/x"
+echo "someone's notes" >"$work/notes.npy"
+expect_error 2 "--out $work/notes.npy exists and is not a .npy matrix" -- "$garden" embed encode --model "$work/e1" --input "$work/coll" --out "$work/notes.npy"
+echo "someone's ids" >"$work/w.shard-0-of-2.ids"
+expect_error 2 "exists and is not the ids of an earlier sharded encoding" -- "$garden" embed encode --model "$work/e1" --input "$work/coll" --shard 0/2 --out "$work/w.npy"
+grep -q "someone's" "$work/notes.npy" && grep -q "someone's" "$work/w.shard-0-of-2.ids" && pass || fail "embed encode overwrote files it did not write"
 expect_error 2 "--shard 16/17: 16 texts leave this shard none" -- "$garden" embed encode --model "$work/e1" --input "$work/coll" --shard 16/17 --out "$work/x.npy"
 
 report

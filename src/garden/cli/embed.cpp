@@ -17,6 +17,7 @@
 #include "garden/model/embedder.h"
 #include "garden/model/model_folder.h"
 #include "garden/retrieval/collection.h"
+#include "garden/retrieval/dense.h"
 #include "garden/retrieval/model_vectors.h"
 #include "garden/retrieval/mining.h"
 #include "garden/retrieval/negative_training.h"
@@ -441,7 +442,7 @@ void add_embed_encode(CLI::App& group) {
     configure_threads(enc->threads);
     if (enc->side != "corpus" && enc->side != "queries") usage_error("--side must be corpus or queries, not '" + enc->side + "'");
     const ShardSpec shard = shard_spec(enc->shard);
-    std::vector<std::string> texts, ids;  // ids: the documents' or queries' (line numbers for plain text)
+    std::vector<std::string> texts, ids;  // ids: the documents' or queries' (1-based positions for plain text)
     if (std::filesystem::is_directory(enc->input)) {
       const auto collection = retrieval::read_beir_collection(enc->input);
       if (enc->side == "corpus") {
@@ -467,6 +468,13 @@ void add_embed_encode(CLI::App& group) {
     texts = std::vector<std::string>(texts.begin() + first, texts.begin() + last);
     ids = std::vector<std::string>(ids.begin() + first, ids.begin() + last);
     const std::filesystem::path out = shard_path(enc->out, shard);
+    const auto ids_file = std::filesystem::path(out).replace_extension(".ids");
+    // Only an earlier encoding is replaced: a .npy matrix, and ids with one line per row of it.
+    refuse_foreign_output_file(out, "a .npy matrix", [](const std::filesystem::path& file) { return retrieval::read_vectors(file).rows >= 0; });
+    if (shard.active())
+      refuse_foreign_output_file(ids_file, "the ids of an earlier sharded encoding", [&](const std::filesystem::path& file) {
+        return std::filesystem::exists(out) && static_cast<int64_t>(retrieval::read_id_list(file).size()) == retrieval::read_vectors(out).rows;
+      });
     if (enc->dims < 0) usage_error(fmt::format("--dims must be positive (0 = all), got {}", enc->dims));
     retrieval::EmbeddingModel encoder(enc->model);
     if (enc->dims > encoder.dims()) usage_error(fmt::format("--dims {} exceeds the model's {} dimensions", enc->dims, encoder.dims()));
@@ -476,9 +484,9 @@ void add_embed_encode(CLI::App& group) {
     if (shard.active()) {
       std::string lines;
       for (const auto& id : ids) lines += id + "\n";
-      write_file_atomic(std::filesystem::path(out).replace_extension(".ids"), lines);
+      write_file_atomic(ids_file, lines);
       fmt::print("wrote {}: {} x {}, texts {}..{} of {} (ids in {})\n", out.string(), vectors.rows, vectors.cols, first + 1, last, total,
-                 std::filesystem::path(out).replace_extension(".ids").string());
+                 ids_file.string());
       return;
     }
     fmt::print("wrote {}: {} x {}\n", out.string(), vectors.rows, vectors.cols);

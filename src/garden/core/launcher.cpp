@@ -16,8 +16,10 @@
 #include <map>
 #include <optional>
 #include <thread>
+#include <tuple>
 
 #include "garden/core/error.h"
+#include "garden/core/shard.h"
 
 extern char** environ;
 
@@ -60,8 +62,8 @@ int exit_code(int status) {
 }  // namespace
 
 void LaunchOptions::validate() const {
-  if (nproc < 1) usage_error(fmt::format("--nproc must be >= 1, got {}", nproc));
-  if (nnodes < 1) usage_error(fmt::format("--nnodes must be >= 1, got {}", nnodes));
+  if (nproc < 1 || nproc > kMaxRanks) usage_error(fmt::format("--nproc must be in 1..{}, got {}", kMaxRanks, nproc));
+  if (nnodes < 1 || nnodes * nproc > kMaxRanks) usage_error(fmt::format("--nnodes must be >= 1 with at most {} ranks in all, got {}", kMaxRanks, nnodes));
   if (node_rank < 0 || node_rank >= nnodes) usage_error(fmt::format("--node-rank must be in 0..{}, got {}", nnodes - 1, node_rank));
   if (nnodes > 1 && master.empty()) usage_error("--nnodes above 1 needs --master HOST:PORT (node 0's address, the same on every node)");
   if (grace_seconds < 0) usage_error(fmt::format("--grace must be >= 0 seconds, got {}", grace_seconds));
@@ -71,16 +73,11 @@ int launch_local_ranks(const LaunchOptions& options, const std::vector<std::stri
   options.validate();
   if (garden_arguments.empty()) usage_error("launch: give the garden command to run after --, e.g. garden launch --nproc 2 -- lm train");
   std::string host = "127.0.0.1";
-  std::string port;
-  if (options.master.empty()) {
-    port = std::to_string(free_loopback_port());
-  } else {
-    const auto colon = options.master.rfind(':');
-    if (colon == std::string::npos || colon == 0 || colon + 1 == options.master.size())
-      usage_error(fmt::format("--master must be HOST:PORT, got '{}'", options.master));
-    host = options.master.substr(0, colon);
-    port = options.master.substr(colon + 1);
-  }
+  int64_t port = 0;
+  if (options.master.empty())
+    port = free_loopback_port();
+  else
+    std::tie(host, port) = parse_host_port(options.master, "--master");
   const int64_t world = options.nnodes * options.nproc;
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   const std::string threads = std::to_string(std::max<int64_t>(1, static_cast<int64_t>(cores) / options.nproc));
@@ -112,7 +109,7 @@ int launch_local_ranks(const LaunchOptions& options, const std::vector<std::stri
                                                  {"LOCAL_RANK", std::to_string(local)},
                                                  {"LOCAL_WORLD_SIZE", std::to_string(options.nproc)},
                                                  {"MASTER_ADDR", host},
-                                                 {"MASTER_PORT", port}};
+                                                 {"MASTER_PORT", std::to_string(port)}};
     std::vector<std::string> environment;
     bool threads_given = false;
     for (char** e = environ; *e != nullptr; ++e) {

@@ -24,6 +24,25 @@ bool parse_count(const std::string& text, int64_t& value) {
 
 }  // namespace
 
+std::optional<int64_t> integer_variable(const char* name, int64_t min, int64_t max) {
+  const char* text = std::getenv(name);
+  if (text == nullptr) return std::nullopt;
+  int64_t value = 0;
+  if (!parse_count(text, value) || value < min || value > max)
+    usage_error(fmt::format("${} must be an integer in {}..{}, got '{}'", name, min, max, text));
+  return value;
+}
+
+std::pair<std::string, int64_t> parse_host_port(const std::string& text, const std::string& flag) {
+  const auto colon = text.rfind(':');
+  std::string host = colon == std::string::npos ? "" : text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  int64_t port = 0;
+  if (host.empty() || colon == std::string::npos || !parse_count(text.substr(colon + 1), port) || port < 1 || port > 65535)
+    usage_error(fmt::format("{} must be HOST:PORT (rank 0's address and a free port), got '{}'", flag, text));
+  return {host, port};
+}
+
 ShardSpec shard_spec(const std::string& flag) {
   ShardSpec spec;
   if (!flag.empty()) {
@@ -33,14 +52,11 @@ ShardSpec shard_spec(const std::string& flag) {
       usage_error(fmt::format("--shard must be R/N with 0 <= R < N (this rank's share of N), got '{}'", flag));
     return spec;
   }
-  const char* rank = std::getenv("RANK");
-  const char* world = std::getenv("WORLD_SIZE");
-  if (rank == nullptr || world == nullptr) return spec;
-  if (!parse_count(world, spec.count) || spec.count < 1)
-    usage_error(fmt::format("$WORLD_SIZE must be a positive integer, got '{}'", world));
-  if (!parse_count(rank, spec.rank) || spec.rank < 0 || spec.rank >= spec.count)
-    usage_error(fmt::format("$RANK must be in 0..{} for $WORLD_SIZE {}, got '{}'", spec.count - 1, spec.count, rank));
-  return spec;
+  const auto world = integer_variable("WORLD_SIZE", 1, kMaxRanks);
+  const auto rank = integer_variable("RANK", 0, kMaxRanks - 1);
+  if (!world || !rank) return spec;
+  if (*rank >= *world) usage_error(fmt::format("$RANK must be in 0..{} for $WORLD_SIZE {}, got {}", *world - 1, *world, *rank));
+  return {*rank, *world};
 }
 
 std::pair<int64_t, int64_t> rank_share(int64_t count, int64_t rank, int64_t world) {

@@ -5,15 +5,28 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 
 namespace garden {
 
+// The most ranks (or shards) any setting may name: far past any real job, it keeps a typo from
+// starting a million processes or waiting for them.
+inline constexpr int64_t kMaxRanks = 1 << 16;
+
 struct ShardSpec {
   int64_t rank = 0, count = 1;
   bool active() const { return count > 1; }
 };
+
+// The integer in environment variable `name`, or nothing when it is unset; a usage error
+// naming it when it is not an integer in [min, max].
+std::optional<int64_t> integer_variable(const char* name, int64_t min, int64_t max);
+
+// "HOST:PORT" (an IPv6 host may be in brackets) -> (host, port in 1..65535); a usage error
+// naming `flag` otherwise.
+std::pair<std::string, int64_t> parse_host_port(const std::string& text, const std::string& flag);
 
 // "R/N" from a --shard flag; with the flag empty, the environment's RANK and WORLD_SIZE (as
 // garden launch and torchrun set them) where both are set; else the whole (0/1). A usage

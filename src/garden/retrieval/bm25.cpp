@@ -236,7 +236,13 @@ Bm25Index::Bm25Index(const std::vector<fs::path>& shards) : state_(std::make_uni
   } catch (const Xapian::Error& e) {
     throw Error("index " + shards[0].string() + ": cannot read the Xapian databases (" + e.get_msg() + ")");
   }
-  if (count > 1) manifest_["documents"] = state_->doc_ids.size();
+  if (count > 1) {
+    std::unordered_set<std::string> seen;
+    for (size_t i = 0; i < state_->doc_ids.size(); ++i)
+      if (!seen.insert(state_->doc_ids[i]).second)
+        throw Error(fmt::format("BM25 shards {}...: document '{}' is in two of them; shards must not overlap", shards[0].string(), state_->doc_ids[i]));
+    manifest_["documents"] = state_->doc_ids.size();
+  }
 }
 
 Bm25Index::~Bm25Index() = default;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <set>
 #include <unordered_map>
 
 #include "garden/core/error.h"
@@ -288,7 +289,11 @@ void build_shard_index(const std::vector<std::filesystem::path>& members, const 
   const auto out_abs = std::filesystem::absolute(out).lexically_normal();
   Json relative = Json::array();
   Json first;
+  std::set<std::filesystem::path> folders;
+  std::unordered_map<std::string, std::string> shard_of;  // dense: document id -> the member holding it
   for (const auto& member : members) {
+    if (!folders.insert(std::filesystem::weakly_canonical(member)).second)
+      usage_error("--member " + member.string() + " is given twice: each shard once");
     const std::string kind = index_kind(member);
     if (kind != "bm25" && kind != "flat" && kind != "hnsw" && kind != "ivfpq")
       usage_error(fmt::format("--member {} is a {} index: shards are bm25 or dense (flat, hnsw, ivfpq) indexes", member.string(), kind));
@@ -307,6 +312,12 @@ void build_shard_index(const std::vector<std::filesystem::path>& members, const 
                                 "settings, or the same metric, width and model",
                                 member.string(), members.front().string()));
     }
+    // Shards split one corpus: a document in two would be found twice. (BM25 shards are
+    // checked when opened, where their ids are read anyway.)
+    if (kind != "bm25")
+      for (const auto& id : read_json_file(member / "ids.json"))
+        if (const auto [it, fresh] = shard_of.emplace(id.get<std::string>(), member.string()); !fresh)
+          usage_error(fmt::format("--member {} holds document '{}', as does {}: shards must not overlap", member.string(), it->first, it->second));
     relative.push_back(std::filesystem::absolute(member).lexically_normal().lexically_relative(out_abs).string());
   }
   const auto staged = staging_path(out);

@@ -5,13 +5,13 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
-#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
 #include <cstdlib>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 #include "garden/core/error.h"
 
@@ -26,16 +26,8 @@ constexpr auto kHeartbeatWatch = std::chrono::milliseconds(3500);
 std::string heartbeat_key(int64_t rank) { return fmt::format("garden/heartbeat/{}", rank); }
 std::string failure_key(int64_t rank) { return fmt::format("garden/failed/{}", rank); }
 
-int64_t parse_variable(const char* name, int64_t min, int64_t max) {
-  const char* text = std::getenv(name);
-  if (text == nullptr) return -1;
-  char* end = nullptr;
-  errno = 0;
-  const long long value = std::strtoll(text, &end, 10);
-  if (*text == '\0' || *end != '\0' || errno != 0 || value < min || value > max)
-    usage_error(fmt::format("${} must be an integer in {}..{}, got '{}'", name, min, max, text));
-  return value;
-}
+// c10d's and Gloo's messages end in a C++ backtrace: the first line says what happened.
+std::string first_line(const std::string& message) { return message.substr(0, message.find('\n')); }
 
 bool is_loopback(const std::string& host) { return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1"; }
 
@@ -52,7 +44,7 @@ c10::intrusive_ptr<c10d::TCPStore> connect_store(const DistributedSpec& spec, bo
 }  // namespace
 
 void DistributedSpec::validate() const {
-  if (world_size < 1) usage_error(fmt::format("--world-size must be >= 1, got {}", world_size));
+  if (world_size < 1 || world_size > kMaxRanks) usage_error(fmt::format("--world-size must be in 1..{}, got {}", kMaxRanks, world_size));
   if (rank < 0 || rank >= world_size) usage_error(fmt::format("--rank must be in 0..{} for a world of {}, got {}", world_size - 1, world_size, rank));
   if (master_port < 1 || master_port > 65535) usage_error(fmt::format("the master port must be in 1..65535, got {}", master_port));
   if (master_addr.empty()) usage_error("the master address is empty");
@@ -60,24 +52,16 @@ void DistributedSpec::validate() const {
 }
 
 void DistributedSpec::set_master(const std::string& host_port, const std::string& flag) {
-  const auto colon = host_port.rfind(':');
-  std::string host = colon == std::string::npos ? "" : host_port.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  const std::string port = colon == std::string::npos ? "" : host_port.substr(colon + 1);
-  char* end = nullptr;
-  const long value = port.empty() ? 0 : std::strtol(port.c_str(), &end, 10);
-  if (host.empty() || port.empty() || *end != '\0' || value < 1 || value > 65535)
-    usage_error(fmt::format("{} must be HOST:PORT (rank 0's address and a free port), got '{}'", flag, host_port));
-  master_addr = host;
-  master_port = value;
+  std::tie(master_addr, master_port) = parse_host_port(host_port, flag);
 }
 
 DistributedSpec DistributedSpec::from_environment() {
   DistributedSpec spec;
-  if (const int64_t world = parse_variable("WORLD_SIZE", 1, 1 << 20); world > 0) spec.world_size = world;
-  if (const int64_t rank = parse_variable("RANK", 0, 1 << 20); rank >= 0) spec.rank = rank;
+  const ShardSpec ranks = shard_spec("");  // RANK and WORLD_SIZE, checked together
+  spec.world_size = ranks.count;
+  spec.rank = ranks.rank;
   if (const char* addr = std::getenv("MASTER_ADDR"); addr != nullptr && *addr != '\0') spec.master_addr = addr;
-  if (const int64_t port = parse_variable("MASTER_PORT", 1, 65535); port > 0) spec.master_port = port;
+  if (const auto port = integer_variable("MASTER_PORT", 1, 65535)) spec.master_port = *port;
   return spec;
 }
 
@@ -126,8 +110,7 @@ struct ProcessGroup::Impl {
     } catch (const Error&) {
       throw;
     } catch (const std::exception& e) {
-      std::string cause = e.what();
-      if (const auto newline = cause.find('\n'); newline != std::string::npos) cause.resize(newline);
+      const std::string cause = first_line(e.what());
       throw Error(fmt::format("rank {}: the {} across {} ranks failed: {} ({})", spec.rank, operation, spec.world_size, diagnose(), cause));
     }
   }
@@ -145,8 +128,7 @@ ProcessGroup::ProcessGroup(const DistributedSpec& spec) : impl_(std::make_unique
   try {
     impl_->store = connect_store(spec, spec.rank == 0, true);
   } catch (const std::exception& e) {
-    std::string cause = e.what();
-    if (const auto newline = cause.find('\n'); newline != std::string::npos) cause.resize(newline);
+    const std::string cause = first_line(e.what());
     throw Error(fmt::format("rank {}: rendezvous at {}:{} failed: not all {} ranks joined within {} s, or the address is wrong "
                             "(every rank needs the same MASTER_ADDR:MASTER_PORT, which rank 0 serves) ({})",
                             spec.rank, spec.master_addr, spec.master_port, spec.world_size, spec.timeout_seconds, cause));
@@ -181,8 +163,7 @@ ProcessGroup::ProcessGroup(const DistributedSpec& spec) : impl_(std::make_unique
     impl_->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(c10::make_intrusive<c10d::PrefixStore>("gloo", impl_->store),
                                                              static_cast<int>(spec.rank), static_cast<int>(spec.world_size), options);
   } catch (const std::exception& e) {
-    std::string cause = e.what();
-    if (const auto newline = cause.find('\n'); newline != std::string::npos) cause.resize(newline);
+    const std::string cause = first_line(e.what());
     std::vector<std::string> missing;
     try {
       for (int64_t r = 0; r < spec.world_size; ++r)
@@ -231,21 +212,20 @@ std::vector<double> ProcessGroup::sum(const std::vector<double>& values) {
   return std::vector<double>(data, data + values.size());
 }
 
-torch::Tensor ProcessGroup::all_gather(const torch::Tensor& local) {
+std::vector<torch::Tensor> ProcessGroup::gather_parts(const torch::Tensor& local) {
   std::vector<std::vector<at::Tensor>> outputs(1);
   for (int64_t r = 0; r < size_; ++r) outputs[0].push_back(torch::empty_like(local, at::MemoryFormat::Contiguous));
   std::vector<at::Tensor> inputs{local.detach().contiguous()};
   impl_->run("all-gather", impl_->guarded("all-gather", [&] { return impl_->gloo->allgather(outputs, inputs); }));
-  return torch::cat(outputs[0]);
+  return outputs[0];
 }
 
+torch::Tensor ProcessGroup::all_gather(const torch::Tensor& local) { return torch::cat(gather_parts(local)); }
+
 torch::Tensor ProcessGroup::all_gather_with_local_grad(const torch::Tensor& local) {
-  std::vector<std::vector<at::Tensor>> outputs(1);
-  for (int64_t r = 0; r < size_; ++r) outputs[0].push_back(torch::empty_like(local, at::MemoryFormat::Contiguous));
-  std::vector<at::Tensor> inputs{local.detach().contiguous()};
-  impl_->run("all-gather", impl_->guarded("all-gather", [&] { return impl_->gloo->allgather(outputs, inputs); }));
-  outputs[0][static_cast<size_t>(rank_)] = local;
-  return torch::cat(outputs[0]);
+  auto parts = gather_parts(local);
+  parts[static_cast<size_t>(rank_)] = local;  // the one part backward reaches
+  return torch::cat(parts);
 }
 
 void ProcessGroup::broadcast(std::vector<torch::Tensor>& tensors, int64_t root) {
@@ -291,6 +271,7 @@ struct GradientReducer::State {
   std::vector<unsigned> hooks;
   size_t next_launch = 0;
   bool armed = false;
+  int64_t launched_in_backward = 0, overlapped = 0;
 
   torch::Tensor slot(size_t index) {
     auto& bucket = buckets[bucket_of[index]];
@@ -302,6 +283,7 @@ struct GradientReducer::State {
   void launch_ready(bool all) {
     while (next_launch < buckets.size() && (all || buckets[next_launch].ready == buckets[next_launch].parameters.size())) {
       auto& bucket = buckets[next_launch++];
+      if (!all) ++launched_in_backward;
       std::vector<at::Tensor> one{bucket.buffer};
       bucket.work = group->impl().guarded("gradient all-reduce", [&] { return group->impl().gloo->allreduce(one); });
     }
@@ -394,6 +376,11 @@ void GradientReducer::finish() {
   std::fill(s.arrived.begin(), s.arrived.end(), false);
   s.next_launch = 0;
   s.armed = false;
+  s.overlapped = s.launched_in_backward;
+  s.launched_in_backward = 0;
 }
+
+int64_t GradientReducer::overlapped_buckets() const { return state_->overlapped; }
+int64_t GradientReducer::buckets() const { return static_cast<int64_t>(state_->buckets.size()); }
 
 }  // namespace garden::train

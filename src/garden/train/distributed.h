@@ -69,6 +69,8 @@ class ProcessGroup {
 
  private:
   void stop_heartbeat();
+  // Every rank's `local`, detached, in rank order.
+  std::vector<torch::Tensor> gather_parts(const torch::Tensor& local);
   std::unique_ptr<Impl> impl_;
   int64_t rank_ = 0, size_ = 1;
 };
@@ -91,6 +93,10 @@ class GradientReducer {
   // After that backward: launches what is left, waits for every bucket and writes the mean
   // over ranks into every parameter's gradient.
   void finish();
+  // Of the last finish(): the buckets launched while backward was still running (overlap),
+  // and all of them.
+  int64_t overlapped_buckets() const;
+  int64_t buckets() const;
 
  private:
   struct State;

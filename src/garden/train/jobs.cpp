@@ -50,6 +50,9 @@ TrainConfig train_config_of(const Json& json, const std::string& where, int64_t 
 // The process group of a data-parallel job; nothing for one process.
 std::unique_ptr<ProcessGroup> join_group(const JobSetup& setup) {
   if (!setup.distributed.active()) return nullptr;
+  // Gloo moves CPU tensors; CUDA ranks would want NCCL, which garden does not wire in yet.
+  if (setup.device.is_cuda())
+    usage_error("data-parallel training runs on the CPU (Gloo): NCCL for CUDA ranks is not supported yet; use --device cpu or one process");
   auto group = std::make_unique<ProcessGroup>(setup.distributed);
   if (group->rank() == 0)
     fmt::print(stderr, "data-parallel: {} ranks joined at {}:{}\n", group->size(), setup.distributed.master_addr,

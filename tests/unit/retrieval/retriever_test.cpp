@@ -258,6 +258,10 @@ TEST(ShardIndex, Bm25ShardsRankAsOneIndex) {
     expect_same_run(sharded->search(queries, 7), want);
     for (const auto& hit : want.at("q2")) EXPECT_NEAR(*sharded->score_pairs({queries[1]}, {hit.doc_id})[0], hit.score, 1e-9);
   }
+  // The whole collection twice is no sharding: every document would be found twice.
+  build_shard_index({dir.path() / "full", dir.path() / "s2-0"}, dir.path() / "overlapping");
+  testing::expect_error_containing([&] { open_index(dir.path() / "overlapping"); }, "is in two of them");
+  testing::expect_error_containing([&] { build_shard_index({dir.path() / "s2-0", dir.path() / "s2-0"}, dir.path() / "twice"); }, "given twice");
 }
 
 // Dense shards (the rows of one matrix split in two flat indexes) searched as one: the
@@ -291,6 +295,7 @@ TEST(ShardIndex, DenseShardsMergeByScore) {
   testing::expect_error_containing([&] { build_shard_index({members[0], dir.path() / "bm25"}, dir.path() / "mixed"); }, "does not match");
   build_dense_index(random_rows(5, 4, 1), {"x1", "x2", "x3", "x4", "x5"}, dir.path() / "narrow", flat, Json::object());
   testing::expect_error_containing([&] { build_shard_index({members[0], dir.path() / "narrow"}, dir.path() / "mixed"); }, "does not match");
+  testing::expect_error_containing([&] { build_shard_index({members[0], dir.path() / "full"}, dir.path() / "mixed"); }, "shards must not overlap");
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "mixed"));
 }
 

@@ -141,6 +141,15 @@ TEST(Distributed, GradientReducerAveragesAsOneProcessOnTheWholeBatch) {
         (torch::mse_loss(net->forward(rows), targets) / 2).backward();
       }
       reducer.finish();
+      // Small buckets: all but the one holding the unused parameter (whose gradient never
+      // arrives) go out during backward; one bucket holds it all and waits for finish().
+      if (bucket_bytes == 200) {
+        EXPECT_GT(reducer.buckets(), 2);
+        EXPECT_EQ(reducer.overlapped_buckets(), reducer.buckets() - 1);
+      } else {
+        EXPECT_EQ(reducer.buckets(), 1);
+        EXPECT_EQ(reducer.overlapped_buckets(), 0);
+      }
     });
     for (const auto& net : nets) {
       const auto got = net->named_parameters(), want = reference->named_parameters();
