@@ -92,17 +92,23 @@ inline void expect_gradients_match(torch::nn::Module& module, const std::functio
   }
 }
 
-// A byte-level embedder, d=16, one layer, with the given pooling, head and score; the same
-// weights on every call (seeded).
-inline model::Embedder tiny_embedder_with(const model::EmbedderConfig& e, double dropout = 0.0) {
-  torch::manual_seed(5);
+// A byte-level transformer's config: d=16, one layer, two heads.
+inline model::TransformerConfig byte_config(int64_t max_seq = 64) {
   model::TransformerConfig c;
   c.vocab = text::ByteTokenizer().vocab_size();
   c.d_model = 16;
   c.n_layers = 1;
   c.n_heads = 2;
   c.d_ff = 32;
-  c.max_seq = 64;
+  c.max_seq = max_seq;
+  return c;
+}
+
+// A byte-level embedder (byte_config) with the given pooling, head and score; the same
+// weights on every call (seeded).
+inline model::Embedder tiny_embedder_with(const model::EmbedderConfig& e, double dropout = 0.0) {
+  torch::manual_seed(5);
+  auto c = byte_config();
   c.dropout = dropout;
   return model::Embedder(model::Transformer(c), e);
 }

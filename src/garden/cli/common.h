@@ -57,6 +57,7 @@ void register_serve(CLI::App& app);
 void register_export(CLI::App& app);
 void register_collapse(CLI::App& app);
 void register_dsi(CLI::App& app);
+void register_llm2vec_gen(CLI::App& app);
 void register_launch(CLI::App& app);
 // Subcommands of the eval and data groups that live in cli/multiturn.cpp (it needs libtorch).
 void register_eval_multiturn(CLI::App& eval);

@@ -256,7 +256,10 @@ void add_embed_train(CLI::App& group) {
   auto train_cmd = std::make_shared<EmbedTrainCommand>();
   train_cmd->run.out = "runs/embed";
   auto* train = group.add_subcommand("train", "contrastive training: InfoNCE on query/positive[/negatives] pairs, or SimCSE on sentences");
-  train->add_option("--objective", train_cmd->objective, "infonce (pairs, hard negatives, stages) | simcse (a sentence and itself under dropout)")
+  train->add_option("--objective", train_cmd->objective,
+                    "infonce (pairs, hard negatives, stages) | simcse (a sentence and itself under dropout) | llm2vec-gen (special "
+                    "tokens on a frozen LM compress its answers; data from garden llm2vec-gen prepare; training defaults: lr 1e-3, "
+                    "600 steps of 16, warm-up 50)")
       ->capture_default_str();
   train->add_option("--model", train_cmd->job.model, "embedding model to train (garden embed init, or a trained one or run)");
   add_run_folder_options(*train, train_cmd->run);
@@ -264,8 +267,16 @@ void add_embed_train(CLI::App& group) {
       ->delimiter(',');
   train->add_option("--train", train_cmd->job.train_file,
                     "infonce: pairs .jsonl {\"query\", \"positive\", \"negatives\": [...]}; simcse: sentences, one a line "
-                    "(default: the built-in corpus)");
-  train->add_option("--eval", train_cmd->job.eval_file, "infonce: held-out pairs .jsonl (val_loss)");
+                    "(default: the built-in corpus); llm2vec-gen: prepared queries .jsonl");
+  train->add_option("--eval", train_cmd->job.eval_file, "infonce: held-out pairs .jsonl (val_loss); llm2vec-gen: held-out prepared queries");
+  train->add_option("--special-tokens", train_cmd->job.special_tokens, "llm2vec-gen: K special (compression) tokens after the query")
+      ->capture_default_str();
+  train->add_option("--lambda-rec", train_cmd->job.generative_weights.reconstruction, "llm2vec-gen: weight of the reconstruction loss")
+      ->capture_default_str();
+  train->add_option("--lambda-align", train_cmd->job.generative_weights.alignment, "llm2vec-gen: weight of the alignment loss")
+      ->capture_default_str();
+  train->add_option("--query-tokens", train_cmd->job.generative_max_tokens, "llm2vec-gen: query tokens kept (the last ones) before the special tokens")
+      ->capture_default_str();
   train->add_option("--dropout", train_cmd->job.simcse_dropout, "simcse: dropout of every layer while training")->capture_default_str();
   train->add_option("--max-tokens", train_cmd->job.simcse_max_tokens, "simcse: sentences longer than this are skipped")
       ->capture_default_str();

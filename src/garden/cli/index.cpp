@@ -111,7 +111,7 @@ void add_index_build(CLI::App& index) {
         b->dense.kind = b->kind;
         retrieval::EmbeddingModel encoder(b->model);
         b->dense.metric = b->metric.empty() ? encoder.metric() : b->metric;
-        retrieval::build_dense_index(retrieval::encode_with_model(encoder, texts, "", b->batch, "encode"), ids, out,
+        retrieval::build_dense_index(retrieval::encode_with_model(encoder, texts, encoder.document_instruction(), b->batch, "encode"), ids, out,
                                      b->dense, provenance);
         fmt::print("wrote {}\n", out.string());
         return;

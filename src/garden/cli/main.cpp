@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   garden::cli::register_export(app);
   garden::cli::register_collapse(app);
   garden::cli::register_dsi(app);
+  garden::cli::register_llm2vec_gen(app);
   garden::cli::register_launch(app);
   try {
     app.parse(argc, argv);

@@ -7,6 +7,7 @@
 #include "garden/core/error.h"
 #include "garden/core/files.h"
 #include "garden/core/safetensors.h"
+#include "garden/model/generation.h"
 #include "garden/model/model_folder.h"
 
 namespace garden::model {
@@ -101,6 +102,56 @@ torch::Tensor alignment_loss(const torch::Tensor& embedding, const torch::Tensor
     throw Error(fmt::format("alignment loss: embeddings {} and teacher vectors {} differ in shape", c10::str(embedding.sizes()),
                             c10::str(teacher.sizes())));
   return (embedding - teacher).pow(2).mean();
+}
+
+namespace {
+
+std::vector<int64_t> query_row(const text::Tokenizer& tokenizer, const std::string& instruction, const std::string& text) {
+  auto ids = tokenizer.encode(instruction + text);
+  ids.insert(ids.begin(), tokenizer.bos_id());
+  return ids;
+}
+
+}  // namespace
+
+torch::Tensor encode_generative_texts(GenerativeEmbedder& model, const text::Tokenizer& tokenizer, const std::vector<std::string>& texts,
+                                      const std::string& instruction, int64_t batch_size, const std::function<void(int64_t)>& progress) {
+  if (batch_size < 1) usage_error(fmt::format("batch size must be >= 1, got {}", batch_size));
+  torch::NoGradGuard no_grad;
+  const bool was_training = model->is_training();
+  model->eval();
+  std::vector<torch::Tensor> parts;
+  const auto size = static_cast<size_t>(batch_size);
+  for (size_t start = 0; start < texts.size(); start += size) {
+    std::vector<std::vector<int64_t>> rows;
+    for (size_t i = start; i < std::min(texts.size(), start + size); ++i) rows.push_back(query_row(tokenizer, instruction, texts[i]));
+    parts.push_back(model->encode(rows).embedding.to(torch::kCPU, torch::kFloat));
+    if (progress) progress(static_cast<int64_t>(std::min(texts.size(), start + size)));
+  }
+  model->train(was_training);
+  if (parts.empty()) return torch::zeros({0, model->config().embedding_dims});
+  return torch::nn::functional::normalize(torch::cat(parts), torch::nn::functional::NormalizeFuncOptions().dim(1));
+}
+
+std::vector<std::string> decode_soft_prompts(GenerativeEmbedder& model, const text::Tokenizer& tokenizer, const std::vector<std::string>& texts,
+                                             const std::string& instruction, int64_t max_new_tokens) {
+  if (max_new_tokens < 1) usage_error(fmt::format("max_new_tokens must be >= 1, got {}", max_new_tokens));
+  torch::NoGradGuard no_grad;
+  const bool was_training = model->is_training();
+  model->eval();
+  GenerateOptions options;
+  options.max_new_tokens = max_new_tokens;
+  options.temperature = 0;
+  options.stop_tokens = {tokenizer.eos_id()};
+  std::vector<std::string> out;
+  for (const auto& text : texts) {
+    const auto soft_prompt = model->encode({query_row(tokenizer, instruction, text)}).soft_prompt[0];
+    auto tokens = generate_from_embeddings(model->backbone, soft_prompt, options).front().tokens;
+    if (!tokens.empty() && tokens.back() == tokenizer.eos_id()) tokens.pop_back();
+    out.push_back(tokenizer.decode(tokens));
+  }
+  model->train(was_training);
+  return out;
 }
 
 void save_generative_embedder(const std::filesystem::path& dir, GenerativeEmbedder& model, const std::string& tokenizer_spec) {

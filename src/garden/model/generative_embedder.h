@@ -11,11 +11,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "garden/core/json.h"
 #include "garden/model/transformer.h"
+#include "garden/text/tokenizer.h"
 
 namespace garden::model {
 
@@ -56,6 +58,25 @@ TORCH_MODULE(GenerativeEmbedder);
 
 // The alignment loss ||e - t||^2 / d_T, averaged over the batch: e and t [B,d_T].
 torch::Tensor alignment_loss(const torch::Tensor& embedding, const torch::Tensor& teacher);
+
+// What documents are read with (the paper's corpus instruction): a generative embedder embeds
+// what the backbone would answer, and the answer to a passage is its summary.
+inline constexpr const char* kDocumentInstruction = "Summarize the following passage: ";
+
+// Texts embedded in batches: BOS, then the instruction and the text as one string (the
+// query's last max_tokens tokens are kept), then the special tokens; unit vectors [N,d_T],
+// float32 on the CPU, in input order, in eval mode. `progress` (optional) is told how many
+// are done.
+torch::Tensor encode_generative_texts(GenerativeEmbedder& model, const text::Tokenizer& tokenizer, const std::vector<std::string>& texts,
+                                      const std::string& instruction, int64_t batch_size,
+                                      const std::function<void(int64_t)>& progress = {});
+
+// The text each soft prompt decodes into: the texts read as encode_generative_texts reads
+// them, each one's soft prompt S fed alone to the frozen backbone and decoded greedily up to
+// max_new_tokens or EOS (the paper's interpretability probe). Special tokens are not in the
+// vocabulary, so they can never be decoded.
+std::vector<std::string> decode_soft_prompts(GenerativeEmbedder& model, const text::Tokenizer& tokenizer, const std::vector<std::string>& texts,
+                                             const std::string& instruction, int64_t max_new_tokens);
 
 // A model folder (model/model_folder.h) of a generative embedder: model.safetensors with the
 // backbone, the special tokens and the projections; config.json {"kind":

@@ -148,7 +148,8 @@ MiningReport mine_dense_negatives(std::vector<text::TextPair>& pairs, const std:
       ids.push_back(doc.id);
       texts.push_back(document_text(doc));
     }
-    build_dense_index(encode_with_model(teacher, texts, "", 64, "documents"), ids, index_dir, DenseOptions{}, fingerprint);
+    build_dense_index(encode_with_model(teacher, texts, teacher.document_instruction(), 64, "documents"), ids, index_dir, DenseOptions{},
+                      fingerprint);
   }
   SearchOptions options;
   options.model = &teacher;

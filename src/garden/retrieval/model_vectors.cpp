@@ -8,19 +8,48 @@
 #include "garden/core/files.h"
 #include "garden/core/progress.h"
 #include "garden/model/embedder.h"
+#include "garden/model/generative_embedder.h"
 #include "garden/retrieval/dense.h"
 #include "garden/train/run_folder.h"
 
 namespace garden::retrieval {
 
-EmbeddingModel::EmbeddingModel(const std::filesystem::path& dir)
-    : dir_(dir), loaded_(std::make_unique<model::LoadedEmbedder>(model::load_embedder(train::model_folder(dir)))) {}
+namespace {
+
+bool is_generative_folder(const std::filesystem::path& folder) {
+  const auto config = folder / "config.json";
+  return std::filesystem::exists(config) && read_json_file(config).value("kind", std::string()) == "generative_embedder";
+}
+
+}  // namespace
+
+EmbeddingModel::EmbeddingModel(const std::filesystem::path& dir) : dir_(dir) {
+  const auto folder = train::model_folder(dir);
+  if (is_generative_folder(folder))
+    generative_ = std::make_unique<model::LoadedGenerativeEmbedder>(model::load_generative_embedder(folder));
+  else
+    loaded_ = std::make_unique<model::LoadedEmbedder>(model::load_embedder(folder));
+}
 
 EmbeddingModel::~EmbeddingModel() = default;
 
-int64_t EmbeddingModel::dims() const { return loaded_->embedder->dims(); }
+int64_t EmbeddingModel::dims() const {
+  return generative_ ? generative_->model->config().embedding_dims : loaded_->embedder->dims();
+}
 
-std::string EmbeddingModel::metric() const { return loaded_->embedder->config().unit_vectors ? "cosine" : "ip"; }
+std::string EmbeddingModel::metric() const {
+  return generative_ || loaded_->embedder->config().unit_vectors ? "cosine" : "ip";
+}
+
+std::string EmbeddingModel::document_instruction() const { return generative_ ? model::kDocumentInstruction : ""; }
+
+model::LoadedEmbedder& EmbeddingModel::loaded() {
+  if (generative_)
+    throw Error(fmt::format("{} is a generative embedder (LLM2Vec-Gen): this command reads embedders; embed encode, index build "
+                            "and search, eval retrieval and llm2vec-gen decode read it",
+                            dir_.string()));
+  return *loaded_;
+}
 
 namespace {
 
@@ -45,7 +74,15 @@ Matrix to_matrix(const at::Tensor& embeddings) {
 
 Matrix encode_with_model(EmbeddingModel& model, const std::vector<std::string>& texts, const std::string& instruction,
                          int64_t batch_size, const std::string& label) {
-  return encode_matrix(model.loaded().embedder, *model.loaded().tokenizer, texts, instruction, batch_size, label);
+  if (!model.generative()) return encode_matrix(model.loaded().embedder, *model.loaded().tokenizer, texts, instruction, batch_size, label);
+  auto& loaded = model.loaded_generative();
+  const auto tokenizer = text::load_tokenizer(loaded.tokenizer_spec);
+  if (label.empty()) return to_matrix(model::encode_generative_texts(loaded.model, *tokenizer, texts, instruction, batch_size));
+  Progress progress(label, static_cast<int64_t>(texts.size()), "texts");
+  const auto vectors =
+      model::encode_generative_texts(loaded.model, *tokenizer, texts, instruction, batch_size, [&](int64_t done) { progress.update(done); });
+  progress.finish();
+  return to_matrix(vectors);
 }
 
 EncodedCollection encode_collection(model::Embedder& embedder, const text::Tokenizer& tokenizer, const Collection& collection,
@@ -67,8 +104,22 @@ EncodedCollection encode_collection(model::Embedder& embedder, const text::Token
 
 Run exact_run_with_model(EmbeddingModel& model, const Collection& collection, const std::string& instruction, int64_t k,
                          int64_t batch_size) {
-  const auto e = encode_collection(model.loaded().embedder, *model.loaded().tokenizer, collection, instruction, batch_size, true);
-  return hits_to_run(exact_search(e.docs, e.queries, k), e.query_ids, e.doc_ids);
+  if (!model.generative()) {
+    const auto e = encode_collection(model.loaded().embedder, *model.loaded().tokenizer, collection, instruction, batch_size, true);
+    return hits_to_run(exact_search(e.docs, e.queries, k), e.query_ids, e.doc_ids);
+  }
+  std::vector<std::string> doc_ids, doc_texts, query_ids, query_texts;
+  for (const auto& d : collection.corpus) {
+    doc_ids.push_back(d.id);
+    doc_texts.push_back(document_text(d));
+  }
+  for (const auto& q : collection.queries) {
+    query_ids.push_back(q.id);
+    query_texts.push_back(q.text);
+  }
+  const auto docs = encode_with_model(model, doc_texts, model.document_instruction(), batch_size, "documents");
+  const auto queries = encode_with_model(model, query_texts, instruction, batch_size, "queries");
+  return hits_to_run(exact_search(docs, queries, k), query_ids, doc_ids);
 }
 
 Json model_fingerprint(const std::filesystem::path& model_dir) {

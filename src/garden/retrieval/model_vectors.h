@@ -1,5 +1,6 @@
-// Dense vectors from a garden embedding model (model/embedder.h), so that indexes can be
-// built and searched with --model instead of precomputed vector files. The index manifest
+// Dense vectors from a garden embedding model (model/embedder.h) or a generative embedder
+// (LLM2Vec-Gen, model/generative_embedder.h), so that indexes can be built and searched with
+// --model instead of precomputed vector files. The index manifest
 // records the model's fingerprint; searching with another model is refused.
 #pragma once
 
@@ -17,6 +18,7 @@ class Tensor;
 }
 namespace garden::model {
 struct LoadedEmbedder;
+struct LoadedGenerativeEmbedder;
 class Embedder;
 }  // namespace garden::model
 namespace garden::text {
@@ -27,6 +29,7 @@ namespace garden::retrieval {
 
 // An embedding model folder (or training run) loaded once, weights and tokenizer, and passed
 // to the calls below; the header stays free of libtorch for the commands that include it.
+// The folder's config.json says which kind it is.
 class EmbeddingModel {
  public:
   explicit EmbeddingModel(const std::filesystem::path& dir);
@@ -38,11 +41,19 @@ class EmbeddingModel {
   // The index metric that ranks as the model scores: "cosine", or "ip" for a model scored by
   // raw inner product (embed init --score dot, ANCE), whose vectors' lengths count.
   std::string metric() const;
-  model::LoadedEmbedder& loaded() { return *loaded_; }
+  // What documents are read with: nothing for an embedder, the corpus instruction
+  // (model::kDocumentInstruction) for a generative embedder.
+  std::string document_instruction() const;
+  // The embedder, for the commands that need one (the evaluation suite); an error naming
+  // the folder when it holds a generative embedder.
+  model::LoadedEmbedder& loaded();
+  bool generative() const { return generative_ != nullptr; }
+  model::LoadedGenerativeEmbedder& loaded_generative() { return *generative_; }
 
  private:
   std::filesystem::path dir_;
   std::unique_ptr<model::LoadedEmbedder> loaded_;
+  std::unique_ptr<model::LoadedGenerativeEmbedder> generative_;
 };
 
 // texts -> [N, D] unit vectors; a progress bar labelled `label` on stderr.
@@ -61,8 +72,9 @@ struct EncodedCollection {
 EncodedCollection encode_collection(model::Embedder& embedder, const text::Tokenizer& tokenizer, const Collection& collection,
                                     const std::string& instruction, int64_t batch_size, bool progress = false);
 
-// Encodes a collection's documents and queries (with `instruction` before each query) and
-// ranks every document by cosine for every query, exactly: a TREC run of the top k.
+// Encodes a collection's documents (with the model's document_instruction) and queries (with
+// `instruction` before each) and ranks every document by cosine for every query, exactly: a
+// TREC run of the top k.
 Run exact_run_with_model(EmbeddingModel& model, const Collection& collection, const std::string& instruction, int64_t k,
                          int64_t batch_size);
 

@@ -3,11 +3,153 @@
 #include <fmt/core.h>
 
 #include <cmath>
+#include <fstream>
 
 #include "garden/core/error.h"
+#include "garden/core/files.h"
+#include "garden/core/json.h"
+#include "garden/core/progress.h"
+#include "garden/model/generation.h"
+#include "garden/model/model_folder.h"
+#include "garden/text/corpus.h"
+#include "garden/train/run_folder.h"
 #include "garden/train/embedder_training.h"
 
 namespace garden::train {
+
+std::vector<int64_t> generative_query_tokens(const text::Tokenizer& tokenizer, const std::string& query) {
+  auto ids = tokenizer.encode(query);
+  ids.insert(ids.begin(), tokenizer.bos_id());
+  return ids;
+}
+
+std::vector<GenerativeAnswer> backbone_answers(model::Transformer& backbone, const text::Tokenizer& tokenizer, const std::vector<std::string>& queries,
+                                               const AnswerOptions& options, const std::function<void(int64_t)>& progress) {
+  if (options.max_new_tokens < 1 || options.batch < 1)
+    usage_error(fmt::format("answers need max_new_tokens >= 1 and batch >= 1, got {} and {}", options.max_new_tokens, options.batch));
+  torch::NoGradGuard no_grad;
+  const bool was_training = backbone->is_training();
+  backbone->eval();
+  model::GenerateOptions generate;
+  generate.max_new_tokens = options.max_new_tokens;
+  generate.temperature = 0;
+  generate.stop_tokens = {tokenizer.eos_id()};
+  std::vector<GenerativeAnswer> out;
+  const auto size = static_cast<size_t>(options.batch);
+  for (size_t start = 0; start < queries.size(); start += size) {
+    std::vector<std::vector<int64_t>> prompts;
+    for (size_t i = start; i < std::min(queries.size(), start + size); ++i) {
+      prompts.push_back(generative_query_tokens(tokenizer, queries[i] + options.cue));
+      if (static_cast<int64_t>(prompts.back().size()) + options.max_new_tokens > backbone->config().max_seq)
+        throw Error(fmt::format("query {} ('{}') and its answer of up to {} tokens exceed the model's context of {} tokens", i + 1,
+                                queries[i].substr(0, 60), options.max_new_tokens, backbone->config().max_seq));
+    }
+    for (auto& completion : model::generate_batch(backbone, prompts, std::vector<uint64_t>(prompts.size(), 0), generate)) {
+      GenerativeAnswer answer;
+      answer.tokens = std::move(completion.tokens);
+      if (!answer.tokens.empty() && answer.tokens.back() == tokenizer.eos_id()) answer.tokens.pop_back();
+      answer.text = tokenizer.decode(answer.tokens);
+      answer.tokens.push_back(tokenizer.eos_id());
+      out.push_back(std::move(answer));
+    }
+    if (progress) progress(static_cast<int64_t>(out.size()));
+  }
+  backbone->train(was_training);
+  return out;
+}
+
+std::vector<PreparedQuery> prepare_generative_data(model::Transformer& backbone, const text::Tokenizer& tokenizer, model::Embedder& teacher,
+                                                   const text::Tokenizer& teacher_tokenizer, const std::vector<std::string>& queries,
+                                                   const AnswerOptions& options, const std::function<void(int64_t)>& progress) {
+  auto answers = backbone_answers(backbone, tokenizer, queries, options, progress);
+  std::vector<std::string> texts;
+  for (const auto& a : answers) texts.push_back(a.text);
+  const auto targets = model::encode_features(teacher, teacher_tokenizer, texts, options.batch).contiguous();
+  std::vector<PreparedQuery> out;
+  for (size_t i = 0; i < queries.size(); ++i) {
+    const float* row = targets.data_ptr<float>() + static_cast<int64_t>(i) * targets.size(1);
+    out.push_back({queries[i], std::move(answers[i]), std::vector<float>(row, row + targets.size(1))});
+  }
+  return out;
+}
+
+void write_generative_data(const std::filesystem::path& path, const std::vector<PreparedQuery>& data) {
+  std::string lines;
+  for (const auto& d : data)
+    lines += Json{{"query", d.query}, {"response", d.answer.text}, {"response_ids", d.answer.tokens}, {"teacher", d.teacher}}.dump() + "\n";
+  write_file_atomic(path, lines);
+}
+
+int64_t prepare_generative_file(const GenerativePrepareJob& job) {
+  if (job.backbone.empty() || job.teacher.empty() || job.queries.empty() || job.out.empty())
+    usage_error("llm2vec-gen prepare needs --model, --teacher, --queries and --out");
+  refuse_foreign_output_file(job.out, "prepared LLM2Vec-Gen queries", [](const std::filesystem::path& p) {
+    std::ifstream in(p);
+    std::string first;
+    std::getline(in, first);
+    const auto line = Json::parse(first, nullptr, false);
+    return line.is_object() && line.contains("response_ids") && line.contains("teacher");
+  });
+  std::vector<std::string> queries;
+  if (std::filesystem::path(job.queries).extension() == ".jsonl") {
+    for_each_jsonl_object(job.queries, [&](const Json& line, int64_t number) {
+      if (!line.contains("text") || !line["text"].is_string())
+        throw Error(fmt::format("{}:{}: no \"text\" string (a query a line, as BEIR's queries.jsonl)", job.queries, number));
+      queries.push_back(line["text"].get<std::string>());
+    });
+  } else {
+    queries = text::read_text_documents(job.queries, text::TextUnit::line);
+  }
+  if (queries.empty()) throw Error(job.queries + ": no queries");
+  auto backbone = model::load_model(model_folder(job.backbone));
+  const auto tokenizer = text::load_tokenizer(backbone.tokenizer_spec);
+  auto teacher = model::load_embedder(model_folder(job.teacher));
+  Progress progress("answers", static_cast<int64_t>(queries.size()), "queries");
+  const auto data = prepare_generative_data(backbone.model, *tokenizer, teacher.embedder, *teacher.tokenizer, queries, job.answers,
+                                            [&](int64_t done) { progress.update(done); });
+  progress.finish();
+  write_generative_data(job.out, data);
+  return static_cast<int64_t>(data.size());
+}
+
+std::vector<std::string> decode_generative(const std::string& model, const std::vector<std::string>& texts, const std::string& instruction,
+                                           int64_t max_new_tokens) {
+  if (texts.empty()) usage_error("nothing to decode: give --text or --input");
+  auto loaded = model::load_generative_embedder(model_folder(model));
+  const auto tokenizer = text::load_tokenizer(loaded.tokenizer_spec);
+  return model::decode_soft_prompts(loaded.model, *tokenizer, texts, instruction, max_new_tokens);
+}
+
+std::vector<GenerativeExample> read_generative_examples(const std::filesystem::path& path, const text::Tokenizer& tokenizer) {
+  std::vector<GenerativeExample> examples;
+  size_t dims = 0;
+  for_each_jsonl_object(path, [&](const Json& line, int64_t number) {
+    const std::string where = fmt::format("{}:{}", path.string(), number);
+    refuse_unknown_keys(line, Json{"query", "response", "response_ids", "teacher"}, where);
+    for (const char* key : {"query", "response_ids", "teacher"})
+      if (!line.contains(key)) throw Error(fmt::format("{}: no \"{}\" (garden llm2vec-gen prepare writes query, response_ids and teacher)", where, key));
+    GenerativeExample example;
+    std::string query;
+    read_field(line, "query", query, where);
+    read_field(line, "response_ids", example.response, where);
+    read_field(line, "teacher", example.teacher, where);
+    if (example.response.empty()) throw Error(where + ": \"response_ids\" is empty (an answer ends with EOS at least)");
+    for (const int64_t id : example.response)
+      if (id < 0 || id >= tokenizer.vocab_size())
+        throw Error(fmt::format("{}: response id {} is outside the vocabulary of {} pieces: prepared with another tokenizer?", where, id,
+                                tokenizer.vocab_size()));
+    if (example.teacher.empty()) throw Error(where + ": \"teacher\" is empty");
+    for (const float v : example.teacher)
+      if (!std::isfinite(v)) throw Error(where + ": \"teacher\" holds a value that is not finite");
+    if (dims == 0) dims = example.teacher.size();
+    if (example.teacher.size() != dims)
+      throw Error(fmt::format("{}: a teacher vector of {} dimensions after ones of {}", where, example.teacher.size(), dims));
+    example.query = generative_query_tokens(tokenizer, query);
+    examples.push_back(std::move(example));
+  });
+  if (examples.empty()) throw Error(path.string() + ": no examples");
+  return examples;
+}
 
 void GenerativeLossWeights::validate() const {
   if (!(std::isfinite(reconstruction) && reconstruction >= 0) || !(std::isfinite(alignment) && alignment >= 0))

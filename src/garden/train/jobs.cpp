@@ -7,6 +7,7 @@
 #include "garden/core/error.h"
 #include "garden/core/files.h"
 #include "garden/model/embedder.h"
+#include "garden/model/generative_embedder.h"
 #include "garden/model/model_folder.h"
 #include "garden/text/corpus.h"
 #include "garden/text/pairs.h"
@@ -187,7 +188,8 @@ TrainResult train_lm(LmJob job) {
 EmbedObjective parse_embed_objective(const std::string& name) {
   if (name == "infonce") return EmbedObjective::infonce;
   if (name == "simcse") return EmbedObjective::simcse;
-  usage_error("--objective must be infonce or simcse, got '" + name + "'");
+  if (name == "llm2vec-gen") return EmbedObjective::llm2vec_gen;
+  usage_error("--objective must be infonce, simcse or llm2vec-gen, got '" + name + "'");
 }
 
 Json embed_train_defaults(EmbedObjective objective) {
@@ -197,6 +199,9 @@ Json embed_train_defaults(EmbedObjective objective) {
                    {"checkpoint_every", 100}});
   if (objective == EmbedObjective::simcse)  // the spec's small-scale recipe (llm2vec.md)
     json.update(Json{{"steps", 150}, {"batch", 64}, {"eval_every", 0}, {"checkpoint_every", 50}});
+  if (objective == EmbedObjective::llm2vec_gen)  // the spec's small-scale recipe (llm2vec-gen.md)
+    json.update(Json{{"lr", 1e-3}, {"warmup", 50}, {"steps", 600}, {"batch", 16}, {"weight_decay", 0.0}, {"eval_every", 100},
+                     {"checkpoint_every", 200}});
   json.erase("seq");  // texts are cut at the embedder's max_tokens
   json.erase("eval_windows");
   return json;
@@ -257,6 +262,57 @@ EmbedJobResult train_stages_job(const EmbedJob& job) {
           static_cast<int64_t>(results.size())};
 }
 
+bool is_generative_embedder_folder(const fs::path& folder) {
+  return fs::exists(folder / "config.json") && read_json_file(folder / "config.json").value("kind", std::string()) == "generative_embedder";
+}
+
+// llm2vec-gen: a frozen language model (or a generative embedder to go on training) and the
+// prepared queries.
+EmbedJobResult train_generative_job(const EmbedJob& job, const TrainConfig& train_config, const std::string& where) {
+  if (job.setup.distributed.active()) usage_error("--objective llm2vec-gen trains in one process: drop --world-size (and WORLD_SIZE)");
+  if (!job.objective_overrides.empty())
+    usage_error(fmt::format("--objective llm2vec-gen: --{} is a setting of contrastive training", job.objective_overrides.begin().key()));
+  if (job.train_file.empty()) usage_error("--train (queries prepared by garden llm2vec-gen prepare) is required");
+  job.generative_weights.validate();
+  const fs::path folder = model_folder(job.model);
+  model::GenerativeEmbedder model{nullptr};
+  std::string tokenizer_spec;
+  if (is_generative_embedder_folder(folder)) {
+    auto loaded = model::load_generative_embedder(folder, job.setup.device);
+    model = loaded.model;
+    tokenizer_spec = loaded.tokenizer_spec;
+  } else {
+    auto lm = model::load_model(folder, job.setup.device);
+    tokenizer_spec = lm.tokenizer_spec;
+    const auto tokenizer = text::load_tokenizer(tokenizer_spec);
+    model::GenerativeEmbedderConfig config;
+    config.special_tokens = job.special_tokens;
+    config.max_tokens = job.generative_max_tokens;
+    config.embedding_dims = static_cast<int64_t>(read_generative_examples(job.train_file, *tokenizer).front().teacher.size());
+    config = model::GenerativeEmbedderConfig::from_json(config.to_json(), where);
+    torch::manual_seed(static_cast<int64_t>(train_config.seed));  // the special tokens' and projections' initial weights
+    model = model::GenerativeEmbedder(lm.model, config);
+  }
+  model->backbone->set_dropout(0.0);  // the backbone is frozen: it reads as at inference
+  const auto tokenizer = text::load_tokenizer(tokenizer_spec);
+  const auto train = read_generative_examples(job.train_file, *tokenizer);
+  const auto held_out = job.eval_file.empty() ? std::vector<GenerativeExample>{} : read_generative_examples(job.eval_file, *tokenizer);
+  for (const auto* set : {&train, &held_out})
+    if (!set->empty() && static_cast<int64_t>(set->front().teacher.size()) != model->config().embedding_dims)
+      throw Error(fmt::format("{}: teacher vectors of {} dimensions, the model embeds into {}", set == &train ? job.train_file : job.eval_file,
+                              set->front().teacher.size(), model->config().embedding_dims));
+  claim_run_folder(job.setup.run.out, "garden embed train", job.setup.run.resume);
+  install_interrupt_handler();
+  Trainer trainer(train_config, job.setup.run.out);
+  trainer.tokenizer_spec = tokenizer_spec;
+  fmt::print(stderr, "LLM2Vec-Gen: {} special tokens on a frozen {}-parameter LM, embeddings of {} dimensions; lambda_rec {}, lambda_align {}; "
+                     "{} training queries, {} held out\n",
+             model->config().special_tokens, model->backbone->parameter_count(), model->config().embedding_dims, job.generative_weights.reconstruction,
+             job.generative_weights.alignment, train.size(), held_out.size());
+  const auto objective = generative_embedding_objective(model, train, held_out, job.generative_weights, train_config, tokenizer_spec);
+  return {trainer.fit(*model, objective, job.setup.run.resume), job.setup.run.out, 1};
+}
+
 }  // namespace
 
 EmbedJobResult train_embedder(EmbedJob job) {
@@ -282,6 +338,10 @@ EmbedJobResult train_embedder(EmbedJob job) {
                                                                 where + " objective");
   const auto train_config = train_config_of(merged(embed_train_defaults(job.objective), cfg, "train", job.train_overrides, where), where + " train",
                                             job.setup.run.stop_after);
+  if (job.objective == EmbedObjective::llm2vec_gen) {
+    if (cfg.contains("objective")) usage_error(job.setup.config_file + ": \"objective\" holds contrastive settings, which llm2vec-gen does not read");
+    return train_generative_job(job, train_config, where);
+  }
   auto loaded = model::load_embedder(model_folder(job.model), job.setup.device);
   const auto group = join_group(job.setup);
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "garden/core/json.h"
+#include "garden/train/generative_embedding.h"
 #include "garden/train/trainer.h"
 
 namespace garden::train {
@@ -60,8 +61,10 @@ TrainResult train_lm(LmJob job);
 
 // ---- embedding models (garden embed train) ----
 // infonce: contrastive pairs (with hard negatives, in stages if asked); simcse: each sentence
-// is its own positive under independent dropout (LLM2Vec's step 3).
-enum class EmbedObjective { infonce, simcse };
+// is its own positive under independent dropout (LLM2Vec's step 3); llm2vec-gen: special
+// tokens on a frozen LM learn to compress its answers and match a teacher's embedding of them
+// (arXiv:2603.10913; data from garden llm2vec-gen prepare).
+enum class EmbedObjective { infonce, simcse, llm2vec_gen };
 EmbedObjective parse_embed_objective(const std::string& name);
 // The objective's training defaults (its contrastive settings are EmbedObjectiveConfig's).
 Json embed_train_defaults(EmbedObjective objective);
@@ -72,10 +75,17 @@ struct EmbedJob {
   std::vector<std::string> stage_files;       // infonce in stages: each {"name", "data", "objective", "train"}
   Json objective_overrides = Json::object();  // EmbedObjectiveConfig fields given as flags
   Json train_overrides = Json::object();
-  std::string model;                          // the embedding model to train (or a run to start from)
-  std::string train_file, eval_file;          // infonce: pairs JSONL; simcse: sentences, one a line (default: built-in corpus)
+  // The embedding model to train (or a run to start from); llm2vec-gen: the frozen language
+  // model, or a generative embedder to go on training.
+  std::string model;
+  // infonce: pairs JSONL; simcse: sentences, one a line (default: built-in corpus);
+  // llm2vec-gen: prepared queries (garden llm2vec-gen prepare)
+  std::string train_file, eval_file;
   double simcse_dropout = 0.3;                // simcse: dropout of every layer while training
   int64_t simcse_max_tokens = 32;             // simcse: longer sentences are skipped
+  GenerativeLossWeights generative_weights;   // llm2vec-gen: lambda_rec, lambda_align
+  int64_t special_tokens = 10;                // llm2vec-gen: K (v2: 10, all compression tokens)
+  int64_t generative_max_tokens = 128;        // llm2vec-gen: query tokens kept before the special tokens
 };
 struct EmbedJobResult {
   TrainResult result;

@@ -3,8 +3,13 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/core.h>
 
+#include "garden/core/artifact_cache.h"
 #include "garden/core/error.h"
+#include "garden/core/files.h"
+#include "garden/model/embedder.h"
 #include "garden/model/model_folder.h"
+#include "garden/text/corpus.h"
+#include "garden/train/embedder_training.h"
 
 namespace garden::train {
 
@@ -92,6 +97,103 @@ std::vector<std::string> sentences_by_length(const std::vector<std::string>& lin
     if (n >= min_tokens && n <= max_tokens) out.push_back(line);
   }
   return out;
+}
+
+namespace {
+
+// Raised whenever a change here changes the teacher it builds.
+constexpr int kLlm2vecTeacherVersion = 1;
+
+TrainConfig teacher_stage_config(const Llm2vecTeacherOptions& options, int64_t batch, double lr, bool bf16) {
+  TrainConfig tc;
+  tc.steps = options.steps;
+  tc.batch = batch;
+  tc.lr = lr;
+  tc.warmup = options.warmup;
+  tc.weight_decay = 0.01;
+  tc.eval_every = 0;
+  tc.checkpoint_every = 0;
+  tc.keep_checkpoints = 1;
+  tc.seed = options.seed;
+  tc.bf16 = bf16;
+  return tc;
+}
+
+std::string prefix_of(const std::string& text, int64_t chars) {
+  return chars > 0 ? text.substr(0, static_cast<size_t>(chars)) : text;
+}
+
+}  // namespace
+
+void Llm2vecTeacherOptions::validate() const {
+  if (steps < 1 || warmup < 0 || mntp_batch < 1 || mntp_seq < 8 || simcse_batch < 2 || max_tokens < 4 || corpus_chars < 0 ||
+      sentence_lines < 0)
+    usage_error("llm2vec teacher: steps >= 1, warmup >= 0, batches >= 1 (SimCSE >= 2), mntp_seq >= 8 and max_tokens >= 4 are needed");
+}
+
+Json Llm2vecTeacherOptions::to_json() const {
+  return {{"steps", steps}, {"warmup", warmup}, {"mntp_batch", mntp_batch}, {"mntp_seq", mntp_seq}, {"simcse_batch", simcse_batch},
+          {"max_tokens", max_tokens}, {"corpus_chars", corpus_chars}, {"sentence_lines", sentence_lines}, {"seed", seed}};
+}
+
+Llm2vecTeacher ensure_llm2vec_teacher(const std::filesystem::path& cache, const BaseLm& base, const text::PreparedCorpus& corpus,
+                                      const Llm2vecTeacherOptions& options, bool quiet) {
+  namespace fs = std::filesystem;
+  options.validate();
+  const Json key = {{"options", options.to_json()},
+                    {"base_weights_sha256", sha256_file_hex(base.model / "model.safetensors")},
+                    {"corpus_train_sha256", sha256_file_hex(corpus.split("train"))},
+                    {"corpus_valid_sha256", sha256_file_hex(corpus.split("valid"))}};
+  const auto build = [&](const fs::path& staged, const fs::path&) {
+    auto loaded = model::load_model(base.model);
+    const auto tokenizer = text::load_tokenizer(loaded.tokenizer_spec);
+    auto lm = loaded.model;
+
+    // MNTP under the bidirectional mask.
+    auto mntp = teacher_stage_config(options, options.mntp_batch, 3e-4, base.bf16);
+    mntp.seq = options.mntp_seq;
+    mntp.eval_windows = 32;
+    const TokenWindows windows(encode_corpus(*tokenizer, prefix_of(read_file(corpus.split("train")), options.corpus_chars)),
+                               encode_corpus(*tokenizer, prefix_of(read_file(corpus.split("valid")), options.corpus_chars)),
+                               tokenizer->bos_id(), mntp.seq, mntp.batch, mntp.eval_windows, options.seed);
+    Trainer mntp_trainer(mntp, staged / "runs" / "mntp");
+    mntp_trainer.quiet = quiet;
+    torch::manual_seed(static_cast<int64_t>(options.seed));
+    const auto mntp_result =
+        mntp_trainer.fit(*lm, mntp_objective(lm, windows, mntp_options_for(*tokenizer, 0.2, MntpStrategy::bert), options.seed,
+                                             loaded.tokenizer_spec),
+                         false);
+
+    // Unsupervised SimCSE: a sentence and itself under another dropout mask.
+    auto lines = text::read_text_documents(corpus.split("train"), text::TextUnit::line);
+    if (options.sentence_lines > 0 && lines.size() > static_cast<size_t>(options.sentence_lines))
+      lines.resize(static_cast<size_t>(options.sentence_lines));
+    const auto pairs = simcse_pairs(sentences_by_length(lines, *tokenizer, 4, 32));
+    model::EmbedderConfig config;
+    config.mask = model::MaskMode::bidirectional;
+    config.pooling = model::Pooling::mean;
+    config.max_tokens = options.max_tokens;
+    config.bf16 = base.bf16;
+    model::Embedder embedder(lm, config);
+    embedder->backbone->set_dropout(0.3);
+    EmbedObjectiveConfig objective;
+    objective.contrastive.temperature = 0.05;
+    const auto simcse = teacher_stage_config(options, options.simcse_batch, 1e-4, base.bf16);
+    Trainer simcse_trainer(simcse, staged / "runs" / "simcse");
+    simcse_trainer.quiet = quiet;
+    torch::manual_seed(static_cast<int64_t>(options.seed));
+    const auto simcse_result =
+        simcse_trainer.fit(*embedder, contrastive_objective(embedder, *tokenizer, pairs, {}, objective, simcse, loaded.tokenizer_spec), false);
+    embedder->backbone->set_dropout(0.0);
+    model::save_embedder(staged / "embedder", embedder, loaded.tokenizer_spec);
+    fs::remove_all(staged / "runs");
+    write_json_atomic(staged / "done.json", Json{{"seconds", mntp_result.seconds + simcse_result.seconds},
+                                                 {"mntp_val_loss", mntp_result.val_loss}, {"options", options.to_json()},
+                                                 {"simcse_sentences", pairs.size()}});
+  };
+  const Artifact artifact = ensure_artifact(cache, {"llm2vec-teacher", kLlm2vecTeacherVersion, key}, build);
+  const Json done = read_json_file(artifact.dir / "done.json");
+  return {artifact.dir / "embedder", artifact.built, done.value("seconds", 0.0), done.value("mntp_val_loss", 0.0)};
 }
 
 }  // namespace garden::train

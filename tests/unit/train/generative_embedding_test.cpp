@@ -8,6 +8,8 @@
 
 #include <fstream>
 
+#include "garden/model/generation.h"
+#include "garden/text/tokenizer.h"
 #include "garden/train/run_folder.h"
 #include "test_helpers.h"
 
@@ -78,6 +80,97 @@ TEST(GenerativeEmbedding, TrainingLeavesTheBackboneAndCheckpointsALoadableModel)
   loaded.model->eval();
   EXPECT_TRUE(torch::equal(loaded.model->encode({data[0].query}).embedding, model->encode({data[0].query}).embedding));
   testing::expect_error_containing([&] { model::load_generative_embedder(dir.path()); }, "no model.safetensors and config.json");
+}
+
+// A byte-level causal LM (testing::byte_config), seeded: the backbone of the data tests.
+model::Transformer answering_byte_lm() {
+  torch::manual_seed(8);
+  return model::Transformer(testing::byte_config());
+}
+
+TEST(GenerativeData, BatchedAnswersAreEachPromptsOwnGreedyAnswer) {
+  torch::set_num_threads(1);
+  const text::ByteTokenizer tokenizer;
+  auto lm = answering_byte_lm();
+  const std::vector<std::string> queries{"Define \"cat\".", "a much longer query about dogs", "x"};
+  AnswerOptions options;
+  options.max_new_tokens = 6;
+  options.batch = 2;  // two batches, the first left-padded
+  options.cue = " A:";
+  const auto answers = backbone_answers(lm, tokenizer, queries, options);
+  ASSERT_EQ(answers.size(), queries.size());
+  model::GenerateOptions greedy;
+  greedy.max_new_tokens = 6;
+  greedy.temperature = 0;
+  greedy.stop_tokens = {tokenizer.eos_id()};
+  for (size_t i = 0; i < queries.size(); ++i) {
+    auto alone = model::generate(lm, generative_query_tokens(tokenizer, queries[i] + " A:"), greedy).front().tokens;
+    if (alone.empty() || alone.back() != tokenizer.eos_id()) alone.push_back(tokenizer.eos_id());  // a cut answer still ends with EOS
+    EXPECT_EQ(answers[i].tokens, alone) << queries[i];
+    EXPECT_EQ(answers[i].text, tokenizer.decode(std::vector<int64_t>(alone.begin(), alone.end() - 1)));
+  }
+  options.max_new_tokens = 60;
+  testing::expect_error_containing([&] { backbone_answers(lm, tokenizer, {"a much longer query"}, options); }, "exceed the model's context of 64");
+}
+
+TEST(GenerativeData, PreparedQueriesRoundTripAndBadFilesAreRefusedByLine) {
+  torch::set_num_threads(1);
+  testing::TempDir dir;
+  const text::ByteTokenizer tokenizer;
+  auto lm = answering_byte_lm();
+  auto teacher = testing::tiny_embedder();
+  AnswerOptions options;
+  options.max_new_tokens = 4;
+  const std::vector<std::string> queries{"one", "two words"};
+  const auto data = prepare_generative_data(lm, tokenizer, teacher, tokenizer, queries, options);
+  ASSERT_EQ(data.size(), 2u);
+  // The teacher's target is its raw (unnormalised) embedding of the answer.
+  const auto features = model::encode_features(teacher, tokenizer, {data[1].answer.text}, 8);
+  ASSERT_EQ(data[1].teacher.size(), static_cast<size_t>(features.size(1)));
+  for (size_t j = 0; j < data[1].teacher.size(); ++j) EXPECT_NEAR(data[1].teacher[j], features[0][static_cast<int64_t>(j)].item<float>(), 1e-5);
+
+  const auto file = dir.path() / "prepared.jsonl";
+  write_generative_data(file, data);
+  const auto examples = read_generative_examples(file, tokenizer);
+  ASSERT_EQ(examples.size(), 2u);
+  EXPECT_EQ(examples[1].query, generative_query_tokens(tokenizer, "two words"));
+  EXPECT_EQ(examples[1].response, data[1].answer.tokens);
+  EXPECT_EQ(examples[1].teacher, data[1].teacher);
+
+  const auto bad = [&](const std::string& second_line, const std::string& fragment) {
+    std::ofstream(dir.path() / "bad.jsonl") << R"({"query": "q", "response_ids": [1, 257], "teacher": [0.5, 1]})" << "\n" << second_line << "\n";
+    testing::expect_error_containing([&] { read_generative_examples(dir.path() / "bad.jsonl", tokenizer); }, fragment);
+  };
+  bad("{not json", "bad.jsonl:2");
+  bad(R"({"query": "q", "teacher": [1, 2]})", "bad.jsonl:2: no \"response_ids\"");
+  bad(R"({"query": "q", "response_ids": [], "teacher": [1, 2]})", "\"response_ids\" is empty");
+  bad(R"({"query": "q", "response_ids": [900], "teacher": [1, 2]})", "response id 900 is outside the vocabulary of 259");
+  bad(R"({"query": "q", "response_ids": [5], "teacher": [1, 2, 3]})", "bad.jsonl:2: a teacher vector of 3 dimensions after ones of 2");
+  bad(R"({"query": "q", "response_ids": [5], "teacher": [1, 2], "answer": "x"})", "answer");
+  std::ofstream(dir.path() / "empty.jsonl") << "\n";
+  testing::expect_error_containing([&] { read_generative_examples(dir.path() / "empty.jsonl", tokenizer); }, "no examples");
+}
+
+TEST(GenerativeData, DecodingASoftPromptIsGreedyDecodingFromIt) {
+  torch::set_num_threads(1);
+  const text::ByteTokenizer tokenizer;
+  model::GenerativeEmbedderConfig config;
+  config.special_tokens = 3;
+  torch::manual_seed(2);
+  model::GenerativeEmbedder gen(answering_byte_lm(), config);
+  const auto decoded = model::decode_soft_prompts(gen, tokenizer, {"hello", "other"}, "Q: ", 5);
+  ASSERT_EQ(decoded.size(), 2u);
+  torch::NoGradGuard no_grad;
+  gen->eval();
+  model::GenerateOptions greedy;
+  greedy.max_new_tokens = 5;
+  greedy.temperature = 0;
+  greedy.stop_tokens = {tokenizer.eos_id()};
+  auto tokens = model::generate_from_embeddings(gen->backbone, gen->encode({generative_query_tokens(tokenizer, "Q: other")}).soft_prompt[0], greedy)
+                    .front()
+                    .tokens;
+  if (!tokens.empty() && tokens.back() == tokenizer.eos_id()) tokens.pop_back();
+  EXPECT_EQ(decoded[1], tokenizer.decode(tokens));
 }
 
 }  // namespace
