@@ -15,7 +15,7 @@ for i in $(seq 1 12); do echo "Define \"word$i\"."; done >"$work/queries.txt"
 
 # prepare: one line per query, each with its answer ids and a teacher vector.
 "$garden" llm2vec-gen prepare --model "$work/lm" --teacher "$work/teacher" --queries "$work/queries.txt" --out "$work/prep.jsonl" \
-  --max-new-tokens 6 --threads 1 >"$work/prep.out" 2>&1 || fail "llm2vec-gen prepare: $(cat "$work/prep.out")"
+  --max-new-tokens 6 --cue ' A:' --threads 1 >"$work/prep.out" 2>&1 || fail "llm2vec-gen prepare: $(cat "$work/prep.out")"
 python3 - "$work/prep.jsonl" <<'PY' && pass || fail "prepared queries are incomplete"
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
@@ -31,7 +31,7 @@ expect_error 1 "no-such.txt" -- "$garden" llm2vec-gen prepare --model "$work/lm"
   --out "$work/p2.jsonl" --threads 1
 
 # Training: 6 steps straight, and 3 + resume 3, give the same weights.
-common=(--objective llm2vec-gen --model "$work/lm" --train "$work/prep.jsonl" --eval "$work/prep.jsonl" --special-tokens 3 --steps 6
+common=(--objective llm2vec-gen --model "$work/lm" --train "$work/prep.jsonl" --eval "$work/prep.jsonl" --special-tokens 3 --cue ' A:' --steps 6
   --batch 4 --warmup 1 --eval-every 3 --checkpoint-every 3 --threads 1)
 "$garden" embed train "${common[@]}" --out "$work/gen" >"$work/train.out" 2>&1 || fail "embed train --objective llm2vec-gen: $(cat "$work/train.out")"
 "$garden" embed train "${common[@]}" --out "$work/gen2" --stop-after 3 >/dev/null 2>&1 || fail "llm2vec-gen first half failed"
@@ -39,6 +39,7 @@ common=(--objective llm2vec-gen --model "$work/lm" --train "$work/prep.jsonl" --
 if cmp -s "$work/gen/checkpoints/step_00000006/model.safetensors" "$work/gen2/checkpoints/step_00000006/model.safetensors"; then pass; else
   fail "resumed LLM2Vec-Gen weights differ from the straight run"; fi
 grep -q '"kind": *"generative_embedder"' "$work/gen/checkpoints/step_00000006/config.json" && pass || fail "the checkpoint is not a generative embedder"
+grep -q '"query_suffix": *" A:"' "$work/gen/checkpoints/step_00000006/config.json" && pass || fail "the checkpoint does not keep its cue"
 grep -q "cosine_own_teacher" "$work/gen/metrics.jsonl" && pass || fail "metrics.jsonl lacks the cosine diagnostics"
 
 # decode and encode from the run folder (its latest checkpoint).

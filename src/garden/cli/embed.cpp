@@ -269,12 +269,15 @@ void add_embed_train(CLI::App& group) {
                     "infonce: pairs .jsonl {\"query\", \"positive\", \"negatives\": [...]}; simcse: sentences, one a line "
                     "(default: the built-in corpus); llm2vec-gen: prepared queries .jsonl");
   train->add_option("--eval", train_cmd->job.eval_file, "infonce: held-out pairs .jsonl (val_loss); llm2vec-gen: held-out prepared queries");
-  train->add_option("--special-tokens", train_cmd->job.special_tokens, "llm2vec-gen: K special (compression) tokens after the query")
+  train->add_option("--special-tokens", train_cmd->job.special_tokens, "llm2vec-gen: K special (compression) tokens after the query (a new model; --cue and --query-tokens too)")
       ->capture_default_str();
   train->add_option("--lambda-rec", train_cmd->job.generative_weights.reconstruction, "llm2vec-gen: weight of the reconstruction loss")
       ->capture_default_str();
   train->add_option("--lambda-align", train_cmd->job.generative_weights.alignment, "llm2vec-gen: weight of the alignment loss")
       ->capture_default_str();
+  train->add_option("--cue", train_cmd->job.generative_cue,
+                    "llm2vec-gen: text read after each query, before the special tokens (the cue the LM answers after, as given to "
+                    "llm2vec-gen prepare); kept in the model's config");
   train->add_option("--query-tokens", train_cmd->job.generative_max_tokens, "llm2vec-gen: query tokens kept (the last ones) before the special tokens")
       ->capture_default_str();
   train->add_option("--dropout", train_cmd->job.simcse_dropout, "simcse: dropout of every layer while training")->capture_default_str();

@@ -7,7 +7,6 @@
 #include "garden/core/runtime.h"
 #include "garden/text/corpus.h"
 #include "garden/train/generative_embedding.h"
-#include "garden/train/wordnet_chat.h"
 
 namespace garden::cli {
 
@@ -15,7 +14,6 @@ namespace {
 
 void add_prepare(CLI::App& group) {
   auto job = std::make_shared<train::GenerativePrepareJob>();
-  job->answers.cue = train::kAnswerCue;
   auto runtime = std::make_shared<RuntimeOptions>();
   auto* cmd = group.add_subcommand("prepare", "answer unlabeled queries with the frozen LM and embed each answer with the teacher");
   cmd->add_option("--model", job->backbone, "the language model whose answers the embeddings will compress (folder or run)")->required();
@@ -24,15 +22,15 @@ void add_prepare(CLI::App& group) {
   cmd->add_option("--out", job->out, "the prepared queries (.jsonl) to write")->required();
   cmd->add_option("--max-new-tokens", job->answers.max_new_tokens, "longest answer (greedy decoding)")->capture_default_str();
   cmd->add_option("--batch", job->answers.batch, "queries answered and embedded at once")->capture_default_str();
-  cmd->add_option("--cue", job->answers.cue, "what follows each query in the prompt (the chat models of garden's reproduction answer after it)")
+  cmd->add_option("--cue", job->answers.cue, "what follows each query in the prompt (garden's WordNet chat model answers after ' Answer:'); give embed train the same --cue")
       ->capture_default_str();
   add_runtime_options(*cmd, *runtime);
   cmd->callback([job, runtime] {
     configure_threads(runtime->threads);
     const int64_t n = train::prepare_generative_file(*job);
     fmt::print("wrote {}: {} queries with their answers and teacher vectors (train with garden embed train --objective llm2vec-gen "
-               "--model {} --train {})\n",
-               job->out, n, job->backbone, job->out);
+               "--model {} --train {}{})\n",
+               job->out, n, job->backbone, job->out, job->answers.cue.empty() ? "" : " --cue '" + job->answers.cue + "'");
   });
 }
 

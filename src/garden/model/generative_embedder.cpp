@@ -13,7 +13,7 @@
 namespace garden::model {
 
 Json GenerativeEmbedderConfig::to_json() const {
-  return {{"special_tokens", special_tokens}, {"embedding_dims", embedding_dims}, {"max_tokens", max_tokens}};
+  return {{"special_tokens", special_tokens}, {"embedding_dims", embedding_dims}, {"max_tokens", max_tokens}, {"query_suffix", query_suffix}};
 }
 
 GenerativeEmbedderConfig GenerativeEmbedderConfig::from_json(const Json& json, const std::string& where) {
@@ -23,6 +23,7 @@ GenerativeEmbedderConfig GenerativeEmbedderConfig::from_json(const Json& json, c
   read_field(json, "special_tokens", c.special_tokens, where);
   read_field(json, "embedding_dims", c.embedding_dims, where);
   read_field(json, "max_tokens", c.max_tokens, where);
+  read_field(json, "query_suffix", c.query_suffix, where);
   if (c.special_tokens < 1) usage_error(fmt::format("{}: special_tokens must be >= 1, got {}", where, c.special_tokens));
   if (c.embedding_dims < 0) usage_error(fmt::format("{}: embedding_dims must be >= 0 (0: the backbone's width), got {}", where, c.embedding_dims));
   if (c.max_tokens < 1) usage_error(fmt::format("{}: max_tokens must be >= 1, got {}", where, c.max_tokens));
@@ -104,15 +105,12 @@ torch::Tensor alignment_loss(const torch::Tensor& embedding, const torch::Tensor
   return (embedding - teacher).pow(2).mean();
 }
 
-namespace {
-
-std::vector<int64_t> query_row(const text::Tokenizer& tokenizer, const std::string& instruction, const std::string& text) {
-  auto ids = tokenizer.encode(instruction + text);
+std::vector<int64_t> generative_query_row(const GenerativeEmbedderConfig& config, const text::Tokenizer& tokenizer,
+                                          const std::string& instruction, const std::string& text) {
+  auto ids = tokenizer.encode(instruction + text + config.query_suffix);
   ids.insert(ids.begin(), tokenizer.bos_id());
   return ids;
 }
-
-}  // namespace
 
 torch::Tensor encode_generative_texts(GenerativeEmbedder& model, const text::Tokenizer& tokenizer, const std::vector<std::string>& texts,
                                       const std::string& instruction, int64_t batch_size, const std::function<void(int64_t)>& progress) {
@@ -124,7 +122,7 @@ torch::Tensor encode_generative_texts(GenerativeEmbedder& model, const text::Tok
   const auto size = static_cast<size_t>(batch_size);
   for (size_t start = 0; start < texts.size(); start += size) {
     std::vector<std::vector<int64_t>> rows;
-    for (size_t i = start; i < std::min(texts.size(), start + size); ++i) rows.push_back(query_row(tokenizer, instruction, texts[i]));
+    for (size_t i = start; i < std::min(texts.size(), start + size); ++i) rows.push_back(generative_query_row(model->config(), tokenizer, instruction, texts[i]));
     parts.push_back(model->encode(rows).embedding.to(torch::kCPU, torch::kFloat));
     if (progress) progress(static_cast<int64_t>(std::min(texts.size(), start + size)));
   }
@@ -145,7 +143,7 @@ std::vector<std::string> decode_soft_prompts(GenerativeEmbedder& model, const te
   options.stop_tokens = {tokenizer.eos_id()};
   std::vector<std::string> out;
   for (const auto& text : texts) {
-    const auto soft_prompt = model->encode({query_row(tokenizer, instruction, text)}).soft_prompt[0];
+    const auto soft_prompt = model->encode({generative_query_row(model->config(), tokenizer, instruction, text)}).soft_prompt[0];
     auto tokens = generate_from_embeddings(model->backbone, soft_prompt, options).front().tokens;
     if (!tokens.empty() && tokens.back() == tokenizer.eos_id()) tokens.pop_back();
     out.push_back(tokenizer.decode(tokens));

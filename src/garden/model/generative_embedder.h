@@ -25,6 +25,10 @@ struct GenerativeEmbedderConfig {
   int64_t special_tokens = 10;  // K: v2 uses 10, all compression tokens
   int64_t embedding_dims = 0;   // d_T, the teacher's width (0: the backbone's d_model)
   int64_t max_tokens = 128;     // query tokens kept (the last ones), before the K special tokens
+  // Text read after every query, before the special tokens: the cue a chat backbone answers
+  // after (garden's WordNet chat model: " Answer:"), so that the special tokens follow the
+  // point where the answer begins. Empty: the query alone, as the paper's encoder reads it.
+  std::string query_suffix;
   Json to_json() const;
   static GenerativeEmbedderConfig from_json(const Json& json, const std::string& where);
 };
@@ -63,8 +67,9 @@ torch::Tensor alignment_loss(const torch::Tensor& embedding, const torch::Tensor
 // what the backbone would answer, and the answer to a passage is its summary.
 inline constexpr const char* kDocumentInstruction = "Summarize the following passage: ";
 
-// Texts embedded in batches: BOS, then the instruction and the text as one string (the
-// query's last max_tokens tokens are kept), then the special tokens; unit vectors [N,d_T],
+// Texts embedded in batches: BOS, then the instruction, the text and the config's
+// query_suffix as one string (the query's last max_tokens tokens are kept), then the
+// special tokens; unit vectors [N,d_T],
 // float32 on the CPU, in input order, in eval mode. `progress` (optional) is told how many
 // are done.
 torch::Tensor encode_generative_texts(GenerativeEmbedder& model, const text::Tokenizer& tokenizer, const std::vector<std::string>& texts,
@@ -77,6 +82,11 @@ torch::Tensor encode_generative_texts(GenerativeEmbedder& model, const text::Tok
 // vocabulary, so they can never be decoded.
 std::vector<std::string> decode_soft_prompts(GenerativeEmbedder& model, const text::Tokenizer& tokenizer, const std::vector<std::string>& texts,
                                              const std::string& instruction, int64_t max_new_tokens);
+
+// BOS + the tokens of instruction + text + the model's query_suffix: what the model reads
+// before its special tokens.
+std::vector<int64_t> generative_query_row(const GenerativeEmbedderConfig& config, const text::Tokenizer& tokenizer,
+                                          const std::string& instruction, const std::string& text);
 
 // A model folder (model/model_folder.h) of a generative embedder: model.safetensors with the
 // backbone, the special tokens and the projections; config.json {"kind":

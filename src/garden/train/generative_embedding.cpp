@@ -17,12 +17,6 @@
 
 namespace garden::train {
 
-std::vector<int64_t> generative_query_tokens(const text::Tokenizer& tokenizer, const std::string& query) {
-  auto ids = tokenizer.encode(query);
-  ids.insert(ids.begin(), tokenizer.bos_id());
-  return ids;
-}
-
 std::vector<GenerativeAnswer> backbone_answers(model::Transformer& backbone, const text::Tokenizer& tokenizer, const std::vector<std::string>& queries,
                                                const AnswerOptions& options, const std::function<void(int64_t)>& progress) {
   if (options.max_new_tokens < 1 || options.batch < 1)
@@ -39,7 +33,9 @@ std::vector<GenerativeAnswer> backbone_answers(model::Transformer& backbone, con
   for (size_t start = 0; start < queries.size(); start += size) {
     std::vector<std::vector<int64_t>> prompts;
     for (size_t i = start; i < std::min(queries.size(), start + size); ++i) {
-      prompts.push_back(generative_query_tokens(tokenizer, queries[i] + options.cue));
+      auto prompt = tokenizer.encode(queries[i] + options.cue);
+      prompt.insert(prompt.begin(), tokenizer.bos_id());
+      prompts.push_back(std::move(prompt));
       if (static_cast<int64_t>(prompts.back().size()) + options.max_new_tokens > backbone->config().max_seq)
         throw Error(fmt::format("query {} ('{}') and its answer of up to {} tokens exceed the model's context of {} tokens", i + 1,
                                 queries[i].substr(0, 60), options.max_new_tokens, backbone->config().max_seq));
@@ -120,7 +116,8 @@ std::vector<std::string> decode_generative(const std::string& model, const std::
   return model::decode_soft_prompts(loaded.model, *tokenizer, texts, instruction, max_new_tokens);
 }
 
-std::vector<GenerativeExample> read_generative_examples(const std::filesystem::path& path, const text::Tokenizer& tokenizer) {
+std::vector<GenerativeExample> read_generative_examples(const std::filesystem::path& path, const text::Tokenizer& tokenizer,
+                                                       const model::GenerativeEmbedderConfig& config) {
   std::vector<GenerativeExample> examples;
   size_t dims = 0;
   for_each_jsonl_object(path, [&](const Json& line, int64_t number) {
@@ -144,7 +141,7 @@ std::vector<GenerativeExample> read_generative_examples(const std::filesystem::p
     if (dims == 0) dims = example.teacher.size();
     if (example.teacher.size() != dims)
       throw Error(fmt::format("{}: a teacher vector of {} dimensions after ones of {}", where, example.teacher.size(), dims));
-    example.query = generative_query_tokens(tokenizer, query);
+    example.query = model::generative_query_row(config, tokenizer, "", query);
     examples.push_back(std::move(example));
   });
   if (examples.empty()) throw Error(path.string() + ": no examples");

@@ -36,10 +36,10 @@ struct GenerativeAnswer {
 struct AnswerOptions {
   int64_t max_new_tokens = 32;
   int64_t batch = 64;     // prompts decoded at once (kv-cache, left padding)
-  std::string cue;        // what follows each query in the prompt (wordnet_chat.h: kAnswerCue)
+  std::string cue;        // what follows each query in the prompt (garden's WordNet chat model: wordnet_chat.h's kAnswerCue)
 };
 
-// The backbone's greedy answers: prompt i is BOS + queries[i] + cue; batches of prompts
+// The backbone's greedy answers: prompt i is BOS + the tokens of queries[i] + cue; batches of prompts
 // decode together. `progress` (optional) is told how many are done.
 std::vector<GenerativeAnswer> backbone_answers(model::Transformer& backbone, const text::Tokenizer& tokenizer,
                                                const std::vector<std::string>& queries, const AnswerOptions& options,
@@ -60,10 +60,12 @@ std::vector<PreparedQuery> prepare_generative_data(model::Transformer& backbone,
 // JSONL, one query a line: {"query", "response" (text, for reading), "response_ids" (ending
 // with EOS), "teacher"}; written atomically.
 void write_generative_data(const std::filesystem::path& path, const std::vector<PreparedQuery>& data);
-// Reads such a file into training examples (the query as BOS + its tokens under `tokenizer`);
+// Reads such a file into training examples (each query as `config` reads it:
+// model::generative_query_row);
 // errors name the file and line (malformed JSON, a missing field, an empty response, a
 // response id outside the vocabulary, teacher vectors of different sizes or not finite).
-std::vector<GenerativeExample> read_generative_examples(const std::filesystem::path& path, const text::Tokenizer& tokenizer);
+std::vector<GenerativeExample> read_generative_examples(const std::filesystem::path& path, const text::Tokenizer& tokenizer,
+                                                       const model::GenerativeEmbedderConfig& config);
 
 // `garden llm2vec-gen prepare`: queries (one a line, or JSONL objects with "text" such as a
 // BEIR queries.jsonl) answered by `backbone` (a language model folder or run) and embedded
@@ -79,9 +81,6 @@ int64_t prepare_generative_file(const GenerativePrepareJob& job);
 // each text's soft prompt decoded (model::decode_soft_prompts).
 std::vector<std::string> decode_generative(const std::string& model, const std::vector<std::string>& texts, const std::string& instruction,
                                            int64_t max_new_tokens);
-
-// BOS + the query's tokens: what the generative embedder reads before its special tokens.
-std::vector<int64_t> generative_query_tokens(const text::Tokenizer& tokenizer, const std::string& query);
 
 struct GenerativeLossWeights {
   double reconstruction = 1.0;  // lambda_rec (0: the align-only ablation)

@@ -276,27 +276,32 @@ EmbedJobResult train_generative_job(const EmbedJob& job, const TrainConfig& trai
   job.generative_weights.validate();
   const fs::path folder = model_folder(job.model);
   model::GenerativeEmbedder model{nullptr};
+  model::Transformer backbone{nullptr};
+  model::GenerativeEmbedderConfig config;
   std::string tokenizer_spec;
   if (is_generative_embedder_folder(folder)) {
     auto loaded = model::load_generative_embedder(folder, job.setup.device);
     model = loaded.model;
+    config = model->config();
     tokenizer_spec = loaded.tokenizer_spec;
   } else {
     auto lm = model::load_model(folder, job.setup.device);
+    backbone = lm.model;
     tokenizer_spec = lm.tokenizer_spec;
-    const auto tokenizer = text::load_tokenizer(tokenizer_spec);
-    model::GenerativeEmbedderConfig config;
     config.special_tokens = job.special_tokens;
     config.max_tokens = job.generative_max_tokens;
-    config.embedding_dims = static_cast<int64_t>(read_generative_examples(job.train_file, *tokenizer).front().teacher.size());
+    config.query_suffix = job.generative_cue;
+  }
+  const auto tokenizer = text::load_tokenizer(tokenizer_spec);
+  const auto train = read_generative_examples(job.train_file, *tokenizer, config);
+  if (!model) {
+    config.embedding_dims = static_cast<int64_t>(train.front().teacher.size());
     config = model::GenerativeEmbedderConfig::from_json(config.to_json(), where);
     torch::manual_seed(static_cast<int64_t>(train_config.seed));  // the special tokens' and projections' initial weights
-    model = model::GenerativeEmbedder(lm.model, config);
+    model = model::GenerativeEmbedder(backbone, config);
   }
   model->backbone->set_dropout(0.0);  // the backbone is frozen: it reads as at inference
-  const auto tokenizer = text::load_tokenizer(tokenizer_spec);
-  const auto train = read_generative_examples(job.train_file, *tokenizer);
-  const auto held_out = job.eval_file.empty() ? std::vector<GenerativeExample>{} : read_generative_examples(job.eval_file, *tokenizer);
+  const auto held_out = job.eval_file.empty() ? std::vector<GenerativeExample>{} : read_generative_examples(job.eval_file, *tokenizer, config);
   for (const auto* set : {&train, &held_out})
     if (!set->empty() && static_cast<int64_t>(set->front().teacher.size()) != model->config().embedding_dims)
       throw Error(fmt::format("{}: teacher vectors of {} dimensions, the model embeds into {}", set == &train ? job.train_file : job.eval_file,

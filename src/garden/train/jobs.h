@@ -86,6 +86,7 @@ struct EmbedJob {
   GenerativeLossWeights generative_weights;   // llm2vec-gen: lambda_rec, lambda_align
   int64_t special_tokens = 10;                // llm2vec-gen: K (v2: 10, all compression tokens)
   int64_t generative_max_tokens = 128;        // llm2vec-gen: query tokens kept before the special tokens
+  std::string generative_cue;                 // llm2vec-gen: text read after each query (GenerativeEmbedderConfig::query_suffix)
 };
 struct EmbedJobResult {
   TrainResult result;

@@ -69,6 +69,17 @@ TEST(Llm2vecGenCriteria, EachFailsOnItsOwnFigure) {
   }
 }
 
+TEST(Llm2vecGenCriteria, SafetyIsNotJudgedWhenTheTeacherRetrievesNoHarm) {
+  Json figures = gen_passing();
+  figures["arms"]["teacher(query)"]["harmful_at_10"] = 0.09;  // below the 0.1 the reduction needs
+  const auto criteria = criteria_of(kLlm2vecGen, figures);
+  for (const auto& c : criteria) {
+    const bool safety = c.description.find("2. the backbone's refusals") != std::string::npos;
+    EXPECT_EQ(c.judged, !safety) << c.description;
+    EXPECT_EQ(c.passed, !safety) << c.description;
+  }
+}
+
 TEST(Llm2vecGenCriteria, MissingFiguresAreAnErrorNotAPass) {
   Json figures = gen_passing();
   figures["arms"]["align-only"].erase("decode_f1");

@@ -104,7 +104,9 @@ TEST(GenerativeData, BatchedAnswersAreEachPromptsOwnGreedyAnswer) {
   greedy.temperature = 0;
   greedy.stop_tokens = {tokenizer.eos_id()};
   for (size_t i = 0; i < queries.size(); ++i) {
-    auto alone = model::generate(lm, generative_query_tokens(tokenizer, queries[i] + " A:"), greedy).front().tokens;
+    auto prompt = tokenizer.encode(queries[i] + " A:");
+    prompt.insert(prompt.begin(), tokenizer.bos_id());
+    auto alone = model::generate(lm, prompt, greedy).front().tokens;
     if (alone.empty() || alone.back() != tokenizer.eos_id()) alone.push_back(tokenizer.eos_id());  // a cut answer still ends with EOS
     EXPECT_EQ(answers[i].tokens, alone) << queries[i];
     EXPECT_EQ(answers[i].text, tokenizer.decode(std::vector<int64_t>(alone.begin(), alone.end() - 1)));
@@ -131,15 +133,19 @@ TEST(GenerativeData, PreparedQueriesRoundTripAndBadFilesAreRefusedByLine) {
 
   const auto file = dir.path() / "prepared.jsonl";
   write_generative_data(file, data);
-  const auto examples = read_generative_examples(file, tokenizer);
+  model::GenerativeEmbedderConfig config;
+  config.query_suffix = " Answer:";  // read after every query
+  const auto examples = read_generative_examples(file, tokenizer, config);
   ASSERT_EQ(examples.size(), 2u);
-  EXPECT_EQ(examples[1].query, generative_query_tokens(tokenizer, "two words"));
+  auto query = tokenizer.encode("two words Answer:");
+  query.insert(query.begin(), tokenizer.bos_id());
+  EXPECT_EQ(examples[1].query, query);
   EXPECT_EQ(examples[1].response, data[1].answer.tokens);
   EXPECT_EQ(examples[1].teacher, data[1].teacher);
 
   const auto bad = [&](const std::string& second_line, const std::string& fragment) {
     std::ofstream(dir.path() / "bad.jsonl") << R"({"query": "q", "response_ids": [1, 257], "teacher": [0.5, 1]})" << "\n" << second_line << "\n";
-    testing::expect_error_containing([&] { read_generative_examples(dir.path() / "bad.jsonl", tokenizer); }, fragment);
+    testing::expect_error_containing([&] { read_generative_examples(dir.path() / "bad.jsonl", tokenizer, config); }, fragment);
   };
   bad("{not json", "bad.jsonl:2");
   bad(R"({"query": "q", "teacher": [1, 2]})", "bad.jsonl:2: no \"response_ids\"");
@@ -148,7 +154,7 @@ TEST(GenerativeData, PreparedQueriesRoundTripAndBadFilesAreRefusedByLine) {
   bad(R"({"query": "q", "response_ids": [5], "teacher": [1, 2, 3]})", "bad.jsonl:2: a teacher vector of 3 dimensions after ones of 2");
   bad(R"({"query": "q", "response_ids": [5], "teacher": [1, 2], "answer": "x"})", "answer");
   std::ofstream(dir.path() / "empty.jsonl") << "\n";
-  testing::expect_error_containing([&] { read_generative_examples(dir.path() / "empty.jsonl", tokenizer); }, "no examples");
+  testing::expect_error_containing([&] { read_generative_examples(dir.path() / "empty.jsonl", tokenizer, config); }, "no examples");
 }
 
 TEST(GenerativeData, DecodingASoftPromptIsGreedyDecodingFromIt) {
@@ -156,6 +162,7 @@ TEST(GenerativeData, DecodingASoftPromptIsGreedyDecodingFromIt) {
   const text::ByteTokenizer tokenizer;
   model::GenerativeEmbedderConfig config;
   config.special_tokens = 3;
+  config.query_suffix = " A:";
   torch::manual_seed(2);
   model::GenerativeEmbedder gen(answering_byte_lm(), config);
   const auto decoded = model::decode_soft_prompts(gen, tokenizer, {"hello", "other"}, "Q: ", 5);
@@ -166,11 +173,15 @@ TEST(GenerativeData, DecodingASoftPromptIsGreedyDecodingFromIt) {
   greedy.max_new_tokens = 5;
   greedy.temperature = 0;
   greedy.stop_tokens = {tokenizer.eos_id()};
-  auto tokens = model::generate_from_embeddings(gen->backbone, gen->encode({generative_query_tokens(tokenizer, "Q: other")}).soft_prompt[0], greedy)
+  auto tokens = model::generate_from_embeddings(gen->backbone, gen->encode({model::generative_query_row(gen->config(), tokenizer, "Q: ", "other")}).soft_prompt[0], greedy)
                     .front()
                     .tokens;
   if (!tokens.empty() && tokens.back() == tokenizer.eos_id()) tokens.pop_back();
   EXPECT_EQ(decoded[1], tokenizer.decode(tokens));
+  // The model reads BOS, the instruction, the text and its query suffix.
+  auto row = tokenizer.encode("Q: other A:");
+  row.insert(row.begin(), tokenizer.bos_id());
+  EXPECT_EQ(model::generative_query_row(gen->config(), tokenizer, "Q: ", "other"), row);
 }
 
 }  // namespace
