@@ -68,10 +68,14 @@ Json Table::to_json() const {
 std::string outcome(const Criterion& c) { return !c.judged ? "not judged" : c.passed ? "pass" : "fail"; }
 
 void decide_verdict(Result& result) {
-  std::string failed_gates, failed;
+  std::string failed_gates, failed, not_judged;
   bool any_judged = false;
   for (const auto& c : result.criteria) {
-    if (!c.judged) continue;
+    if (!c.judged) {
+      // Its label (before the conditions): a REPRODUCED that left a claim untested says which.
+      not_judged += (not_judged.empty() ? "" : "; ") + c.description.substr(0, c.description.find(':'));
+      continue;
+    }
     any_judged = true;
     if (c.passed) continue;
     auto& list = c.gate ? failed_gates : failed;
@@ -88,7 +92,7 @@ void decide_verdict(Result& result) {
     result.verdict_reason = "failed: " + failed;
   } else {
     result.verdict = Verdict::reproduced;
-    result.verdict_reason = "all criteria met";
+    result.verdict_reason = not_judged.empty() ? "all criteria met" : "every judged criterion met; not judged: " + not_judged;
   }
 }
 

@@ -15,6 +15,13 @@ TEST(Verdict, FollowsFromTheCriteria) {
   r.criteria = {{"sink formed", true, "0.3", true}, {"effect", true, "0.1", false}};
   decide_verdict(r);
   EXPECT_EQ(r.verdict, Verdict::reproduced);
+  EXPECT_EQ(r.verdict_reason, "all criteria met");
+  // A criterion whose own precondition failed is named, and leaves the verdict alone.
+  r.criteria.push_back({"2. safety: harmful@10 lower", false, "not judged: no harm", false, false});
+  decide_verdict(r);
+  EXPECT_EQ(r.verdict, Verdict::reproduced);
+  EXPECT_EQ(r.verdict_reason, "every judged criterion met; not judged: 2. safety");
+  r.criteria.pop_back();
   r.criteria[1].passed = false;
   decide_verdict(r);
   EXPECT_EQ(r.verdict, Verdict::not_reproduced);
