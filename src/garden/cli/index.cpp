@@ -7,14 +7,20 @@
 #include "garden/core/error.h"
 #include "garden/core/files.h"
 #include "garden/core/json.h"
+#include "garden/conversation/assistants.h"
+#include "garden/core/runtime.h"
 #include "garden/core/shard.h"
+#include "garden/model/model_folder.h"
 #include "garden/retrieval/bm25.h"
 #include "garden/retrieval/dense.h"
 #include "garden/retrieval/fusion.h"
+#include "garden/retrieval/hyde.h"
 #include "garden/retrieval/manifest.h"
 #include "garden/retrieval/matryoshka_funnel.h"
 #include "garden/retrieval/model_vectors.h"
 #include "garden/retrieval/retriever.h"
+#include "garden/text/tokenizer.h"
+#include "garden/train/run_folder.h"
 
 namespace garden::cli {
 
@@ -148,14 +154,57 @@ void add_index_build(CLI::App& index) {
   });
 }
 
+// `garden search`'s flags.
+struct SearchCommand {
+  std::string index, query, queries, run, tag = "garden", query_vectors, model, instruction;
+  int64_t batch = 32;
+  int64_t k = 10, ef_search = 0, nprobe = 0;
+  std::vector<int64_t> shortlist, rerank_dims;
+  // HyDE: a generator (a garden LM, or an OpenAI-compatible endpoint) and its settings.
+  std::string hyde_lm, hyde_task = "web-search", hyde_template, hyde_out;
+  conversation::EndpointOptions endpoint;
+  retrieval::HydeOptions hyde;
+  bool hyde_without_query = false;
+  int threads = 0;
+};
+
+// HyDE: hypothetical documents from a garden LM or an endpoint, averaged with the query into
+// one vector per query, searched over a dense index built with --model.
+void run_hyde_search(SearchCommand& s) {
+  if (!s.hyde_lm.empty() && !s.endpoint.base_url.empty()) usage_error("--hyde and --hyde-endpoint each give the generator: give one");
+  if (s.model.empty()) usage_error("HyDE encodes the queries and their documents with --model (the index's model)");
+  if (s.queries.empty() || s.run.empty()) usage_error("HyDE searches --queries FILE into --run OUT");
+  s.hyde.prompt_template = s.hyde_template.empty() ? retrieval::hyde_template(s.hyde_task) : s.hyde_template;
+  s.hyde.include_query = !s.hyde_without_query;
+  s.hyde.instruction = s.instruction;
+  s.hyde.batch = s.batch;
+  const std::string generations = s.hyde_out.empty() ? s.run + ".hyde.jsonl" : s.hyde_out;
+  refuse_foreign_output_file(generations, "HyDE documents", [](const std::filesystem::path& p) {
+    const auto first = Json::parse(read_file(p).substr(0, read_file(p).find('\n')), nullptr, false);
+    return first.is_object() && first.contains("query_id") && first.contains("documents");
+  });
+  retrieval::EmbeddingModel encoder(s.model);
+  retrieval::HydeGenerator generator;
+  if (!s.hyde_lm.empty()) {
+    auto lm = model::load_model(train::model_folder(s.hyde_lm));
+    generator = retrieval::lm_generator(lm.model, text::load_tokenizer(lm.tokenizer_spec));
+  } else {
+    if (s.endpoint.model.empty()) usage_error("--hyde-endpoint needs --hyde-model, the model name the endpoint serves");
+    s.endpoint.max_tokens = s.hyde.sampling.max_new_tokens;
+    generator = conversation::endpoint_hyde_generator(s.endpoint);
+  }
+  retrieval::HydeRetriever retriever(s.index, encoder, generator, s.hyde);
+  std::filesystem::path dir = s.queries;
+  if (std::filesystem::is_regular_file(dir)) dir = dir.parent_path();
+  const auto queries = retrieval::read_beir_collection(dir).queries;
+  const auto run = retriever.search(queries, s.k);
+  retrieval::write_trec_run(s.run, run, s.tag);
+  retrieval::write_hyde_generations(generations, queries, retriever.last_generations());
+  fmt::print("wrote {} ({} queries, {} hypothetical documents each) and {}\n", s.run, queries.size(), s.hyde.sampling.n, generations);
+}
+
 void add_search(CLI::App& app) {
-  struct SearchOptions {
-    std::string index, query, queries, run, tag = "garden", query_vectors, model, instruction;
-    int64_t batch = 32;
-    int64_t k = 10, ef_search = 0, nprobe = 0;
-    std::vector<int64_t> shortlist, rerank_dims;
-  };
-  auto s = std::make_shared<SearchOptions>();
+  auto s = std::make_shared<SearchCommand>();
   auto* search = app.add_subcommand("search", "query an index: one --query, or a queries file into a TREC run");
   search->add_option("--index", s->index, "index folder")->required();
   search->add_option("--query", s->query, "query text");
@@ -173,7 +222,25 @@ void add_search(CLI::App& app) {
       ->delimiter(',');
   search->add_option("--ef-search", s->ef_search, "HNSW beam at search time (default: the index's)");
   search->add_option("--nprobe", s->nprobe, "IVF lists visited (default: the index's)");
+  search->add_option("--hyde", s->hyde_lm, "HyDE: a garden LM (folder or run) writes hypothetical documents for each query");
+  search->add_option("--hyde-endpoint", s->endpoint.base_url, "HyDE: an OpenAI-compatible endpoint writes them instead, e.g. http://127.0.0.1:8000/v1");
+  search->add_option("--hyde-model", s->endpoint.model, "HyDE with --hyde-endpoint: the model name sent");
+  search->add_option("--hyde-task", s->hyde_task, "HyDE: the official prompt of a task: web-search | scifact | arguana | trec-covid | fiqa | "
+                                                  "dbpedia-entity | trec-news | mr-tydi:LANGUAGE | title")
+      ->capture_default_str();
+  search->add_option("--hyde-template", s->hyde_template, "HyDE: a prompt of your own with {query} where the query goes");
+  search->add_option("--hyde-n", s->hyde.sampling.n, "HyDE: documents generated per query (0: the query alone)")->capture_default_str();
+  search->add_option("--temperature", s->hyde.sampling.temperature, "HyDE: sampling temperature")->capture_default_str();
+  search->add_option("--top-p", s->hyde.sampling.top_p, "HyDE: nucleus threshold")->capture_default_str();
+  search->add_option("--max-new-tokens", s->hyde.sampling.max_new_tokens, "HyDE: longest generated document")->capture_default_str();
+  search->add_option("--seed", s->hyde.sampling.seed, "HyDE: sample k of query i is seeded seed + i n + k")->capture_default_str();
+  search->add_flag("--hyde-without-query", s->hyde_without_query, "HyDE: average the generated documents only (the paper adds the query)");
+  search->add_flag("--normalize", s->hyde.normalize, "HyDE: L2-normalise the averaged query vector");
+  search->add_option("--hyde-out", s->hyde_out, "HyDE: the generated documents as JSONL (default: the run's path + .hyde.jsonl)");
+  search->add_option("--threads", s->threads, "libtorch threads (0 = all cores)")->capture_default_str();
   search->callback([s] {
+    configure_threads(s->threads);
+    if (!s->hyde_lm.empty() || !s->endpoint.base_url.empty()) return run_hyde_search(*s);
     std::optional<retrieval::EmbeddingModel> encoder;
     if (!s->model.empty()) encoder.emplace(s->model);
     retrieval::SearchOptions options;

@@ -147,4 +147,22 @@ std::vector<std::string> EndpointAssistant::reply(const std::vector<std::vector<
   return replies;
 }
 
+retrieval::HydeGenerator endpoint_hyde_generator(EndpointOptions options) {
+  auto assistant = std::make_shared<EndpointAssistant>(std::move(options));
+  return [assistant](const std::vector<std::string>& prompts, const retrieval::HydeSampling& sampling) {
+    sampling.validate();
+    std::vector<std::vector<Message>> conversations;
+    std::vector<uint64_t> seeds;
+    for (size_t i = 0; i < prompts.size(); ++i)
+      for (int64_t k = 0; k < sampling.n; ++k) {
+        conversations.push_back({{"user", prompts[i]}});
+        seeds.push_back(sampling.seed + static_cast<uint64_t>(i) * static_cast<uint64_t>(sampling.n) + static_cast<uint64_t>(k));
+      }
+    const auto replies = assistant->reply(conversations, seeds, sampling.temperature);
+    std::vector<std::vector<std::string>> out(prompts.size());
+    for (size_t j = 0; j < replies.size(); ++j) out[j / static_cast<size_t>(sampling.n)].push_back(retrieval::cut_at_stop(replies[j], sampling.stop));
+    return out;
+  };
+}
+
 }  // namespace garden::conversation

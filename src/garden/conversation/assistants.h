@@ -13,6 +13,7 @@
 
 #include "garden/conversation/simulator.h"
 #include "garden/model/transformer.h"
+#include "garden/retrieval/hyde.h"
 #include "garden/text/tokenizer.h"
 
 namespace garden::conversation {
@@ -56,5 +57,10 @@ class EndpointAssistant final : public Assistant {
   EndpointOptions options_;
   std::string origin_, path_;  // "http://host:port" and "/v1/chat/completions"
 };
+
+// HyDE's generator on an OpenAI-compatible endpoint: each prompt sent as one user message
+// n times (sample k of prompt i with seed seed + i n + k, the sampling's temperature,
+// options.max_tokens), each reply cut at the first stop string.
+retrieval::HydeGenerator endpoint_hyde_generator(EndpointOptions options);
 
 }  // namespace garden::conversation

@@ -72,7 +72,7 @@ std::vector<PreparedQuery> prepare_generative_data(model::Transformer& backbone,
 void write_generative_data(const std::filesystem::path& path, const std::vector<PreparedQuery>& data) {
   std::string lines;
   for (const auto& d : data)
-    lines += Json{{"query", d.query}, {"response", d.answer.text}, {"response_ids", d.answer.tokens}, {"teacher", d.teacher}}.dump() + "\n";
+    lines += Json{{"query", d.query}, {"response", d.answer.text}, {"response_ids", d.answer.tokens}, {"teacher", d.teacher}}.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
   write_file_atomic(path, lines);
 }
 

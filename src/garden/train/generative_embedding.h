@@ -58,7 +58,8 @@ std::vector<PreparedQuery> prepare_generative_data(model::Transformer& backbone,
                                                    const AnswerOptions& options, const std::function<void(int64_t)>& progress = {});
 
 // JSONL, one query a line: {"query", "response" (text, for reading), "response_ids" (ending
-// with EOS), "teacher"}; written atomically.
+// with EOS), "teacher"}; written atomically (bytes of the response text that are not UTF-8
+// become U+FFFD; the ids are exact).
 void write_generative_data(const std::filesystem::path& path, const std::vector<PreparedQuery>& data);
 // Reads such a file into training examples (each query as `config` reads it:
 // model::generative_query_row);
