@@ -89,12 +89,15 @@ HydeGenerator lm_generator(model::Transformer lm, std::shared_ptr<const text::To
     // Every (prompt, sample) pair is one sequence; prompt i's sample k is seeded seed + i n + k.
     std::vector<std::vector<int64_t>> rows;
     std::vector<uint64_t> seeds;
+    const int64_t room = lm->config().max_seq - sampling.max_new_tokens - 1;  // prompt tokens after BOS
+    if (room < 1)
+      usage_error(fmt::format("{} new tokens leave no room for a prompt in the generator's context of {}", sampling.max_new_tokens,
+                              lm->config().max_seq));
     for (size_t i = 0; i < prompts.size(); ++i) {
       auto ids = tokenizer->encode(prompts[i]);
+      // A prompt longer than the room keeps its end, where the template's cue is.
+      if (static_cast<int64_t>(ids.size()) > room) ids.erase(ids.begin(), ids.end() - room);
       ids.insert(ids.begin(), tokenizer->bos_id());
-      if (static_cast<int64_t>(ids.size()) + sampling.max_new_tokens > lm->config().max_seq)
-        throw Error(fmt::format("prompt {} ({} tokens) and {} new tokens exceed the generator's context of {}", i + 1, ids.size(),
-                                sampling.max_new_tokens, lm->config().max_seq));
       for (int64_t k = 0; k < sampling.n; ++k) {
         rows.push_back(ids);
         seeds.push_back(sampling.seed + static_cast<uint64_t>(i) * static_cast<uint64_t>(sampling.n) + static_cast<uint64_t>(k));

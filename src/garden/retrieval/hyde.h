@@ -50,7 +50,9 @@ using HydeGenerator = std::function<std::vector<std::vector<std::string>>(const 
 
 // garden's own LM as the generator: each prompt (BOS + its tokens) sampled n times in
 // batches of `batch` sequences through the kv-cache, each sample with its own seed, ending at
-// EOS, max_new_tokens or the first stop string (cut there, not included).
+// EOS, max_new_tokens or the first stop string (cut there, not included). A prompt that
+// leaves no room for max_new_tokens in the LM's context keeps its last tokens (the end,
+// where the template's cue is).
 HydeGenerator lm_generator(model::Transformer lm, std::shared_ptr<const text::Tokenizer> tokenizer, int64_t batch = 32);
 
 // Cuts `text` before the first occurrence of any stop string.

@@ -83,8 +83,12 @@ TEST(Hyde, SamplingIsSeededAndGreedyGivesOneText) {
   sampling.temperature = 0;
   const auto greedy = generate({"Title: flow\nAbstract:"}, sampling);
   for (const auto& text : greedy[0]) EXPECT_EQ(text, greedy[0][0]);
-  sampling.max_new_tokens = 100;
-  testing::expect_error_containing([&] { generate({"a prompt"}, sampling); }, "exceed the generator's context of 64");
+  // A prompt too long for the context keeps its end: it samples as that end alone.
+  sampling.max_new_tokens = 8;
+  const std::string tail(55, 'z');  // 55 bytes + BOS + 8 new tokens = the context of 64
+  EXPECT_EQ(generate({std::string(40, 'a') + tail}, sampling), generate({tail}, sampling));
+  sampling.max_new_tokens = 63;
+  testing::expect_error_containing([&] { generate({"a prompt"}, sampling); }, "leave no room for a prompt in the generator's context of 64");
 }
 
 TEST(Hyde, RetrieverWithoutDocumentsIsDenseAndACopiedDocumentComesFirst) {
