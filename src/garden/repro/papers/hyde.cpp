@@ -56,8 +56,8 @@ Sizes sizes_for(const Context& ctx) {
           .encoder_tokens = ctx.pick<int64_t>(32, 64, 128),
           .n = ctx.pick<int64_t>(2, 8, 8),
           .new_tokens = ctx.pick<int64_t>(8, 48, 96),
-          .seeds = ctx.pick<int64_t>(1, 2, 3),
-          .max_queries = ctx.pick<size_t>(6, 120, 100000),
+          .seeds = ctx.pick<int64_t>(1, 3, 3),
+          .max_queries = ctx.pick<size_t>(6, 100000, 100000),
           .fallback_synsets = ctx.pick<size_t>(60, 1000, 1000)};
 }
 
@@ -106,14 +106,10 @@ std::vector<Dataset> datasets(const Context& ctx, const Sizes& sizes, std::strin
   std::vector<Dataset> out;
   std::vector<std::string> parts;
   for (const char* name : {"cranfield", "med", "cisi"})
-    if (auto dir = beir_dir(ctx, name)) {
-      out.push_back({name, *dir, retrieval::read_beir_collection(*dir)});
-      parts.push_back(fmt::format("{} ({} documents, {} queries)", name, out.back().collection.corpus.size(), out.back().collection.queries.size()));
-    }
+    if (auto dir = beir_dir(ctx, name)) out.push_back({name, *dir, retrieval::read_beir_collection(*dir)});
   if (out.empty()) {
     out.push_back(wordnet_fallback(ctx, sizes.fallback_synsets));
-    parts.push_back(fmt::format("no Cranfield, MED or CISI under the data root: WordNet synonym -> gloss retrieval ({} synsets)",
-                                out.back().collection.corpus.size()));
+    parts.push_back("no Cranfield, MED or CISI under the data root: WordNet synonym -> gloss retrieval");
   }
   for (auto& d : out) {
     auto& queries = d.collection.queries;
@@ -122,6 +118,7 @@ std::vector<Dataset> datasets(const Context& ctx, const Sizes& sizes, std::strin
       if (d.collection.qrels.count(q.id)) judged.push_back(q);
     if (judged.size() > sizes.max_queries) judged.resize(sizes.max_queries);
     queries = judged;
+    parts.push_back(fmt::format("{} ({} documents, {} judged queries)", d.name, d.collection.corpus.size(), queries.size()));
   }
   used = join(parts, "; ");
   return out;
