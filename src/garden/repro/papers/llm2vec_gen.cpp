@@ -533,8 +533,8 @@ const Registration registered{{
     .claim = "Trainable special tokens after the query, on a frozen LLM, trained to compress the LLM's own answer and to match an "
              "unsupervised teacher's embedding of it, give better self-supervised embeddings than the teacher on the input, carry "
              "the LLM's safety behaviour into retrieval, and decode back into the answer; both losses are needed.",
-    .budget = "quick: about 10 minutes on 2 CPU cores (plus about 8 for the chat backbone and the teacher when not cached); full: "
-              "5,000 synsets and 5,000 steps",
+    .budget = "quick: about 7 minutes on 2 CPU cores (plus about 10 for the base LM, the chat backbone and the teacher when not "
+              "cached); full: 5,000 synsets and 5,000 steps",
     .figures_version = 1,
     .run = run,
     .criteria = criteria,
