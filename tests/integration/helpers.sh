@@ -1,5 +1,6 @@
 # Shared by the integration scripts: a scratch folder removed at exit, pass/fail counters,
-# expect_error and start_server. Source it after setting garden=PATH; finish with `report`.
+# expect_error, start_server and toy_lm_and_embedder. Source it after setting garden=PATH; finish
+# with `report`.
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failures=0
@@ -35,6 +36,15 @@ start_server() {
   done
   echo "FAIL: garden serve did not start: $(cat "$log")"
   exit 1
+}
+
+# toy_lm_and_embedder: a byte-level LM ($work/lm: d 16, one layer, 3 steps on short lines) and
+# an embedder of it ($work/emb), for tests that need a model of each kind and not its quality.
+toy_lm_and_embedder() {
+  for i in $(seq 1 200); do echo "the wing $i gives lift while the body $((i * 3)) gives drag"; done >"$work/toy_corpus.txt"
+  "$garden" lm train --train "$work/toy_corpus.txt" --valid "$work/toy_corpus.txt" --d-model 16 --n-layers 1 --n-heads 2 --seq 32 \
+    --batch 4 --steps 3 --warmup 1 --eval-windows 2 --threads 1 --out "$work/lm" >/dev/null 2>&1 || fail "lm train (the toy LM) failed"
+  "$garden" embed init --model "$work/lm" --out "$work/emb" >/dev/null 2>&1 || fail "embed init (the toy embedder) failed"
 }
 
 report() {

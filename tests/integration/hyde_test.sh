@@ -6,10 +6,7 @@ set -uo pipefail
 garden="$1"
 source "$(dirname "$0")/helpers.sh"
 
-for i in $(seq 1 200); do echo "the wing $i gives lift while the body $((i * 3)) gives drag"; done >"$work/corpus.txt"
-"$garden" lm train --train "$work/corpus.txt" --valid "$work/corpus.txt" --d-model 16 --n-layers 1 --n-heads 2 --seq 32 --batch 4 \
-  --steps 3 --warmup 1 --eval-windows 2 --threads 1 --out "$work/lm" >/dev/null 2>&1 || fail "lm train failed"
-"$garden" embed init --model "$work/lm" --out "$work/emb" >/dev/null 2>&1 || fail "embed init failed"
+toy_lm_and_embedder
 mkdir -p "$work/coll/qrels"
 printf '{"_id": "d1", "title": "Wings", "text": "lift over the wing"}\n{"_id": "d2", "text": "drag of a body"}\n{"_id": "d3", "text": "heat in pipes"}\n' \
   >"$work/coll/corpus.jsonl"
@@ -36,4 +33,9 @@ expect_error 2 "HyDE encodes the queries" -- "$garden" search --index "$work/idx
 echo "notes of mine" >"$work/mine.jsonl"
 expect_error 2 "exists and is not HyDE documents" -- "$garden" search "${hyde[@]}" --run "$work/t.run" --hyde-out "$work/mine.jsonl"
 grep -q "notes of mine" "$work/mine.jsonl" && pass || fail "search --hyde overwrote a file it did not write"
+expect_error 2 "exists and is not a TREC run" -- "$garden" search "${hyde[@]}" --hyde-task title --run "$work/mine.jsonl"
+grep -q "notes of mine" "$work/mine.jsonl" && pass || fail "search overwrote a file that is no run"
+# A negative N is refused before any work.
+expect_error 2 "HyDE sampling needs n >= 0" -- "$garden" search --index "$work/idx" --model "$work/emb" --queries "$work/coll" \
+  --hyde "$work/lm" --hyde-n -1 --run "$work/t.run" --threads 1
 report

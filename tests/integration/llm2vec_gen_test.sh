@@ -7,14 +7,11 @@ set -uo pipefail
 garden="$1"
 source "$(dirname "$0")/helpers.sh"
 
-for i in $(seq 1 200); do echo "the cat $i sat on the mat while the dog $((i * 3)) slept"; done >"$work/corpus.txt"
-"$garden" lm train --train "$work/corpus.txt" --valid "$work/corpus.txt" --d-model 16 --n-layers 1 --n-heads 2 --seq 32 --batch 4 \
-  --steps 3 --warmup 1 --eval-windows 2 --threads 1 --out "$work/lm" >/dev/null 2>&1 || fail "lm train failed"
-"$garden" embed init --model "$work/lm" --out "$work/teacher" >/dev/null 2>&1 || fail "embed init (the teacher) failed"
+toy_lm_and_embedder
 for i in $(seq 1 12); do echo "Define \"word$i\"."; done >"$work/queries.txt"
 
 # prepare: one line per query, each with its answer ids and a teacher vector.
-"$garden" llm2vec-gen prepare --model "$work/lm" --teacher "$work/teacher" --queries "$work/queries.txt" --out "$work/prep.jsonl" \
+"$garden" llm2vec-gen prepare --model "$work/lm" --teacher "$work/emb" --queries "$work/queries.txt" --out "$work/prep.jsonl" \
   --max-new-tokens 6 --cue ' A:' --threads 1 >"$work/prep.out" 2>&1 || fail "llm2vec-gen prepare: $(cat "$work/prep.out")"
 python3 - "$work/prep.jsonl" <<'PY' && pass || fail "prepared queries are incomplete"
 import json, sys
@@ -24,10 +21,10 @@ for l in lines:
     assert l["query"].startswith("Define") and l["response_ids"] and len(l["teacher"]) == 16, l
 PY
 echo "a file of mine" >"$work/mine.jsonl"
-expect_error 2 "exists and is not prepared LLM2Vec-Gen queries" -- "$garden" llm2vec-gen prepare --model "$work/lm" --teacher "$work/teacher" \
+expect_error 2 "exists and is not prepared LLM2Vec-Gen queries" -- "$garden" llm2vec-gen prepare --model "$work/lm" --teacher "$work/emb" \
   --queries "$work/queries.txt" --out "$work/mine.jsonl" --threads 1
 grep -q "a file of mine" "$work/mine.jsonl" && pass || fail "prepare overwrote a file it did not write"
-expect_error 1 "no-such.txt" -- "$garden" llm2vec-gen prepare --model "$work/lm" --teacher "$work/teacher" --queries "$work/no-such.txt" \
+expect_error 1 "no-such.txt" -- "$garden" llm2vec-gen prepare --model "$work/lm" --teacher "$work/emb" --queries "$work/no-such.txt" \
   --out "$work/p2.jsonl" --threads 1
 
 # Training: 6 steps straight, and 3 + resume 3, give the same weights.
@@ -66,6 +63,6 @@ expect_error 1 "bad.jsonl:2" -- "$garden" embed train --objective llm2vec-gen --
 head -1 "$work/bad.jsonl" >"$work/narrow.jsonl"
 expect_error 1 "teacher vectors of 1 dimensions, the model embeds into 16" -- "$garden" embed train --objective llm2vec-gen \
   --model "$work/gen" --train "$work/narrow.jsonl" --out "$work/g6" --threads 1
-expect_error 1 "not a generative embedder" -- "$garden" llm2vec-gen decode --model "$work/teacher" --text hi --threads 1
+expect_error 1 "not a generative embedder" -- "$garden" llm2vec-gen decode --model "$work/emb" --text hi --threads 1
 expect_error 2 "nothing to decode" -- "$garden" llm2vec-gen decode --model "$work/gen" --threads 1
 report

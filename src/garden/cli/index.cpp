@@ -180,7 +180,8 @@ void run_hyde_search(SearchCommand& s) {
   s.hyde.batch = s.batch;
   const std::string generations = s.hyde_out.empty() ? s.run + ".hyde.jsonl" : s.hyde_out;
   refuse_foreign_output_file(generations, "HyDE documents", [](const std::filesystem::path& p) {
-    const auto first = Json::parse(read_file(p).substr(0, read_file(p).find('\n')), nullptr, false);
+    const std::string text = read_file(p);
+    const auto first = Json::parse(text.substr(0, text.find('\n')), nullptr, false);
     return first.is_object() && first.contains("query_id") && first.contains("documents");
   });
   retrieval::EmbeddingModel encoder(s.model);
@@ -240,6 +241,9 @@ void add_search(CLI::App& app) {
   search->add_option("--threads", s->threads, "libtorch threads (0 = all cores)")->capture_default_str();
   search->callback([s] {
     configure_threads(s->threads);
+    // --run may replace only a TREC run (this command's earlier output), never another file.
+    if (!s->run.empty())
+      refuse_foreign_output_file(s->run, "a TREC run", [](const std::filesystem::path& p) { return !retrieval::read_trec_run(p).empty(); });
     if (!s->hyde_lm.empty() || !s->endpoint.base_url.empty()) return run_hyde_search(*s);
     std::optional<retrieval::EmbeddingModel> encoder;
     if (!s->model.empty()) encoder.emplace(s->model);

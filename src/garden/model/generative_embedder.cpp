@@ -162,6 +162,11 @@ void save_generative_embedder(const std::filesystem::path& dir, GenerativeEmbedd
                                               {"tokenizer", stored}});
 }
 
+bool is_generative_embedder_folder(const std::filesystem::path& dir) {
+  const auto config = dir / "config.json";
+  return std::filesystem::exists(config) && read_json_file(config).value("kind", std::string()) == "generative_embedder";
+}
+
 LoadedGenerativeEmbedder load_generative_embedder(const std::filesystem::path& dir, torch::Device device) {
   if (!std::filesystem::exists(dir / "model.safetensors") || !std::filesystem::exists(dir / "config.json"))
     throw Error("generative embedder " + dir.string() + ": no model.safetensors and config.json");

@@ -97,6 +97,9 @@ struct LoadedGenerativeEmbedder {
   GenerativeEmbedder model{nullptr};
   std::string tokenizer_spec;
 };
+// True when `dir`'s config.json says it holds a generative embedder (and not an LM or an
+// embedder), so that callers pick the loader.
+bool is_generative_embedder_folder(const std::filesystem::path& dir);
 // Errors name the folder and what is missing, or that it holds another kind of model.
 LoadedGenerativeEmbedder load_generative_embedder(const std::filesystem::path& dir, torch::Device device = torch::kCPU);
 

@@ -86,34 +86,36 @@ HydeGenerator lm_generator(model::Transformer lm, std::shared_ptr<const text::To
     options.temperature = sampling.temperature;
     options.top_p = sampling.top_p;
     options.stop_tokens = {tokenizer->eos_id()};
-    // Every (prompt, sample) pair is one sequence; prompt i's sample k is seeded seed + i n + k.
-    std::vector<std::vector<int64_t>> rows;
-    std::vector<uint64_t> seeds;
+    std::vector<std::vector<int64_t>> prompt_ids;
     const int64_t room = lm->config().max_seq - sampling.max_new_tokens - 1;  // prompt tokens after BOS
     if (room < 1)
       usage_error(fmt::format("{} new tokens leave no room for a prompt in the generator's context of {}", sampling.max_new_tokens,
                               lm->config().max_seq));
-    for (size_t i = 0; i < prompts.size(); ++i) {
-      auto ids = tokenizer->encode(prompts[i]);
+    for (const auto& prompt : prompts) {
+      auto ids = tokenizer->encode(prompt);
       // A prompt longer than the room keeps its end, where the template's cue is.
       if (static_cast<int64_t>(ids.size()) > room) ids.erase(ids.begin(), ids.end() - room);
       ids.insert(ids.begin(), tokenizer->bos_id());
-      for (int64_t k = 0; k < sampling.n; ++k) {
-        rows.push_back(ids);
-        seeds.push_back(sampling.seed + static_cast<uint64_t>(i) * static_cast<uint64_t>(sampling.n) + static_cast<uint64_t>(k));
-      }
+      prompt_ids.push_back(std::move(ids));
     }
+    // Sequence j is sample k = j mod n of prompt i = j / n, seeded seed + j; a batch's rows are
+    // made when it decodes, so a large n costs no more memory than its texts.
+    const auto n = static_cast<uint64_t>(sampling.n);
+    const uint64_t total = static_cast<uint64_t>(prompts.size()) * n;
     std::vector<std::vector<std::string>> out(prompts.size());
-    const auto size = static_cast<size_t>(batch);
-    for (size_t start = 0; start < rows.size(); start += size) {
-      const size_t end = std::min(rows.size(), start + size);
-      const std::vector<std::vector<int64_t>> chunk(rows.begin() + static_cast<std::ptrdiff_t>(start), rows.begin() + static_cast<std::ptrdiff_t>(end));
-      const std::vector<uint64_t> chunk_seeds(seeds.begin() + static_cast<std::ptrdiff_t>(start), seeds.begin() + static_cast<std::ptrdiff_t>(end));
-      const auto completions = model::generate_batch(lm, chunk, chunk_seeds, options);
-      for (size_t j = start; j < end; ++j) {
+    for (uint64_t start = 0; start < total; start += static_cast<uint64_t>(batch)) {
+      const uint64_t end = std::min(total, start + static_cast<uint64_t>(batch));
+      std::vector<std::vector<int64_t>> chunk;
+      std::vector<uint64_t> seeds;
+      for (uint64_t j = start; j < end; ++j) {
+        chunk.push_back(prompt_ids[j / n]);
+        seeds.push_back(sampling.seed + j);
+      }
+      const auto completions = model::generate_batch(lm, chunk, seeds, options);
+      for (uint64_t j = start; j < end; ++j) {
         auto tokens = completions[j - start].tokens;
         if (!tokens.empty() && tokens.back() == tokenizer->eos_id()) tokens.pop_back();
-        out[j / static_cast<size_t>(sampling.n)].push_back(cut_at_stop(tokenizer->decode(tokens), sampling.stop));
+        out[j / n].push_back(cut_at_stop(tokenizer->decode(tokens), sampling.stop));
       }
     }
     return out;

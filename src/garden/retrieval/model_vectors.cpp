@@ -14,18 +14,9 @@
 
 namespace garden::retrieval {
 
-namespace {
-
-bool is_generative_folder(const std::filesystem::path& folder) {
-  const auto config = folder / "config.json";
-  return std::filesystem::exists(config) && read_json_file(config).value("kind", std::string()) == "generative_embedder";
-}
-
-}  // namespace
-
 EmbeddingModel::EmbeddingModel(const std::filesystem::path& dir) : dir_(dir) {
   const auto folder = train::model_folder(dir);
-  if (is_generative_folder(folder))
+  if (model::is_generative_embedder_folder(folder))
     generative_ = std::make_unique<model::LoadedGenerativeEmbedder>(model::load_generative_embedder(folder));
   else
     loaded_ = std::make_unique<model::LoadedEmbedder>(model::load_embedder(folder));

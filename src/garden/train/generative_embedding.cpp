@@ -13,6 +13,7 @@
 #include "garden/model/model_folder.h"
 #include "garden/text/corpus.h"
 #include "garden/train/run_folder.h"
+#include "garden/train/wordnet_chat.h"
 #include "garden/train/embedder_training.h"
 
 namespace garden::train {
@@ -33,9 +34,7 @@ std::vector<GenerativeAnswer> backbone_answers(model::Transformer& backbone, con
   for (size_t start = 0; start < queries.size(); start += size) {
     std::vector<std::vector<int64_t>> prompts;
     for (size_t i = start; i < std::min(queries.size(), start + size); ++i) {
-      auto prompt = tokenizer.encode(queries[i] + options.cue);
-      prompt.insert(prompt.begin(), tokenizer.bos_id());
-      prompts.push_back(std::move(prompt));
+      prompts.push_back(chat_prompt(tokenizer, queries[i], options.cue));
       if (static_cast<int64_t>(prompts.back().size()) + options.max_new_tokens > backbone->config().max_seq)
         throw Error(fmt::format("query {} ('{}') and its answer of up to {} tokens exceed the model's context of {} tokens", i + 1,
                                 queries[i].substr(0, 60), options.max_new_tokens, backbone->config().max_seq));

@@ -262,10 +262,6 @@ EmbedJobResult train_stages_job(const EmbedJob& job) {
           static_cast<int64_t>(results.size())};
 }
 
-bool is_generative_embedder_folder(const fs::path& folder) {
-  return fs::exists(folder / "config.json") && read_json_file(folder / "config.json").value("kind", std::string()) == "generative_embedder";
-}
-
 // llm2vec-gen: a frozen language model (or a generative embedder to go on training) and the
 // prepared queries.
 EmbedJobResult train_generative_job(const EmbedJob& job, const TrainConfig& train_config, const std::string& where) {
@@ -279,7 +275,7 @@ EmbedJobResult train_generative_job(const EmbedJob& job, const TrainConfig& trai
   model::Transformer backbone{nullptr};
   model::GenerativeEmbedderConfig config;
   std::string tokenizer_spec;
-  if (is_generative_embedder_folder(folder)) {
+  if (model::is_generative_embedder_folder(folder)) {
     auto loaded = model::load_generative_embedder(folder, job.setup.device);
     model = loaded.model;
     config = model->config();

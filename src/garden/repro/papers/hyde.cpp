@@ -25,6 +25,7 @@
 #include "garden/retrieval/hyde.h"
 #include "garden/retrieval/training_pairs.h"
 #include "garden/text/prepare.h"
+#include "garden/text/wordnet_instructions.h"
 #include "garden/train/batches.h"
 #include "garden/train/embedder_training.h"
 
@@ -90,8 +91,8 @@ Dataset wordnet_fallback(const Context& ctx, size_t count) {
     if (d.collection.corpus.size() >= count) break;
     std::vector<std::string> single;
     for (const auto& l : s.lemmas)
-      if (l.find_first_of(" -") == std::string::npos) single.push_back(l);
-    const auto gloss = s.gloss.substr(0, s.gloss.find("; \""));
+      if (text::is_single_word(l)) single.push_back(l);
+    const auto gloss = text::gloss_definition(s.gloss);
     if (single.size() < 2 || gloss.empty()) continue;
     const std::string id = std::to_string(d.collection.corpus.size());
     d.collection.corpus.push_back({id, single[0], gloss});
