@@ -58,7 +58,9 @@ void register_export(CLI::App& app);
 void register_collapse(CLI::App& app);
 void register_dsi(CLI::App& app);
 void register_llm2vec_gen(CLI::App& app);
+void register_rag(CLI::App& app);
 void register_launch(CLI::App& app);
+void register_rl(CLI::App& app);  // after register_eval: it adds eval passk
 // Subcommands of the eval and data groups that live in cli/multiturn.cpp (it needs libtorch).
 void register_eval_multiturn(CLI::App& eval);
 void register_data_listspec(CLI::App& data);

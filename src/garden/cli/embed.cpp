@@ -44,6 +44,7 @@ struct EmbedTrainCommand {
   std::map<std::string, std::string> objective_flags, train_flags;
   std::string negatives, collection, split = "train";
   retrieval::NegativeSampling sampling;
+  std::string grit_mode = "unified", grit_gen_loss = "mixed";
 };
 
 // --negatives: retriever training on a collection's judged pairs (retrieval/negative_training.h).
@@ -88,6 +89,10 @@ void run_embed_train(EmbedTrainCommand& cmd) {
   auto& job = cmd.job;
   job.setup = job_setup(cmd.run, cmd.runtime, cmd.distributed);
   job.objective = train::parse_embed_objective(cmd.objective);
+  job.grit.mode = train::parse_grit_mode(cmd.grit_mode);
+  job.grit.gen_loss = train::parse_gen_loss_aggregation(cmd.grit_gen_loss);
+  if (job.objective != train::EmbedObjective::grit && (!job.grit_pairs.empty() || !job.grit_generations.empty()))
+    usage_error("--pairs and --gen-data are the data of --objective grit");
   apply_json_flags(cmd.objective_flags, train::EmbedObjectiveConfig{}.to_json(), job.objective_overrides);
   apply_json_flags(cmd.train_flags, train::embed_train_defaults(job.objective), job.train_overrides);
   if (!cmd.negatives.empty()) return run_retriever_train(cmd);
@@ -259,7 +264,8 @@ void add_embed_train(CLI::App& group) {
   train->add_option("--objective", train_cmd->objective,
                     "infonce (pairs, hard negatives, stages) | simcse (a sentence and itself under dropout) | llm2vec-gen (special "
                     "tokens on a frozen LM compress its answers; data from garden llm2vec-gen prepare; training defaults: lr 1e-3, "
-                    "600 steps of 16, warm-up 50)")
+                    "600 steps of 16, warm-up 50) | grit (one model embeds and generates: contrastive + response-only LM loss on "
+                    "--pairs and --gen-data; training defaults: lr 3e-4, 250 steps of 32 queries, warm-up 8, no weight decay)")
       ->capture_default_str();
   train->add_option("--model", train_cmd->job.model, "embedding model to train (garden embed init, or a trained one or run)");
   add_run_folder_options(*train, train_cmd->run);
@@ -280,6 +286,27 @@ void add_embed_train(CLI::App& group) {
                     "llm2vec-gen prepare); kept in the model's config");
   train->add_option("--query-tokens", train_cmd->job.generative_max_tokens, "llm2vec-gen: query tokens kept (the last ones) before the special tokens")
       ->capture_default_str();
+  auto& grit = train_cmd->job.grit;
+  train->add_option("--pairs", train_cmd->job.grit_pairs,
+                    "grit: an embedding dataset, FILE or FILE::INSTRUCTION (pairs .jsonl; its queries read with the instruction); "
+                    "repeat for several (each batch comes from one)");
+  train->add_option("--gen-data", train_cmd->job.grit_generations, "grit: generative rows .jsonl {\"prompt\", \"response\"}");
+  train->add_option("--gen-eval", train_cmd->job.grit_held_out_generations, "grit: held-out generative rows (val_gen_loss)");
+  train->add_option("--mode", train_cmd->grit_mode, "grit: unified (both losses) | embedding | generative")->capture_default_str();
+  train->add_option("--attention", train_cmd->job.grit_attention,
+                    "grit: bbcc | cccc | bb | cc | cb (embedding instruction, embedding text[, generation]: B bidirectional, C causal; "
+                    "default bbcc)");
+  train->add_option("--pooling", train_cmd->job.grit_pooling, "grit, from an LM: mean | weighted_mean | last_token")->capture_default_str();
+  train->add_option("--group-size", grit.group_size, "grit: passages per query (the positive and its negatives)")->capture_default_str();
+  train->add_option("--gen-batch", grit.gen_batch, "grit: generative rows per step (--batch is the number of queries)")->capture_default_str();
+  train->add_option("--gen-loss", train_cmd->grit_gen_loss, "grit: token | sample | mixed | sum_per_sample (the code's \"token\")")
+      ->capture_default_str();
+  train->add_option("--gen-sub-batch", grit.gen_sub_batch, "grit, mixed: samples per token-mean sub-batch")->capture_default_str();
+  train->add_option("--lambda-rep", grit.lambda_rep, "grit: weight of the representation loss")->capture_default_str();
+  train->add_option("--lambda-gen", grit.lambda_gen, "grit: weight of the generative loss")->capture_default_str();
+  train->add_option("--query-max-tokens", grit.query_tokens, "grit: query text tokens kept")->capture_default_str();
+  train->add_option("--passage-max-tokens", grit.passage_tokens, "grit: passage tokens kept")->capture_default_str();
+  train->add_option("--gen-max-tokens", grit.gen_tokens, "grit: tokens of a generative row (prompt + response)")->capture_default_str();
   train->add_option("--dropout", train_cmd->job.simcse_dropout, "simcse: dropout of every layer while training")->capture_default_str();
   train->add_option("--max-tokens", train_cmd->job.simcse_max_tokens, "simcse: sentences longer than this are skipped")
       ->capture_default_str();
@@ -492,7 +519,7 @@ void add_embed_encode(CLI::App& group) {
     if (enc->dims < 0) usage_error(fmt::format("--dims must be positive (0 = all), got {}", enc->dims));
     retrieval::EmbeddingModel encoder(enc->model);
     if (enc->dims > encoder.dims()) usage_error(fmt::format("--dims {} exceeds the model's {} dimensions", enc->dims, encoder.dims()));
-    auto vectors = retrieval::encode_with_model(encoder, texts, enc->instruction, enc->batch, "encode");
+    auto vectors = retrieval::encode_with_model(encoder, texts, encoder.query_instruction(enc->instruction), enc->batch, "encode");
     if (enc->dims > 0) vectors = retrieval::truncate_rows(vectors, enc->dims, true);
     retrieval::write_npy(out, vectors);
     if (shard.active()) {

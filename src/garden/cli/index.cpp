@@ -10,6 +10,7 @@
 #include "garden/conversation/assistants.h"
 #include "garden/core/runtime.h"
 #include "garden/core/shard.h"
+#include "garden/model/grit.h"
 #include "garden/model/model_folder.h"
 #include "garden/retrieval/bm25.h"
 #include "garden/retrieval/dense.h"
@@ -18,6 +19,7 @@
 #include "garden/retrieval/manifest.h"
 #include "garden/retrieval/matryoshka_funnel.h"
 #include "garden/retrieval/model_vectors.h"
+#include "garden/retrieval/rag.h"
 #include "garden/retrieval/retriever.h"
 #include "garden/text/tokenizer.h"
 #include "garden/train/run_folder.h"
@@ -35,6 +37,9 @@ void add_index_build(CLI::App& index) {
     retrieval::DenseOptions dense;
     std::vector<std::string> members;
     retrieval::FusionOptions fusion;
+    bool store_kv = false;
+    std::string kv_attention = "embedding", kv_dtype = "bf16";
+    int64_t kv_max_tokens = 0;
   };
   auto b = std::make_shared<BuildOptions>();
   auto* build = index.add_subcommand("build", "index a BEIR-layout collection");
@@ -59,6 +64,11 @@ void add_index_build(CLI::App& index) {
   build->add_option("--pq-m", b->dense.pq_m, "PQ sub-quantisers")->capture_default_str();
   build->add_option("--seed", b->dense.seed)->capture_default_str();
   build->add_option("--out", b->out, "index folder")->required();
+  build->add_flag("--store-kv", b->store_kv, "dense with a GritLM --model: keep every document's key/value states in kv/ (garden rag --cache doc)");
+  build->add_option("--kv-attention", b->kv_attention, "--store-kv: embedding (the model's embedding pass, as GritLM) | causal")
+      ->capture_default_str();
+  build->add_option("--kv-dtype", b->kv_dtype, "--store-kv: bf16 | float32")->capture_default_str();
+  build->add_option("--kv-max-tokens", b->kv_max_tokens, "--store-kv: document tokens kept (0: the embedder's max_tokens)")->capture_default_str();
   build->add_option("--k1", b->bm25.k1, "BM25 k1")->capture_default_str();
   build->add_option("--b", b->bm25.b, "BM25 b")->capture_default_str();
   build->add_option("--stem", b->bm25.stem, "none | english")->capture_default_str();
@@ -117,11 +127,22 @@ void add_index_build(CLI::App& index) {
         b->dense.kind = b->kind;
         retrieval::EmbeddingModel encoder(b->model);
         b->dense.metric = b->metric.empty() ? encoder.metric() : b->metric;
+        if (b->store_kv && !encoder.grit()) usage_error("--store-kv keeps a GritLM's document states; " + b->model + " is not a GritLM");
         retrieval::build_dense_index(retrieval::encode_with_model(encoder, texts, encoder.document_instruction(), b->batch, "encode"), ids, out,
                                      b->dense, provenance);
-        fmt::print("wrote {}\n", out.string());
+        if (b->store_kv) {
+          auto grit = model::load_grit(train::model_folder(b->model));
+          retrieval::StatesStoreOptions store;
+          store.attention = retrieval::parse_states_attention(b->kv_attention);
+          if (b->kv_dtype != "bf16" && b->kv_dtype != "float32") usage_error("--kv-dtype must be bf16 or float32, not '" + b->kv_dtype + "'");
+          store.dtype = b->kv_dtype == "bf16" ? torch::kBFloat16 : torch::kFloat32;
+          store.max_tokens = b->kv_max_tokens;
+          retrieval::store_document_states(grit, texts, out, store, true);
+        }
+        fmt::print("wrote {}{}\n", out.string(), b->store_kv ? " with every document's key/value states in kv/" : "");
         return;
       }
+      if (b->store_kv) usage_error("--store-kv computes the states with --model (a GritLM)");
       if (!b->metric.empty()) b->dense.metric = b->metric;
       std::vector<std::string> ids;
       Json sources = Json::array();

@@ -31,7 +31,9 @@ int main(int argc, char** argv) {
   garden::cli::register_collapse(app);
   garden::cli::register_dsi(app);
   garden::cli::register_llm2vec_gen(app);
+  garden::cli::register_rag(app);
   garden::cli::register_launch(app);
+  garden::cli::register_rl(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -8,6 +8,7 @@
 #include "garden/eval/clustering.h"
 #include "garden/eval/ir_metrics.h"
 #include "garden/model/embedder.h"
+#include "garden/model/grit.h"
 
 namespace garden::eval {
 
@@ -62,15 +63,16 @@ double SuiteScores::at(const std::string& name) const {
   throw Error("embedding suite: no task named '" + name + "'");
 }
 
-double sts_spearman(model::Embedder& embedder, const text::Tokenizer& tokenizer, const std::vector<StsPair>& pairs, int64_t batch_size) {
+double sts_spearman(model::Embedder& embedder, const text::Tokenizer& tokenizer, const std::vector<StsPair>& pairs, int64_t batch_size,
+                    const std::string& instruction) {
   std::vector<std::string> first, second;
   for (const auto& p : pairs) {
     first.push_back(p.first);
     second.push_back(p.second);
   }
   // Cosines even for a model scored by inner product (its vectors are not unit length).
-  const auto cosines = torch::cosine_similarity(model::encode_texts(embedder, tokenizer, first, "", batch_size),
-                                                model::encode_texts(embedder, tokenizer, second, "", batch_size), 1)
+  const auto cosines = torch::cosine_similarity(model::encode_texts(embedder, tokenizer, first, instruction, batch_size),
+                                                model::encode_texts(embedder, tokenizer, second, instruction, batch_size), 1)
                            .contiguous();
   std::vector<double> gold, predicted(cosines.data_ptr<float>(), cosines.data_ptr<float>() + cosines.numel());
   for (const auto& p : pairs) gold.push_back(p.score);
@@ -88,15 +90,19 @@ double exact_ndcg10(model::Embedder& embedder, const text::Tokenizer& tokenizer,
 }
 
 SuiteScores evaluate_embeddings(model::Embedder& embedder, const text::Tokenizer& tokenizer, const std::vector<EmbeddingTask>& tasks,
-                                int64_t batch_size) {
+                                int64_t batch_size, TextFormat format) {
   if (tasks.empty()) throw Error("embedding suite: no tasks");
+  const auto query_prefix = [&](const std::string& instruction) {
+    return format == TextFormat::grit ? model::grit_embedding_prefix(instruction) : instruction;
+  };
+  const std::string text_prefix = query_prefix("");
   std::map<const std::vector<std::string>*, retrieval::Matrix> embedded;  // texts shared by clustering and kNN
   const auto vectors_of = [&](const EmbeddingTask& t) -> const retrieval::Matrix& {
     if (!t.texts || !t.labels || t.texts->size() != t.labels->size())
       throw Error(fmt::format("embedding suite: task '{}' needs one label per text", t.name));
     auto it = embedded.find(t.texts);
     if (it == embedded.end())
-      it = embedded.emplace(t.texts, retrieval::to_matrix(model::encode_texts(embedder, tokenizer, *t.texts, "", batch_size))).first;
+      it = embedded.emplace(t.texts, retrieval::to_matrix(model::encode_texts(embedder, tokenizer, *t.texts, text_prefix, batch_size))).first;
     return it->second;
   };
   SuiteScores out;
@@ -106,7 +112,8 @@ SuiteScores evaluate_embeddings(model::Embedder& embedder, const text::Tokenizer
       case EmbeddingTask::Kind::retrieval:
         if (!t.collection) throw Error(fmt::format("embedding suite: task '{}' has no collection", t.name));
       {
-        const auto encoded = retrieval::encode_collection(embedder, tokenizer, *t.collection, "", batch_size);
+        const auto encoded =
+            retrieval::encode_collection(embedder, tokenizer, *t.collection, query_prefix(t.instruction), batch_size, false, text_prefix);
         auto run = retrieval::hits_to_run(retrieval::exact_search(encoded.docs, encoded.queries, kSuiteRunDepth), encoded.query_ids,
                                           encoded.doc_ids);
         score = 100 * evaluate_run(run, t.collection->qrels, {"ndcg@10"}).mean.at("ndcg@10");
@@ -115,7 +122,7 @@ SuiteScores evaluate_embeddings(model::Embedder& embedder, const text::Tokenizer
       }
       case EmbeddingTask::Kind::sts:
         if (!t.pairs) throw Error(fmt::format("embedding suite: task '{}' has no pairs", t.name));
-        score = sts_spearman(embedder, tokenizer, *t.pairs, batch_size);
+        score = sts_spearman(embedder, tokenizer, *t.pairs, batch_size, query_prefix(t.instruction));
         break;
       case EmbeddingTask::Kind::clustering: {
         const auto& v = vectors_of(t);
@@ -135,7 +142,8 @@ SuiteScores evaluate_embeddings(model::Embedder& embedder, const text::Tokenizer
 }
 
 SuiteScores evaluate_embeddings(retrieval::EmbeddingModel& model, const std::vector<EmbeddingTask>& tasks, int64_t batch_size) {
-  return evaluate_embeddings(model.loaded().embedder, *model.loaded().tokenizer, tasks, batch_size);
+  return evaluate_embeddings(model.loaded().embedder, *model.loaded().tokenizer, tasks, batch_size,
+                             model.grit() ? TextFormat::grit : TextFormat::plain);
 }
 
 }  // namespace garden::eval

@@ -39,6 +39,7 @@ struct EmbeddingTask {
   int64_t classes = 0;                                 // clustering: k of k-means
   int64_t neighbours = 5;                              // knn
   uint64_t seed = 0;                                   // clustering: k-means' seed
+  std::string instruction;                             // retrieval queries and STS sentences are read with it
 
   static EmbeddingTask retrieval_task(std::string name, const retrieval::Collection& collection);
   static EmbeddingTask sts_task(std::string name, const std::vector<StsPair>& pairs);
@@ -58,15 +59,20 @@ struct SuiteScores {
   double at(const std::string& name) const;  // the score of the task named so (an error if none)
 };
 
+// How the suite's texts are read: plain (a task's instruction before its queries, nothing
+// before other texts) or in GritLM's embedding format (model/grit.h: the instruction inside
+// "<|user|>\n...\n<|embed|>\n", every other text after "<|embed|>\n").
+enum class TextFormat { plain, grit };
+
 // Runs every task, embedding `batch_size` texts at a time; texts shared by a clustering and a
 // kNN task are embedded once.
 SuiteScores evaluate_embeddings(model::Embedder& embedder, const text::Tokenizer& tokenizer, const std::vector<EmbeddingTask>& tasks,
-                                int64_t batch_size = 64);
+                                int64_t batch_size = 64, TextFormat format = TextFormat::plain);
 SuiteScores evaluate_embeddings(retrieval::EmbeddingModel& model, const std::vector<EmbeddingTask>& tasks, int64_t batch_size = 64);
 
 // Spearman x 100 between the cosine of each pair's embeddings and the gold scores.
 double sts_spearman(model::Embedder& embedder, const text::Tokenizer& tokenizer, const std::vector<StsPair>& pairs,
-                    int64_t batch_size = 64);
+                    int64_t batch_size = 64, const std::string& instruction = "");
 // nDCG@10 x 100 of ranked hits (rows of the encoded documents) against the qrels.
 double ndcg10(const std::vector<std::vector<retrieval::Hit>>& hits, const retrieval::EncodedCollection& encoded,
               const retrieval::Qrels& qrels);

@@ -84,7 +84,8 @@ EmbedderConfig EmbedderConfig::from_json(const Json& json, const std::string& wh
   read_field(json, "bf16", c.bf16, section);  // false for models saved before the field
   if (c.max_tokens < 2 || c.projection < 0)
     usage_error(fmt::format("{}: embedder max_tokens must be >= 2 and projection >= 0", where));
-  if (c.mask == MaskMode::prefix) usage_error(fmt::format("{}: an embedder's mask is causal or bidirectional", where));
+  if (c.mask == MaskMode::prefix)
+    usage_error(fmt::format("{}: an embedder's mask is causal, bidirectional or causal_prefix", where));
   if (c.projection_layernorm && c.projection == 0)
     usage_error(fmt::format("{}: projection_layernorm needs a projection (its LayerNorm follows the linear head)", where));
   return c;
@@ -106,6 +107,8 @@ torch::Tensor EmbedderImpl::features(const torch::Tensor& tokens, const torch::T
   options.mask = config_.mask;
   options.attention_mask = attention_mask;
   options.compute_logits = false;
+  // GritLM's `cb`: the instruction (everything before the first pooled token) reads causally.
+  if (config_.mask == MaskMode::causal_prefix) options.prefix_lengths = (pool_mask > 0).to(torch::kLong).argmax(1);
   auto pooled = pool(backbone->forward(tokens, options).hidden, pool_mask, config_.pooling, latent);
   if (!projection) return pooled;
   auto z = projection(pooled);

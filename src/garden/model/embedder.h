@@ -34,6 +34,8 @@ std::string fold_case(const std::string& text, CaseFolding folding);
 
 struct EmbedderConfig {
   Pooling pooling = Pooling::mean;
+  // causal_prefix (GritLM's `cb`): the tokens before the first pooled one (the instruction)
+  // attend causally, the text both ways.
   MaskMode mask = MaskMode::bidirectional;
   LatentAttentionConfig latent;
   int64_t projection = 0;  // 0: none; else a linear head d_model -> projection

@@ -171,7 +171,7 @@ namespace {
 // Prefills one prompt (token ids, or vectors in place of their embeddings), copies its cache
 // to every sample and decodes them.
 std::vector<Completion> prefill_and_decode(Transformer& model, const torch::Tensor& tokens, const torch::Tensor& embeddings,
-                                           int64_t prompt_length, const GenerateOptions& options) {
+                                           int64_t prompt_length, const GenerateOptions& options, KVCache cache = {}) {
   check_options(options);
   // Inference mode, not just no-grad: decoding's tensors need no version counters or views'
   // autograd bookkeeping, which at these sizes is a measurable share of a step.
@@ -181,7 +181,6 @@ std::vector<Completion> prefill_and_decode(Transformer& model, const torch::Tens
   const bool was_training = model->is_training();
   if (was_training) model->eval();
   const int64_t n = options.n_samples;
-  KVCache cache;
   ForwardOptions prefill;
   prefill.mask = options.mask;
   prefill.cache = &cache;
@@ -204,6 +203,40 @@ std::vector<Completion> generate(Transformer& model, const std::vector<int64_t>&
   if (prompt.empty()) throw Error("generate: the prompt is empty (add a BOS token)");
   auto device = model->token_embedding->weight.device();
   return prefill_and_decode(model, torch::tensor(prompt, torch::kLong).view({1, -1}).to(device), {}, static_cast<int64_t>(prompt.size()), options);
+}
+
+namespace {
+
+void check_states(Transformer& model, const KVCache& states, const std::vector<int64_t>& continuation, const GenerateOptions& options) {
+  if (continuation.empty()) throw Error("generate: the tokens after the cached states are empty (the next token is predicted from them)");
+  if (options.mask != MaskMode::causal) usage_error("generate: after cached states the prompt's rest reads causally");
+  if (static_cast<int64_t>(states.keys.size()) != model->config().n_layers || states.length() == 0 || states.key_real.size(0) != 1)
+    throw Error(fmt::format("generate: cached states of {} layers and {} rows do not fit a {}-layer model and one prompt", states.keys.size(),
+                            states.key_real.defined() ? states.key_real.size(0) : 0, model->config().n_layers));
+}
+
+}  // namespace
+
+std::vector<Completion> generate_from_states(Transformer& model, KVCache states, const std::vector<int64_t>& continuation,
+                                             const GenerateOptions& options) {
+  check_states(model, states, continuation, options);
+  auto device = model->token_embedding->weight.device();
+  return prefill_and_decode(model, torch::tensor(continuation, torch::kLong).view({1, -1}).to(device), {},
+                            static_cast<int64_t>(continuation.size()), options, std::move(states));
+}
+
+torch::Tensor next_token_logits(Transformer& model, KVCache states, const std::vector<int64_t>& continuation) {
+  if (states.length() > 0) check_states(model, states, continuation, GenerateOptions{});
+  if (continuation.empty()) throw Error("next-token logits: no tokens to read");
+  c10::InferenceMode inference;
+  const bool was_training = model->is_training();
+  if (was_training) model->eval();
+  ForwardOptions forward;
+  if (states.length() > 0) forward.cache = &states;
+  const auto device = model->token_embedding->weight.device();
+  auto logits = model->forward(torch::tensor(continuation, torch::kLong).view({1, -1}).to(device), forward).logits[0][-1];
+  if (was_training) model->train();
+  return logits.to(torch::kCPU, torch::kFloat32).clone();
 }
 
 std::vector<Completion> generate_from_embeddings(Transformer& model, const torch::Tensor& prompt, const GenerateOptions& options) {

@@ -62,6 +62,16 @@ std::vector<Completion> generate(Transformer& model, const std::vector<int64_t>&
 // embeddings of a text decode exactly as the text itself.
 std::vector<Completion> generate_from_embeddings(Transformer& model, const torch::Tensor& prompt, const GenerateOptions& options);
 
+// Generation that goes on from cached states: `states` hold the keys and values of the
+// prompt's beginning, from any forward (causal or bidirectional, one segment or several
+// concatenated: GritLM's RAG caching), one row; `continuation` (at least one token) is read
+// causally after them at the positions that follow, then decoding goes on as generate's.
+std::vector<Completion> generate_from_states(Transformer& model, KVCache states, const std::vector<int64_t>& continuation,
+                                             const GenerateOptions& options);
+// The next-token logits [V] (float32, CPU) after `states` + `continuation`, as generate_from_states
+// would sample its first token from; empty states: after `continuation` alone, as generate.
+torch::Tensor next_token_logits(Transformer& model, KVCache states, const std::vector<int64_t>& continuation);
+
 // One completion of each of several prompts (a conversation simulator's turn over many
 // conversations), decoded as one batch: prompt i samples with its own generator seeded
 // seeds[i] (options.seed and n_samples are not used; n_samples must be 1), under the causal

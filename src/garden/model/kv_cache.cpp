@@ -1,5 +1,10 @@
 #include "garden/model/kv_cache.h"
 
+#include <fmt/core.h>
+
+#include "garden/core/error.h"
+#include "garden/core/safetensors.h"
+
 namespace garden::model {
 
 void KVCache::repeat_batch(int64_t times) {
@@ -7,6 +12,49 @@ void KVCache::repeat_batch(int64_t times) {
   for (auto& k : keys) k = k.repeat_interleave(times, 0);
   for (auto& v : values) v = v.repeat_interleave(times, 0);
   if (key_real.defined()) key_real = key_real.repeat_interleave(times, 0);
+}
+
+KVCache concat_states(const KVCache& first, const KVCache& second) {
+  if (first.keys.size() != second.keys.size())
+    throw Error(fmt::format("cached states of {} and {} layers cannot be joined", first.keys.size(), second.keys.size()));
+  KVCache out;
+  for (size_t l = 0; l < first.keys.size(); ++l) {
+    out.keys.push_back(torch::cat({first.keys[l], second.keys[l]}, 2));
+    out.values.push_back(torch::cat({first.values[l], second.values[l]}, 2));
+  }
+  out.key_real = torch::cat({first.key_real, second.key_real}, 1);
+  out.has_padding = first.has_padding || second.has_padding;
+  return out;
+}
+
+void save_states(const std::filesystem::path& path, const KVCache& states, torch::ScalarType dtype) {
+  if (dtype != torch::kFloat32 && dtype != torch::kBFloat16) throw Error("cached states are stored as float32 or bfloat16");
+  if (states.length() == 0 || states.key_real.size(0) != 1 || states.has_padding)
+    throw Error("only the states of one unpadded row are stored");
+  TensorMap tensors;
+  for (size_t l = 0; l < states.keys.size(); ++l) {
+    tensors["keys." + std::to_string(l)] = states.keys[l][0].to(torch::kCPU, dtype).contiguous();
+    tensors["values." + std::to_string(l)] = states.values[l][0].to(torch::kCPU, dtype).contiguous();
+  }
+  const auto staged = std::filesystem::path(path.string() + ".tmp");
+  save_safetensors(staged, tensors, {{"format", "garden-kv-states"}});
+  std::filesystem::rename(staged, path);
+}
+
+KVCache load_states(const std::filesystem::path& path, torch::Device device) {
+  if (!std::filesystem::exists(path)) throw Error(fmt::format("cached states {}: no such file", path.string()));
+  const auto tensors = load_safetensors(path);
+  KVCache states;
+  for (size_t l = 0;; ++l) {
+    const auto k = tensors.find("keys." + std::to_string(l)), v = tensors.find("values." + std::to_string(l));
+    if (k == tensors.end() || v == tensors.end()) break;
+    states.keys.push_back(k->second.to(device, torch::kFloat32).unsqueeze(0));
+    states.values.push_back(v->second.to(device, torch::kFloat32).unsqueeze(0));
+  }
+  if (states.keys.empty() || states.keys.size() * 2 != tensors.size())
+    throw Error(fmt::format("{}: not a file of cached states (keys.<layer> and values.<layer> for every layer)", path.string()));
+  states.key_real = torch::ones({1, states.keys[0].size(2)}, torch::TensorOptions().dtype(torch::kBool).device(device));
+  return states;
 }
 
 void KVCache::select_rows(const torch::Tensor& rows) {

@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include <filesystem>
 #include <vector>
 
 namespace garden::model {
@@ -21,5 +22,14 @@ struct KVCache {
   // rows[i], e.g. the parents of a beam search's surviving beams.
   void select_rows(const torch::Tensor& rows);
 };
+
+// The states of `first` followed by those of `second` along the key axis (one row each); each
+// keeps the positions it was computed at, so the two parts never attended to each other.
+KVCache concat_states(const KVCache& first, const KVCache& second);
+
+// One row's states as a safetensors file ("keys.<layer>", "values.<layer>": [Hkv,S,D] in
+// `dtype`, float32 or bfloat16), written atomically; loaded back as float32 on `device`.
+void save_states(const std::filesystem::path& path, const KVCache& states, torch::ScalarType dtype);
+KVCache load_states(const std::filesystem::path& path, torch::Device device = torch::kCPU);
 
 }  // namespace garden::model

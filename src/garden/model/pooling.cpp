@@ -68,13 +68,19 @@ torch::Tensor masked_mean(const torch::Tensor& states, const torch::Tensor& pool
 torch::Tensor pool(const torch::Tensor& hidden, const torch::Tensor& pool_mask, Pooling pooling, LatentAttentionPooler latent) {
   if (hidden.dim() != 3 || pool_mask.dim() != 2 || hidden.size(0) != pool_mask.size(0) || hidden.size(1) != pool_mask.size(1))
     throw Error(fmt::format("pooling: states [B,T,C] and mask [B,T] do not match ({}-d and {}-d)", hidden.dim(), pool_mask.dim()));
+  // Pooled in float32 at least (GritLM pools in FP32 whatever the model's precision): a bf16
+  // sum over a long text loses the small differences between texts.
+  const auto states = hidden.scalar_type() == torch::kFloat64 ? hidden : hidden.to(torch::kFloat32);
   torch::Tensor pooled;
   switch (pooling) {
-    case Pooling::mean: pooled = masked_mean(hidden, pool_mask); break;
+    case Pooling::mean: pooled = masked_mean(states, pool_mask); break;
     case Pooling::weighted_mean: {
-      const auto positions = torch::arange(1, hidden.size(1) + 1, hidden.options()).unsqueeze(0);  // [1,T]
-      pooled = masked_mean(hidden * positions.unsqueeze(-1), pool_mask) /
-               masked_mean(positions.expand({hidden.size(0), -1}).unsqueeze(-1), pool_mask);
+      // The k-th counted token weighs k (the mask's running count, as GritLM's code computes
+      // it), so an instruction or left padding before the text shifts no weight.
+      const auto weights = pool_mask.to(states.dtype()).cumsum(1) * pool_mask.to(states.dtype());  // [B,T]
+      const auto totals = weights.sum(1, /*keepdim=*/true);                                      // [B,1]
+      if (totals.min().item<double>() <= 0) throw Error("pooling: a sequence has no token left to pool (empty pool mask)");
+      pooled = (states * weights.unsqueeze(-1)).sum(1) / totals;
       break;
     }
     case Pooling::first_token:
@@ -85,12 +91,12 @@ torch::Tensor pool(const torch::Tensor& hidden, const torch::Tensor& pool_mask, 
       const auto index = pooling == Pooling::last_token
                              ? torch::where(m > 0, positions, torch::full_like(positions, -1)).amax(1)
                              : torch::where(m > 0, positions, torch::full_like(positions, hidden.size(1))).amin(1);
-      pooled = hidden.index({torch::arange(hidden.size(0), m.options()), index});
+      pooled = states.index({torch::arange(states.size(0), m.options()), index});
       break;
     }
     case Pooling::latent_attention:
       if (!latent) throw Error("pooling: latent_attention needs its pooler module");
-      pooled = masked_mean(latent->transform(hidden), pool_mask);
+      pooled = masked_mean(latent->transform(hidden).to(states.dtype()), pool_mask);
       break;
   }
   return torch::nn::functional::normalize(pooled, torch::nn::functional::NormalizeFuncOptions().dim(-1));

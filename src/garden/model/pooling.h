@@ -1,6 +1,7 @@
 // Poolers: from token states [B,T,C] and a pool mask [B,T] (1 = the token counts: real
-// tokens minus instruction tokens) to one unit-norm embedding per sequence [B,C].
-// mean, weighted_mean (SGPT's position weights: token t counts t+1), first_token,
+// tokens minus instruction tokens) to one unit-norm embedding per sequence [B,C], computed in
+// float32 (float64 stays float64). mean, weighted_mean (SGPT's position weights counted over
+// the pooled tokens, as GritLM's code does: the k-th counted token weighs k), first_token,
 // last_token (the last counted token, for right-padded batches), and latent_attention
 // (NV-Embed, arXiv:2405.17428): token states are the queries of a cross-attention whose keys
 // and values come from a trainable latent array, then a GEGLU feed-forward, both pre-norm

@@ -13,7 +13,8 @@ MaskMode parse_mask_mode(const std::string& s) {
   if (s == "causal") return MaskMode::causal;
   if (s == "bidirectional") return MaskMode::bidirectional;
   if (s == "prefix") return MaskMode::prefix;
-  usage_error("mask must be causal, bidirectional or prefix, got '" + s + "'");
+  if (s == "causal_prefix") return MaskMode::causal_prefix;
+  usage_error("mask must be causal, bidirectional, prefix or causal_prefix, got '" + s + "'");
 }
 
 std::string to_string(MaskMode mode) {
@@ -21,6 +22,7 @@ std::string to_string(MaskMode mode) {
     case MaskMode::causal: return "causal";
     case MaskMode::bidirectional: return "bidirectional";
     case MaskMode::prefix: return "prefix";
+    case MaskMode::causal_prefix: return "causal_prefix";
   }
   return "?";
 }
@@ -92,6 +94,12 @@ torch::Tensor build_attention_mask(MaskMode mode, int64_t t, int64_t s, int64_t 
       if (!prefix_lengths.defined()) usage_error("prefix mask mode needs prefix_lengths");
       auto p = prefix_lengths.to(device).to(torch::kLong).view({-1, 1, 1});  // [B,1,1]
       allowed = (k_pos <= q_pos) | ((k_pos < p) & (q_pos < p));
+      break;
+    }
+    case MaskMode::causal_prefix: {
+      if (!prefix_lengths.defined()) usage_error("causal_prefix mask mode needs prefix_lengths");
+      auto p = prefix_lengths.to(device).to(torch::kLong).view({-1, 1, 1});  // [B,1,1]
+      allowed = (k_pos <= q_pos) | (q_pos >= p);
       break;
     }
   }

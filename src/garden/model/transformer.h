@@ -1,6 +1,7 @@
 // The garden transformer: a pre-norm decoder stack whose attention mask is chosen per call,
-// so one set of weights serves as a causal LM, a bidirectional encoder (LLM2Vec) or a
-// prefix LM (GritLM-style instruction + generation).
+// so one set of weights serves as a causal LM, a bidirectional encoder (LLM2Vec), a prefix LM
+// (instruction both ways, generation causal) or GritLM's `cb` embedder (instruction causal,
+// text both ways).
 //
 // Conventions for the whole library (stated here once):
 //   B batch, T new tokens, S keys (kv-cache length + T), C d_model, H query heads,
@@ -21,13 +22,16 @@
 
 namespace garden::model {
 
-enum class MaskMode { causal, bidirectional, prefix };
+// prefix: the first prefix_lengths tokens attend to each other both ways, the rest causally.
+// causal_prefix: the first prefix_lengths tokens attend causally, every later token attends
+// to every token (GritLM's `cb` attention, arXiv:2402.09906 Table 6).
+enum class MaskMode { causal, bidirectional, prefix, causal_prefix };
 MaskMode parse_mask_mode(const std::string& s);
 std::string to_string(MaskMode mode);
 
 struct ForwardOptions {
   MaskMode mask = MaskMode::causal;
-  // prefix mode: [B] int64, the number of leading tokens that attend to each other both ways.
+  // prefix and causal_prefix modes: [B] int64, the number of leading tokens set apart.
   torch::Tensor prefix_lengths;
   // [B,T] (1 = real token, 0 = padding); undefined = no padding.
   torch::Tensor attention_mask;

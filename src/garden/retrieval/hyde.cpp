@@ -171,7 +171,7 @@ Run HydeRetriever::search(const std::vector<Query>& queries, int64_t k) {
   }
   generations_ = options_.sampling.n > 0 ? generator_(prompts, options_.sampling) : std::vector<std::vector<std::string>>(queries.size());
   // The query reads with the instruction; generated documents read as documents do.
-  const std::string instruction = options_.instruction, documents = encoder_.document_instruction();
+  const std::string instruction = encoder_.query_instruction(options_.instruction), documents = encoder_.document_instruction();
   const auto encode = [&](const std::vector<std::string>& all) {
     // `all` lists each query's texts in turn (the query first when included): the queries and
     // the generated documents are encoded in one call each, then put back in that order.

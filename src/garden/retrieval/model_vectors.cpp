@@ -9,6 +9,7 @@
 #include "garden/core/progress.h"
 #include "garden/model/embedder.h"
 #include "garden/model/generative_embedder.h"
+#include "garden/model/grit.h"
 #include "garden/retrieval/dense.h"
 #include "garden/train/run_folder.h"
 
@@ -20,6 +21,7 @@ EmbeddingModel::EmbeddingModel(const std::filesystem::path& dir) : dir_(dir) {
     generative_ = std::make_unique<model::LoadedGenerativeEmbedder>(model::load_generative_embedder(folder));
   else
     loaded_ = std::make_unique<model::LoadedEmbedder>(model::load_embedder(folder));
+  grit_ = model::is_grit_folder(folder);
 }
 
 EmbeddingModel::~EmbeddingModel() = default;
@@ -32,7 +34,14 @@ std::string EmbeddingModel::metric() const {
   return generative_ || loaded_->embedder->config().unit_vectors ? "cosine" : "ip";
 }
 
-std::string EmbeddingModel::document_instruction() const { return generative_ ? model::kDocumentInstruction : ""; }
+std::string EmbeddingModel::document_instruction() const {
+  if (grit_) return model::grit_embedding_prefix("");
+  return generative_ ? model::kDocumentInstruction : "";
+}
+
+std::string EmbeddingModel::query_instruction(const std::string& instruction) const {
+  return grit_ ? model::grit_embedding_prefix(instruction) : instruction;
+}
 
 model::LoadedEmbedder& EmbeddingModel::loaded() {
   if (generative_)
@@ -77,7 +86,8 @@ Matrix encode_with_model(EmbeddingModel& model, const std::vector<std::string>& 
 }
 
 EncodedCollection encode_collection(model::Embedder& embedder, const text::Tokenizer& tokenizer, const Collection& collection,
-                                    const std::string& instruction, int64_t batch_size, bool progress) {
+                                    const std::string& instruction, int64_t batch_size, bool progress,
+                                    const std::string& document_instruction) {
   EncodedCollection e;
   std::vector<std::string> doc_texts, query_texts;
   for (const auto& d : collection.corpus) {
@@ -88,7 +98,7 @@ EncodedCollection encode_collection(model::Embedder& embedder, const text::Token
     e.query_ids.push_back(q.id);
     query_texts.push_back(q.text);
   }
-  e.docs = encode_matrix(embedder, tokenizer, doc_texts, "", batch_size, progress ? "documents" : "");
+  e.docs = encode_matrix(embedder, tokenizer, doc_texts, document_instruction, batch_size, progress ? "documents" : "");
   e.queries = encode_matrix(embedder, tokenizer, query_texts, instruction, batch_size, progress ? "queries" : "");
   return e;
 }
@@ -96,7 +106,8 @@ EncodedCollection encode_collection(model::Embedder& embedder, const text::Token
 Run exact_run_with_model(EmbeddingModel& model, const Collection& collection, const std::string& instruction, int64_t k,
                          int64_t batch_size) {
   if (!model.generative()) {
-    const auto e = encode_collection(model.loaded().embedder, *model.loaded().tokenizer, collection, instruction, batch_size, true);
+    const auto e = encode_collection(model.loaded().embedder, *model.loaded().tokenizer, collection, model.query_instruction(instruction),
+                                     batch_size, true, model.document_instruction());
     return hits_to_run(exact_search(e.docs, e.queries, k), e.query_ids, e.doc_ids);
   }
   std::vector<std::string> doc_ids, doc_texts, query_ids, query_texts;

@@ -42,8 +42,12 @@ class EmbeddingModel {
   // raw inner product (embed init --score dot, ANCE), whose vectors' lengths count.
   std::string metric() const;
   // What documents are read with: nothing for an embedder, the corpus instruction
-  // (model::kDocumentInstruction) for a generative embedder.
+  // (model::kDocumentInstruction) for a generative embedder, "<|embed|>\n" for a GritLM.
   std::string document_instruction() const;
+  // What a query with this task instruction is read with: the instruction itself, or for a
+  // GritLM its embedding format (model/grit.h: "<|user|>\n{instruction}\n<|embed|>\n").
+  std::string query_instruction(const std::string& instruction) const;
+  bool grit() const { return grit_; }
   // The embedder, for the commands that need one (the evaluation suite); an error naming
   // the folder when it holds a generative embedder.
   model::LoadedEmbedder& loaded();
@@ -54,9 +58,11 @@ class EmbeddingModel {
   std::filesystem::path dir_;
   std::unique_ptr<model::LoadedEmbedder> loaded_;
   std::unique_ptr<model::LoadedGenerativeEmbedder> generative_;
+  bool grit_ = false;
 };
 
-// texts -> [N, D] unit vectors; a progress bar labelled `label` on stderr.
+// texts -> [N, D] unit vectors, each read after `instruction` as it is (callers format a
+// query's with query_instruction); a progress bar labelled `label` on stderr.
 Matrix encode_with_model(EmbeddingModel& model, const std::vector<std::string>& texts, const std::string& instruction,
                          int64_t batch_size, const std::string& label);
 
@@ -69,8 +75,10 @@ struct EncodedCollection {
   Matrix docs, queries;
   std::vector<std::string> doc_ids, query_ids;
 };
+// `document_instruction` precedes every document (GritLM's "<|embed|>\n"; none for a plain embedder).
 EncodedCollection encode_collection(model::Embedder& embedder, const text::Tokenizer& tokenizer, const Collection& collection,
-                                    const std::string& instruction, int64_t batch_size, bool progress = false);
+                                    const std::string& instruction, int64_t batch_size, bool progress = false,
+                                    const std::string& document_instruction = "");
 
 // Encodes a collection's documents (with the model's document_instruction) and queries (with
 // `instruction` before each) and ranks every document by cosine for every query, exactly: a

@@ -102,7 +102,7 @@ class DenseRetriever : public Retriever {
     if (options_.model != nullptr) {
       std::vector<std::string> texts;
       for (const auto& q : queries) texts.push_back(q.text);
-      return encode_with_model(*options_.model, texts, options_.instruction, options_.batch, "encode");
+      return encode_with_model(*options_.model, texts, options_.model->query_instruction(options_.instruction), options_.batch, "encode");
     }
     Matrix vectors = read_vectors(options_.query_vectors);
     if (vectors.rows != static_cast<int64_t>(queries.size()))

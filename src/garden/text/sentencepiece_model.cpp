@@ -147,4 +147,56 @@ SentencePieceModelInfo read_sentencepiece_model(const std::filesystem::path& pat
   return parse_sentencepiece_model(read_file(path), path.string());
 }
 
+namespace {
+
+void put_varint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+// One ModelProto.pieces entry: SentencePiece {piece = 1 (bytes), score = 2 (float), type = 3 (enum)}.
+std::string piece_field(const std::string& piece, float score, PieceType type) {
+  std::string body;
+  put_varint(body, (1 << 3) | 2);
+  put_varint(body, piece.size());
+  body += piece;
+  put_varint(body, (2 << 3) | 5);
+  char bytes[4];
+  std::memcpy(bytes, &score, 4);  // little-endian, as protobuf's fixed32 (x86 and ARM)
+  body.append(bytes, 4);
+  put_varint(body, (3 << 3) | 0);
+  put_varint(body, static_cast<uint64_t>(type));
+  std::string field;
+  put_varint(field, (1 << 3) | 2);
+  put_varint(field, body.size());
+  return field + body;
+}
+
+}  // namespace
+
+std::vector<int64_t> append_user_pieces(const std::filesystem::path& source, const std::filesystem::path& dest,
+                                        const std::vector<std::string>& pieces) {
+  if (!std::filesystem::is_regular_file(source)) throw Error("tokenizer " + source.string() + ": no such file");
+  std::string bytes = read_file(source);
+  auto info = parse_sentencepiece_model(bytes, source.string());
+  std::vector<int64_t> ids;
+  for (const auto& piece : pieces) {
+    if (piece.empty()) throw Error("a tokenizer piece cannot be empty");
+    int64_t id = -1;
+    for (size_t i = 0; i < info.pieces.size() && id < 0; ++i)
+      if (info.pieces[i].piece == piece) id = static_cast<int64_t>(i);
+    if (id < 0) {
+      id = static_cast<int64_t>(info.pieces.size());
+      info.pieces.push_back({piece, 0.0f, PieceType::user_defined});
+      bytes += piece_field(piece, 0.0f, PieceType::user_defined);
+    }
+    ids.push_back(id);
+  }
+  write_file_atomic(dest, bytes);
+  return ids;
+}
+
 }  // namespace garden::text

@@ -35,4 +35,14 @@ struct SentencePieceModelInfo {
 SentencePieceModelInfo parse_sentencepiece_model(const std::string& bytes, const std::string& where);
 SentencePieceModelInfo read_sentencepiece_model(const std::filesystem::path& path);
 
+// Writes to `dest` the model in `source` with `pieces` appended as user-defined pieces (kept
+// whole in text, as `garden tokenizer train --special` makes them) at the next ids; pieces
+// the model already has are skipped. The existing ids do not move, so a model trained with
+// the source tokenizer keeps its meaning once its embedding table has rows for the new ids
+// (GritLM's <|user|>, <|embed|> and <|assistant|> added to a pretrained LM). Protobuf
+// parsers append a repeated field's later occurrences, so the pieces go at the file's end.
+// Returns the id of every piece of `pieces`, new or old.
+std::vector<int64_t> append_user_pieces(const std::filesystem::path& source, const std::filesystem::path& dest,
+                                        const std::vector<std::string>& pieces);
+
 }  // namespace garden::text

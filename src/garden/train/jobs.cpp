@@ -189,7 +189,8 @@ EmbedObjective parse_embed_objective(const std::string& name) {
   if (name == "infonce") return EmbedObjective::infonce;
   if (name == "simcse") return EmbedObjective::simcse;
   if (name == "llm2vec-gen") return EmbedObjective::llm2vec_gen;
-  usage_error("--objective must be infonce, simcse or llm2vec-gen, got '" + name + "'");
+  if (name == "grit") return EmbedObjective::grit;
+  usage_error("--objective must be infonce, simcse, llm2vec-gen or grit, got '" + name + "'");
 }
 
 Json embed_train_defaults(EmbedObjective objective) {
@@ -202,6 +203,9 @@ Json embed_train_defaults(EmbedObjective objective) {
   if (objective == EmbedObjective::llm2vec_gen)  // the spec's small-scale recipe (llm2vec-gen.md)
     json.update(Json{{"lr", 1e-3}, {"warmup", 50}, {"steps", 600}, {"batch", 16}, {"weight_decay", 0.0}, {"eval_every", 100},
                      {"checkpoint_every", 200}});
+  if (objective == EmbedObjective::grit)  // the spec's small-scale recipe (gritlm.md): no weight decay, as the paper
+    json.update(Json{{"lr", 3e-4}, {"warmup", 8}, {"steps", 250}, {"batch", 32}, {"weight_decay", 0.0}, {"eval_every", 0},
+                     {"checkpoint_every", 100}});
   json.erase("seq");  // texts are cut at the embedder's max_tokens
   json.erase("eval_windows");
   return json;
@@ -314,6 +318,27 @@ EmbedJobResult train_generative_job(const EmbedJob& job, const TrainConfig& trai
   return {trainer.fit(*model, objective, job.setup.run.resume), job.setup.run.out, 1};
 }
 
+EmbedJobResult train_grit_job(EmbedJob job, const TrainConfig& train_config) {
+  if (job.setup.distributed.active()) usage_error("--objective grit trains in one process: drop --world-size (and WORLD_SIZE)");
+  for (const auto& [key, value] : job.objective_overrides.items()) {
+    if (key != "temperature") usage_error(fmt::format("--objective grit: --{} is a setting of infonce; grit reads --temperature", key));
+    job.grit.temperature = value.get<double>();
+  }
+  if (!job.train_file.empty()) usage_error("--objective grit reads its embedding datasets from --pairs (one file per dataset), not --train");
+  std::vector<GritDataset> datasets;
+  for (const auto& argument : job.grit_pairs) datasets.push_back(read_grit_dataset(argument));
+  const auto generations = job.grit_generations.empty() ? std::vector<GritGeneration>{} : read_grit_generations(job.grit_generations);
+  const auto held_out_pairs = job.eval_file.empty() ? std::vector<text::TextPair>{} : text::read_training_pairs(job.eval_file);
+  const auto held_out_generations =
+      job.grit_held_out_generations.empty() ? std::vector<GritGeneration>{} : read_grit_generations(job.grit_held_out_generations);
+  if (job.grit.mode == GritMode::embedding && !generations.empty()) usage_error("--mode embedding trains no generation: drop --gen-data");
+  if (job.grit.mode == GritMode::generative && !datasets.empty()) usage_error("--mode generative trains no embeddings: drop --pairs");
+  install_interrupt_handler();
+  const auto run = train_grit(job.model, job.grit_attention, job.grit_pooling, datasets, generations, held_out_pairs, held_out_generations,
+                              job.grit, train_config, job.setup.run.out, job.setup.run.resume, false, job.setup.device);
+  return {run.result, job.setup.run.out, 1};
+}
+
 }  // namespace
 
 EmbedJobResult train_embedder(EmbedJob job) {
@@ -342,6 +367,10 @@ EmbedJobResult train_embedder(EmbedJob job) {
   if (job.objective == EmbedObjective::llm2vec_gen) {
     if (cfg.contains("objective")) usage_error(job.setup.config_file + ": \"objective\" holds contrastive settings, which llm2vec-gen does not read");
     return train_generative_job(job, train_config, where);
+  }
+  if (job.objective == EmbedObjective::grit) {
+    if (cfg.contains("objective")) usage_error(job.setup.config_file + ": \"objective\" holds infonce settings; give grit's as flags");
+    return train_grit_job(job, train_config);
   }
   auto loaded = model::load_embedder(model_folder(job.model), job.setup.device);
   const auto group = join_group(job.setup);

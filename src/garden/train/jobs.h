@@ -13,6 +13,7 @@
 
 #include "garden/core/json.h"
 #include "garden/train/generative_embedding.h"
+#include "garden/train/grit_training.h"
 #include "garden/train/trainer.h"
 
 namespace garden::train {
@@ -64,7 +65,7 @@ TrainResult train_lm(LmJob job);
 // is its own positive under independent dropout (LLM2Vec's step 3); llm2vec-gen: special
 // tokens on a frozen LM learn to compress its answers and match a teacher's embedding of them
 // (arXiv:2603.10913; data from garden llm2vec-gen prepare).
-enum class EmbedObjective { infonce, simcse, llm2vec_gen };
+enum class EmbedObjective { infonce, simcse, llm2vec_gen, grit };
 EmbedObjective parse_embed_objective(const std::string& name);
 // The objective's training defaults (its contrastive settings are EmbedObjectiveConfig's).
 Json embed_train_defaults(EmbedObjective objective);
@@ -87,6 +88,11 @@ struct EmbedJob {
   int64_t special_tokens = 10;                // llm2vec-gen: K (v2: 10, all compression tokens)
   int64_t generative_max_tokens = 128;        // llm2vec-gen: query tokens kept before the special tokens
   std::string generative_cue;                 // llm2vec-gen: text read after each query (GenerativeEmbedderConfig::query_suffix)
+  // grit: embedding datasets ("FILE" or "FILE::INSTRUCTION", one per dataset), generative
+  // rows and held-out ones, the attention code (empty: bbcc, or the model's own) and pooler.
+  std::vector<std::string> grit_pairs;
+  std::string grit_generations, grit_held_out_generations, grit_attention, grit_pooling = "mean";
+  GritOptions grit;
 };
 struct EmbedJobResult {
   TrainResult result;

@@ -16,8 +16,9 @@ TEST(Pooling, HandComputedMeanWeightedFirstAndLast) {
   const auto h = torch::tensor({1.0, 0.0, 3.0, 1.0, 1.0, 3.0, 9.0, 9.0}, torch::kFloat64).view({1, 4, 2});
   const auto m = torch::tensor({0, 1, 1, 0}, torch::kLong).view({1, 4});
   EXPECT_TRUE(torch::allclose(pool(h, m, Pooling::mean), unit_rows(torch::tensor({{2.0, 2.0}}, torch::kFloat64))));
-  // Weights 2 and 3 (positions 1 and 2, counted from 1): (2*(3,1) + 3*(1,3)) / 5 = (1.8, 2.2).
-  EXPECT_TRUE(torch::allclose(pool(h, m, Pooling::weighted_mean), unit_rows(torch::tensor({{1.8, 2.2}}, torch::kFloat64))));
+  // Weights 1 and 2 (the pooled tokens counted from 1; the instruction before them shifts
+  // nothing): (1*(3,1) + 2*(1,3)) / 3 = (5/3, 7/3).
+  EXPECT_TRUE(torch::allclose(pool(h, m, Pooling::weighted_mean), unit_rows(torch::tensor({{5.0 / 3, 7.0 / 3}}, torch::kFloat64))));
   EXPECT_TRUE(torch::allclose(pool(h, m, Pooling::first_token), unit_rows(torch::tensor({{3.0, 1.0}}, torch::kFloat64))));
   EXPECT_TRUE(torch::allclose(pool(h, m, Pooling::last_token), unit_rows(torch::tensor({{1.0, 3.0}}, torch::kFloat64))));
 }

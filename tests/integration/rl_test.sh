@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# RL with verifiable rewards through the CLI: countdown-3 task files (training, held-out, noisy
+# and oracle traces), a toy byte-level LM pre-trained on the traces, eval passk (curve,
+# per-problem counts, samples; the same seed gives the same figures), rl train with kept models,
+# a stop and a resume, and bad input refused with one-line errors, never over foreign files.
+set -uo pipefail
+garden="$1"
+source "$(dirname "$0")/helpers.sh"
+
+"$garden" tasks generate --count 200 --traces noisy --out "$work/pre.jsonl" >/dev/null 2>&1 || fail "tasks generate (noisy traces) failed"
+"$garden" tasks generate --count 40 --split held-out --withheld-only 5 --seed 3 --out "$work/held.jsonl" >/dev/null 2>&1 ||
+  fail "tasks generate (held-out) failed"
+"$garden" tasks generate --count 60 --traces oracle --seed 4 --out "$work/oracle.jsonl" >/dev/null 2>&1 || fail "tasks generate (oracle) failed"
+python3 - "$work/pre.jsonl" "$work/held.jsonl" "$work/oracle.jsonl" <<'PY' && pass || fail "task files are not as documented"
+import json, sys
+pre = [json.loads(l) for l in open(sys.argv[1])]
+held = [json.loads(l) for l in open(sys.argv[2])]
+oracle = [json.loads(l) for l in open(sys.argv[3])]
+assert len(pre) == 200 and len(held) == 40 and len(oracle) == 60
+assert all(r["task"] == "countdown-3" and r["prompt"].endswith(":") and "completion" in r for r in pre)
+assert all("completion" not in r for r in held)
+assert not any("*(" in r["completion"] for r in pre), "noisy traces must never use a*(b+c)"
+def value(r):
+    return eval(r["completion"].split("=")[0])
+assert all(value(r) == r["target"] for r in oracle), "oracle traces must be right"
+held_prompts = {r["prompt"] for r in held}
+PY
+
+"$garden" lm train --train "$work/pre.jsonl" --valid "$work/pre.jsonl" --format prompt-completion --tokenizer bytes --d-model 16 \
+  --n-layers 1 --n-heads 2 --seq 40 --batch 8 --steps 4 --warmup 1 --threads 1 --out "$work/base" >/dev/null 2>&1 ||
+  fail "lm train on the traces failed"
+
+passk=(--model "$work/base" --tasks "$work/held.jsonl" --n 8 --max-new-tokens 12 --threads 1)
+"$garden" eval passk "${passk[@]}" --out "$work/counts.jsonl" --samples-out "$work/samples.jsonl" >"$work/passk.out" 2>&1 ||
+  fail "eval passk: $(cat "$work/passk.out")"
+grep -q "^pass@1	" "$work/passk.out" && grep -q "^pass@8	" "$work/passk.out" && grep -q "^coverage	" "$work/passk.out" && pass ||
+  fail "eval passk did not print the curve: $(cat "$work/passk.out")"
+python3 - "$work/counts.jsonl" "$work/samples.jsonl" <<'PY' && pass || fail "per-problem counts and samples disagree"
+import json, sys
+counts = [json.loads(l) for l in open(sys.argv[1])]
+samples = [json.loads(l) for l in open(sys.argv[2])]
+assert len(counts) == 40 and len(samples) == 320
+for c in counts:
+    assert c["correct"] == sum(s["correct"] for s in samples if s["problem"] == c["problem"])
+PY
+"$garden" eval passk "${passk[@]}" >"$work/again.out" 2>/dev/null && diff <(grep pass@ "$work/passk.out") <(grep pass@ "$work/again.out") >/dev/null &&
+  pass || fail "the same seed gave other pass@k figures"
+
+common=(--model "$work/base" --held-out "$work/held.jsonl" --prompts 2 --max-new-tokens 12 --steps 4 --eval-every 2
+  --eval-problems 4 --threads 1)
+rl=("${common[@]}" --tasks "$work/pre.jsonl" --group 2 --keep-at 2)
+"$garden" rl train "${rl[@]}" --out "$work/rl" >"$work/rl.out" 2>&1 || fail "rl train: $(cat "$work/rl.out")"
+[ -f "$work/rl/model-step-2/model.safetensors" ] && pass || fail "rl train did not keep the model of step 2"
+python3 - "$work/rl/metrics.jsonl" <<'PY' && pass || fail "rl metrics lack reward, entropy or held-out pass@1"
+import json, sys
+evals = [json.loads(l) for l in open(sys.argv[1]) if '"eval"' in l]
+assert [e["step"] for e in evals] == [2, 4], evals
+assert all({"reward", "entropy", "held_out_pass1"} <= e.keys() for e in evals), evals
+PY
+# Stopped after 2 steps and resumed, it ends at step 4 like the run in one go.
+"$garden" rl train "${rl[@]}" --out "$work/rl2" --stop-after 2 >"$work/stop.out" 2>&1 && grep -q "stopped at step 2" "$work/stop.out" &&
+  pass || fail "rl train --stop-after did not stop with a checkpoint: $(cat "$work/stop.out")"
+"$garden" rl train "${rl[@]}" --out "$work/rl2" --resume >/dev/null 2>&1 && [ -f "$work/rl2/checkpoints/latest" ] &&
+  grep -q '"steps_done": *4' "$work/rl2/results.json" && pass || fail "rl train --resume did not finish the run"
+
+# Bad input.
+expect_error 2 "--task 'sudoku'" -- "$garden" tasks generate --task sudoku --out "$work/t.jsonl"
+expect_error 2 "--traces 'some'" -- "$garden" tasks generate --traces some --out "$work/t.jsonl"
+echo "notes of mine" >"$work/mine.jsonl"
+expect_error 2 "exists and is not an earlier task file" -- "$garden" tasks generate --out "$work/mine.jsonl"
+grep -q "notes of mine" "$work/mine.jsonl" && pass || fail "tasks generate overwrote a file it did not write"
+expect_error 2 "exists and is not an earlier per-problem file" -- "$garden" eval passk "${passk[@]}" --out "$work/mine.jsonl"
+expect_error 2 "--k 9 must be in 1..n (8)" -- "$garden" eval passk "${passk[@]}" --k 1,9
+expect_error 2 "--k '1,x'" -- "$garden" eval passk "${passk[@]}" --k 1,x
+printf '{"task": "countdown-3", "numbers": [3, 4], "target": 7}\n' >"$work/bad.jsonl"
+expect_error 1 "bad.jsonl:1: a countdown-3 row needs" -- "$garden" eval passk --model "$work/base" --tasks "$work/bad.jsonl" --n 2
+printf '{"task": "countdown-3", "numbers": [3, 4, 5], "target": 35}\nnot json\n' >"$work/bad2.jsonl"
+expect_error 1 "bad2.jsonl:2" -- "$garden" eval passk --model "$work/base" --tasks "$work/bad2.jsonl" --n 2
+expect_error 2 "unknown RL algorithm 'ppo'" -- "$garden" rl train "${rl[@]}" --algo ppo --out "$work/rl4"
+expect_error 2 "group size 1 must be >= 2" -- "$garden" rl train "${common[@]}" --tasks "$work/pre.jsonl" --group 1 --out "$work/rl4"
+expect_error 2 "a model to keep at step 9 is outside 1..4" -- "$garden" rl train "${common[@]}" --tasks "$work/pre.jsonl" --keep-at 9 --out "$work/rl4"
+expect_error 1 "no such file" -- "$garden" rl train "${common[@]}" --tasks "$work/none.jsonl" --out "$work/rl4"
+report
