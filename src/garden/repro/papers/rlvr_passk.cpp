@@ -345,7 +345,7 @@ const Registration registered{{
     .claim = "RL with verifiable rewards raises pass@1 but not what the base model can solve at all: with enough samples the base "
              "model's pass@k catches up with the RL model's, RL's solvable problems are a subset of the base's, and its correct "
              "answers already lie in the base's own distribution; distillation from a stronger teacher does widen the solvable set.",
-    .budget = "quick: about 5 minutes on 2 CPU cores with the base and teacher cached (about 6 more the first time): 150 GRPO "
+    .budget = "quick: about 6 minutes on 2 CPU cores with the base and teacher cached (about 7 more the first time): 150 GRPO "
               "steps, distillation, 6 models x 200 problems x 128 samples; full: 1000 GRPO steps, G = 16, n = 1024",
     .figures_version = 1,
     .run = run,
