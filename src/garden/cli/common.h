@@ -61,6 +61,7 @@ void register_llm2vec_gen(CLI::App& app);
 void register_rag(CLI::App& app);
 void register_launch(CLI::App& app);
 void register_rl(CLI::App& app);  // after register_eval: it adds eval passk
+void register_creative(CLI::App& app);
 // Subcommands of the eval and data groups that live in cli/multiturn.cpp (it needs libtorch).
 void register_eval_multiturn(CLI::App& eval);
 void register_data_listspec(CLI::App& data);

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   garden::cli::register_rag(app);
   garden::cli::register_launch(app);
   garden::cli::register_rl(app);
+  garden::cli::register_creative(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

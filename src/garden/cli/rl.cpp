@@ -122,9 +122,7 @@ void register_rl(CLI::App& app) {
   train_cmd->add_option("--eval-problems", o.eval_problems, "held-out problems read at each evaluation")->capture_default_str();
   train_cmd->add_option("--keep-at", o.save_at, "also keep the model of these steps as <out>/model-step-N");
   add_json_flags(*train_cmd, train::rl_train_defaults(), cmd->train_flags, "Training");
-  train_cmd->add_option("--out", cmd->job.run.out, "run folder")->capture_default_str();
-  train_cmd->add_flag("--resume", cmd->job.run.resume, "continue from the run folder's latest checkpoint");
-  train_cmd->add_option("--stop-after", cmd->job.run.stop_after, "stop with a checkpoint after this many steps (resume later)");
+  add_run_folder_spec_options(*train_cmd, cmd->job.run);
   add_runtime_options(*train_cmd, cmd->runtime);
   train_cmd->callback([cmd] {
     configure_threads(cmd->runtime.threads);

@@ -37,6 +37,14 @@ inline train::DistributedSpec distributed_spec(const DistributedOptions& options
   return spec;
 }
 
+// --out, --resume and --stop-after of a training command without a config file (rl train,
+// creative train).
+inline void add_run_folder_spec_options(CLI::App& app, train::RunFolderSpec& run) {
+  app.add_option("--out", run.out, "run folder")->capture_default_str();
+  app.add_flag("--resume", run.resume, "continue from the run folder's latest checkpoint");
+  app.add_option("--stop-after", run.stop_after, "stop with a checkpoint after this many steps (resume later)");
+}
+
 // Sets the threads and returns the job's setup from the run-folder, runtime and data-parallel groups.
 inline train::JobSetup job_setup(const RunFolderOptions& run, const RuntimeOptions& runtime, const DistributedOptions& distributed) {
   configure_threads(runtime.threads);
