@@ -167,6 +167,31 @@ TEST(CreativeTasks, TheCanonicalFormIgnoresNamesButKeepsEdgeOrder) {
   EXPECT_EQ(canonical_form(v, answer(v, {4, 2, -1, 2, 0})), answer(v, {0, 1, -1, 1, 2}));
 }
 
+TEST(CreativeTasks, EveryRotationAndReflectionOfACycleWrittenAlongItHasOneForm) {
+  TaskOptions o = small(Task::circle);
+  o.circle_entities = 6;
+  o.circle_vertices = 6;
+  const auto data = generate(o);
+  const Vocab& v = data.vocab;
+  const std::vector<int64_t> cycle{3, 0, 5, 1, 4, 2};
+  std::set<std::string> keys;
+  for (int direction = 0; direction < 2; ++direction)
+    for (size_t start = 0; start < cycle.size(); ++start) {
+      std::vector<int64_t> walk, items;
+      for (size_t i = 0; i < cycle.size(); ++i)
+        walk.push_back(direction == 0 ? cycle[(start + i) % 6] : cycle[(start + 6 - i) % 6]);
+      for (size_t i = 0; i < walk.size(); ++i) {
+        if (i) items.push_back(-1);
+        items.push_back(walk[i]);
+        items.push_back(walk[(i + 1) % walk.size()]);
+      }
+      const auto written = answer(v, items);
+      EXPECT_TRUE(coherent(data, written));
+      keys.insert(memory_key(data, written));
+    }
+  EXPECT_EQ(keys.size(), 1u);  // 12 writings, one form: 0 1 <sep> 1 2 <sep> ... <sep> 5 0
+}
+
 TEST(CreativeTasks, BadOptionsAreUsageErrors) {
   auto o = small(Task::circle);
   o.circle_vertices = 11;
