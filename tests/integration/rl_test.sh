@@ -2,7 +2,8 @@
 # RL with verifiable rewards through the CLI: countdown-3 task files (training, held-out, noisy
 # and oracle traces), a toy byte-level LM pre-trained on the traces, eval passk (curve,
 # per-problem counts, samples; the same seed gives the same figures), rl train with kept models,
-# a stop and a resume, and bad input refused with one-line errors, never over foreign files.
+# a stop and a resume, constrained SFT and per-token KL on the same toy, and bad input refused with one-line
+# errors, never over foreign files.
 set -uo pipefail
 garden="$1"
 source "$(dirname "$0")/helpers.sh"
@@ -62,6 +63,27 @@ PY
   pass || fail "rl train --stop-after did not stop with a checkpoint: $(cat "$work/stop.out")"
 "$garden" rl train "${rl[@]}" --out "$work/rl2" --resume >/dev/null 2>&1 && [ -f "$work/rl2/checkpoints/latest" ] &&
   grep -q '"steps_done": *4' "$work/rl2/results.json" && pass || fail "rl train --resume did not finish the run"
+
+# Constrained SFT (lm train --objective constrained-sft) fine-tunes the toy on oracle answers
+# against itself as the frozen reference; stopped and resumed like every trainer.
+csft=(--objective constrained-sft --model "$work/base" --format prompt-completion --train "$work/oracle.jsonl" --valid "$work/oracle.jsonl"
+  --seq 40 --batch 8 --steps 4 --warmup 1 --eval-every 2 --threads 1 --out "$work/csft")
+"$garden" lm train "${csft[@]}" --stop-after 2 2>/dev/null | grep -q "stopped at step 2" && pass || fail "lm train --objective constrained-sft --stop-after"
+"$garden" lm train "${csft[@]}" --resume 2>/dev/null | grep -q "step 4: train loss .*val loss" && pass || fail "lm train --objective constrained-sft --resume"
+grep -q '"constrained-sft"' "$work/csft/config.json" && pass || fail "the run's config does not name its objective"
+# Per-token KL: zero for a model against itself, printed for each response position.
+"$garden" lm token-kl --model "$work/base" --reference "$work/base" --responses "$work/oracle.jsonl" --positions 4 --threads 1 >"$work/kl.out" 2>&1 &&
+  [ "$(grep -c '^[1-4]	0.000000	60$' "$work/kl.out")" = 4 ] && pass || fail "lm token-kl of a model with itself: $(cat "$work/kl.out")"
+"$garden" lm token-kl --model "$work/csft" --reference "$work/base" --responses "$work/oracle.jsonl" --positions 4 --threads 1 2>/dev/null |
+  grep -q '^1	' && pass || fail "lm token-kl of the fine-tuned model"
+expect_error 1 "no such file" -- "$garden" lm token-kl --model "$work/base" --reference "$work/base" --responses "$work/none.jsonl"
+expect_error 2 "--objective constrained-sft fine-tunes a model: give --model" -- "$garden" lm train --objective constrained-sft \
+  --format prompt-completion --train "$work/oracle.jsonl" --valid "$work/oracle.jsonl" --out "$work/x"
+expect_error 2 "give --format prompt-completion" -- "$garden" lm train --objective constrained-sft --model "$work/base" \
+  --train "$work/oracle.jsonl" --valid "$work/oracle.jsonl" --out "$work/x"
+expect_error 2 "--beta 0 must be > 0" -- "$garden" lm train "${csft[@]}" --beta 0
+expect_error 2 "--reference is read by --objective constrained-sft only" -- "$garden" lm train --model "$work/base" --reference "$work/base" \
+  --format prompt-completion --train "$work/oracle.jsonl" --valid "$work/oracle.jsonl" --out "$work/x"
 
 # Bad input.
 expect_error 2 "--task 'sudoku'" -- "$garden" tasks generate --task sudoku --out "$work/t.jsonl"

@@ -10,6 +10,7 @@
 #include "garden/model/config.h"
 #include "garden/model/embedder.h"
 #include "garden/text/tokenizer.h"
+#include "garden/train/batches.h"
 #include "garden/train/train_config.h"
 #include "test_files.h"
 
@@ -122,5 +123,17 @@ inline model::Embedder tiny_embedder(model::Pooling pooling = model::Pooling::me
   e.max_tokens = max_tokens;
   return tiny_embedder_with(e, dropout);
 }
+
+// One fixed batch as a batch source: every training step and the evaluation read it.
+class FixedBatch final : public train::BatchSource {
+ public:
+  explicit FixedBatch(train::Batch b) : batch_(std::move(b)) {}
+  train::Batch train_batch(int64_t) const override { return batch_; }
+  std::vector<train::Batch> eval_batches() const override { return {batch_}; }
+  std::string describe() const override { return "one fixed batch"; }
+
+ private:
+  train::Batch batch_;
+};
 
 }  // namespace garden::testing

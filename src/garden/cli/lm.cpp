@@ -12,6 +12,7 @@
 #include "garden/core/files.h"
 #include "garden/core/runtime.h"
 #include "garden/eval/lm_metrics.h"
+#include "garden/eval/token_kl.h"
 #include "garden/model/generation.h"
 #include "garden/model/model_folder.h"
 #include "garden/text/corpus.h"
@@ -63,7 +64,7 @@ void register_lm(CLI::App& app) {
   auto cmd = std::make_shared<LmTrainCommand>();
   cmd->run.out = "runs/lm";
   auto* train = lm->add_subcommand("train", "train a transformer LM: next-token prediction, or MNTP to adapt one (LLM2Vec)");
-  train->add_option("--objective", cmd->objective, "lm (next-token) | mntp (masked next-token, bidirectional; needs --model)")
+  train->add_option("--objective", cmd->objective, "lm (next-token) | mntp (masked next-token, bidirectional; needs --model) | constrained-sft (token-wise constrained fine-tuning against --reference; needs --model)")
       ->capture_default_str();
   train->add_option("--model", cmd->job.model, "start from this model or run (its shape and tokenizer)");
   add_run_folder_options(*train, cmd->run);
@@ -76,6 +77,12 @@ void register_lm(CLI::App& app) {
   train->add_option("--strategy", cmd->job.mntp_strategy, "mntp: bert (80% mask / 10% random / 10% keep) | all_mask")
       ->capture_default_str();
   train->add_option("--mask-piece", cmd->job.mask_piece, "mntp: the tokenizer piece used as the mask")->capture_default_str();
+  train->add_option("--reference", cmd->job.reference, "constrained-sft: the frozen reference model (default: --model)");
+  train->add_option("--beta", cmd->job.schedule.beta, "constrained-sft: beta after the first tokens")->capture_default_str();
+  train->add_option("--first-token-bias", cmd->job.schedule.first_token_bias, "constrained-sft: beta_1 = beta x this")->capture_default_str();
+  train->add_option("--bias-factor", cmd->job.schedule.bias, "constrained-sft: beta_t = beta x this for 2 <= t <= --bias-length")
+      ->capture_default_str();
+  train->add_option("--bias-length", cmd->job.schedule.bias_length, "constrained-sft: the tokens with the larger beta")->capture_default_str();
   add_runtime_options(*train, cmd->runtime);
   add_distributed_options(*train, cmd->distributed);
   Json model_defaults = model::TransformerConfig{}.to_json();
@@ -146,6 +153,26 @@ void register_lm(CLI::App& app) {
     auto m = eval::evaluate_text(loaded.model, *tokenizer, read_file(ev->input), seq, ev->batch);
     fmt::print("loss {:.4f} nats/token  ppl {:.3f}  bits/byte {:.4f}  ({} tokens, {} bytes)\n", m.loss, m.perplexity,
                m.bits_per_byte, m.tokens, m.bytes);
+  });
+
+  struct TokenKlCommand {
+    RuntimeOptions runtime;
+    eval::TokenKlJob job;
+  };
+  auto kl = std::make_shared<TokenKlCommand>();
+  auto* token_kl = lm->add_subcommand("token-kl", "KL(model || reference) at each response position of prompt-completion rows");
+  token_kl->add_option("--model", kl->job.model, "model or run folder (the first argument of the KL)")->required();
+  token_kl->add_option("--reference", kl->job.reference, "model or run folder (the second)")->required();
+  token_kl->add_option("--responses", kl->job.responses, "prompt-completion JSONL ({\"prompt\", \"completion\"} rows)")->required();
+  token_kl->add_option("--positions", kl->job.positions, "response positions reported")->capture_default_str();
+  token_kl->add_option("--batch", kl->job.batch)->capture_default_str();
+  add_runtime_options(*token_kl, kl->runtime);
+  token_kl->callback([kl] {
+    configure_threads(kl->runtime.threads);
+    kl->job.device = resolve_device(kl->runtime.device);
+    const auto report = eval::run_token_kl(kl->job);
+    fmt::print("position\tKL (nats)\texamples\n");
+    for (size_t t = 0; t < report.kl.size(); ++t) fmt::print("{}\t{:.6f}\t{}\n", t + 1, report.kl[t], report.examples[t]);
   });
 
   struct GenerateCommand {

@@ -90,10 +90,18 @@ std::string read_text(const std::string& path, const std::string& field) {
 LmObjective parse_lm_objective(const std::string& name) {
   if (name == "lm") return LmObjective::lm;
   if (name == "mntp") return LmObjective::mntp;
-  usage_error("--objective must be lm or mntp, got '" + name + "'");
+  if (name == "constrained-sft") return LmObjective::constrained_sft;
+  usage_error("--objective must be lm, mntp or constrained-sft, got '" + name + "'");
 }
 
-std::string to_string(LmObjective objective) { return objective == LmObjective::lm ? "lm" : "mntp"; }
+std::string to_string(LmObjective objective) {
+  switch (objective) {
+    case LmObjective::lm: return "lm";
+    case LmObjective::mntp: return "mntp";
+    case LmObjective::constrained_sft: return "constrained-sft";
+  }
+  return "?";
+}
 
 Json lm_train_defaults(LmObjective objective) {
   Json json = TrainConfig{}.to_json();
@@ -119,6 +127,13 @@ TrainResult train_lm(LmJob job) {
   const std::string where = job.setup.config_file.empty() ? std::string("flags") : job.setup.config_file;
   if (job.objective == LmObjective::mntp && job.model.empty()) usage_error("--objective mntp adapts a model: give --model");
   if (job.objective == LmObjective::mntp && job.format != "text") usage_error("--objective mntp reads plain text: drop --format");
+  if (job.objective == LmObjective::constrained_sft) {
+    if (job.model.empty()) usage_error("--objective constrained-sft fine-tunes a model: give --model");
+    if (job.format != "prompt-completion") usage_error("--objective constrained-sft scores responses: give --format prompt-completion");
+    job.schedule.validate();
+  }
+  if (job.objective != LmObjective::constrained_sft && !job.reference.empty())
+    usage_error("--reference is read by --objective constrained-sft only");
   if (job.format != "text" && job.format != "prompt-completion")
     usage_error("--format must be text or prompt-completion, got '" + job.format + "'");
 
@@ -180,6 +195,14 @@ TrainResult train_lm(LmJob job) {
   trainer.tokenizer_spec = tokenizer_spec;
   trainer.group = group.get();
   if (job.objective == LmObjective::lm) return trainer.fit(model, *data, job.setup.run.resume);
+  if (job.objective == LmObjective::constrained_sft) {
+    auto reference = model::load_model(model_folder(job.reference.empty() ? job.model : job.reference), job.setup.device).model;
+    if (reference->config().vocab != model->config().vocab)
+      throw Error(fmt::format("--reference {}: a vocabulary of {} for a model of {}", job.reference, reference->config().vocab,
+                              model->config().vocab));
+    const auto objective = constrained_sft_objective(model, reference, *data, job.schedule, tokenizer_spec, group.get());
+    return trainer.fit(*model, objective, job.setup.run.resume);
+  }
   torch::manual_seed(static_cast<int64_t>(train_config.seed));
   const auto objective = mntp_objective(model, *data, mntp, train_config.seed, tokenizer_spec, group.get());
   return trainer.fit(*model, objective, job.setup.run.resume);

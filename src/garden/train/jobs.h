@@ -14,6 +14,7 @@
 #include "garden/core/json.h"
 #include "garden/train/generative_embedding.h"
 #include "garden/train/grit_training.h"
+#include "garden/train/objectives/constrained_sft.h"
 #include "garden/train/trainer.h"
 
 namespace garden::train {
@@ -40,8 +41,10 @@ struct JobSetup {
 
 // ---- language models (garden lm train) ----
 // lm: next-token prediction; mntp: LLM2Vec's masked next-token prediction under a
-// bidirectional mask (arXiv:2404.05961), which adapts an existing model.
-enum class LmObjective { lm, mntp };
+// bidirectional mask (arXiv:2404.05961), which adapts an existing model; constrained-sft: the
+// token-wise constrained fine-tuning of arXiv:2406.05946 against a frozen reference
+// (objectives/constrained_sft.h), which fine-tunes an existing model on prompt-completion data.
+enum class LmObjective { lm, mntp, constrained_sft };
 LmObjective parse_lm_objective(const std::string& name);
 std::string to_string(LmObjective objective);
 // The training defaults of an objective (mntp: the spec's short fine-tuning recipe).
@@ -57,6 +60,8 @@ struct LmJob {
   std::string tokenizer = "bytes", format = "text", field = "text";
   double mntp_rate = 0.2;                 // mntp: fraction of tokens chosen
   std::string mntp_strategy = "bert", mask_piece = "<mask>";
+  std::string reference;                  // constrained-sft: the frozen reference (default: --model)
+  BetaSchedule schedule;                  // constrained-sft
 };
 TrainResult train_lm(LmJob job);
 
