@@ -54,6 +54,7 @@ expect_error 2 "--cycle-vertices 11 must be in 3..10" -- "$garden" creative gene
 mkdir -p "$work/mine" && echo "notes of mine" >"$work/mine/notes.txt"
 expect_error 2 "$work/mine" -- "$garden" creative generate --task circle --out "$work/mine"
 grep -q "notes of mine" "$work/mine/notes.txt" && pass || fail "creative generate wrote into a folder it does not own"
+expect_error 2 "too few distinct hashes" -- "$garden" creative generate --task circle --train 50 --test 10 --hash-length 1 --out "$work/x"
 expect_error 2 "unknown objective 'gan'" -- "$garden" creative train "${common[@]}" --objective gan --out "$work/run-x"
 expect_error 2 "unknown prefix 'salt'" -- "$garden" creative train "${common[@]}" --prefix salt --out "$work/run-x"
 expect_error 1 "no task.json" -- "$garden" creative train --task-dir "$work/none" --out "$work/run-x"

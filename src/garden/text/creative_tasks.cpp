@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <numeric>
@@ -291,8 +292,11 @@ void TaskOptions::validate() const {
   positive(train_examples, "--train");
   positive(test_prompts, "--test");
   positive(hash_length, "--hash-length");
-  if (hash_length < 4 && test_prompts + train_examples > 36 * 36 * 36)
-    usage_error(fmt::format("--hash-length {} has too few distinct hashes for {} examples", hash_length, train_examples + test_prompts));
+  // Hashes are drawn until unused: a space at least twice the examples keeps that quick (and
+  // finite).
+  if (std::pow(36.0, static_cast<double>(hash_length)) < 2.0 * static_cast<double>(train_examples + test_prompts))
+    usage_error(fmt::format("--hash-length {} has too few distinct hashes for {} examples (36^{} must be at least twice that)", hash_length,
+                            train_examples + test_prompts, hash_length));
   positive(parents, "--parents");
   positive(children, "--children");
   if (held_out_share < 0 || held_out_share >= 1) usage_error(fmt::format("--held-out {} must be in [0, 1)", held_out_share));

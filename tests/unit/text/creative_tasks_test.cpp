@@ -200,6 +200,9 @@ TEST(CreativeTasks, BadOptionsAreUsageErrors) {
   o.train_examples = 1000;  // more than the 410 triplets not held out
   EXPECT_THROW(generate(o), Error);
   EXPECT_THROW(parse_task("sudoku"), Error);
+  o = small(Task::circle);
+  o.hash_length = 1;  // 36 hashes for 400 examples: refused, not drawn forever
+  EXPECT_THROW(generate(o), Error);
 }
 
 }  // namespace
