@@ -279,4 +279,11 @@ void run_side_by_side(const Context& ctx, const std::string& label, const std::v
   if (progress) progress->finish(fmt::format("{} side by side, one thread each", workers));
 }
 
+double median(std::vector<double> values) {
+  if (values.empty()) return std::nan("");
+  std::sort(values.begin(), values.end());
+  const size_t m = values.size() / 2;
+  return values.size() % 2 ? values[m] : (values[m - 1] + values[m]) / 2;
+}
+
 }  // namespace garden::repro

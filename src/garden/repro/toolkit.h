@@ -86,6 +86,9 @@ Criterion judged_only_if(const Condition& precondition, Criterion criterion);
 // A criterion that cannot be judged without data the run did not have: a failed gate.
 Criterion missing_data(const std::string& label, const std::string& what, const std::string& why);
 
+// The median of `values` (the mean of the middle two for an even count; NaN when empty).
+double median(std::vector<double> values);
+
 // ---- cells and formatters ----------------------------------------------------------------
 
 std::string fixed(double value, int digits);                 // "0.1235"; "-" for NaN

@@ -225,5 +225,11 @@ TEST_F(SideBySide, TrainingSideBySideEqualsTrainingAlone) {
   EXPECT_NE(alone_a, alone_b);
 }
 
+TEST(Median, OddEvenAndEmpty) {
+  EXPECT_DOUBLE_EQ(median({3, 1, 2}), 2);
+  EXPECT_DOUBLE_EQ(median({4, 1, 3, 2}), 2.5);
+  EXPECT_TRUE(std::isnan(median({})));
+}
+
 }  // namespace
 }  // namespace garden::repro::toolkit_test

@@ -333,11 +333,6 @@ struct Latency {
   double query_gain() const { return 1 - query_cache_b / rag_b; }
 };
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 // Sample A: a one-word query and a long document; sample B: a long query and a one-word
 // document. Plain RAG against the cache of the long part, alternating, median of `reps`.
 Latency measure_latency(model::LoadedGrit& model, const fs::path& dir, size_t tokens, size_t reps, int64_t new_tokens) {

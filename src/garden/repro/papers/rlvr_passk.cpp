@@ -106,13 +106,6 @@ Evaluated evaluate_model(const Context& ctx, const std::string& name, const fs::
   return e;
 }
 
-double median(std::vector<double> v) {
-  if (v.empty()) return std::nan("");
-  std::sort(v.begin(), v.end());
-  const size_t m = v.size() / 2;
-  return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
-
 Result run(const Context& ctx) {
   Result result;
   const Sizes s = sizes_for(ctx);
