@@ -77,6 +77,28 @@ grep -q '"constrained-sft"' "$work/csft/config.json" && pass || fail "the run's 
 "$garden" lm token-kl --model "$work/csft" --reference "$work/base" --responses "$work/oracle.jsonl" --positions 4 --threads 1 2>/dev/null |
   grep -q '^1	' && pass || fail "lm token-kl of the fine-tuned model"
 expect_error 1 "no such file" -- "$garden" lm token-kl --model "$work/base" --reference "$work/base" --responses "$work/none.jsonl"
+# Prefilled generation (the prefilling attack): the forced tokens come first, verbatim, then the
+# model continues; --prefill-tokens keeps the first M tokens of a reference response.
+"$garden" lm generate --model "$work/base" --prompt "3 4 5 to 27:" --prefill " (3+4)*5=35" --prefill-tokens 3 --max-tokens 6 \
+  --temperature 0 --json --threads 1 >"$work/prefill.json" 2>/dev/null && python3 - "$work/prefill.json" <<'PY' && pass || fail "lm generate --prefill"
+import json, sys
+c = json.load(open(sys.argv[1]))["completions"][0]
+assert c["tokens"][:3] == [ord(ch) for ch in " (3"], c
+assert c["text"].startswith(" (3") and len(c["tokens"]) > 3, c
+PY
+expect_error 2 "--prefill-tokens takes the first tokens of --prefill" -- "$garden" lm generate --model "$work/base" --prompt x --prefill-tokens 2
+expect_error 2 "--prefill-tokens 9: --prefill has only 2 tokens" -- "$garden" lm generate --model "$work/base" --prompt x --prefill ab --prefill-tokens 9
+# Safety triples join prompt-completion training with the recovery augmentation.
+printf '{"prompt": "1 2 3 to 9:", "harmful": " (1+2)*3=9", "refusal": " no"}\n' >"$work/triples.jsonl"
+"$garden" lm train --model "$work/base" --format prompt-completion --train "$work/oracle.jsonl" --valid "$work/oracle.jsonl" \
+  --safety-triples "$work/triples.jsonl" --augment-probability 1 --seq 40 --batch 8 --steps 2 --warmup 1 --threads 1 --out "$work/safety" \
+  >"$work/safety.out" 2>&1 && grep -q "safety augmentation: 1 rows from .*, 1 with a harmful prefix" "$work/safety.out" && pass ||
+  fail "lm train --safety-triples: $(cat "$work/safety.out")"
+printf '{"prompt": "1 2 3 to 9:", "harmful": " (1+2)*3=9"}\n' >"$work/bad-triples.jsonl"
+expect_error 1 "bad-triples.jsonl:1: needs string fields 'prompt', 'harmful' and 'refusal'" -- "$garden" lm train --model "$work/base" \
+  --format prompt-completion --train "$work/oracle.jsonl" --valid "$work/oracle.jsonl" --safety-triples "$work/bad-triples.jsonl" --out "$work/x"
+expect_error 2 "--safety-triples mixes rows into prompt-completion data" -- "$garden" lm train --model "$work/base" \
+  --train "$work/oracle.jsonl" --valid "$work/oracle.jsonl" --safety-triples "$work/triples.jsonl" --out "$work/x"
 expect_error 2 "--objective constrained-sft fine-tunes a model: give --model" -- "$garden" lm train --objective constrained-sft \
   --format prompt-completion --train "$work/oracle.jsonl" --valid "$work/oracle.jsonl" --out "$work/x"
 expect_error 2 "give --format prompt-completion" -- "$garden" lm train --objective constrained-sft --model "$work/base" \

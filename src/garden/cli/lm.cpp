@@ -83,6 +83,15 @@ void register_lm(CLI::App& app) {
   train->add_option("--bias-factor", cmd->job.schedule.bias, "constrained-sft: beta_t = beta x this for 2 <= t <= --bias-length")
       ->capture_default_str();
   train->add_option("--bias-length", cmd->job.schedule.bias_length, "constrained-sft: the tokens with the larger beta")->capture_default_str();
+  train->add_option("--safety-triples", cmd->job.safety_triples,
+                    "prompt-completion: JSONL of {\"prompt\", \"harmful\", \"refusal\"} rows added to the training data with the "
+                    "safety-recovery augmentation (prompt + the first k harmful tokens, loss on the refusal only)");
+  train->add_option("--augment-probability", cmd->job.augmentation.probability,
+                    "with --safety-triples: share of rows given a harmful prefix")
+      ->capture_default_str();
+  train->add_option("--augment-max-prefix", cmd->job.augmentation.max_prefix,
+                    "with --safety-triples: k is drawn uniformly from 1 .. min(this, harmful tokens)")
+      ->capture_default_str();
   add_runtime_options(*train, cmd->runtime);
   add_distributed_options(*train, cmd->distributed);
   Json model_defaults = model::TransformerConfig{}.to_json();
@@ -177,7 +186,8 @@ void register_lm(CLI::App& app) {
 
   struct GenerateCommand {
     RuntimeOptions runtime;
-    std::string model, prompt, stop;
+    std::string model, prompt, stop, prefill;
+    std::optional<int64_t> prefill_tokens;
     bool json = false;
     model::GenerateOptions options;
   };
@@ -192,6 +202,10 @@ void register_lm(CLI::App& app) {
   generate->add_option("--n", gen->options.n_samples, "completions, sampled as one batch")->capture_default_str();
   generate->add_option("--seed", gen->options.seed, "sample i uses seed + i")->capture_default_str();
   generate->add_option("--stop", gen->stop, "stop text (must be one token), e.g. a newline");
+  generate->add_option("--prefill", gen->prefill,
+                       "force the completion to start with this text's tokens (a prefilling attack), then continue it");
+  generate->add_option("--prefill-tokens", gen->prefill_tokens, "force only the first M tokens of --prefill (e.g. of a reference response)")
+      ->check(CLI::NonNegativeNumber);
   generate->add_flag("--json", gen->json, "print one JSON object: prompt token ids, and per completion its text, token ids, "
                                           "finish reason and (with --logprobs) top log-probabilities");
   generate->add_option("--logprobs", gen->options.top_logprobs, "with --json: the N most likely next tokens at each step")
@@ -212,6 +226,15 @@ void register_lm(CLI::App& app) {
       options.stop_tokens.push_back(stop_ids[0]);
     }
     if (options.top_logprobs > 0 && !gen->json) usage_error("--logprobs needs --json");
+    if (gen->prefill_tokens && gen->prefill.empty()) usage_error("--prefill-tokens takes the first tokens of --prefill: give --prefill");
+    if (!gen->prefill.empty()) {
+      options.forced_prefix = tokenizer->encode(gen->prefill);
+      if (gen->prefill_tokens) {
+        if (*gen->prefill_tokens > static_cast<int64_t>(options.forced_prefix.size()))
+          usage_error(fmt::format("--prefill-tokens {}: --prefill has only {} tokens", *gen->prefill_tokens, options.forced_prefix.size()));
+        options.forced_prefix.resize(static_cast<size_t>(*gen->prefill_tokens));
+      }
+    }
     auto completions = model::generate(loaded.model, ids, options);
     if (gen->json) {
       Json out{{"prompt_tokens", ids}, {"completions", Json::array()}};

@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <random>
 #include <sstream>
 
@@ -256,6 +257,19 @@ std::vector<Batch> TokenRowBatches::eval_batches() const {
 
 std::string TokenRowBatches::describe() const {
   return fmt::format("{} train / {} validation token rows (loss on counted tokens only)", train_.size(), eval_.size());
+}
+
+void PromptCompletionBatches::add_train_rows(const std::vector<TokenRow>& rows, const std::string& where) {
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const auto& row = rows[r];
+    const auto first = std::find(row.counted.begin(), row.counted.end(), uint8_t{1});
+    if (row.tokens.size() != row.counted.size() || first == row.counted.end() ||
+        std::find(first, row.counted.end(), uint8_t{0}) != row.counted.end())
+      throw Error(fmt::format("{}: row {} is not a prompt followed by a counted completion", where, r + 1));
+    if (static_cast<int64_t>(row.tokens.size()) > seq_ + 1)
+      throw Error(fmt::format("{}: row {} has {} tokens, more than seq+1={}", where, r + 1, row.tokens.size(), seq_ + 1));
+    train_.push_back(Example{row.tokens, static_cast<int64_t>(first - row.counted.begin())});
+  }
 }
 
 std::string PromptCompletionBatches::describe() const {

@@ -56,12 +56,22 @@ class TokenWindows final : public BatchSource {
   uint64_t seed_;
 };
 
+// A token row with a per-token loss mask: tokens[i] is a target when counted[i] is 1.
+struct TokenRow {
+  std::vector<int64_t> tokens;
+  std::vector<uint8_t> counted;
+};
+
 // Prompt/completion examples from JSONL ({"prompt": ..., "completion": ...}): each example
 // is BOS + prompt + completion + EOS, right-padded; only completion (and EOS) tokens count.
 class PromptCompletionBatches final : public BatchSource {
  public:
   PromptCompletionBatches(const std::filesystem::path& train_file, const std::filesystem::path& eval_file,
                           const text::Tokenizer& tokenizer, int64_t seq, int64_t batch, uint64_t seed);
+  // More training rows, each a prompt (not counted) then a completion (counted), as
+  // safety-augmentation rows are (train/safety_augmentation.h). A row whose counted tokens are
+  // not one final stretch, or longer than seq + 1, is refused.
+  void add_train_rows(const std::vector<TokenRow>& rows, const std::string& where);
   Batch train_batch(int64_t step) const override;
   std::vector<Batch> eval_batches() const override;
   std::string describe() const override;
@@ -83,10 +93,6 @@ class PromptCompletionBatches final : public BatchSource {
 // Each training step draws its rows from one length bucket (16 tokens wide), the bucket
 // chosen with probability proportional to its rows, so every row is as likely as under
 // uniform sampling while a batch of short rows does not pad to the longest row of the set.
-struct TokenRow {
-  std::vector<int64_t> tokens;
-  std::vector<uint8_t> counted;
-};
 class TokenRowBatches final : public BatchSource {
  public:
   TokenRowBatches(std::vector<TokenRow> train, std::vector<TokenRow> eval, int64_t pad, int64_t batch, uint64_t seed);

@@ -21,17 +21,7 @@ constexpr int kCountdownModelsVersion = 1;
 constexpr int64_t kMaxSeq = 48;  // BOS + "9 9 9 to 162:" + " (9+9)*9=18*9=162" + EOS fits with room
 
 TrainConfig pretrain_config(const CountdownModelOptions& o, int64_t examples, double lr, uint64_t seed) {
-  TrainConfig tc;
-  tc.steps = std::max<int64_t>(1, examples / o.batch);
-  tc.batch = o.batch;
-  tc.lr = lr;
-  tc.warmup = std::max<int64_t>(1, tc.steps / 20);
-  tc.weight_decay = 0.0;
-  tc.eval_every = 0;
-  tc.checkpoint_every = 0;
-  tc.keep_checkpoints = 1;
-  tc.seed = seed;
-  return tc;
+  return inner_run_config(examples / o.batch, o.batch, lr, seed);
 }
 }  // namespace
 

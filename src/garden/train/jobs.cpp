@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "garden/core/error.h"
@@ -136,6 +137,10 @@ TrainResult train_lm(LmJob job) {
     usage_error("--reference is read by --objective constrained-sft only");
   if (job.format != "text" && job.format != "prompt-completion")
     usage_error("--format must be text or prompt-completion, got '" + job.format + "'");
+  if (!job.safety_triples.empty()) {
+    if (job.format != "prompt-completion") usage_error("--safety-triples mixes rows into prompt-completion data: give --format prompt-completion");
+    job.augmentation.validate();
+  }
 
   // The model: the given one (its shape and tokenizer), or a fresh one of the configured shape.
   model::Transformer model{nullptr};
@@ -179,8 +184,17 @@ TrainResult train_lm(LmJob job) {
                                           encode_corpus(*tokenizer, read_text(job.valid_file, job.field)), tokenizer->bos_id(),
                                           train_config.seq, global_batch, train_config.eval_windows, train_config.seed);
   } else {
-    data = std::make_unique<PromptCompletionBatches>(job.train_file, job.valid_file, *tokenizer, train_config.seq, global_batch,
-                                                     train_config.seed);
+    auto prompt_completion = std::make_unique<PromptCompletionBatches>(job.train_file, job.valid_file, *tokenizer, train_config.seq,
+                                                                       global_batch, train_config.seed);
+    if (!job.safety_triples.empty()) {
+      const auto augmented =
+          safety_augmentation_rows(*tokenizer, read_safety_triples(job.safety_triples), job.augmentation, train_config.seed);
+      prompt_completion->add_train_rows(augmented.rows, job.safety_triples);
+      if (speaks(group.get()))
+        fmt::print(stderr, "safety augmentation: {} rows from {}, {} with a harmful prefix\n", augmented.rows.size(), job.safety_triples,
+                   std::count_if(augmented.prefix_tokens.begin(), augmented.prefix_tokens.end(), [](int64_t k) { return k > 0; }));
+    }
+    data = std::move(prompt_completion);
   }
   const auto mntp = job.objective == LmObjective::mntp
                         ? mntp_options_for(*tokenizer, job.mntp_rate, parse_mntp_strategy(job.mntp_strategy), job.mask_piece)

@@ -15,6 +15,7 @@
 #include "garden/train/generative_embedding.h"
 #include "garden/train/grit_training.h"
 #include "garden/train/objectives/constrained_sft.h"
+#include "garden/train/safety_augmentation.h"
 #include "garden/train/trainer.h"
 
 namespace garden::train {
@@ -62,6 +63,10 @@ struct LmJob {
   std::string mntp_strategy = "bert", mask_piece = "<mask>";
   std::string reference;                  // constrained-sft: the frozen reference (default: --model)
   BetaSchedule schedule;                  // constrained-sft
+  // Prompt-completion training: safety triples mixed into the training rows with the
+  // recovery augmentation (train/safety_augmentation.h).
+  std::string safety_triples;
+  SafetyAugmentation augmentation;
 };
 TrainResult train_lm(LmJob job);
 

@@ -155,28 +155,33 @@ std::vector<double> completion_perplexities(model::Transformer& model, const tex
   return out;
 }
 
-TrainResult sft_on_completions(model::Transformer& model, const std::string& tokenizer_spec, const std::vector<std::string>& prompts,
-                               const std::vector<std::string>& completions, const TrainConfig& config, const fs::path& out,
-                               bool resume, bool quiet) {
+std::vector<TokenRow> completion_token_rows(const text::Tokenizer& tokenizer, const std::vector<std::string>& prompts,
+                                            const std::vector<std::string>& completions) {
   if (prompts.size() != completions.size() || prompts.empty())
     throw Error(fmt::format("SFT: {} prompts and {} completions", prompts.size(), completions.size()));
-  const auto tokenizer = text::load_tokenizer(tokenizer_spec);
   std::vector<TokenRow> rows;
   rows.reserve(prompts.size());
-  int64_t longest = 0;
   for (size_t i = 0; i < prompts.size(); ++i) {
     TokenRow row;
-    row.tokens = prompt_tokens(*tokenizer, prompts[i]);
+    row.tokens = prompt_tokens(tokenizer, prompts[i]);
     row.counted.assign(row.tokens.size(), 0);
-    for (const int64_t token : tokenizer->encode(completions[i])) {
+    for (const int64_t token : tokenizer.encode(completions[i])) {
       row.tokens.push_back(token);
       row.counted.push_back(1);
     }
-    row.tokens.push_back(tokenizer->eos_id());
+    row.tokens.push_back(tokenizer.eos_id());
     row.counted.push_back(1);
-    longest = std::max<int64_t>(longest, static_cast<int64_t>(row.tokens.size()));
     rows.push_back(std::move(row));
   }
+  return rows;
+}
+
+TrainResult sft_on_rows(model::Transformer& model, const std::string& tokenizer_spec, std::vector<TokenRow> rows, const TrainConfig& config,
+                        const fs::path& out, bool resume, bool quiet, const EvalHook& hook) {
+  if (rows.empty()) throw Error("SFT: no training rows");
+  const auto tokenizer = text::load_tokenizer(tokenizer_spec);
+  int64_t longest = 0;
+  for (const auto& row : rows) longest = std::max<int64_t>(longest, static_cast<int64_t>(row.tokens.size()));
   if (longest > model->config().max_seq)
     throw Error(fmt::format("SFT: a row of {} tokens exceeds the model's context of {}", longest, model->config().max_seq));
   // A fixed share of the rows, at most 256, measures the held-out loss (they also train).
@@ -187,7 +192,14 @@ TrainResult sft_on_completions(model::Transformer& model, const std::string& tok
   Trainer trainer(tc, out);
   trainer.quiet = quiet;
   trainer.tokenizer_spec = tokenizer_spec;
-  return trainer.fit(model, data, resume);
+  return trainer.fit(model, data, resume, hook);
+}
+
+TrainResult sft_on_completions(model::Transformer& model, const std::string& tokenizer_spec, const std::vector<std::string>& prompts,
+                               const std::vector<std::string>& completions, const TrainConfig& config, const fs::path& out,
+                               bool resume, bool quiet) {
+  const auto tokenizer = text::load_tokenizer(tokenizer_spec);
+  return sft_on_rows(model, tokenizer_spec, completion_token_rows(*tokenizer, prompts, completions), config, out, resume, quiet);
 }
 
 void RlOptions::validate() const {

@@ -69,8 +69,17 @@ std::vector<double> completion_perplexities(model::Transformer& model, const tex
                                             const std::vector<std::string>& prompts, const std::vector<std::string>& completions,
                                             int64_t batch = 256);
 
-// Supervised fine-tuning on prompt -> completion pairs (loss on the completion and its end
-// of text), into the run folder `out`; the trained model is model_folder(out).
+// BOS + prompt (not counted) + completion + end of text (counted), one row per pair.
+std::vector<TokenRow> completion_token_rows(const text::Tokenizer& tokenizer, const std::vector<std::string>& prompts,
+                                            const std::vector<std::string>& completions);
+
+// Supervised fine-tuning on token rows (loss on their counted tokens), into the run folder
+// `out`; the trained model is model_folder(out). `hook` runs at every evaluation (every
+// config.eval_every steps and at the end).
+TrainResult sft_on_rows(model::Transformer& model, const std::string& tokenizer_spec, std::vector<TokenRow> rows,
+                        const TrainConfig& config, const std::filesystem::path& out, bool resume, bool quiet,
+                        const EvalHook& hook = {});
+// The same on prompt -> completion pairs (loss on the completion and its end of text).
 TrainResult sft_on_completions(model::Transformer& model, const std::string& tokenizer_spec,
                                const std::vector<std::string>& prompts, const std::vector<std::string>& completions,
                                const TrainConfig& config, const std::filesystem::path& out, bool resume, bool quiet);

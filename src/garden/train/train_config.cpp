@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "garden/core/error.h"
@@ -70,6 +71,20 @@ TrainConfig TrainConfig::from_json(const Json& json, const std::string& where) {
   refuse_unknown_keys(json, c.to_json(), where);
   visit_train_fields(c, [&](const char* key, auto& value) { read_field(json, key, value, where); });
   return c;
+}
+
+TrainConfig inner_run_config(int64_t steps, int64_t batch, double lr, uint64_t seed) {
+  TrainConfig tc;
+  tc.steps = std::max<int64_t>(1, steps);
+  tc.batch = batch;
+  tc.lr = lr;
+  tc.warmup = std::max<int64_t>(1, tc.steps / 20);
+  tc.weight_decay = 0.0;
+  tc.eval_every = 0;
+  tc.checkpoint_every = 0;
+  tc.keep_checkpoints = 1;
+  tc.seed = seed;
+  return tc;
 }
 
 }  // namespace garden::train

@@ -37,4 +37,9 @@ struct TrainConfig {
   static TrainConfig from_json(const Json& json, const std::string& where);
 };
 
+// The settings of a training run inside a larger job (an artifact, an arm of a reproduction):
+// `steps` steps of `batch`, peak `lr` after a warm-up of a twentieth of the steps, no weight
+// decay, no evaluation or checkpoint before the end, one checkpoint kept.
+TrainConfig inner_run_config(int64_t steps, int64_t batch, double lr, uint64_t seed);
+
 }  // namespace garden::train
