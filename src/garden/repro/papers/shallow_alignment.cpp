@@ -200,11 +200,9 @@ void fine_tune(const fs::path& aligned, const FineTune& job, const fs::path& out
   const int64_t steps_per_epoch = std::max<int64_t>(1, (rows + job.batch - 1) / job.batch);
   auto tc = sft_config(rows, job.epochs, job.batch, job.lr, seed);
   tc.steps = steps_per_epoch * job.epochs;
-  // The official attack runs: Hugging Face's AdamW with beta1 0.5 and its default beta2 0.999,
-  // 10 warm-up steps, the rate decayed to 0 (linearly there, by a cosine here). With beta2
-  // 0.999 the second moment remembers the first steps' gradients, so the constrained
-  // objective's shrinking weights shrink the updates too; with 0.95 Adam would rescale them
-  // back to full size within a few dozen steps.
+  // The official attack runs: Hugging Face's AdamW with beta1 0.5 ("milder momentum makes the
+  // optimizer respect the constraints more") and its default beta2 0.999, 10 warm-up steps,
+  // the rate decayed to 0 (linearly there, by a cosine here).
   tc.beta1 = job.beta1;
   tc.beta2 = 0.999;
   tc.warmup = std::min<int64_t>(10, tc.steps - 1);
