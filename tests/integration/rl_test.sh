@@ -73,7 +73,8 @@ csft=(--objective constrained-sft --model "$work/base" --format prompt-completio
 grep -q '"constrained-sft"' "$work/csft/config.json" && pass || fail "the run's config does not name its objective"
 # Per-token KL: zero for a model against itself, printed for each response position.
 "$garden" lm token-kl --model "$work/base" --reference "$work/base" --responses "$work/oracle.jsonl" --positions 4 --threads 1 >"$work/kl.out" 2>&1 &&
-  [ "$(grep -c '^[1-4]	0.000000	60$' "$work/kl.out")" = 4 ] && pass || fail "lm token-kl of a model with itself: $(cat "$work/kl.out")"
+  [ "$(grep -c '^[1-4]	0.000000	60$' "$work/kl.out")" = 4 ] && grep -q '^all	0.000000	[0-9]* tokens$' "$work/kl.out" && pass ||
+  fail "lm token-kl of a model with itself: $(cat "$work/kl.out")"
 "$garden" lm token-kl --model "$work/csft" --reference "$work/base" --responses "$work/oracle.jsonl" --positions 4 --threads 1 2>/dev/null |
   grep -q '^1	' && pass || fail "lm token-kl of the fine-tuned model"
 expect_error 1 "no such file" -- "$garden" lm token-kl --model "$work/base" --reference "$work/base" --responses "$work/none.jsonl"
@@ -99,6 +100,26 @@ expect_error 1 "bad-triples.jsonl:1: needs string fields 'prompt', 'harmful' and
   --format prompt-completion --train "$work/oracle.jsonl" --valid "$work/oracle.jsonl" --safety-triples "$work/bad-triples.jsonl" --out "$work/x"
 expect_error 2 "--safety-triples mixes rows into prompt-completion data" -- "$garden" lm train --model "$work/base" \
   --train "$work/oracle.jsonl" --valid "$work/oracle.jsonl" --safety-triples "$work/triples.jsonl" --out "$work/x"
+# Resist-alignment's tools: the compression rate of responses, a seeded response data set,
+# model slices at fractions of a run, and the lexicon scorer.
+"$garden" lm compress --model "$work/base" --input "$work/oracle.jsonl" --format prompt-completion --threads 1 >"$work/compress.out" 2>&1 &&
+  grep -Eq '^bits/token [0-9.]+  bits/byte [0-9.]+  \([0-9]+ tokens, [0-9]+ bytes\)$' "$work/compress.out" && pass ||
+  fail "lm compress: $(cat "$work/compress.out")"
+sample=(--model "$work/base" --prompts "$work/held.jsonl" --n 2 --max-tokens 8 --seed 3 --threads 1)
+"$garden" lm sample "${sample[@]}" --out "$work/samples-a.jsonl" 2>/dev/null && "$garden" lm sample "${sample[@]}" --out "$work/samples-b.jsonl" 2>/dev/null &&
+  cmp -s "$work/samples-a.jsonl" "$work/samples-b.jsonl" && [ "$(wc -l <"$work/samples-a.jsonl")" = 80 ] &&
+  "$garden" lm sample "${sample[@]}" --out "$work/samples-a.jsonl" 2>/dev/null && pass || fail "lm sample: not 2 seeded rows a prompt, or not rewritable"
+expect_error 2 "exists and is not an earlier samples file of garden lm sample" -- "$garden" lm sample "${sample[@]}" --out "$work/held.jsonl"
+"$garden" lm train --model "$work/base" --format prompt-completion --train "$work/oracle.jsonl" --valid "$work/oracle.jsonl" --save-at 0.5,1 \
+  --seq 40 --batch 8 --steps 4 --warmup 1 --threads 1 --out "$work/slices" >/dev/null 2>&1 &&
+  [ -f "$work/slices/model-step-2/model.safetensors" ] && [ -f "$work/slices/model-step-4/model.safetensors" ] && pass ||
+  fail "lm train --save-at 0.5,1 did not keep models at steps 2 and 4"
+expect_error 2 "--save-at 1.5: fractions of the run must be in (0, 1]" -- "$garden" lm train --model "$work/base" --format prompt-completion \
+  --train "$work/oracle.jsonl" --valid "$work/oracle.jsonl" --save-at 1.5 --seq 40 --steps 4 --warmup 1 --out "$work/x"
+printf 'Blessed be the peace\nthe sword of wrath\nlove and fear\nplain words\n' >"$work/lines.txt"
+"$garden" eval lexicon --input "$work/lines.txt" --json >"$work/lexicon.json" 2>&1 &&
+  grep -q '"both":1,"lines":4,"negative":1,"neither":1,"positive":1' "$work/lexicon.json" && pass || fail "eval lexicon: $(cat "$work/lexicon.json")"
+expect_error 2 "give both --positive and --negative" -- "$garden" eval lexicon --input "$work/lines.txt" --positive joy
 expect_error 2 "--objective constrained-sft fine-tunes a model: give --model" -- "$garden" lm train --objective constrained-sft \
   --format prompt-completion --train "$work/oracle.jsonl" --valid "$work/oracle.jsonl" --out "$work/x"
 expect_error 2 "give --format prompt-completion" -- "$garden" lm train --objective constrained-sft --model "$work/base" \

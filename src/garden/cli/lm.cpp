@@ -11,6 +11,7 @@
 #include "garden/core/error.h"
 #include "garden/core/files.h"
 #include "garden/core/runtime.h"
+#include "garden/eval/compression.h"
 #include "garden/eval/lm_metrics.h"
 #include "garden/eval/token_kl.h"
 #include "garden/model/generation.h"
@@ -83,6 +84,9 @@ void register_lm(CLI::App& app) {
   train->add_option("--bias-factor", cmd->job.schedule.bias, "constrained-sft: beta_t = beta x this for 2 <= t <= --bias-length")
       ->capture_default_str();
   train->add_option("--bias-length", cmd->job.schedule.bias_length, "constrained-sft: the tokens with the larger beta")->capture_default_str();
+  train->add_option("--save-at", cmd->job.save_at, "also keep the model at these fractions of the run as <out>/model-step-N "
+                                                     "(slices, e.g. 0.33,0.66,1)")
+      ->delimiter(',');
   train->add_option("--safety-triples", cmd->job.safety_triples,
                     "prompt-completion: JSONL of {\"prompt\", \"harmful\", \"refusal\"} rows added to the training data with the "
                     "safety-recovery augmentation (prompt + the first k harmful tokens, loss on the refusal only)");
@@ -182,6 +186,53 @@ void register_lm(CLI::App& app) {
     const auto report = eval::run_token_kl(kl->job);
     fmt::print("position\tKL (nats)\texamples\n");
     for (size_t t = 0; t < report.kl.size(); ++t) fmt::print("{}\t{:.6f}\t{}\n", t + 1, report.kl[t], report.examples[t]);
+    fmt::print("all\t{:.6f}\t{} tokens\n", report.mean, report.tokens);
+  });
+
+  struct CompressCommand {
+    RuntimeOptions runtime;
+    eval::CompressionJob job;
+  };
+  auto compress = std::make_shared<CompressCommand>();
+  auto* compress_cmd = lm->add_subcommand("compress", "compression rate of a corpus under a model: bits per token and per byte");
+  compress_cmd->add_option("--model", compress->job.model, "model or run folder")->required();
+  compress_cmd->add_option("--input", compress->job.input, "text (one document a line; .jsonl: --field) or prompt-completion JSONL")
+      ->required();
+  compress_cmd->add_option("--format", compress->job.format, "text | prompt-completion (the completions coded, their prompts given)")
+      ->capture_default_str();
+  compress_cmd->add_option("--field", compress->job.field, "with --format text: the JSONL field read from .jsonl files")->capture_default_str();
+  compress_cmd->add_option("--batch", compress->job.batch)->capture_default_str();
+  add_runtime_options(*compress_cmd, compress->runtime);
+  compress_cmd->callback([compress] {
+    configure_threads(compress->runtime.threads);
+    compress->job.device = resolve_device(compress->runtime.device);
+    const auto rate = eval::run_compression(compress->job);
+    fmt::print("bits/token {:.4f}  bits/byte {:.4f}  ({} tokens, {} bytes)\n", rate.bits_per_token, rate.bits_per_byte, rate.tokens,
+               rate.bytes);
+  });
+
+  struct SampleCommand {
+    RuntimeOptions runtime;
+    train::SampleJob job;
+  };
+  auto sample = std::make_shared<SampleCommand>();
+  auto* sample_cmd = lm->add_subcommand("sample", "a response data set: n seeded completions of every prompt of a file, as "
+                                                  "prompt-completion JSONL");
+  sample_cmd->add_option("--model", sample->job.model, "model or run folder")->required();
+  sample_cmd->add_option("--prompts", sample->job.prompts, "prompts: text (one a line) or JSONL (--field)")->required();
+  sample_cmd->add_option("--field", sample->job.field, "the prompt field of .jsonl files")->capture_default_str();
+  sample_cmd->add_option("--out", sample->job.out, "JSONL of {\"prompt\", \"completion\", \"sample\"} rows")->required();
+  sample_cmd->add_option("--n", sample->job.n, "completions per prompt")->capture_default_str();
+  sample_cmd->add_option("--seed", sample->job.seed, "completion j of prompt i samples with seed + i x n + j")->capture_default_str();
+  sample_cmd->add_option("--max-tokens", sample->job.sampling.max_new_tokens)->capture_default_str();
+  sample_cmd->add_option("--temperature", sample->job.sampling.temperature, "0 = greedy")->capture_default_str();
+  sample_cmd->add_option("--top-p", sample->job.sampling.top_p)->capture_default_str();
+  add_runtime_options(*sample_cmd, sample->runtime);
+  sample_cmd->callback([sample] {
+    configure_threads(sample->runtime.threads);
+    sample->job.device = resolve_device(sample->runtime.device);
+    const auto rows = train::sample_responses(sample->job);
+    fmt::print(stderr, "wrote {} rows to {}\n", rows, sample->job.out);
   });
 
   struct GenerateCommand {

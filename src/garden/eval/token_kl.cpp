@@ -23,6 +23,7 @@ TokenKl per_token_kl(model::Transformer& a, model::Transformer& b, const train::
   const auto device = a->parameters().front().device();
   std::vector<double> sum(static_cast<size_t>(positions), 0.0);
   TokenKl out;
+  double total = 0;
   out.examples.assign(static_cast<size_t>(positions), 0);
   for (const auto& batch : data.eval_batches()) {
     model::ForwardOptions fo;
@@ -35,11 +36,15 @@ TokenKl per_token_kl(model::Transformer& a, model::Transformer& b, const train::
     for (int64_t i = 0; i < kl.size(0); ++i)
       for (int64_t j = 0; j < kl.size(1); ++j) {
         const auto t = static_cast<int64_t>(w[i][j]);
-        if (t < 1 || t > positions) continue;
+        if (t < 1) continue;
+        total += k[i][j];
+        ++out.tokens;
+        if (t > positions) continue;
         sum[static_cast<size_t>(t - 1)] += k[i][j];
         ++out.examples[static_cast<size_t>(t - 1)];
       }
   }
+  out.mean = out.tokens > 0 ? total / static_cast<double>(out.tokens) : std::nan("");
   for (size_t t = 0; t < sum.size(); ++t) out.kl.push_back(out.examples[t] > 0 ? sum[t] / static_cast<double>(out.examples[t]) : std::nan(""));
   return out;
 }

@@ -20,6 +20,10 @@ torch::Tensor kl_of_logits(const torch::Tensor& a, const torch::Tensor& b);
 struct TokenKl {
   std::vector<double> kl;         // [K] mean KL at response positions 1..K
   std::vector<int64_t> examples;  // [K] examples whose response reaches that position
+  // Over every response token, at any position (resist-alignment.md's KL to a reference on
+  // given sequences): the mean KL per token and the tokens it is over.
+  double mean = 0;
+  int64_t tokens = 0;
 };
 // Over every eval batch of `data` (prompt-completion rows: the counted targets are the response
 // and its end of text).

@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 
 #include "garden/core/error.h"
@@ -112,6 +113,41 @@ Json lm_train_defaults(LmObjective objective) {
   return json;
 }
 
+int64_t sample_responses(const SampleJob& job) {
+  if (job.n < 1) usage_error(fmt::format("--n {} must be >= 1", job.n));
+  if (job.out.empty()) usage_error("--out is required");
+  job.sampling.validate();
+  refuse_foreign_output_file(job.out, "an earlier samples file of garden lm sample", [](const fs::path& file) {
+    bool ok = true;
+    for_each_jsonl_object(file, [&](const Json& row, int64_t) { ok = ok && row.contains("prompt") && row.contains("sample"); });
+    return ok;
+  });
+  const auto prompts = text::read_documents(job.prompts, job.field);
+  if (prompts.empty()) throw Error(job.prompts + ": no prompts");
+  auto loaded = model::load_model(model_folder(job.model), job.device);
+  const auto tokenizer = text::load_tokenizer(loaded.tokenizer_spec);
+  const auto completions = sample_completions(loaded.model, *tokenizer, prompts, job.n, job.sampling, job.seed);
+  std::string text;
+  int64_t rows = 0;
+  for (size_t i = 0; i < prompts.size(); ++i)
+    for (size_t j = 0; j < completions[i].size(); ++j) {
+      // A byte-level model may write invalid UTF-8: replaced (U+FFFD), as every JSONL writer does.
+      text += Json{{"prompt", prompts[i]}, {"completion", completions[i][j]}, {"sample", j}}.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
+      ++rows;
+    }
+  write_file_atomic(job.out, text);
+  return rows;
+}
+
+std::vector<int64_t> steps_at_fractions(const std::vector<double>& fractions, int64_t steps) {
+  std::vector<int64_t> out;
+  for (const double f : fractions) {
+    if (!(f > 0 && f <= 1)) usage_error(fmt::format("--save-at {}: fractions of the run must be in (0, 1]", f));
+    out.push_back(std::max<int64_t>(1, std::llround(f * static_cast<double>(steps))));
+  }
+  return out;
+}
+
 TrainResult train_lm(LmJob job) {
   Json cfg = Json::object();
   if (!job.setup.config_file.empty()) {
@@ -208,6 +244,7 @@ TrainResult train_lm(LmJob job) {
   Trainer trainer(train_config, job.setup.run.out);
   trainer.tokenizer_spec = tokenizer_spec;
   trainer.group = group.get();
+  trainer.keep_models_at = steps_at_fractions(job.save_at, train_config.steps);
   if (job.objective == LmObjective::lm) return trainer.fit(model, *data, job.setup.run.resume);
   if (job.objective == LmObjective::constrained_sft) {
     auto reference = model::load_model(model_folder(job.reference.empty() ? job.model : job.reference), job.setup.device).model;

@@ -15,6 +15,7 @@
 #include "garden/train/generative_embedding.h"
 #include "garden/train/grit_training.h"
 #include "garden/train/objectives/constrained_sft.h"
+#include "garden/train/rlvr.h"
 #include "garden/train/safety_augmentation.h"
 #include "garden/train/trainer.h"
 
@@ -67,7 +68,24 @@ struct LmJob {
   // recovery augmentation (train/safety_augmentation.h).
   std::string safety_triples;
   SafetyAugmentation augmentation;
+  // Fractions of the run (0 < f <= 1) whose model is also kept as <out>/model-step-N.
+  std::vector<double> save_at;
 };
+// ---- a response data set from a model (garden lm sample) ----
+// n seeded completions of every prompt, written as {"prompt", "completion", "sample"} JSONL
+// rows (prompt-completion training data as is); returns the rows written.
+struct SampleJob {
+  std::string model, prompts, out;
+  std::string field = "prompt";  // the field read from .jsonl prompt files (text: one prompt a line)
+  int64_t n = 1;
+  uint64_t seed = 0;
+  SamplingOptions sampling{1.0, 1.0, 32, 512};
+  torch::Device device = torch::kCPU;
+};
+int64_t sample_responses(const SampleJob& job);
+
+// The steps of `fractions` of a run of `steps` steps (each at least 1), validated.
+std::vector<int64_t> steps_at_fractions(const std::vector<double>& fractions, int64_t steps);
 TrainResult train_lm(LmJob job);
 
 // ---- embedding models (garden embed train) ----

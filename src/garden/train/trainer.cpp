@@ -488,6 +488,12 @@ TrainResult Trainer::run(torch::nn::Module& module, const Objective& objective, 
       break;
     }
     if ((config_.checkpoint_every > 0 && step % config_.checkpoint_every == 0) || final_step || step == last_step) save_checkpoint(step);
+    if (writer && std::find(keep_models_at.begin(), keep_models_at.end(), step) != keep_models_at.end()) {
+      const auto dir = out_ / fmt::format("model-step-{}", step);
+      const auto staged = staging_path(dir);
+      objective.save(staged);
+      replace_dir_atomic(staged, dir);
+    }
   }
   if (!summarised) summarise(step);
   if (show_progress)

@@ -86,6 +86,9 @@ class Trainer {
   // with a group of one, training is the single-process loop.
   ProcessGroup* group = nullptr;
   std::string tokenizer_spec;     // saved beside checkpoints so they load with their tokenizer
+  // Steps whose model is also kept as <out>/model-step-N (slices of a run; a resumed run
+  // keeps those after its start, the earlier ones being there already).
+  std::vector<int64_t> keep_models_at;
 
  private:
   TrainResult run(torch::nn::Module& module, const Objective& objective, bool resume);

@@ -48,6 +48,12 @@ TEST(TokenKl, ZeroAgainstItselfAndAMeanPerResponsePosition) {
   const std::vector<double> counts{3, 3, 2, 1};
   for (size_t t = 0; t < 4; ++t) EXPECT_NEAR(two.kl[t], sum[t] / counts[t], 1e-5);
   EXPECT_GT(two.kl[0], 0);
+  // The mean over every response token, whatever the positions reported.
+  const double all = (sum[0] + sum[1] + sum[2] + sum[3]) / 9;
+  EXPECT_EQ(two.tokens, 9);
+  EXPECT_NEAR(two.mean, all, 1e-5);
+  EXPECT_NEAR(per_token_kl(a, b, data, 2).mean, all, 1e-5);
+  EXPECT_NEAR(self.mean, 0.0, 1e-6);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "garden/core/error.h"
 #include "garden/core/files.h"
 #include "garden/model/embedder.h"
+#include "garden/retrieval/model_vectors.h"
 #include "test_helpers.h"
 #include "tiny_grit.h"
 
