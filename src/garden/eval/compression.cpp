@@ -52,21 +52,9 @@ CompressionRate compression_rate(model::Transformer& model, const std::vector<tr
 
 CompressionRate compression_rate_of_lines(model::Transformer& model, const text::Tokenizer& tokenizer, const std::vector<std::string>& lines,
                                           int64_t batch) {
-  std::vector<train::TokenRow> rows;
   int64_t bytes = 0;
-  for (const auto& line : lines) {
-    train::TokenRow row;
-    row.tokens.push_back(tokenizer.bos_id());
-    row.counted.push_back(0);
-    for (const int64_t t : tokenizer.encode(line)) {
-      row.tokens.push_back(t);
-      row.counted.push_back(1);
-    }
-    row.tokens.push_back(tokenizer.eos_id());
-    row.counted.push_back(1);
-    bytes += static_cast<int64_t>(line.size());
-    rows.push_back(std::move(row));
-  }
+  for (const auto& line : lines) bytes += static_cast<int64_t>(line.size());
+  const auto rows = train::line_token_rows(tokenizer, lines);
   return compression_rate(model, rows, bytes, batch);
 }
 

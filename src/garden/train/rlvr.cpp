@@ -176,6 +176,24 @@ std::vector<TokenRow> completion_token_rows(const text::Tokenizer& tokenizer, co
   return rows;
 }
 
+std::vector<TokenRow> line_token_rows(const text::Tokenizer& tokenizer, const std::vector<std::string>& lines, int64_t max_tokens) {
+  std::vector<TokenRow> rows;
+  rows.reserve(lines.size());
+  for (const auto& line : lines) {
+    TokenRow row;
+    row.tokens.push_back(tokenizer.bos_id());
+    row.counted.push_back(0);
+    auto ids = tokenizer.encode(line);
+    if (max_tokens > 0 && static_cast<int64_t>(ids.size()) > max_tokens) ids.resize(static_cast<size_t>(max_tokens));
+    row.tokens.insert(row.tokens.end(), ids.begin(), ids.end());
+    row.counted.insert(row.counted.end(), ids.size(), 1);
+    row.tokens.push_back(tokenizer.eos_id());
+    row.counted.push_back(1);
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
 TrainResult sft_on_rows(model::Transformer& model, const std::string& tokenizer_spec, std::vector<TokenRow> rows, const TrainConfig& config,
                         const fs::path& out, bool resume, bool quiet, const EvalHook& hook) {
   if (rows.empty()) throw Error("SFT: no training rows");

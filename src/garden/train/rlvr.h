@@ -73,6 +73,10 @@ std::vector<double> completion_perplexities(model::Transformer& model, const tex
 std::vector<TokenRow> completion_token_rows(const text::Tokenizer& tokenizer, const std::vector<std::string>& prompts,
                                             const std::vector<std::string>& completions);
 
+// BOS (not counted) + each line's tokens + end of text (counted), one row per line; a line
+// longer than `max_tokens` tokens (when > 0) is cut there.
+std::vector<TokenRow> line_token_rows(const text::Tokenizer& tokenizer, const std::vector<std::string>& lines, int64_t max_tokens = 0);
+
 // Supervised fine-tuning on token rows (loss on their counted tokens), into the run folder
 // `out`; the trained model is model_folder(out). `hook` runs at every evaluation (every
 // config.eval_every steps and at the end).

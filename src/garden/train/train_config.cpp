@@ -78,7 +78,7 @@ TrainConfig inner_run_config(int64_t steps, int64_t batch, double lr, uint64_t s
   tc.steps = std::max<int64_t>(1, steps);
   tc.batch = batch;
   tc.lr = lr;
-  tc.warmup = std::max<int64_t>(1, tc.steps / 20);
+  tc.warmup = tc.steps > 1 ? std::max<int64_t>(1, tc.steps / 20) : 0;
   tc.weight_decay = 0.0;
   tc.eval_every = 0;
   tc.checkpoint_every = 0;
