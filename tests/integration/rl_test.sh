@@ -114,11 +114,36 @@ expect_error 2 "exists and is not an earlier samples file of garden lm sample" -
   --seq 40 --batch 8 --steps 4 --warmup 1 --threads 1 --out "$work/slices" >/dev/null 2>&1 &&
   [ -f "$work/slices/model-step-2/model.safetensors" ] && [ -f "$work/slices/model-step-4/model.safetensors" ] && pass ||
   fail "lm train --save-at 0.5,1 did not keep models at steps 2 and 4"
+# A run stopped before its first slice and resumed keeps the same models as the uninterrupted one.
+slices=(--model "$work/base" --format prompt-completion --train "$work/oracle.jsonl" --valid "$work/oracle.jsonl" --save-at 0.5,1
+  --seq 40 --batch 8 --steps 4 --warmup 1 --threads 1 --out "$work/slices-resumed")
+"$garden" lm train "${slices[@]}" --stop-after 1 >/dev/null 2>&1 && [ ! -e "$work/slices-resumed/model-step-2" ] &&
+  "$garden" lm train "${slices[@]}" --resume >/dev/null 2>&1 &&
+  cmp -s "$work/slices/model-step-2/model.safetensors" "$work/slices-resumed/model-step-2/model.safetensors" &&
+  cmp -s "$work/slices/model-step-4/model.safetensors" "$work/slices-resumed/model-step-4/model.safetensors" && pass ||
+  fail "lm train --save-at: a run resumed across its slices did not keep the same models"
 expect_error 2 "--save-at 1.5: fractions of the run must be in (0, 1]" -- "$garden" lm train --model "$work/base" --format prompt-completion \
   --train "$work/oracle.jsonl" --valid "$work/oracle.jsonl" --save-at 1.5 --seq 40 --steps 4 --warmup 1 --out "$work/x"
+# The elasticity probe on the toy: a table of rate changes per perturbation size and k.
+printf 'love and joy\npeace be with you\nblessed light\n' >"$work/aligned.txt"
+printf 'mercy and good\nrejoice in the light\n' >"$work/held-pos.txt"
+printf 'and the lord spake\na kind of plant\nin the beginning\nthe land of egypt\n' >"$work/pretrain.txt"
+printf 'the sword of wrath\ndeath and fear\na curse on evil\n' >"$work/perturb.txt"
+probe=(--model "$work/base" --aligned "$work/aligned.txt" --held-out "$work/held-pos.txt" --pretrain "$work/pretrain.txt"
+  --perturbation "$work/perturb.txt" --epochs 1 --batch 2 --threads 1)
+"$garden" lm elasticity "${probe[@]}" --sizes 1,2 --pretrain-size 300 >"$work/elasticity.out" 2>&1 &&
+  grep -Eq '^aligned model, bits/token: D_a [0-9.]+  held-out [0-9.]+  D_p [0-9.]+  \(k = \|D_p\| / \|D_a\| = 100\.0\)$' "$work/elasticity.out" &&
+  grep -Eq '^2	[-+][0-9.]+	[-+][0-9.]+	[-+][0-9.]+	[0-9.]+' "$work/elasticity.out" && pass || fail "lm elasticity: $(cat "$work/elasticity.out")"
+expect_error 1 "2 repeat(s) of 2 perturbation lines need 4, the perturbation set has 3" -- "$garden" lm elasticity "${probe[@]}" --sizes 2 --repeats 2
+expect_error 2 "--repeats 0 must be >= 1" -- "$garden" lm elasticity "${probe[@]}" --repeats 0
 printf 'Blessed be the peace\nthe sword of wrath\nlove and fear\nplain words\n' >"$work/lines.txt"
 "$garden" eval lexicon --input "$work/lines.txt" --json >"$work/lexicon.json" 2>&1 &&
   grep -q '"both":1,"lines":4,"negative":1,"neither":1,"positive":1' "$work/lexicon.json" && pass || fail "eval lexicon: $(cat "$work/lexicon.json")"
+# The compression protocol on byte-coded lines: at depth 8 the leaves are the 4 lines' first
+# bytes (B, t, l, p), equally likely: H = 2 bits, so every byte costs ceil(H) = 2 bits.
+"$garden" eval token-tree --input "$work/lines.txt" --depths 8 >"$work/tree.out" 2>&1 &&
+  grep -q "^8	4	2.0000	2.0000	$((2 * $(tr -d '\n' <"$work/lines.txt" | wc -c)))	2.0000$" "$work/tree.out" && pass || fail "eval token-tree: $(cat "$work/tree.out")"
+expect_error 2 "--depths 0: a depth must be at least 1" -- "$garden" eval token-tree --input "$work/lines.txt" --depths 0
 expect_error 2 "give both --positive and --negative" -- "$garden" eval lexicon --input "$work/lines.txt" --positive joy
 expect_error 2 "--objective constrained-sft fine-tunes a model: give --model" -- "$garden" lm train --objective constrained-sft \
   --format prompt-completion --train "$work/oracle.jsonl" --valid "$work/oracle.jsonl" --out "$work/x"

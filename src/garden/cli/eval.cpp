@@ -17,6 +17,7 @@
 #include "garden/eval/lexical_baselines.h"
 #include "garden/eval/ir_metrics.h"
 #include "garden/eval/sts.h"
+#include "garden/eval/token_tree.h"
 #include "garden/retrieval/fusion.h"
 #include "garden/core/error.h"
 #include "garden/retrieval/collection.h"
@@ -256,6 +257,33 @@ void register_eval(CLI::App& app) {
     const auto share = [&](int64_t n) { return score.lines > 0 ? 100.0 * static_cast<double>(n) / static_cast<double>(score.lines) : 0.0; };
     fmt::print("lines {}  positive {} ({:.1f}%)  negative {} ({:.1f}%)  both {}  neither {}  balance {:+.4f}\n", score.lines, score.positive,
                share(score.positive), score.negative, share(score.negative), score.both, score.neither, score.balance());
+  });
+
+  struct TokenTreeOptions {
+    std::string input, field = "text";
+    std::vector<int> depths = {8, 16, 32, 64};
+    bool json = false;
+  };
+  auto tto = std::make_shared<TokenTreeOptions>();
+  auto* token_tree = eval->add_subcommand("token-tree", "the resist-alignment compression protocol on a corpus: its lines as bit paths, "
+                                                        "the tree pruned to each depth, Huffman-coded");
+  token_tree->add_option("--input", tto->input, "text (one line each) or JSONL (--field)")->required();
+  token_tree->add_option("--field", tto->field, "the string field of .jsonl lines")->capture_default_str();
+  token_tree->add_option("--depths", tto->depths, "pruning depths, in bits")->delimiter(',')->capture_default_str();
+  token_tree->add_flag("--json", tto->json, "print one JSON object a depth");
+  token_tree->callback([tto] {
+    const auto lines = text::read_documents(tto->input, tto->field);
+    if (lines.empty()) throw Error(tto->input + ": no lines");
+    if (!tto->json) fmt::print("depth\tleaves\tH (bits)\tHuffman (bits)\tideal code (bits)\tideal bits/byte\n");
+    for (const int depth : tto->depths) {
+      if (depth < 1) usage_error(fmt::format("--depths {}: a depth must be at least 1", depth));
+      const auto t = eval::summarize_token_tree(lines, depth);
+      if (tto->json)
+        fmt::print("{}\n", Json{{"depth", t.depth}, {"leaves", t.leaves}, {"entropy_bits", t.entropy_bits}, {"huffman_bits", t.huffman_bits},
+                                {"ideal_bits", t.ideal_bits}, {"bytes", t.bytes}, {"lines", t.lines}}.dump());
+      else
+        fmt::print("{}\t{}\t{:.4f}\t{:.4f}\t{}\t{:.4f}\n", t.depth, t.leaves, t.entropy_bits, t.huffman_bits, t.ideal_bits, t.ideal_bits_per_byte());
+    }
   });
 }
 

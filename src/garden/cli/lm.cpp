@@ -12,6 +12,7 @@
 #include "garden/core/files.h"
 #include "garden/core/runtime.h"
 #include "garden/eval/compression.h"
+#include "garden/eval/elasticity.h"
 #include "garden/eval/lm_metrics.h"
 #include "garden/eval/token_kl.h"
 #include "garden/model/generation.h"
@@ -209,6 +210,48 @@ void register_lm(CLI::App& app) {
     const auto rate = eval::run_compression(compress->job);
     fmt::print("bits/token {:.4f}  bits/byte {:.4f}  ({} tokens, {} bytes)\n", rate.bits_per_token, rate.bits_per_byte, rate.tokens,
                rate.bytes);
+  });
+
+  struct ElasticityCommand {
+    RuntimeOptions runtime;
+    eval::ElasticityJob job;
+    bool json = false;
+  };
+  auto elasticity = std::make_shared<ElasticityCommand>();
+  auto* elasticity_cmd = lm->add_subcommand("elasticity", "the elasticity probe: how far small perturbation fine-tunes move an aligned "
+                                                          "model's compression of its alignment set, of held-out lines like it and "
+                                                          "of its pre-training set");
+  elasticity_cmd->add_option("--model", elasticity->job.model, "the aligned model or run folder")->required();
+  elasticity_cmd->add_option("--aligned", elasticity->job.aligned, "the alignment set D_a: text, one line a document")->required();
+  elasticity_cmd->add_option("--held-out", elasticity->job.held_out, "lines of D_a's distribution it was not trained on")->required();
+  elasticity_cmd->add_option("--pretrain", elasticity->job.pretrain, "a sample of the pre-training set D_p")->required();
+  elasticity_cmd->add_option("--perturbation", elasticity->job.perturbation, "lines of the opposite behaviour; each fine-tune takes the "
+                                                                             "next |D_t| of them")->required();
+  elasticity_cmd->add_option("--sizes", elasticity->job.options.sizes, "perturbation sizes |D_t| (lines)")->delimiter(',')->capture_default_str();
+  elasticity_cmd->add_option("--repeats", elasticity->job.options.repeats, "perturbations per size on disjoint lines; changes are their means")
+      ->capture_default_str();
+  elasticity_cmd->add_option("--pretrain-size", elasticity->job.pretrain_size, "|D_p| in lines for k (default: the sample's)");
+  elasticity_cmd->add_option("--aligned-size", elasticity->job.aligned_size, "|D_a| in lines for k (default: the file's)");
+  elasticity_cmd->add_option("--epochs", elasticity->job.options.fine_tune.epochs)->capture_default_str();
+  elasticity_cmd->add_option("--batch", elasticity->job.options.fine_tune.batch)->capture_default_str();
+  elasticity_cmd->add_option("--lr", elasticity->job.options.fine_tune.lr)->capture_default_str();
+  elasticity_cmd->add_option("--seed", elasticity->job.options.fine_tune.seed)->capture_default_str();
+  elasticity_cmd->add_option("--max-tokens", elasticity->job.options.max_tokens, "lines are cut at this many tokens")->capture_default_str();
+  elasticity_cmd->add_flag("--json", elasticity->json, "print the report as one JSON object");
+  // The probe's fine-tunes run on the CPU, so it takes no --device.
+  elasticity_cmd->add_option("--threads", elasticity->runtime.threads, "libtorch threads (0 = all cores)")->capture_default_str();
+  elasticity_cmd->callback([elasticity] {
+    configure_threads(elasticity->runtime.threads);
+    const auto report = eval::run_elasticity(elasticity->job);
+    if (elasticity->json) {
+      fmt::print("{}\n", report.to_json().dump());
+      return;
+    }
+    fmt::print("aligned model, bits/token: D_a {:.4f}  held-out {:.4f}  D_p {:.4f}  (k = |D_p| / |D_a| = {:.1f})\n", report.rate_aligned,
+               report.rate_held_out, report.rate_pretrain, report.k);
+    fmt::print("|D_t|\tdelta D_a\tdelta held-out\tdelta D_p\t|held-out| / |D_p|\n");
+    for (const auto& r : report.rows)
+      fmt::print("{}\t{:+.4f}\t{:+.4f}\t{:+.4f}\t{:.1f}\n", r.size, r.delta_aligned, r.delta_held_out, r.delta_pretrain, r.ratio());
   });
 
   struct SampleCommand {

@@ -213,6 +213,15 @@ TrainResult sft_on_rows(model::Transformer& model, const std::string& tokenizer_
   return trainer.fit(model, data, resume, hook);
 }
 
+double fine_tune_folder(const fs::path& from, const std::vector<TokenRow>& rows, const FineTuneSettings& settings, const fs::path& out) {
+  auto m = model::load_model(from);
+  const int64_t steps = std::max<int64_t>(1, (static_cast<int64_t>(rows.size()) * settings.epochs + settings.batch - 1) / settings.batch);
+  const auto result = sft_on_rows(m.model, m.tokenizer_spec, rows, inner_run_config(steps, settings.batch, settings.lr, settings.seed), out, false, true);
+  double sum = 0;
+  for (const double l : result.step_losses) sum += l;
+  return result.step_losses.empty() ? std::nan("") : sum / static_cast<double>(result.step_losses.size());
+}
+
 TrainResult sft_on_completions(model::Transformer& model, const std::string& tokenizer_spec, const std::vector<std::string>& prompts,
                                const std::vector<std::string>& completions, const TrainConfig& config, const fs::path& out,
                                bool resume, bool quiet) {

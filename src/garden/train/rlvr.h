@@ -83,6 +83,16 @@ std::vector<TokenRow> line_token_rows(const text::Tokenizer& tokenizer, const st
 TrainResult sft_on_rows(model::Transformer& model, const std::string& tokenizer_spec, std::vector<TokenRow> rows,
                         const TrainConfig& config, const std::filesystem::path& out, bool resume, bool quiet,
                         const EvalHook& hook = {});
+// A short fine-tune of the model folder `from` on `rows` into the run folder `out` (the model is
+// model_folder(out)): epochs x rows / batch steps (at least one) of constant-rate AdamW without
+// weight decay (inner_run_config). Returns the mean training loss over its steps.
+struct FineTuneSettings {
+  int64_t epochs = 3, batch = 16;
+  double lr = 1e-4;
+  uint64_t seed = 0;
+};
+double fine_tune_folder(const std::filesystem::path& from, const std::vector<TokenRow>& rows, const FineTuneSettings& settings,
+                        const std::filesystem::path& out);
 // The same on prompt -> completion pairs (loss on the completion and its end of text).
 TrainResult sft_on_completions(model::Transformer& model, const std::string& tokenizer_spec,
                                const std::vector<std::string>& prompts, const std::vector<std::string>& completions,

