@@ -41,7 +41,7 @@ struct Sizes {
   std::vector<int64_t> n_pos, n_neg;  // rebound grid (n_neg = n_pos is added per row)
   int64_t slice = 400, prompts = 200, prompt_tokens = 8, continuation = 24;
   std::vector<int64_t> probe = {25, 50, 100};
-  int64_t probe_repeats = 1;
+  int64_t probe_repeats = 5;
   int64_t held_pos = 200, held_neg = 200, pretrain_sample = 1500;
   int64_t vocab = 2000, pretrain_steps = 1500, d_model = 128, layers = 4, heads = 4, seq = 64;
   int64_t epochs = 3, batch = 16;
@@ -57,6 +57,7 @@ Sizes sizes_for(const Context& ctx) {
     s.prompts = 8;
     s.continuation = 8;
     s.probe = {4, 8};
+    s.probe_repeats = 1;
     s.held_pos = s.held_neg = 16;
     s.pretrain_sample = 32;
     s.vocab = 400;
@@ -186,6 +187,45 @@ double behaviour_score(const fs::path& folder, const Pools& p) {
   return nats_per_token(m.model, *tokenizer, p.held_neg) - nats_per_token(m.model, *tokenizer, p.held_pos);
 }
 
+struct Pair {
+  int k, l;
+  double forward = 0, inverse = 0, forward_floor = 0, inverse_floor = 0;  // floors: the data's NLL under its generator
+  double forward_excess() const { return forward - forward_floor; }
+  double inverse_excess() const { return inverse - inverse_floor; }
+};
+
+// A. Resistance at one sampling temperature (0 = greedy): every theta continues the same
+// prompts; forward theta_k -> theta_l fine-tunes theta_k on D_theta_l, inverse theta_l on
+// D_theta_k, same steps and seed.
+std::vector<Pair> resistance_pairs(const Context& ctx, const Sizes& s, const text::Tokenizer& tokenizer, const std::vector<fs::path>& thetas,
+                                   const std::vector<std::string>& prompts, double temperature) {
+  std::vector<std::vector<std::string>> samples(4);
+  std::vector<double> floor(4, 0.0);  // each theta's own NLL of its samples
+  for (size_t k = 1; k <= 3; ++k) {
+    auto m = model::load_model(thetas[k]);
+    train::SamplingOptions options{temperature, 1.0, s.continuation, 512};
+    for (auto& c : train::sample_completions(m.model, tokenizer, prompts, 1, options, 500 + ctx.seed)) samples[k].push_back(c.front());
+    floor[k] = eval::compression_rate_of_responses(m.model, tokenizer, prompts, samples[k]).bits_per_token * std::log(2.0);
+  }
+  std::vector<Pair> pairs = {{1, 2}, {1, 3}, {2, 3}};
+  std::vector<Job> pair_jobs;
+  const auto tune = [&](size_t from, size_t data, const std::string& name) {
+    const auto dir = ctx.out / name;
+    const double loss = fine_tune(thetas[from], train::completion_token_rows(tokenizer, prompts, samples[data]), s, dir, ctx.seed + 4);
+    fs::remove_all(dir);  // only its loss is read
+    return loss;
+  };
+  for (auto& p : pairs) {
+    const auto k = static_cast<size_t>(p.k), l = static_cast<size_t>(p.l);
+    p.forward_floor = floor[l];
+    p.inverse_floor = floor[k];
+    pair_jobs.push_back(Job{fmt::format("T {}: theta{} -> theta{}", temperature, k, l), [&, k, l] { p.forward = tune(k, l, fmt::format("forward-{}-{}", k, l)); }});
+    pair_jobs.push_back(Job{fmt::format("T {}: theta{} -> theta{}", temperature, l, k), [&, k, l] { p.inverse = tune(l, k, fmt::format("inverse-{}-{}", l, k)); }});
+  }
+  run_side_by_side(ctx, fmt::format("forward and inverse at T {}", temperature), pair_jobs);
+  return pairs;
+}
+
 Result run(const Context& ctx) {
   Result result;
   const Sizes s = sizes_for(ctx);
@@ -268,38 +308,9 @@ Result run(const Context& ctx) {
     ids.resize(std::min<size_t>(ids.size(), static_cast<size_t>(s.prompt_tokens)));
     prompts.push_back(tokenizer->decode(ids));
   }
-  std::vector<std::vector<std::string>> samples(4);
-  std::vector<double> floor(4, 0.0);  // each theta's own NLL of its samples
-  for (int k = 1; k <= 3; ++k) {
-    auto m = model::load_model(thetas[static_cast<size_t>(k)]);
-    train::SamplingOptions options{1.0, 1.0, s.continuation, 512};
-    for (auto& c : train::sample_completions(m.model, *tokenizer, prompts, 1, options, 500 + ctx.seed)) samples[static_cast<size_t>(k)].push_back(c.front());
-    floor[static_cast<size_t>(k)] =
-        eval::compression_rate_of_responses(m.model, *tokenizer, prompts, samples[static_cast<size_t>(k)]).bits_per_token * std::log(2.0);
-  }
-  struct Pair {
-    int k, l;
-    double forward = 0, inverse = 0;
-  };
-  std::vector<Pair> pairs = {{1, 2}, {1, 3}, {2, 3}};
-  std::vector<Job> pair_jobs;
-  for (auto& p : pairs) {
-    pair_jobs.push_back(Job{fmt::format("theta{} -> theta{}", p.k, p.l), [&] {
-                              const auto dir = ctx.out / fmt::format("forward-{}-{}", p.k, p.l);
-                              p.forward = fine_tune(thetas[static_cast<size_t>(p.k)],
-                                                    train::completion_token_rows(*tokenizer, prompts, samples[static_cast<size_t>(p.l)]), s, dir,
-                                                    ctx.seed + 4);
-                              fs::remove_all(dir);  // only its loss is read
-                            }});
-    pair_jobs.push_back(Job{fmt::format("theta{} -> theta{}", p.l, p.k), [&] {
-                              const auto dir = ctx.out / fmt::format("inverse-{}-{}", p.l, p.k);
-                              p.inverse = fine_tune(thetas[static_cast<size_t>(p.l)],
-                                                    train::completion_token_rows(*tokenizer, prompts, samples[static_cast<size_t>(p.k)]), s, dir,
-                                                    ctx.seed + 4);
-                              fs::remove_all(dir);
-                            }});
-  }
-  run_side_by_side(ctx, "forward and inverse", pair_jobs);
+  // Greedy samples decide criterion a; samples at T 1 are reported beside them.
+  const auto greedy = resistance_pairs(ctx, s, *tokenizer, thetas, prompts, 0.0);
+  const auto sampled = resistance_pairs(ctx, s, *tokenizer, thetas, prompts, 1.0);
 
   // C. Elasticity probe on the most aligned model.
   say(ctx, kSlug, "elasticity probe");
@@ -334,29 +345,37 @@ Result run(const Context& ctx) {
     plot.series.push_back(series);
     grid.push_back({{"n_pos", s.n_pos[i]}, {"n_neg", grid_neg[i]}, {"s", grid_score[i]}});
   }
-  Table resistance{"Forward against inverse alignment: mean training loss (nats/token) and its excess over the data's own NLL",
-                   {"pair", "forward", "inverse", "forward excess", "inverse excess"}, {}};
-  Json pair_json = Json::array();
-  for (const auto& p : pairs) {
-    const double fe = p.forward - floor[static_cast<size_t>(p.l)], ie = p.inverse - floor[static_cast<size_t>(p.k)];
-    resistance.rows.push_back({fmt::format("theta{} <-> theta{}", p.k, p.l), num(p.forward, 4), num(p.inverse, 4), num(fe, 4), num(ie, 4)});
-    pair_json.push_back({{"k", p.k}, {"l", p.l}, {"forward", p.forward}, {"inverse", p.inverse}, {"forward_excess", fe}, {"inverse_excess", ie}});
-  }
+  const auto resistance_table = [](const std::string& how, const std::vector<Pair>& pairs) {
+    Table t{"Forward against inverse alignment on " + how + ": mean training loss (nats/token) and its excess over the data's own NLL",
+            {"pair", "forward", "inverse", "forward excess", "inverse excess"}, {}};
+    for (const auto& p : pairs)
+      t.rows.push_back({fmt::format("theta{} <-> theta{}", p.k, p.l), num(p.forward, 4), num(p.inverse, 4), num(p.forward_excess(), 4),
+                        num(p.inverse_excess(), 4)});
+    return t;
+  };
+  const auto pairs_json = [](const std::vector<Pair>& pairs) {
+    Json out = Json::array();
+    for (const auto& p : pairs)
+      out.push_back({{"k", p.k}, {"l", p.l}, {"forward", p.forward}, {"inverse", p.inverse}, {"forward_excess", p.forward_excess()},
+                     {"inverse_excess", p.inverse_excess()}});
+    return out;
+  };
   Table probe{fmt::format("Elasticity probe after aligning on {} lines: change of compression rate (bits/token)", top),
               {"|D_t|", "on D_a", "on held-out positive", "on D_p sample", "|held-out| / |D_p|"}, {}};
   for (const auto& row : elasticity.rows)
     probe.rows.push_back({integer(row.size), num(row.delta_aligned, 4), num(row.delta_held_out, 4), num(row.delta_pretrain, 4), num(row.ratio(), 1)});
-  result.tables = {rebound, resistance, probe};
+  result.tables = {rebound, resistance_table("greedy samples (judged)", greedy), resistance_table("samples at T 1 (reported)", sampled), probe};
   result.plots = {plot};
-  result.figures = {{"s0", s0}, {"grid", grid}, {"pairs", pair_json}, {"probe", elasticity.to_json()["probe"]}, {"k", elasticity.k},
+  result.figures = {{"s0", s0}, {"grid", grid}, {"pairs", pairs_json(greedy)}, {"pairs_t1", pairs_json(sampled)}, {"probe", elasticity.to_json()["probe"]}, {"k", elasticity.k},
                     {"base_seconds", base_seconds}};
   result.notes.push_back(fmt::format(
       "Models: {}-layer decoders, d = {}, {} heads, a {}-piece SentencePiece tokenizer; the base pre-trained {} steps of 32 x {} tokens "
       "at lr 1e-3 ({:.0f} s when built). Every fine-tune: {} epochs of its rows in batches of {}, lr {}, no weight decay; lines are "
       "coded whole (BOS, the line, end of text). Resistance samples: {} tokens after the first {} tokens of {} held-out positive "
-      "lines, T 1. k = |D_p| / |D_a| counts lines.",
+      "lines, greedy (judged) and at T 1 (reported). Elasticity probe: {} perturbations per size on disjoint negative lines, their mean; "
+      "the pre-training sample is {} lines. k = |D_p| / |D_a| counts lines.",
       s.layers, s.d_model, s.heads, s.vocab, s.pretrain_steps, s.seq, base_seconds, s.epochs, s.batch, s.lr, s.continuation,
-      s.prompt_tokens, s.prompts));
+      s.prompt_tokens, s.prompts, s.probe_repeats, pretrain_sample));
   return result;
 }
 
@@ -427,7 +446,7 @@ const Registration registered{{
              "compression moves far more than the pre-training set's under the same perturbation.",
     .budget = "quick: about 5 minutes on 2 CPU cores once its base is cached (about 5 more the first time); full: the quick settings "
               "(the spec's full scale, a 100M-parameter model on 1B+ tokens with volume and size sweeps, is not built)",
-    .figures_version = 1,
+    .figures_version = 2,
     .run = run,
     .criteria = criteria,
 }};
