@@ -47,6 +47,10 @@ LoopResult AgentLoop::run(std::vector<Message>& history) {
     if (abort && abort->load()) return stop(StopReason::abort);
     if (result.turns >= options_.max_turns) return stop(StopReason::max_turns);
     ++result.turns;
+    if (compaction && refs) {
+      const auto report = compact(history, *compaction, *refs, summarise);
+      if (report.before > compaction->budget) transcript_.append("compaction", report.to_json());
+    }
     const ModelReply reply = model_.complete(history, tools_.schemas());
     transcript_.append("assistant", reply.message.to_json(), reply.completion_tokens);
     history.push_back(reply.message);

@@ -11,9 +11,11 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "garden/agent/compaction.h"
 #include "garden/agent/messages.h"
 #include "garden/agent/permissions.h"
 #include "garden/agent/tools.h"
@@ -70,6 +72,11 @@ class AgentLoop {
 
   PermissionEngine::Approver approver;          // asks; none = an ask is denied
   const std::atomic<bool>* abort = nullptr;     // checked before every model call
+  // Compaction before every model call when the history is over its budget (compaction.h);
+  // offloaded results go to `refs`, which read_ref reads.
+  std::optional<CompactionOptions> compaction;
+  Summariser summarise = [](const std::vector<Message>& span) { return extractive_summary(span); };
+  RefStore* refs = nullptr;
 
   // Runs from `history` (system prompt, task, ...), which grows with every message.
   LoopResult run(std::vector<Message>& history);

@@ -25,6 +25,7 @@ struct Message {
   std::string content;
   std::vector<ToolCall> tool_calls;  // assistant
   std::string tool_call_id;          // tool: the call it answers
+  bool pinned = false;               // kept whole by compaction (pinned notes); not sent
   Json to_json() const;              // the OpenAI wire form
 };
 
