@@ -169,6 +169,28 @@ await check('streamed chat delivers the same text', async () => {
   assert.equal(text, chatText);
 });
 
+// The test model's context (64 tokens) is shorter than the tool protocol's prompt, so the
+// request is checked to be read as a tool chat (it fails only on length, the protocol's text
+// counted); the reply's shape is unit-tested (tests/unit/serve/api_test.cpp).
+await check('chat with tools: tool messages read, the protocol prompt counted, required refused', async () => {
+  const tools = [{ type: 'function', function: { name: 'search', description: 'Search the notes.', parameters: { type: 'object', properties: { q: { type: 'string' } } } } }];
+  const messages = [
+    { role: 'user', content: 'Find the mayor.' },
+    { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'search', arguments: '{"q":"mayor"}' } }] },
+    { role: 'tool', tool_call_id: 'c1', content: 'Ana Ortiz is the mayor.' },
+  ];
+  const promptTokens = async (extra) => {
+    const e = await thrown(() => client.chat.completions.create({ model: 'lm', messages, tools, max_tokens: 4, ...extra }));
+    assert.ok(e instanceof OpenAI.BadRequestError, `${JSON.stringify(extra)}: ${e}`);
+    return Number(e.message.match(/maximum context length is 64 tokens.*\((\d+) in the prompt/)[1]);
+  };
+  const withTools = await promptTokens({}), without = await promptTokens({ tool_choice: 'none' });
+  assert.ok(withTools > without + 100, `the protocol prompt: ${withTools} tokens with tools, ${without} without`);
+  const forced = await thrown(() => client.chat.completions.create({ model: 'lm', messages, tools, tool_choice: 'required' }));
+  assert.ok(forced instanceof OpenAI.BadRequestError, `tool_choice: ${forced}`);
+  assert.equal(forced.param, 'tool_choice');
+});
+
 await check('errors come back as the client\'s typed exceptions', async () => {
   const unknown = await thrown(() => client.completions.create({ model: 'nope', prompt: 'x' }));
   assert.ok(unknown instanceof OpenAI.NotFoundError, `unknown model: ${unknown}`);

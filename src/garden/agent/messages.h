@@ -1,24 +1,19 @@
-// Chat messages and tool calls as the agent loop sees them (agent-design.md, "ChatClient"): an
-// assistant message from an OpenAI-compatible endpoint carries native `tool_calls` (arguments
-// as a JSON string, or an object from lenient servers) and, for models without native tool
-// calling, text-protocol blocks in its content:
-//   <tool_call>{"name": "search", "arguments": {"query": "..."}}</tool_call>
-// A call that cannot be read (bad JSON, no name, arguments not an object) is kept with an
-// error, so the loop can answer it with an error result instead of failing.
+// Chat messages as the agent loop sees them. An assistant message from an OpenAI-compatible
+// endpoint carries native `tool_calls` and, for models without native tool calling,
+// text-protocol blocks in its content (serve/tool_calls.h); both become the message's calls.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "garden/core/json.h"
+#include "garden/serve/tool_calls.h"
 
 namespace garden::agent {
 
-struct ToolCall {
-  std::string id, name;
-  Json arguments = Json::object();
-  std::string error;  // non-empty: the call could not be read, and why
-};
+using serve::parse_text_tool_calls;
+using serve::text_tool_call;
+using serve::ToolCall;
 
 struct Message {
   std::string role;  // system | user | assistant | tool
@@ -29,15 +24,8 @@ struct Message {
   Json to_json() const;              // the OpenAI wire form
 };
 
-// The calls in text-protocol blocks of `content`; `prose` (when given) receives the content
-// with the blocks removed. An unclosed block is a call with an error.
-std::vector<ToolCall> parse_text_tool_calls(const std::string& content, std::string* prose = nullptr);
-
 // An assistant message of a chat completion response (choices[i].message): native calls first,
 // then text-protocol calls, with ids "call_<n>" given to calls that lack one.
 Message parse_assistant_message(const Json& message);
-
-// The text-protocol block of one call, as a model without native tool calls is asked to write it.
-std::string text_tool_call(const std::string& name, const Json& arguments);
 
 }  // namespace garden::agent

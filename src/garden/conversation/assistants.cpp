@@ -41,7 +41,7 @@ std::vector<std::string> ModelAssistant::reply(const std::vector<std::vector<Mes
   std::vector<serve::ChatPrompt> rendered;
   for (const auto& conversation : conversations) {
     std::vector<serve::ChatMessage> messages;
-    for (const auto& m : conversation) messages.push_back({m.role, m.content});
+    for (const auto& m : conversation) messages.push_back({m.role, m.content, ""});
     rendered.push_back(serve::render_chat(*tokenizer_, messages));
     std::vector<int64_t> ids{tokenizer_->bos_id()};
     const auto body = tokenizer_->encode(rendered.back().text);

@@ -2,7 +2,10 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cstring>
+
+#include "garden/serve/tool_calls.h"
 
 namespace garden::serve {
 
@@ -202,10 +205,11 @@ ChatRequest parse_chat_request(const Json& body) {
     const Json* role = field(m, "role");
     if (!role || !role->is_string()) bad_request(fmt::format("'{}.role' must be a string", where), where + ".role");
     const std::string r_name = role->get<std::string>();
-    if (r_name != "system" && r_name != "developer" && r_name != "user" && r_name != "assistant")
-      bad_request(fmt::format("'{}.role' must be system, developer, user or assistant, got '{}'", where, r_name), where + ".role");
-    ChatMessage message{r_name, ""};
+    if (r_name != "system" && r_name != "developer" && r_name != "user" && r_name != "assistant" && r_name != "tool")
+      bad_request(fmt::format("'{}.role' must be system, developer, user, assistant or tool, got '{}'", where, r_name), where + ".role");
+    ChatMessage message{r_name, "", ""};
     const Json* content = field(m, "content");
+    const Json* calls = field(m, "tool_calls");
     if (content && content->is_string()) {
       message.content = content->get<std::string>();
     } else if (content && content->is_array()) {
@@ -215,13 +219,42 @@ ChatRequest parse_chat_request(const Json& body) {
                       where + ".content");
         message.content += part["text"].get<std::string>();
       }
-    } else {
+    } else if (!(r_name == "assistant" && calls && (!content || content->is_null()))) {
       bad_request(fmt::format("'{}.content' must be a string or an array of text parts", where), where + ".content");
+    }
+    if (calls) {
+      if (r_name != "assistant" || !calls->is_array()) bad_request(fmt::format("'{}.tool_calls' must be an array on an assistant message", where), where + ".tool_calls");
+      for (const auto& c : *calls) {
+        const auto call = read_tool_call(c);
+        if (!call.error.empty()) bad_request(fmt::format("'{}.tool_calls': {}", where, call.error), where + ".tool_calls");
+        message.content += text_tool_call(call.name, call.arguments);
+      }
+    }
+    if (r_name == "tool") {
+      const Json* id = field(m, "tool_call_id");
+      if (!id || !id->is_string()) bad_request(fmt::format("'{}.tool_call_id' must be a string on a tool message", where), where + ".tool_call_id");
+      message.tool_call_id = id->get<std::string>();
     }
     r.messages.push_back(std::move(message));
   }
-  refuse_unsupported(body, {"tools", "functions", "tool_choice", "logprobs", "top_logprobs", "response_format", "logit_bias", "audio"});
+  if (const Json* tools = field(body, "tools")) {
+    if (!tools->is_array()) bad_request("'tools' must be an array of {\"type\": \"function\", \"function\": {...}} objects", "tools");
+    for (size_t i = 0; i < tools->size(); ++i) {
+      const Json& t = (*tools)[i];
+      const Json* fn = t.is_object() ? field(t, "function") : nullptr;
+      if (!t.is_object() || t.value("type", "") != "function" || !fn || !fn->is_object() || !fn->contains("name") || !(*fn)["name"].is_string())
+        bad_request(fmt::format("'tools[{}]' must be {{\"type\": \"function\", \"function\": {{\"name\": ...}}}}", i), fmt::format("tools[{}]", i));
+    }
+    r.tools = *tools;
+  }
+  if (const Json* choice = field(body, "tool_choice")) {
+    if (!choice->is_string() || (*choice != "auto" && *choice != "none"))
+      bad_request("'tool_choice' must be \"auto\" or \"none\" (garden cannot force a call)", "tool_choice");
+    if (*choice == "none") r.tools = Json::array();
+  }
+  refuse_unsupported(body, {"functions", "logprobs", "top_logprobs", "response_format", "logit_bias", "audio"});
   r.sampling = sampling(body);
+  if (!r.tools.empty() && r.sampling.stream) bad_request("'stream' is not supported with 'tools'", "stream");
   return r;
 }
 
@@ -305,13 +338,30 @@ Json completion_response(const std::string& id, int64_t created, const std::stri
 }
 
 Json chat_response(const std::string& id, int64_t created, const std::string& model, const std::vector<Choice>& choices,
-                   int64_t prompt_tokens, int64_t completion_tokens) {
+                   int64_t prompt_tokens, int64_t completion_tokens, bool tools) {
   Json list = Json::array();
-  for (size_t i = 0; i < choices.size(); ++i)
-    list.push_back(Json{{"index", i},
-                        {"message", {{"role", "assistant"}, {"content", choices[i].text}, {"refusal", nullptr}}},
-                        {"logprobs", nullptr},
-                        {"finish_reason", choices[i].finish_reason}});
+  for (size_t i = 0; i < choices.size(); ++i) {
+    Json message = {{"role", "assistant"}, {"content", choices[i].text}, {"refusal", nullptr}};
+    std::string finish = choices[i].finish_reason;
+    if (tools) {
+      std::string prose;
+      const auto calls = parse_text_tool_calls(choices[i].text, &prose);
+      const bool readable = !calls.empty() && std::all_of(calls.begin(), calls.end(), [](const ToolCall& c) { return c.error.empty(); });
+      if (readable) {
+        Json native = Json::array();
+        for (size_t c = 0; c < calls.size(); ++c) {
+          auto call = calls[c];
+          call.id = fmt::format("call_{}_{}", i, c);
+          native.push_back(tool_call_json(call));
+        }
+        message["tool_calls"] = native;
+        const bool blank = prose.find_first_not_of(" \n\t") == std::string::npos;
+        message["content"] = blank ? Json(nullptr) : Json(prose);
+        finish = "tool_calls";
+      }
+    }
+    list.push_back(Json{{"index", i}, {"message", message}, {"logprobs", nullptr}, {"finish_reason", finish}});
+  }
   return choices_usage(id, "chat.completion", created, model, std::move(list), prompt_tokens, completion_tokens);
 }
 

@@ -61,13 +61,18 @@ struct CompletionRequest {
 CompletionRequest parse_completion_request(const Json& body);
 
 struct ChatMessage {
-  std::string role;  // system | developer | user | assistant
-  std::string content;
+  std::string role;  // system | developer | user | assistant | tool
+  std::string content;  // an assistant's tool calls are in it as text-protocol blocks
+  std::string tool_call_id;  // tool: the call it answers
 };
 struct ChatRequest {
   std::string model;
   std::vector<ChatMessage> messages;
   SamplingRequest sampling;
+  // The OpenAI "tools" array (functions only); empty when none were given or tool_choice is
+  // "none". garden's models have no native tool calling: the server tells them the text
+  // protocol (tool_calls.h) and returns the blocks they write as tool_calls.
+  Json tools = Json::array();
 };
 ChatRequest parse_chat_request(const Json& body);
 
@@ -104,8 +109,10 @@ struct Choice {
 };
 Json completion_response(const std::string& id, int64_t created, const std::string& model, const std::vector<Choice>& choices,
                          int64_t prompt_tokens, int64_t completion_tokens);
+// With `tools`, text-protocol blocks in a choice become its message's tool_calls (finish_reason
+// "tool_calls", the prose around them the content); blocks that cannot be read stay text.
 Json chat_response(const std::string& id, int64_t created, const std::string& model, const std::vector<Choice>& choices,
-                   int64_t prompt_tokens, int64_t completion_tokens);
+                   int64_t prompt_tokens, int64_t completion_tokens, bool tools = false);
 // Stream chunks: a piece of choice `index`'s text, or (finish_reason set) its end. The first
 // chat chunk of a choice carries the role. usage_chunk: the last, with no choices.
 Json completion_chunk(const std::string& id, int64_t created, const std::string& model, int64_t index, const std::string& text,

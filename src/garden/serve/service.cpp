@@ -21,6 +21,7 @@
 #include "garden/serve/embedding_batcher.h"
 #include "garden/serve/fifo_slots.h"
 #include "garden/serve/text_stream.h"
+#include "garden/serve/tool_calls.h"
 #include "garden/text/tokenizer.h"
 #include "garden/train/run_folder.h"
 
@@ -86,6 +87,7 @@ struct GenerationJob {
   model::GenerateOptions options;             // n, sampling, length, stop tokens
   std::vector<std::string> stop_strings;
   bool stream = false, include_usage = false;
+  bool tools = false;  // a chat with tools: text-protocol blocks in the reply become tool_calls
   int64_t prompt_tokens = 0;
 };
 
@@ -342,15 +344,26 @@ std::shared_ptr<GenerationJob> Service::prepare_chat(const Json& body) {
   auto& s = *state_;
   const auto request = parse_chat_request(body);
   s.require_lm(request.model);
-  const auto prompt = render_chat(*s.lm_tokenizer, request.messages);
-  return s.job(true, request.model, {s.lm_tokenizer->encode(prompt.text)}, request.sampling, prompt.stop_tokens, prompt.stop_strings);
+  auto messages = request.messages;
+  if (!request.tools.empty()) {
+    // The protocol goes into the system message (one is added first when there is none).
+    const std::string protocol = tool_protocol_prompt(request.tools);
+    if (!messages.empty() && (messages.front().role == "system" || messages.front().role == "developer"))
+      messages.front().content += "\n\n" + protocol;
+    else
+      messages.insert(messages.begin(), ChatMessage{"system", protocol, ""});
+  }
+  const auto prompt = render_chat(*s.lm_tokenizer, messages);
+  auto job = s.job(true, request.model, {s.lm_tokenizer->encode(prompt.text)}, request.sampling, prompt.stop_tokens, prompt.stop_strings);
+  job->tools = !request.tools.empty();
+  return job;
 }
 
 bool Service::streams(const GenerationJob& job) const { return job.stream; }
 
 Json Service::run(GenerationJob& job) {
   const auto [choices, completion_tokens] = state_->decode(job, false, {});
-  return job.chat ? chat_response(job.id, job.created, job.model, choices, job.prompt_tokens, completion_tokens)
+  return job.chat ? chat_response(job.id, job.created, job.model, choices, job.prompt_tokens, completion_tokens, job.tools)
                   : completion_response(job.id, job.created, job.model, choices, job.prompt_tokens, completion_tokens);
 }
 

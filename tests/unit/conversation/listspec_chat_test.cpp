@@ -93,7 +93,7 @@ TEST(ListspecDialogues, RowsAreTheChatTemplatesTokensWithAssistantTurnsCounted) 
     const auto row = dialogue_row(tokenizer, d);
     // Everything before the last assistant message is what the simulator sends as a prompt.
     std::vector<serve::ChatMessage> prompt;
-    for (size_t i = 0; i + 1 < d.messages.size(); ++i) prompt.push_back({d.messages[i].role, d.messages[i].content});
+    for (size_t i = 0; i + 1 < d.messages.size(); ++i) prompt.push_back({d.messages[i].role, d.messages[i].content, ""});
     const auto rendered = serve::render_chat(tokenizer, prompt);
     EXPECT_EQ(rendered.name, "role-pieces");
     auto ids = tokenizer.encode(rendered.text);

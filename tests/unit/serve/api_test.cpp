@@ -1,6 +1,7 @@
 // The OpenAI request rules and response shapes: each field's accepted forms, every refusal
 // a 400 naming the parameter, the documented objects, base64 floats, SSE framing.
 #include "garden/serve/api.h"
+#include "garden/serve/tool_calls.h"
 
 #include <gtest/gtest.h>
 
@@ -112,7 +113,51 @@ TEST(Api, ChatMessages) {
   EXPECT_EQ(refusal([] {
               parse_chat_request(Json{{"model", "lm"}, {"messages", {{{"role", "user"}, {"content", "x"}}}}, {"tools", {{{"type", "function"}}}}});
             }).param,
-            "tools");
+            "tools[0]");
+}
+
+TEST(Api, ChatWithToolsTakesToolMessagesAndReturnsTextBlocksAsToolCalls) {
+  const Json tools = Json::parse(R"([{"type":"function","function":{"name":"search","description":"Search.","parameters":{"type":"object"}}}])");
+  const Json body = {{"model", "lm"},
+                     {"tools", tools},
+                     {"tool_choice", "auto"},
+                     {"messages", Json::parse(R"([{"role":"user","content":"find it"},
+        {"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"search","arguments":"{\"q\":\"x\"}"}}]},
+        {"role":"tool","tool_call_id":"c1","content":"found x"}])")}};
+  const auto r = parse_chat_request(body);
+  EXPECT_EQ(r.tools, tools);
+  ASSERT_EQ(r.messages.size(), 3u);
+  EXPECT_EQ(r.messages[1].content, text_tool_call("search", Json{{"q", "x"}}));  // the call as the model would write it
+  EXPECT_EQ(r.messages[2].role, "tool");
+  EXPECT_EQ(r.messages[2].tool_call_id, "c1");
+  auto none = body;
+  none["tool_choice"] = "none";
+  EXPECT_TRUE(parse_chat_request(none).tools.empty());
+  auto forced = body;
+  forced["tool_choice"] = "required";
+  EXPECT_EQ(refusal([&] { parse_chat_request(forced); }).param, "tool_choice");
+  auto streaming = body;
+  streaming["stream"] = true;
+  EXPECT_EQ(refusal([&] { parse_chat_request(streaming); }).param, "stream");
+  auto orphan = body;
+  orphan["messages"][2].erase("tool_call_id");
+  EXPECT_EQ(refusal([&] { parse_chat_request(orphan); }).param, "messages[2].tool_call_id");
+  // The reply: a readable block becomes a native call; prose stays the content.
+  const std::string text = "Looking. " + text_tool_call("search", Json{{"q", "y"}});
+  const Json reply = chat_response("chatcmpl-1", 7, "lm", {{text, "stop"}, {"plain answer", "stop"}, {"<tool_call>{bad</tool_call>", "stop"}}, 4, 2, true);
+  const auto& first = reply["choices"][0];
+  EXPECT_EQ(first["finish_reason"], "tool_calls");
+  EXPECT_EQ(first["message"]["content"], "Looking. ");
+  EXPECT_EQ(first["message"]["tool_calls"][0]["function"]["name"], "search");
+  EXPECT_EQ(Json::parse(first["message"]["tool_calls"][0]["function"]["arguments"].get<std::string>()), (Json{{"q", "y"}}));
+  EXPECT_EQ(first["message"]["tool_calls"][0]["id"], "call_0_0");
+  EXPECT_EQ(reply["choices"][1]["finish_reason"], "stop");
+  EXPECT_FALSE(reply["choices"][1]["message"].contains("tool_calls"));
+  EXPECT_EQ(reply["choices"][2]["message"]["content"], "<tool_call>{bad</tool_call>");  // unreadable: left as text
+  // The protocol prompt names every tool with its arguments.
+  const auto prompt = tool_protocol_prompt(tools);
+  EXPECT_NE(prompt.find("<tool_call>"), std::string::npos);
+  EXPECT_NE(prompt.find("- search: Search. Arguments: {\"type\":\"object\"}"), std::string::npos);
 }
 
 TEST(Api, EmbeddingInputsDimensionsAndFormat) {

@@ -28,7 +28,7 @@ class RolePieceTokenizer : public text::Tokenizer {
   text::ByteTokenizer bytes_;
 };
 
-const std::vector<ChatMessage> conversation = {{"developer", "be brief"}, {"user", "hi"}, {"assistant", "hello"}, {"user", "bye"}};
+const std::vector<ChatMessage> conversation = {{"developer", "be brief", ""}, {"user", "hi", ""}, {"assistant", "hello", ""}, {"user", "bye", ""}};
 
 TEST(ChatTemplate, RolePiecesWhenTheVocabularyHasThem) {
   const auto p = render_chat(RolePieceTokenizer{}, conversation);
@@ -45,6 +45,14 @@ TEST(ChatTemplate, PlainTextOtherwise) {
   EXPECT_EQ(p.text, "System: be brief\nUser: hi\nAssistant: hello\nUser: bye\nAssistant:");
   EXPECT_TRUE(p.stop_tokens.empty());
   EXPECT_EQ(p.stop_strings, (std::vector<std::string>{"\nUser:", "\nSystem:"}));
+}
+
+TEST(ChatTemplate, ToolResultsAreUserTurnsNamingTheirCall) {
+  const std::vector<ChatMessage> messages = {{"user", "find", ""}, {"assistant", "<tool_call>{}</tool_call>", ""}, {"tool", "found", "c1"}};
+  EXPECT_EQ(render_chat(RolePieceTokenizer{}, messages).text,
+            "<|user|>\nfind<|end|>\n<|assistant|>\n<tool_call>{}</tool_call><|end|>\n<|user|>\nResult of tool call c1:\nfound<|end|>\n<|assistant|>\n");
+  EXPECT_EQ(render_chat(text::ByteTokenizer{}, messages).text,
+            "User: find\nAssistant: <tool_call>{}</tool_call>\nUser: Result of tool call c1:\nfound\nAssistant:");
 }
 
 }  // namespace
