@@ -35,6 +35,12 @@ ModelReply ScriptedModel::complete(const std::vector<Message>& messages, const J
 }
 
 LoopResult AgentLoop::run(std::vector<Message>& history) {
+  std::vector<Message> fresh;
+  fresh.swap(history);
+  return run(history, fresh);
+}
+
+LoopResult AgentLoop::run(std::vector<Message>& history, const std::vector<Message>& fresh) {
   LoopResult result;
   std::map<std::string, int> repeats;  // name + arguments -> times called
   const auto stop = [&](StopReason reason) {
@@ -42,7 +48,12 @@ LoopResult AgentLoop::run(std::vector<Message>& history) {
     transcript_.append("stop", Json{{"reason", to_string(reason)}, {"turns", result.turns}});
     return result;
   };
-  for (const auto& m : history) transcript_.append(m.role == "system" ? "system" : "user", m.to_json());
+  for (const auto& m : fresh) {
+    Json payload = m.to_json();
+    if (m.pinned) payload["pinned"] = true;
+    transcript_.append(m.role == "system" ? "system" : "user", payload);
+    history.push_back(m);
+  }
   while (true) {
     if (abort && abort->load()) return stop(StopReason::abort);
     if (result.turns >= options_.max_turns) return stop(StopReason::max_turns);

@@ -78,8 +78,12 @@ class AgentLoop {
   Summariser summarise = [](const std::vector<Message>& span) { return extractive_summary(span); };
   RefStore* refs = nullptr;
 
-  // Runs from `history` (system prompt, task, ...), which grows with every message.
+  // Runs from `history` (system prompt, task, ...), which grows with every message; all of it
+  // is logged to the transcript first.
   LoopResult run(std::vector<Message>& history);
+  // Continues `history` (e.g. replayed from the transcript, so not logged again) after
+  // appending and logging `fresh` messages.
+  LoopResult run(std::vector<Message>& history, const std::vector<Message>& fresh);
 
  private:
   ChatModel& model_;

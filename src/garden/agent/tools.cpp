@@ -7,11 +7,13 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <memory>
 #include <regex>
 #include <sstream>
 
 #include "garden/core/error.h"
 #include "garden/core/files.h"
+#include "garden/retrieval/retriever.h"
 
 namespace garden::agent {
 
@@ -182,6 +184,46 @@ void add_workspace_tools(ToolBox& box, const fs::path& workspace, const RefStore
                  const auto* content = refs.get(a.at("id").get<std::string>());
                  if (!content) return ToolResult{fmt::format("no result {}", a.at("id").get<std::string>()), true};
                  return ToolResult{*content, false};
+               }});
+}
+
+void add_search_tool(ToolBox& box, std::map<std::string, fs::path> indexes, int64_t max_k) {
+  struct Opened {
+    std::unique_ptr<retrieval::Retriever> retriever;
+    std::map<std::string, std::string> texts;  // document id -> text
+  };
+  auto opened = std::make_shared<std::map<std::string, Opened>>();
+  std::vector<std::string> names;
+  for (const auto& [name, dir] : indexes) names.push_back(name);
+  const std::string description = fmt::format("Search a document index for a query; returns the top k documents with their text. Indexes: {}.",
+                                              fmt::join(names, ", "));
+  box.add(Tool{"search", description,
+               Json::parse(R"({"type":"object","properties":{"index":{"type":"string"},"query":{"type":"string"},"k":{"type":"integer"}},"required":["query"]})"),
+               {false, false, {}}, 8000, [indexes = std::move(indexes), opened, max_k, names](const Json& a) {
+                 std::string name = a.value("index", names.size() == 1 ? names.front() : std::string());
+                 const auto it = indexes.find(name);
+                 if (it == indexes.end()) return ToolResult{fmt::format("unknown index '{}'; the indexes are: {}", name, fmt::join(names, ", ")), true};
+                 auto& o = (*opened)[name];
+                 if (!o.retriever) {
+                   o.retriever = retrieval::open_index(it->second);
+                   const auto corpus = retrieval::index_corpus(it->second);
+                   if (!corpus.empty()) {
+                     std::vector<std::string> ids;
+                     const auto texts = retrieval::read_jsonl_texts(corpus, &ids);
+                     for (size_t i = 0; i < ids.size(); ++i) o.texts[ids[i]] = texts[i];
+                   }
+                 }
+                 const int64_t k = std::clamp<int64_t>(a.value("k", int64_t{5}), 1, max_k);
+                 const auto run = o.retriever->search({retrieval::Query{"q", a.at("query").get<std::string>()}}, k);
+                 std::string out;
+                 int rank = 0;
+                 if (const auto hits = run.find("q"); hits != run.end())
+                   for (const auto& hit : hits->second) {
+                     const auto text = o.texts.find(hit.doc_id);
+                     out += fmt::format("{}. {} ({:.3f}): {}\n", ++rank, hit.doc_id, hit.score,
+                                        text == o.texts.end() ? std::string("(no text)") : text->second.substr(0, 400));
+                   }
+                 return ToolResult{out.empty() ? "no documents matched\n" : out, false};
                }});
 }
 

@@ -6,6 +6,8 @@
 //   grep(pattern, path, glob, max_matches) regex over files, with a time limit
 //   write_note(name, content, mode)        create or append a note under notes/
 //   read_ref(id)                           a large result offloaded by compaction
+//   search(index, query, k)                a garden index folder (BM25, or a fusion/dense one
+//                                          whose queries need no model), top k with text
 #pragma once
 
 #include <chrono>
@@ -65,5 +67,9 @@ class ToolBox {
 // `grep_time_limit` and says so.
 void add_workspace_tools(ToolBox& box, const std::filesystem::path& workspace, const RefStore& refs,
                          std::chrono::milliseconds grep_time_limit = std::chrono::milliseconds(2000));
+
+// search over named garden index folders (index name -> folder); the documents' text comes
+// from the corpus each manifest names. Indexes open on first use.
+void add_search_tool(ToolBox& box, std::map<std::string, std::filesystem::path> indexes, int64_t max_k = 20);
 
 }  // namespace garden::agent

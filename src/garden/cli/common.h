@@ -59,6 +59,7 @@ void register_collapse(CLI::App& app);
 void register_dsi(CLI::App& app);
 void register_llm2vec_gen(CLI::App& app);
 void register_rag(CLI::App& app);
+void register_agent(CLI::App& app);
 void register_launch(CLI::App& app);
 void register_rl(CLI::App& app);  // after register_eval: it adds eval passk
 void register_creative(CLI::App& app);

@@ -7,6 +7,7 @@
 
 #include "garden/core/error.h"
 #include "garden/core/files.h"
+#include "garden/retrieval/bm25.h"
 #include "test_files.h"
 
 namespace garden::agent {
@@ -49,6 +50,25 @@ TEST(AgentTools, NotesOutputCapsGrepLimitsAndRefs) {
   EXPECT_LT(capped.content.size(), 8100u);
   EXPECT_NE(capped.content.find("more bytes cut"), std::string::npos);
   EXPECT_EQ(box.schemas().size(), 4u);
+}
+
+TEST(AgentTools, SearchReturnsTheTopDocumentsWithTheirTextOrNamesTheIndexes) {
+  testing::TempDir dir;
+  write_file_atomic(dir.path() / "c" / "corpus.jsonl",
+                    "{\"_id\": \"ash\", \"text\": \"Ashford lies on the river Wey\"}\n{\"_id\": \"bel\", \"text\": \"Belton has a mayor\"}\n");
+  write_file_atomic(dir.path() / "c" / "queries.jsonl", "{\"_id\": \"q\", \"text\": \"river\"}\n");
+  write_file_atomic(dir.path() / "c" / "qrels" / "test.tsv", "query-id\tcorpus-id\tscore\nq\tash\t1\n");
+  retrieval::build_bm25_index(dir.path() / "c", dir.path() / "idx", {}, false);
+  ToolBox box;
+  add_search_tool(box, {{"towns", dir.path() / "idx"}});
+  const auto hits = box.run("search", {{"query", "river Wey"}, {"k", 3}});
+  ASSERT_FALSE(hits.error) << hits.content;
+  EXPECT_EQ(hits.content.rfind("1. ash (", 0), 0u) << hits.content;
+  EXPECT_NE(hits.content.find("Ashford lies on the river Wey"), std::string::npos);
+  EXPECT_EQ(hits.content.find("bel"), std::string::npos);  // no shared word
+  const auto unknown = box.run("search", {{"index", "rivers"}, {"query", "x"}});
+  EXPECT_TRUE(unknown.error);
+  EXPECT_NE(unknown.content.find("the indexes are: towns"), std::string::npos);
 }
 
 }  // namespace
