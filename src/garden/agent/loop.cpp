@@ -62,7 +62,14 @@ LoopResult AgentLoop::run(std::vector<Message>& history, const std::vector<Messa
       const auto report = compact(history, *compaction, *refs, summarise);
       if (report.before > compaction->budget) transcript_.append("compaction", report.to_json());
     }
-    const ModelReply reply = model_.complete(history, tools_.schemas());
+    ModelReply reply;
+    try {
+      reply = model_.complete(history, tools_.schemas());
+    } catch (const std::exception& e) {
+      // The session can be resumed; the transcript says why it ended here.
+      transcript_.append("error", Json{{"message", e.what()}, {"turn", result.turns}});
+      throw;
+    }
     transcript_.append("assistant", reply.message.to_json(), reply.completion_tokens);
     history.push_back(reply.message);
     if (options_.token_budget > 0 && reply.prompt_tokens > options_.token_budget) {

@@ -9,6 +9,7 @@
 
 #include <fstream>
 
+#include "garden/core/error.h"
 #include "garden/core/files.h"
 #include "test_files.h"
 
@@ -152,6 +153,21 @@ TEST(AgentLoop, AbortAndBudgetStopTheLoop) {
   // The call the over-budget turn asked for is answered, not left open.
   EXPECT_EQ(s.history.back().role, "tool");
   EXPECT_NE(s.history.back().content.find("token budget"), std::string::npos);
+}
+
+TEST(AgentLoop, AModelThatFailsIsLoggedAsAnErrorAndTheFailureGoesOn) {
+  struct Down final : ChatModel {
+    ModelReply complete(const std::vector<Message>&, const Json&) override { throw Error("endpoint: no response after 4 tries"); }
+  } down;
+  Session s;
+  auto permissions = s.engine(Mode::default_mode);
+  Transcript transcript(s.dir.path() / "t.jsonl", "s");
+  AgentLoop loop(down, s.tools, permissions, transcript);
+  EXPECT_THROW(loop.run(s.history), Error);
+  const auto events = Transcript::replay(s.dir.path() / "t.jsonl");
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().type, "error");
+  EXPECT_EQ(events.back().payload.at("message"), "endpoint: no response after 4 tries");
 }
 
 }  // namespace
