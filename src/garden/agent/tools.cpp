@@ -171,6 +171,11 @@ void add_workspace_tools(ToolBox& box, const fs::path& workspace, const RefStore
                  const std::string name = a.at("name").get<std::string>();
                  if (!valid_note_name(name)) return ToolResult{fmt::format("note name '{}': use letters, digits, '-', '_' and '.'", name), true};
                  const fs::path path = root / "notes" / name;
+                 // notes/ (or the note) may be a symlink planted in the workspace: the note must
+                 // still resolve inside it.
+                 const auto resolved = fs::weakly_canonical(path);
+                 const auto rel = resolved.lexically_relative(root);
+                 if (rel.empty() || *rel.begin() == "..") return ToolResult{fmt::format("note {} would resolve outside the workspace", name), true};
                  const std::string mode = a.value("mode", std::string("create"));
                  if (mode == "create" && fs::exists(path)) return ToolResult{fmt::format("note {} exists; use mode append", name), true};
                  const std::string old = fs::exists(path) ? read_text(path) : "";

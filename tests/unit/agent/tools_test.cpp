@@ -52,6 +52,21 @@ TEST(AgentTools, NotesOutputCapsGrepLimitsAndRefs) {
   EXPECT_EQ(box.schemas().size(), 4u);
 }
 
+TEST(AgentTools, ANotesFolderThatIsASymlinkOutOfTheWorkspaceIsRefused) {
+  testing::TempDir dir;
+  const auto root = dir.path() / "ws";
+  std::filesystem::create_directories(root);
+  std::filesystem::create_directories(dir.path() / "elsewhere");
+  std::filesystem::create_directory_symlink(dir.path() / "elsewhere", root / "notes");
+  RefStore refs;
+  ToolBox box;
+  add_workspace_tools(box, root, refs);
+  const auto r = box.run("write_note", {{"name", "n.md"}, {"content", "x"}});
+  EXPECT_TRUE(r.error);
+  EXPECT_NE(r.content.find("outside the workspace"), std::string::npos) << r.content;
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "elsewhere" / "n.md"));
+}
+
 TEST(AgentTools, SearchReturnsTheTopDocumentsWithTheirTextOrNamesTheIndexes) {
   testing::TempDir dir;
   write_file_atomic(dir.path() / "c" / "corpus.jsonl",
