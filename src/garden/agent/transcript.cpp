@@ -89,7 +89,18 @@ Transcript::Transcript(fs::path path, std::string session) : path_(std::move(pat
     size_t end = 0;
     whole_lines(path_, &end);
     // A last line cut by a kill never became an event: drop it so the next event starts a line.
-    if (end < fs::file_size(path_)) fs::resize_file(path_, end);
+    // Only a cut event is dropped (events start with {"id":); any other unterminated text means
+    // the file is not a transcript, and it is left as it is.
+    if (end < fs::file_size(path_)) {
+      std::ifstream in(path_, std::ios::binary);
+      in.seekg(static_cast<std::streamoff>(end));
+      std::string tail(6, '\0');
+      in.read(tail.data(), 6);
+      tail.resize(static_cast<size_t>(in.gcount()));
+      if (tail.empty() || std::string("{\"id\":").compare(0, tail.size(), tail) != 0)
+        throw Error(fmt::format("{}: its last line is neither an event nor a cut one; not a transcript", path_.string()));
+      fs::resize_file(path_, end);
+    }
   }
   fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd_ < 0) throw Error(fmt::format("{}: cannot open the transcript: {}", path_.string(), std::strerror(errno)));

@@ -102,6 +102,14 @@ TEST(Transcript, ACutLastLineIsSkippedAndDroppedButAMalformedMiddleLineIsAnError
   }
   testing::expect_error_containing([&] { Transcript::replay(path); }, "t.jsonl:3: not a transcript event");
   testing::expect_error_containing([&] { Transcript::replay(dir.path() / "none.jsonl"); }, "no such transcript");
+  // Someone else's file of one unterminated line is not cut: opening it is refused, bytes kept.
+  const auto foreign = dir.path() / "notes.txt";
+  {
+    std::ofstream out(foreign, std::ios::binary);
+    out << "my notes, no newline";
+  }
+  testing::expect_error_containing([&] { Transcript t(foreign, "x"); }, "not a transcript");
+  EXPECT_EQ(read_all(foreign), "my notes, no newline");
 }
 
 }  // namespace
