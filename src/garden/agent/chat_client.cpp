@@ -7,18 +7,14 @@
 #include <thread>
 
 #include "garden/core/error.h"
+#include "garden/serve/endpoint_url.h"
 
 namespace garden::agent {
 
 ChatClient::ChatClient(ChatClientOptions options) : options_(std::move(options)) {
-  auto url = options_.base_url;
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  const auto scheme_end = url.find("://");
-  if (scheme_end == std::string::npos || url.substr(0, scheme_end) != "http")
-    usage_error("--endpoint must be an http:// URL such as http://127.0.0.1:8000/v1, got '" + options_.base_url + "'");
-  const auto path_start = url.find('/', scheme_end + 3);
-  origin_ = url.substr(0, path_start);
-  path_ = (path_start == std::string::npos ? std::string() : url.substr(path_start)) + "/chat/completions";
+  const auto endpoint = serve::chat_endpoint(options_.base_url);
+  origin_ = endpoint.origin;
+  path_ = endpoint.path;
   if (options_.model.empty()) usage_error("the endpoint needs the model name its requests carry");
   if (options_.retries < 0 || options_.backoff_ms < 0) usage_error("retries and backoff must be >= 0");
 }

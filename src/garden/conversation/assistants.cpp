@@ -13,6 +13,7 @@
 #include "garden/model/generation.h"
 #include "garden/model/model_folder.h"
 #include "garden/serve/chat_template.h"
+#include "garden/serve/endpoint_url.h"
 #include "garden/serve/text_stream.h"
 
 namespace garden::conversation {
@@ -80,14 +81,9 @@ std::vector<std::string> ModelAssistant::reply(const std::vector<std::vector<Mes
 }
 
 EndpointAssistant::EndpointAssistant(EndpointOptions options) : options_(std::move(options)) {
-  auto& url = options_.base_url;
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  const auto scheme_end = url.find("://");
-  if (scheme_end == std::string::npos || (url.substr(0, scheme_end) != "http" && url.substr(0, scheme_end) != "https"))
-    usage_error("--endpoint must be an http:// or https:// URL such as http://127.0.0.1:8000/v1, got '" + url + "'");
-  const auto path_start = url.find('/', scheme_end + 3);
-  origin_ = url.substr(0, path_start);
-  path_ = (path_start == std::string::npos ? std::string() : url.substr(path_start)) + "/chat/completions";
+  const auto endpoint = serve::chat_endpoint(options_.base_url);
+  origin_ = endpoint.origin;
+  path_ = endpoint.path;
   if (options_.model.empty()) usage_error("an endpoint needs the model name its requests carry (--endpoint-model)");
   if (options_.max_tokens < 1 || options_.concurrency < 1) usage_error("--max-tokens and --concurrency must be >= 1");
 }
