@@ -135,4 +135,22 @@ const Event& Transcript::append(const std::string& type, Json payload, int64_t t
   return events_.back();
 }
 
+std::vector<Message> replay_history(const fs::path& path) {
+  std::vector<Message> history;
+  for (const auto& e : Transcript::replay(path)) {
+    if (e.type == "system" || e.type == "user") {
+      history.push_back({e.payload.value("role", e.type), e.payload.value("content", std::string()), {}, ""});
+      history.back().pinned = e.payload.value("pinned", false);
+    } else if (e.type == "assistant") {
+      history.push_back(parse_assistant_message(e.payload));
+      for (auto& call : history.back().tool_calls) call.error.clear();
+    } else if (e.type == "tool_result") {
+      const bool error = e.payload.value("error", false);
+      const std::string content = e.payload.value("content", std::string());
+      history.push_back({"tool", error ? "error: " + content : content, {}, e.payload.value("id", std::string())});
+    }
+  }
+  return history;
+}
+
 }  // namespace garden::agent

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "garden/agent/messages.h"
 #include "garden/core/json.h"
 
 namespace garden::agent {
@@ -45,5 +46,10 @@ class Transcript {
   int fd_ = -1;
   std::vector<Event> events_;
 };
+
+// The messages a session's loop saw, rebuilt from the transcript's system, user, assistant and
+// tool_result events in order (pinned marks kept), to resume it; permission events are history,
+// not grants, so a resumed session asks again.
+std::vector<Message> replay_history(const std::filesystem::path& path);
 
 }  // namespace garden::agent

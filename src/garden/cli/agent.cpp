@@ -29,25 +29,6 @@ struct AgentCommand {
   bool text_protocol = false, resume = false;
 };
 
-// History from a transcript: the messages the loop saw, in order; grants are not in it.
-std::vector<agent::Message> replay_history(const fs::path& path) {
-  std::vector<agent::Message> history;
-  for (const auto& e : agent::Transcript::replay(path)) {
-    if (e.type == "system" || e.type == "user") {
-      history.push_back({e.payload.value("role", e.type), e.payload.value("content", std::string()), {}, ""});
-      history.back().pinned = e.payload.value("pinned", false);
-    } else if (e.type == "assistant") {
-      history.push_back(agent::parse_assistant_message(e.payload));
-      for (auto& call : history.back().tool_calls) call.error.clear();
-    } else if (e.type == "tool_result") {
-      const bool error = e.payload.value("error", false);
-      const std::string content = e.payload.value("content", std::string());
-      history.push_back({"tool", error ? "error: " + content : content, {}, e.payload.value("id", std::string())});
-    }
-  }
-  return history;
-}
-
 // Asks on the terminal when there is one; otherwise every ask is denied.
 agent::PermissionEngine::Answer ask_on_terminal(const std::string& tool, const Json& arguments, const std::string& reason) {
   if (::isatty(STDIN_FILENO) == 0) return agent::PermissionEngine::Answer::deny;
@@ -82,7 +63,7 @@ void run_agent(AgentCommand& c) {
   std::vector<agent::Message> history;
   if (c.resume) {
     if (!fs::exists(transcript_path)) throw Error(fmt::format("{}: no transcript to resume", transcript_path.string()));
-    history = replay_history(transcript_path);
+    history = agent::replay_history(transcript_path);
   }
   agent::Transcript transcript(transcript_path, c.session.empty() ? transcript_path.stem().string() : c.session);
   std::vector<agent::Message> fresh;

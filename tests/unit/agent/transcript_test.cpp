@@ -112,5 +112,34 @@ TEST(Transcript, ACutLastLineIsSkippedAndDroppedButAMalformedMiddleLineIsAnError
   EXPECT_EQ(read_all(foreign), "my notes, no newline");
 }
 
+TEST(Transcript, ReplayHistoryRebuildsTheMessagesTheLoopSawWithoutGrants) {
+  testing::TempDir dir;
+  const auto path = dir.path() / "t.jsonl";
+  {
+    Transcript t(path, "r");
+    t.append("system", Json{{"role", "system"}, {"content", "You are an agent."}});
+    t.append("user", Json{{"role", "user"}, {"content", "Notes: a"}, {"pinned", true}});
+    t.append("user", Json{{"role", "user"}, {"content", "save a note"}});
+    t.append("assistant", Json{{"role", "assistant"}, {"content", ""},
+                               {"tool_calls", Json::array({{{"id", "c1"}, {"type", "function"},
+                                                            {"function", {{"name", "write_note"}, {"arguments", R"({"name":"a","content":"x"})"}}}}})}});
+    t.append("tool_call", Json{{"id", "c1"}, {"name", "write_note"}});
+    t.append("permission", Json{{"id", "c1"}, {"effect", "allow"}, {"reason", "approved for the session"}});
+    t.append("tool_result", Json{{"id", "c1"}, {"content", "note exists"}, {"error", true}});
+    t.append("stop", Json{{"reason", "final"}});
+  }
+  const auto history = replay_history(path);
+  ASSERT_EQ(history.size(), 5u);
+  EXPECT_EQ(history[0].role, "system");
+  EXPECT_TRUE(history[1].pinned);
+  EXPECT_FALSE(history[2].pinned);
+  ASSERT_EQ(history[3].tool_calls.size(), 1u);
+  EXPECT_EQ(history[3].tool_calls[0].name, "write_note");
+  EXPECT_EQ(history[3].tool_calls[0].arguments.at("name"), "a");
+  EXPECT_EQ(history[4].role, "tool");
+  EXPECT_EQ(history[4].tool_call_id, "c1");
+  EXPECT_EQ(history[4].content, "error: note exists");
+}
+
 }  // namespace
 }  // namespace garden::agent
