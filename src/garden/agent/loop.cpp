@@ -17,6 +17,12 @@ std::string to_string(StopReason reason) {
   return "?";
 }
 
+Json scripted_call(const std::string& name, const Json& arguments, const std::string& id) {
+  return {{"role", "assistant"},
+          {"content", ""},
+          {"tool_calls", Json::array({{{"id", id}, {"type", "function"}, {"function", {{"name", name}, {"arguments", arguments.dump()}}}}})}};
+}
+
 ModelReply ScriptedModel::complete(const std::vector<Message>& messages, const Json&) {
   seen_.push_back(messages);
   ModelReply reply;

@@ -50,6 +50,9 @@ class ScriptedModel final : public ChatModel {
   std::vector<std::vector<Message>> seen_;
 };
 
+// An assistant message (OpenAI wire form) that calls one tool natively: a step of a script.
+Json scripted_call(const std::string& name, const Json& arguments, const std::string& id);
+
 enum class StopReason { final, max_turns, budget, abort, loop_detected };
 std::string to_string(StopReason reason);
 

@@ -11,6 +11,7 @@
 #include "garden/cli/common.h"
 #include "garden/core/error.h"
 #include "garden/core/files.h"
+#include "garden/wiki/tools.h"
 
 namespace garden::cli {
 
@@ -22,7 +23,7 @@ struct AgentCommand {
   agent::ChatClientOptions client;
   std::string workspace = ".", task, system = "You are a careful research agent. Use the tools to find facts in the workspace and its "
                                                "indexes, save what matters with write_note, and answer briefly when you are done.";
-  std::string mode = "default", transcript, session;
+  std::string mode = "default", transcript, session, wiki;
   std::vector<std::string> rules, indexes;
   int max_turns = 20;
   int64_t context_budget = 4000, turn_budget = 0;
@@ -57,6 +58,7 @@ void run_agent(AgentCommand& c) {
   agent::ToolBox tools;
   agent::add_workspace_tools(tools, workspace, refs);
   if (!indexes.empty()) agent::add_search_tool(tools, indexes);
+  if (!c.wiki.empty()) wiki::add_wiki_tools(tools, workspace, c.wiki, today_utc());
   const fs::path transcript_path = c.transcript.empty() ? workspace / ".agent" / "transcript.jsonl" : fs::path(c.transcript);
   if (fs::exists(transcript_path) && !c.resume)
     throw Error(fmt::format("{}: a transcript exists; continue it with --resume or name another with --transcript", transcript_path.string()));
@@ -118,6 +120,7 @@ void register_agent(CLI::App& app) {
   run->add_option("--mode", c->mode, "plan | default | accept_edits | dont_ask | bypass")->capture_default_str();
   run->add_option("--rule", c->rules, "a permission rule, e.g. 'deny write_note(name:secret*)' (repeatable)");
   run->add_option("--index", c->indexes, "NAME=FOLDER: a garden index the search tool may use (repeatable)");
+  run->add_option("--wiki", c->wiki, "a garden wiki inside the workspace: adds the wiki_query, wiki_file_answer, wiki_ingest and wiki_lint tools");
   run->add_option("--max-turns", c->max_turns)->capture_default_str();
   run->add_option("--context-budget", c->context_budget, "tokens of history before compaction runs")->capture_default_str();
   run->add_option("--turn-budget", c->turn_budget, "stop when a turn's prompt exceeds this many tokens (0 = no limit)")->capture_default_str();

@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include <chrono>
+#include <ctime>
 #include <sstream>
 
 #include "garden/core/error.h"
@@ -74,6 +76,15 @@ void apply_json_flags(const std::map<std::string, std::string>& given, const Jso
       usage_error(flag + ": '" + text + "' is not a valid " + std::string(type_of.type_name()));
     }
   }
+}
+
+std::string today_utc() {
+  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[16];
+  std::strftime(text, sizeof text, "%Y-%m-%d", &utc);
+  return text;
 }
 
 std::pair<int64_t, int64_t> parse_int_range(const std::string& text, const std::string& flag) {

@@ -41,6 +41,9 @@ struct EncoderOptions {
 };
 void add_encoder_options(CLI::App& app, EncoderOptions& options);
 
+// Today's date in UTC, YYYY-MM-DD (the wiki's log headings).
+std::string today_utc();
+
 // "7" or "4..16" -> (from, to) with 1 <= from <= to; a usage error naming `flag` otherwise.
 std::pair<int64_t, int64_t> parse_int_range(const std::string& text, const std::string& flag);
 
@@ -58,6 +61,7 @@ void register_export(CLI::App& app);
 void register_collapse(CLI::App& app);
 void register_dsi(CLI::App& app);
 void register_llm2vec_gen(CLI::App& app);
+void register_wiki(CLI::App& app);
 void register_rag(CLI::App& app);
 void register_agent(CLI::App& app);
 void register_launch(CLI::App& app);

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   garden::cli::register_llm2vec_gen(app);
   garden::cli::register_rag(app);
   garden::cli::register_agent(app);
+  garden::cli::register_wiki(app);
   garden::cli::register_launch(app);
   garden::cli::register_rl(app);
   garden::cli::register_creative(app);

@@ -13,10 +13,33 @@
 #include "garden/retrieval/rag.h"
 #include "garden/retrieval/retriever.h"
 #include "garden/train/run_folder.h"
+#include "garden/wiki/rag.h"
 
 namespace garden::cli {
 
 namespace {
+
+// garden rag query: the LLM Wiki's baseline (wiki/rag.h), BM25 over chunks of the raw sources.
+struct RagQueryCommand {
+  std::string question, sources, wiki;
+  int64_t k = 10, chunk_tokens = 128;
+  bool json = false;
+};
+
+void run_rag_query(const RagQueryCommand& cmd) {
+  if (cmd.sources.empty() == cmd.wiki.empty()) usage_error("give --wiki DIR (its raw/ sources) or --sources DIR");
+  const auto sources = cmd.wiki.empty() ? std::filesystem::path(cmd.sources) : std::filesystem::path(cmd.wiki) / "raw";
+  const wiki::RagBaseline rag(sources, cmd.chunk_tokens);
+  const auto r = rag.query(cmd.question, cmd.k);
+  if (cmd.json) {
+    fmt::print("{}\n", Json{{"question", cmd.question}, {"answer", r.answer}, {"chunks", r.chunk_ids}, {"tokens_read", r.tokens_read}}.dump(1));
+    return;
+  }
+  fmt::print("chunks read ({} of {}): ", r.chunk_ids.size(), rag.chunks());
+  for (size_t i = 0; i < r.chunk_ids.size(); ++i) fmt::print("{}{}", i ? ", " : "", r.chunk_ids[i]);
+  fmt::print("\nanswer: {}\ntokens read: {}\n", r.answer.empty() ? "none (the template reader answers the evolving-facts question forms)" : r.answer,
+             r.tokens_read);
+}
 
 struct RagCommand {
   std::string model, index, query, queries, out, cache = "none", prompt = "query-first", instruction, query_states = "embedding";
@@ -45,6 +68,7 @@ std::vector<std::string> index_documents(const std::filesystem::path& index_dir)
 
 void run_rag(const RagCommand& cmd) {
   configure_threads(cmd.runtime.threads);
+  if (cmd.model.empty()) usage_error("--model is required (or use garden rag query, the BM25 baseline over a folder of sources)");
   if (cmd.query.empty() == cmd.queries.empty()) usage_error("give --query TEXT or --queries FILE (with --out)");
   if (!cmd.queries.empty() && cmd.out.empty()) usage_error("--queries writes its answers to --out FILE.jsonl");
   retrieval::RagOptions options;
@@ -105,9 +129,18 @@ void run_rag(const RagCommand& cmd) {
 void register_rag(CLI::App& app) {
   auto cmd = std::make_shared<RagCommand>();
   auto* rag = app.add_subcommand("rag", "answer with a GritLM as retriever and reader, optionally from cached key/value states");
-  rag->add_option("--model", cmd->model, "a GritLM (embed train --objective grit: folder or run)")->required();
+  rag->add_option("--model", cmd->model, "a GritLM (embed train --objective grit: folder or run)");
   rag->add_option("--index", cmd->index, "a dense index of the corpus built with this --model (--store-kv for the doc caches)");
   rag->add_option("--query", cmd->query, "one question");
+  auto query_cmd = std::make_shared<RagQueryCommand>();
+  auto* query = rag->add_subcommand("query", "the LLM Wiki's baseline: BM25 top k over chunks of raw sources, the wiki's reader and token count");
+  query->add_option("question", query_cmd->question, "the question")->required();
+  query->add_option("--wiki", query_cmd->wiki, "a wiki folder (its raw/ sources)");
+  query->add_option("--sources", query_cmd->sources, "a folder of source files");
+  query->add_option("--k", query_cmd->k, "chunks to read")->capture_default_str();
+  query->add_option("--chunk-tokens", query_cmd->chunk_tokens, "tokens per chunk (whole lines)")->capture_default_str();
+  query->add_flag("--json", query_cmd->json, "print the result as JSON");
+  query->callback([query_cmd] { run_rag_query(*query_cmd); });
   rag->add_option("--queries", cmd->queries, "questions: a queries.jsonl ({\"_id\", \"text\"})");
   rag->add_option("--out", cmd->out, "with --queries: answers .jsonl to write");
   rag->add_option("--cache", cmd->cache,
@@ -123,7 +156,10 @@ void register_rag(CLI::App& app) {
   // Not the runtime options: their --cache (the artifact cache) would clash with the caching mode.
   rag->add_option("--threads", cmd->runtime.threads, "libtorch threads (0 = all cores)")->capture_default_str();
   rag->add_option("--device", cmd->runtime.device, "auto | cpu | cuda")->capture_default_str();
-  rag->callback([cmd] { run_rag(*cmd); });
+  rag->require_subcommand(0, 1);
+  rag->callback([cmd, rag] {
+    if (rag->get_subcommands().empty()) run_rag(*cmd);  // garden rag query ran its own
+  });
 }
 
 }  // namespace garden::cli

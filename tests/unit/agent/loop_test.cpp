@@ -18,12 +18,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Json call(const std::string& name, const Json& args, const std::string& id) {
-  return {{"role", "assistant"},
-          {"content", ""},
-          {"tool_calls", Json::array({{{"id", id}, {"type", "function"}, {"function", {{"name", name}, {"arguments", args.dump()}}}}})}};
-}
-
 struct Session {
   testing::TempDir dir;
   fs::path root = dir.path() / "work";
@@ -42,8 +36,8 @@ struct Session {
 
 TEST(AgentLoop, AScriptedTaskReadsWritesAndEndsWithFinal) {
   Session s;
-  ScriptedModel model({call("grep", {{"pattern", "mayor"}}, "c1"), call("read_file", {{"path", "town.txt"}, {"offset", 2}, {"limit", 1}}, "c2"),
-                       call("write_note", {{"name", "mayor.md"}, {"content", "Ana Ortiz"}}, "c3"),
+  ScriptedModel model({scripted_call("grep", {{"pattern", "mayor"}}, "c1"), scripted_call("read_file", {{"path", "town.txt"}, {"offset", 2}, {"limit", 1}}, "c2"),
+                       scripted_call("write_note", {{"name", "mayor.md"}, {"content", "Ana Ortiz"}}, "c3"),
                        Json{{"role", "assistant"}, {"content", "The mayor is Ana Ortiz."}}});
   auto permissions = s.engine(Mode::accept_edits);
   Transcript transcript(s.dir.path() / "t.jsonl", "s");
@@ -78,7 +72,7 @@ TEST(AgentLoop, AScriptedTaskReadsWritesAndEndsWithFinal) {
 
 TEST(AgentLoop, TheSameCallAThirdTimeIsALoopAndTurnsAreLimited) {
   Session s;
-  std::vector<Json> same(10, call("read_file", {{"path", "town.txt"}}, "c"));
+  std::vector<Json> same(10, scripted_call("read_file", {{"path", "town.txt"}}, "c"));
   ScriptedModel model(same);
   auto permissions = s.engine(Mode::default_mode);
   Transcript transcript(s.dir.path() / "t.jsonl", "s");
@@ -89,7 +83,7 @@ TEST(AgentLoop, TheSameCallAThirdTimeIsALoopAndTurnsAreLimited) {
 
   Session s2;
   std::vector<Json> varied;
-  for (int i = 0; i < 10; ++i) varied.push_back(call("read_file", {{"path", "town.txt"}, {"offset", i + 1}}, "c"));
+  for (int i = 0; i < 10; ++i) varied.push_back(scripted_call("read_file", {{"path", "town.txt"}, {"offset", i + 1}}, "c"));
   ScriptedModel model2(varied);
   auto permissions2 = s2.engine(Mode::default_mode);
   Transcript transcript2(s2.dir.path() / "t.jsonl", "s");
@@ -100,10 +94,10 @@ TEST(AgentLoop, TheSameCallAThirdTimeIsALoopAndTurnsAreLimited) {
 
 TEST(AgentLoop, ErrorsComeBackAsResultsAndTheLoopGoesOn) {
   Session s;
-  ScriptedModel model({Json{{"role", "assistant"}, {"content", "<tool_call>{broken</tool_call>"}}, call("delete_everything", Json::object(), "c2"),
-                       call("read_file", {{"file", "town.txt"}}, "c3"), call("read_file", {{"path", "../../etc/passwd"}}, "c4"),
-                       call("write_note", {{"name", "x"}, {"content", "y"}}, "c5"), call("grep", {{"pattern", "(unclosed"}}, "c6"),
-                       call("read_ref", {{"id", "ref:9"}}, "c7"), Json{{"role", "assistant"}, {"content", "giving up"}}});
+  ScriptedModel model({Json{{"role", "assistant"}, {"content", "<tool_call>{broken</tool_call>"}}, scripted_call("delete_everything", Json::object(), "c2"),
+                       scripted_call("read_file", {{"file", "town.txt"}}, "c3"), scripted_call("read_file", {{"path", "../../etc/passwd"}}, "c4"),
+                       scripted_call("write_note", {{"name", "x"}, {"content", "y"}}, "c5"), scripted_call("grep", {{"pattern", "(unclosed"}}, "c6"),
+                       scripted_call("read_ref", {{"id", "ref:9"}}, "c7"), Json{{"role", "assistant"}, {"content", "giving up"}}});
   auto permissions = s.engine(Mode::default_mode);  // write_note asks; with no approver it is denied
   Transcript transcript(s.dir.path() / "t.jsonl", "s");
   AgentLoop loop(model, s.tools, permissions, transcript);
@@ -126,8 +120,8 @@ TEST(AgentLoop, ErrorsComeBackAsResultsAndTheLoopGoesOn) {
 
 TEST(AgentLoop, AnInjectedInstructionLeadsOnlyToADeniedLoggedCall) {
   Session s;
-  ScriptedModel model({call("read_file", {{"path", "injected.txt"}}, "c1"),
-                       call("read_file", {{"path", "../../etc/passwd"}}, "c2"), Json{{"role", "assistant"}, {"content", "ok"}}});
+  ScriptedModel model({scripted_call("read_file", {{"path", "injected.txt"}}, "c1"),
+                       scripted_call("read_file", {{"path", "../../etc/passwd"}}, "c2"), Json{{"role", "assistant"}, {"content", "ok"}}});
   auto permissions = s.engine(Mode::bypass);
   Transcript transcript(s.dir.path() / "t.jsonl", "s");
   AgentLoop loop(model, s.tools, permissions, transcript);
@@ -140,7 +134,7 @@ TEST(AgentLoop, AnInjectedInstructionLeadsOnlyToADeniedLoggedCall) {
 
 TEST(AgentLoop, AbortAndBudgetStopTheLoop) {
   Session s;
-  ScriptedModel model(std::vector<Json>{call("read_file", {{"path", "town.txt"}}, "c1")});
+  ScriptedModel model(std::vector<Json>{scripted_call("read_file", {{"path", "town.txt"}}, "c1")});
   auto permissions = s.engine(Mode::plan);
   Transcript transcript(s.dir.path() / "t.jsonl", "s");
   std::atomic<bool> stop{true};
