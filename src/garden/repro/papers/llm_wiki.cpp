@@ -219,8 +219,9 @@ Result run(const Context& ctx) {
   result.notes.push_back(fmt::format(
       "Reader: one template reader for every system (date-aware: of the claims it finds for a town and attribute the newest wins; "
       "counts are distinct values; joins are the towns whose newest river claim names the river). Wiki queries read the top {} "
-      "index lines (BM25 over index.md) and open at most {} pages (the best hit, the pages it links to, the next hit) within {} "
-      "tokens. RAG chunks are {} whole lines of at most 128 tokens with the source's date line on top. Tokens are word pieces.",
+      "index lines (BM25 over index.md) and open at most {} pages within {} tokens: the entity and concept hits whose titles name "
+      "something in the question, each with the pages it links to that the question names (docs/wiki.md). RAG reads chunks of "
+      "whole lines, at most 128 tokens with the source's date line on top ({} chunks). Tokens are word pieces.",
       query_options.index_hits, query_options.max_pages, query_options.budget, rag.chunks()));
   result.figures = figures;
   return result;
