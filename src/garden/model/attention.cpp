@@ -56,16 +56,9 @@ AttentionOutput AttentionImpl::forward(const torch::Tensor& x, const torch::Tens
     keys = rope->apply(keys);
   }
   if (cache) {
-    if (static_cast<int64_t>(cache->keys.size()) <= layer) {
-      cache->keys.resize(layer + 1);
-      cache->values.resize(layer + 1);
-    }
-    auto& ck = cache->keys[layer];
-    auto& cv = cache->values[layer];
-    ck = ck.defined() ? torch::cat({ck, keys}, 2) : keys;  // [B,Hkv,S,D]
-    cv = cv.defined() ? torch::cat({cv, values}, 2) : values;
-    keys = ck;
-    values = cv;
+    cache->append(static_cast<size_t>(layer), keys, values);
+    keys = cache->keys[static_cast<size_t>(layer)];  // [B,Hkv,S,D]
+    values = cache->values[static_cast<size_t>(layer)];
   }
   if (hkv != h) {
     keys = keys.repeat_interleave(h / hkv, 1);  // [B,H,S,D]

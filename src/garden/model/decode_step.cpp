@@ -58,11 +58,8 @@ torch::Tensor decode_step(Transformer& model, int64_t token, KVCache& cache) {
         q = rope->apply(q);
         k = rope->apply(k);
       }
-      auto& ck = cache.keys[static_cast<size_t>(layer)];
-      auto& cv = cache.values[static_cast<size_t>(layer)];
-      ck = torch::cat({ck, k}, 2);  // [1,Hkv,S,D]
-      cv = torch::cat({cv, v}, 2);
-      auto keys = ck[0], values = cv[0];  // [Hkv,S,D]
+      cache.append(static_cast<size_t>(layer), k, v);
+      auto keys = cache.keys[static_cast<size_t>(layer)][0], values = cache.values[static_cast<size_t>(layer)][0];  // [Hkv,S,D]
       if (hkv != h) {
         keys = keys.repeat_interleave(h / hkv, 0);
         values = values.repeat_interleave(h / hkv, 0);

@@ -7,6 +7,45 @@
 
 namespace garden::model {
 
+namespace {
+
+// `held` (a view of the first positions of `buffer`, or a tensor of its own) with `added` after it.
+void append_along_keys(torch::Tensor& held, torch::Tensor& buffer, const torch::Tensor& added) {
+  if (!held.defined()) {
+    held = added;  // the prompt, kept as computed; room is made at the first append
+    return;
+  }
+  if (torch::GradMode::is_enabled() && (held.requires_grad() || added.requires_grad())) {
+    held = torch::cat({held, added}, 2);  // in-place writes would break the graph
+    return;
+  }
+  const int64_t length = held.size(2), t = added.size(2);
+  const bool fits = buffer.defined() && held.data_ptr() == buffer.data_ptr() && held.strides() == buffer.strides() &&
+                    held.size(0) == buffer.size(0) && held.size(1) == buffer.size(1) && held.size(3) == buffer.size(3) &&
+                    held.scalar_type() == buffer.scalar_type() && buffer.size(2) >= length + t;
+  if (!fits) {
+    buffer = torch::empty({held.size(0), held.size(1), std::max<int64_t>(2 * (length + t), 64), held.size(3)}, held.options());
+    buffer.narrow(2, 0, length).copy_(held);
+  }
+  buffer.narrow(2, length, t).copy_(added);
+  held = buffer.narrow(2, 0, length + t);
+}
+
+}  // namespace
+
+void KVCache::append(size_t layer, const torch::Tensor& new_keys, const torch::Tensor& new_values) {
+  if (keys.size() <= layer) {
+    keys.resize(layer + 1);
+    values.resize(layer + 1);
+  }
+  if (room.keys.size() <= layer) {
+    room.keys.resize(layer + 1);
+    room.values.resize(layer + 1);
+  }
+  append_along_keys(keys[layer], room.keys[layer], new_keys);
+  append_along_keys(values[layer], room.values[layer], new_values);
+}
+
 void KVCache::repeat_batch(int64_t times) {
   if (times == 1) return;
   for (auto& k : keys) k = k.repeat_interleave(times, 0);

@@ -9,12 +9,36 @@
 
 namespace garden::model {
 
+// Room to append keys and values in place: per layer a [B,Hkv,capacity,D] buffer whose first S
+// positions the layer's keys and values view. A copied cache gets no room (its first append
+// reallocates), so two copies of one cache never write into the same storage.
+class AppendRoom {
+ public:
+  AppendRoom() = default;
+  AppendRoom(const AppendRoom&) {}
+  AppendRoom& operator=(const AppendRoom&) {
+    keys.clear();
+    values.clear();
+    return *this;
+  }
+  AppendRoom(AppendRoom&&) = default;
+  AppendRoom& operator=(AppendRoom&&) = default;
+  ~AppendRoom() = default;
+  std::vector<torch::Tensor> keys, values;
+};
+
 struct KVCache {
   std::vector<torch::Tensor> keys;    // per layer [B,Hkv,S,D]
   std::vector<torch::Tensor> values;  // per layer [B,Hkv,S,D]
+  AppendRoom room;
   torch::Tensor key_real;             // [B,S] bool: false where the cached token was padding
   bool has_padding = false;           // whether any key_real is false (then masks are always built)
   int64_t length() const { return key_real.defined() ? key_real.size(1) : 0; }
+  // Appends a layer's new keys and values [B,Hkv,T,D] along the key axis. Without autograd they
+  // are written into the layer's room, which doubles when full, so a decode step copies T
+  // positions rather than the whole cache (torch::cat copied all of it every step, a growing
+  // share of a batched decode); with autograd on tensors that need gradients it concatenates.
+  void append(size_t layer, const torch::Tensor& new_keys, const torch::Tensor& new_values);
   // Repeats every cached row `times` times (batch b -> rows b*times ..), e.g. to sample
   // many completions from one prefilled prompt.
   void repeat_batch(int64_t times);
