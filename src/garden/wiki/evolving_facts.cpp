@@ -3,7 +3,6 @@
 #include <fmt/core.h>
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <random>
 #include <set>
@@ -342,27 +341,6 @@ void write_evolving_facts(const EvolvingFacts& facts, const std::filesystem::pat
   for (const auto& c : facts.contradictions)
     truth["contradictions"].push_back({{"entity", c.entity}, {"attribute", to_string(c.attribute)}, {"date", c.date}, {"sources", c.sources}});
   write_file_atomic(dir / "truth.json", truth.dump(1) + "\n");
-}
-
-std::vector<Question> read_questions(const std::filesystem::path& jsonl) {
-  std::ifstream in(jsonl);
-  if (!in) throw Error(fmt::format("{}: cannot read the questions", jsonl.string()));
-  std::vector<Question> out;
-  int64_t number = 0;
-  for (std::string line; std::getline(in, line);) {
-    ++number;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    Json j;
-    try {
-      j = Json::parse(line);
-    } catch (const std::exception& e) {
-      throw Error(fmt::format("{}:{}: not JSON ({})", jsonl.string(), number, e.what()));
-    }
-    if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
-      throw Error(fmt::format("{}:{}: a question needs a string \"text\"", jsonl.string(), number));
-    out.push_back({j.value("_id", fmt::format("q-{}", number)), j.value("type", ""), j["text"].get<std::string>(), j.value("answer", "")});
-  }
-  return out;
 }
 
 bool answer_matches(const std::string& predicted, const std::string& gold) {

@@ -66,7 +66,6 @@ EvolvingFacts generate_evolving_facts(const EvolvingFactsOptions& options);
 // Writes <dir>/sources/<id>.md, questions.jsonl ({"_id", "type", "text", "answer"}) and
 // truth.json (claims, contradictions, counts).
 void write_evolving_facts(const EvolvingFacts& facts, const std::filesystem::path& dir);
-std::vector<Question> read_questions(const std::filesystem::path& jsonl);
 
 // Exact match: case and surrounding spaces ignored; list answers compared as sets.
 bool answer_matches(const std::string& predicted, const std::string& gold);

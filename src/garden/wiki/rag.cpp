@@ -1,16 +1,13 @@
 #include "garden/wiki/rag.h"
 
 #include <fmt/core.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <map>
 
 #include "garden/core/error.h"
 #include "garden/core/files.h"
-#include "garden/core/json.h"
-#include "garden/retrieval/bm25.h"
+#include "garden/wiki/line_index.h"
 #include "garden/wiki/reader.h"
 
 namespace garden::wiki {
@@ -18,14 +15,8 @@ namespace garden::wiki {
 namespace fs = std::filesystem;
 
 struct RagBaseline::State {
-  fs::path scratch;
   std::map<std::string, std::string> chunk_text;  // id -> text
-  std::unique_ptr<retrieval::Bm25Index> index;
-  ~State() {
-    index.reset();
-    std::error_code ignored;
-    fs::remove_all(scratch, ignored);
-  }
+  std::unique_ptr<LineIndex> index;
 };
 
 RagBaseline::RagBaseline(const fs::path& sources_dir, int64_t chunk_tokens) : state_(std::make_unique<State>()) {
@@ -36,11 +27,7 @@ RagBaseline::RagBaseline(const fs::path& sources_dir, int64_t chunk_tokens) : st
     if (entry.is_regular_file() && !entry.path().filename().string().starts_with(".")) files.push_back(entry.path());
   std::sort(files.begin(), files.end());
   if (files.empty()) throw Error(fmt::format("{}: holds no sources", sources_dir.string()), ErrorKind::usage);
-  static std::atomic<int> counter{0};
-  state_->scratch = fs::temp_directory_path() / fmt::format("garden-rag-{}-{}", ::getpid(), counter++);
-  fs::remove_all(state_->scratch);
-  fs::create_directories(state_->scratch / "corpus");
-  std::string corpus;
+  std::vector<std::string> ids, texts;
   for (const auto& file : files) {
     const auto text = read_file(file);
     const auto date = source_date(text);
@@ -49,16 +36,12 @@ RagBaseline::RagBaseline(const fs::path& sources_dir, int64_t chunk_tokens) : st
     const auto body = header.empty() ? text : text.substr(header.size());
     const auto pieces = chunk_by_tokens(body, std::max<int64_t>(chunk_tokens - count_tokens(header), 8));
     for (size_t i = 0; i < pieces.size(); ++i) {
-      const auto id = fmt::format("{}#{}", file.stem().string(), i);
-      state_->chunk_text[id] = header + pieces[i];
-      corpus += Json{{"_id", id}, {"title", ""}, {"text", state_->chunk_text[id]}}.dump() + "\n";
+      ids.push_back(fmt::format("{}#{}", file.stem().string(), i));
+      texts.push_back(header + pieces[i]);
+      state_->chunk_text[ids.back()] = texts.back();
     }
   }
-  write_file_atomic(state_->scratch / "corpus" / "corpus.jsonl", corpus);
-  retrieval::Bm25Options options;
-  options.stem = "english";  // as the wiki's index search
-  retrieval::build_bm25_index(state_->scratch / "corpus", state_->scratch / "index", options, /*verbose=*/false);
-  state_->index = std::make_unique<retrieval::Bm25Index>(state_->scratch / "index");
+  state_->index = std::make_unique<LineIndex>(ids, texts);  // the wiki's index search settings
 }
 
 RagBaseline::~RagBaseline() = default;

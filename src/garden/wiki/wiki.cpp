@@ -1,10 +1,8 @@
 #include "garden/wiki/wiki.h"
 
 #include <fmt/core.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -14,6 +12,7 @@
 #include "garden/core/error.h"
 #include "garden/core/files.h"
 #include "garden/retrieval/bm25.h"
+#include "garden/wiki/line_index.h"
 #include "garden/wiki/reader.h"
 
 namespace garden::wiki {
@@ -419,14 +418,20 @@ IngestReport ingest(const fs::path& root, const fs::path& file, const Backend& b
     report.unchanged = true;
     return report;
   }
-  // The source id: the file's name, made unique when another source already has it.
+  // The source id: the file's name, made unique when another source already has it. A raw
+  // copy of the same content without a page (an ingest killed after copying) is taken over.
   const bool already_raw = fs::equivalent(fs::absolute(file).parent_path(), root / "raw");
-  std::string id = slugify(file.stem().string());
+  std::string id = already_raw ? file.stem().string() : slugify(file.stem().string());
+  const auto taken = [&](const std::string& candidate) {
+    const auto raw = raw_file_of(root, candidate);
+    const bool interrupted = raw && !fs::exists(page_path(root, "source", candidate)) && sha256_file_hex(*raw) == sha;
+    return !interrupted && (raw || fs::exists(page_path(root, "source", candidate)));
+  };
   if (!already_raw)
-    for (int n = 2; raw_file_of(root, id) || fs::exists(page_path(root, "source", id)); ++n) id = fmt::format("{}-{}", slugify(file.stem().string()), n);
-  if (already_raw) id = file.stem().string();
-  const auto raw_path = already_raw ? file : root / "raw" / (id + file.extension().string());
-  if (!already_raw) write_file_atomic(raw_path, text);
+    for (int n = 2; taken(id); ++n) id = fmt::format("{}-{}", slugify(file.stem().string()), n);
+  const auto existing = raw_file_of(root, id);
+  const auto raw_path = already_raw ? file : existing ? *existing : root / "raw" / (id + file.extension().string());
+  if (!fs::exists(raw_path)) write_file_atomic(raw_path, text);
   report.source_id = id;
   report.tokens_read += count_tokens(text);
 
@@ -533,45 +538,30 @@ IngestReport ingest(const fs::path& root, const fs::path& file, const Backend& b
 // ---- query ------------------------------------------------------------------------------------
 
 struct Navigator::State {
-  fs::path root, scratch;  // scratch: the BM25 database of index.md, removed with the navigator
-  std::unique_ptr<retrieval::Bm25Index> index;
+  fs::path root;
+  std::unique_ptr<LineIndex> index;                  // BM25 over index.md's lines
   std::map<std::string, std::string> index_line_of;  // slug -> its index.md line
   std::map<std::string, Page> pages;                 // slug -> page
   std::map<std::string, int64_t> line_frequency;     // stemmed word -> index lines holding it
-  ~State() {
-    index.reset();
-    std::error_code ignored;
-    fs::remove_all(scratch, ignored);
-  }
 };
 
 Navigator::Navigator(fs::path root) : state_(std::make_unique<State>()) {
   require_wiki(root);
   state_->root = std::move(root);
-  static std::atomic<int> counter{0};
-  state_->scratch = fs::temp_directory_path() / fmt::format("garden-wiki-{}-{}", ::getpid(), counter++);
-  fs::remove_all(state_->scratch);
   for (auto& [slug, loaded] : load_pages(state_->root).by_slug) state_->pages[slug] = std::move(loaded.page);
-  // index.md as read: the lines that link a page; BM25 over them (English stemming, so
-  // "towns" finds "town").
+  // index.md as read: the lines that link a page.
   static const std::regex entry("^- \\[\\[([^\\]|]+)");
-  std::string corpus;
+  std::vector<std::string> slugs, lines;
   for (const auto& line : lines_of(read_file(wiki_dir(state_->root) / "index.md"))) {
     std::smatch m;
     if (!std::regex_search(line, m, entry)) continue;
     state_->index_line_of[m[1].str()] = line;
     const auto words = retrieval::bm25_tokens(line, "english");
     for (const auto& w : std::set<std::string>(words.begin(), words.end())) ++state_->line_frequency[w];
-    corpus += Json{{"_id", m[1].str()}, {"title", ""}, {"text", line}}.dump() + "\n";
+    slugs.push_back(m[1].str());
+    lines.push_back(line);
   }
-  const auto corpus_dir = state_->scratch / "corpus";
-  fs::create_directories(corpus_dir);
-  write_file_atomic(corpus_dir / "corpus.jsonl", corpus);
-  if (corpus.empty()) return;  // an empty wiki: every query reads nothing
-  retrieval::Bm25Options options;
-  options.stem = "english";
-  retrieval::build_bm25_index(corpus_dir, state_->scratch / "index", options, /*verbose=*/false);
-  state_->index = std::make_unique<retrieval::Bm25Index>(state_->scratch / "index");
+  state_->index = std::make_unique<LineIndex>(slugs, lines);
 }
 
 Navigator::~Navigator() = default;
@@ -579,8 +569,7 @@ Navigator::~Navigator() = default;
 QueryResult Navigator::query(const std::string& question, const QueryOptions& options) const {
   if (options.budget < 1 || options.index_hits < 1 || options.max_pages < 0) usage_error("query: budget and index hits must be >= 1, pages >= 0");
   QueryResult result;
-  std::vector<retrieval::ScoredDoc> hits;
-  if (state_->index) hits = state_->index->search(question, options.index_hits);
+  const auto hits = state_->index->search(question, options.index_hits);
   for (const auto& hit : hits) {
     result.index_lines.push_back(state_->index_line_of.at(hit.doc_id));
     result.text_read += result.index_lines.back() + "\n";

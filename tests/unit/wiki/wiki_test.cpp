@@ -95,6 +95,17 @@ TEST_F(WikiFixture, ReingestingTheSameContentIsANoOp) {
   EXPECT_EQ(snapshot(root), before);
 }
 
+TEST_F(WikiFixture, AnIngestKilledAfterCopyingIsFinishedByTheNextOne) {
+  // The raw copy exists, its page does not: the next ingest takes the copy over.
+  write_source(root / "raw", "a.md", k2020);
+  const auto r = add("a.md", k2020);
+  EXPECT_EQ(r.source_id, "a");
+  EXPECT_EQ(snapshot(root / "raw").size(), 1u);
+  EXPECT_TRUE(fs::exists(root / "wiki/sources/a.md"));
+  // Another source of the same name gets its own id.
+  EXPECT_EQ(add("a.md", k2022).source_id, "a-2");
+}
+
 TEST_F(WikiFixture, RawIsImmutableAndTheLogOnlyGrows) {
   add("a.md", k2020);
   const auto raw_before = snapshot(root / "raw");
