@@ -15,12 +15,19 @@
 //       training step runs), and the largest relative error of the products against float64.
 //   clock
 //       the core clock, from a chain of dependent additions (one per cycle)
+//   optimizer --d D --layers L --heads H [--threads N] [--rounds R]
+//       the optimizer step alone on the model's parameters with fixed random gradients:
+//       libtorch's AdamW after clip_grad_norm_ (what the Trainer ran before) against garden's
+//       FusedAdamW with the clipping folded in, each on its own copy, alternating which goes
+//       first, R rounds of 5 steps; median ms per step of each, and the largest difference
+//       between the two copies' parameters afterwards
 #include <dlfcn.h>
 #include <fmt/core.h>
 #include <unistd.h>
 
 #include <ATen/autocast_mode.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -37,6 +44,7 @@
 #include "garden/core/safetensors.h"
 #include "garden/model/transformer.h"
 #include "garden/train/batches.h"
+#include "garden/train/fused_adamw.h"
 #include "garden/train/objectives/lm.h"
 #include "garden/train/trainer.h"
 
@@ -252,6 +260,78 @@ int gemm(const Args& a) {
   return 0;
 }
 
+int optimizer_step(const Args& a) {
+  garden::configure_threads(a.values.count("threads") ? static_cast<int>(a.integer("threads")) : 0);
+  const int64_t rounds = a.values.count("rounds") ? a.integer("rounds") : 9;
+  if (rounds < 1) throw garden::Error("--rounds must be >= 1");
+  torch::manual_seed(0);
+  garden::model::Transformer model(gpt_config(a));
+  // Two copies of the parameters with the same gradients, large enough to be clipped.
+  std::vector<torch::Tensor> plain, fused;
+  for (const auto& p : model->parameters()) {
+    auto grad = torch::randn_like(p);
+    for (auto* copies : {&plain, &fused}) {
+      auto copy = p.detach().clone().requires_grad_(true);
+      copy.mutable_grad() = grad.clone();
+      copies->push_back(copy);
+    }
+  }
+  const auto groups = [](const std::vector<torch::Tensor>& ps) {
+    std::vector<torch::Tensor> decay, no_decay;
+    for (const auto& p : ps) (p.dim() >= 2 ? decay : no_decay).push_back(p);
+    std::vector<torch::optim::OptimizerParamGroup> g;
+    g.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(1e-3).betas({0.9, 0.95}).weight_decay(0.1)));
+    g.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(1e-3).betas({0.9, 0.95}).weight_decay(0.0)));
+    return g;
+  };
+  torch::optim::AdamW libtorch_adamw(groups(plain), torch::optim::AdamWOptions(1e-3));
+  garden::train::FusedAdamW fused_adamw(groups(fused), torch::optim::AdamWOptions(1e-3));
+  // The gradients are restored before every step, so clip_grad_norm_'s in-place scaling does
+  // not compound and both sides see the same gradients every time.
+  std::vector<torch::Tensor> gradients;
+  for (const auto& p : plain) gradients.push_back(p.grad().clone());
+  const auto restore = [&](const std::vector<torch::Tensor>& ps) {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < ps.size(); ++i) ps[i].mutable_grad().copy_(gradients[i]);
+  };
+  const std::function<void()> libtorch_step = [&] {
+    torch::nn::utils::clip_grad_norm_(plain, 1.0);
+    libtorch_adamw.step();
+  };
+  const std::function<void()> fused_step = [&] { fused_adamw.step_scaled(garden::train::gradient_clip(fused, 1.0).scale); };
+  const auto timed = [&](const std::function<void()>& step, const std::vector<torch::Tensor>& ps) {
+    double seconds = 0;
+    for (int i = 0; i < 5; ++i) {
+      restore(ps);
+      const auto start = std::chrono::steady_clock::now();
+      step();
+      seconds += seconds_since(start);
+    }
+    return 1e3 * seconds / 5;
+  };
+  std::vector<double> libtorch_ms, fused_ms;
+  for (int64_t round = 0; round <= rounds; ++round) {  // round 0 warms up both
+    const bool fused_first = round % 2 == 0;
+    const double first = timed(fused_first ? fused_step : libtorch_step, fused_first ? fused : plain);
+    const double second = timed(fused_first ? libtorch_step : fused_step, fused_first ? plain : fused);
+    if (round == 0) continue;
+    fused_ms.push_back(fused_first ? first : second);
+    libtorch_ms.push_back(fused_first ? second : first);
+  }
+  double gap = 0;
+  for (size_t i = 0; i < plain.size(); ++i) gap = std::max(gap, (plain[i].detach() - fused[i].detach()).abs().max().item<double>());
+  const auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  int64_t parameters = 0;
+  for (const auto& p : plain) parameters += p.numel();
+  fmt::print("{}\n", garden::Json{{"parameters", parameters}, {"tensors", plain.size()}, {"libtorch_ms", median(libtorch_ms)},
+                                  {"fused_ms", median(fused_ms)}, {"libtorch_ms_all", libtorch_ms}, {"fused_ms_all", fused_ms},
+                                  {"max_parameter_gap", gap}}.dump());
+  return 0;
+}
+
 int clock_rate() {
   // Each addition depends on the one before, so the loop runs at one per cycle whatever the
   // core's width; the empty asm keeps the compiler from folding or vectorising the chain.
@@ -281,7 +361,8 @@ int main(int argc, char** argv) {
     if (command == "run") return run(args);
     if (command == "gemm") return gemm(args);
     if (command == "clock") return clock_rate();
-    fmt::print(stderr, "usage: garden_bench_lm prepare|run|gemm|clock ... (see bench/lm_train.py)\n");
+    if (command == "optimizer") return optimizer_step(args);
+    fmt::print(stderr, "usage: garden_bench_lm prepare|run|gemm|clock|optimizer ... (see bench/lm_train.py)\n");
     return 2;
   } catch (const std::exception& e) {
     fmt::print(stderr, "garden_bench_lm: {}\n", e.what());

@@ -23,6 +23,7 @@
 #include "garden/core/safetensors.h"
 #include "garden/model/autocast.h"
 #include "garden/model/model_folder.h"
+#include "garden/train/fused_adamw.h"
 #include "garden/train/objectives/lm.h"
 #include "garden/train/run_folder.h"
 #include "garden/train/schedule.h"
@@ -252,7 +253,7 @@ TrainResult Trainer::run(torch::nn::Module& module, const Objective& objective, 
   std::vector<torch::optim::OptimizerParamGroup> groups;
   groups.emplace_back(decay, options(config_.weight_decay));
   groups.emplace_back(no_decay, options(0.0));
-  torch::optim::AdamW optimizer(groups, torch::optim::AdamWOptions(config_.lr));
+  FusedAdamW optimizer(groups, torch::optim::AdamWOptions(config_.lr));
 
   int64_t start_step = 0;
   double ema = 0;
@@ -458,9 +459,11 @@ TrainResult Trainer::run(torch::nn::Module& module, const Objective& objective, 
       reducer->finish();
       result.collective_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - waiting).count();
     }
-    double grad_norm = 0;
-    if (config_.grad_clip > 0) grad_norm = torch::nn::utils::clip_grad_norm_(parameters, config_.grad_clip);
-    optimizer.step();
+    // Clipping is folded into the update (one pass over each parameter, train/fused_adamw.h).
+    GradientClip clip;
+    if (config_.grad_clip > 0) clip = gradient_clip(parameters, config_.grad_clip);
+    const double grad_norm = clip.norm;
+    optimizer.step_scaled(clip.scale);
     result.step_seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - step_started).count());
 
     if (step > config_.warmup && ema > 0 && step_loss > config_.spike_factor * ema) ++spikes;
