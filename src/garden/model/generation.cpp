@@ -1,6 +1,7 @@
 #include "garden/model/generation.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -33,34 +34,44 @@ torch::Tensor filter_logits(const torch::Tensor& logits, double temperature, int
   return out;
 }
 
+namespace {
+
+// The first token of `row` whose cumulative mass, summed in double, is strictly above
+// u * total; the last one when rounding leaves none.
+template <typename Scalar>
+int64_t inverse_cdf(const Scalar* row, int64_t vocab, double u) {
+  double total = 0;
+  for (int64_t j = 0; j < vocab; ++j) total += static_cast<double>(row[j]);
+  const double target = u * total;
+  double mass = 0;
+  for (int64_t j = 0; j < vocab; ++j) {
+    mass += static_cast<double>(row[j]);
+    if (mass > target) return j;
+  }
+  return vocab - 1;
+}
+
+}  // namespace
+
 torch::Tensor sample_rows(const torch::Tensor& probs, const std::vector<double>& uniforms) {
   const int64_t n = probs.size(0), vocab = probs.size(1);
   if (static_cast<int64_t>(uniforms.size()) != n) throw Error("sample_rows: one uniform per row is needed");
   // Two sequential passes over each row in double, the arithmetic of cumsum followed by
   // searchsorted(right = true), without building the [N,V] cumulative table: libtorch's
-  // cumsum took most of a 64 x 64 sampled decode once attention was fast.
-  const auto rows = probs.to(torch::kCPU, torch::kFloat64).contiguous();
-  const double* data = rows.data_ptr<double>();
+  // cumsum took most of a 64 x 64 sampled decode once attention was fast. float32 rows are
+  // read as they are (widening each element is exact, so no double copy is needed), and the
+  // rows are split between threads.
+  const auto rows = probs.scalar_type() == torch::kFloat32 ? probs.to(torch::kCPU).contiguous()
+                                                          : probs.to(torch::kCPU, torch::kFloat64).contiguous();
   auto picked = torch::empty({n}, torch::kLong);
-  auto out = picked.accessor<int64_t, 1>();
-  for (int64_t i = 0; i < n; ++i) {
-    const double* row = data + i * vocab;
-    double total = 0;
-    for (int64_t j = 0; j < vocab; ++j) total += row[j];
-    const double target = uniforms[static_cast<size_t>(i)] * total;
-    // The first token whose cumulative mass is strictly above the target; the last one when
-    // rounding leaves none.
-    int64_t token = vocab - 1;
-    double mass = 0;
-    for (int64_t j = 0; j < vocab; ++j) {
-      mass += row[j];
-      if (mass > target) {
-        token = j;
-        break;
-      }
+  int64_t* out = picked.data_ptr<int64_t>();
+  at::parallel_for(0, n, 8, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const double u = uniforms[static_cast<size_t>(i)];
+      out[i] = rows.scalar_type() == torch::kFloat32 ? inverse_cdf(rows.data_ptr<float>() + i * vocab, vocab, u)
+                                                     : inverse_cdf(rows.data_ptr<double>() + i * vocab, vocab, u);
     }
-    out[i] = token;
-  }
+  });
   return picked;
 }
 
@@ -90,7 +101,7 @@ std::vector<Completion> decode_rows(Transformer& model, KVCache& cache, torch::T
   std::vector<bool> finished(static_cast<size_t>(n), false);
   ForwardOptions step;
   step.cache = &cache;  // decode steps are causal: each new token sees everything before it
-  const bool lean = n == 1 && supports_decode_step(model->config()) && !cache.has_padding;
+  const bool lean = supports_decode_step(model->config()) && !cache.has_padding;
 
   const int64_t total = static_cast<int64_t>(options.forced_prefix.size()) + options.max_new_tokens;
   for (int64_t pos = 0; pos < total; ++pos) {
@@ -149,8 +160,10 @@ std::vector<Completion> decode_rows(Transformer& model, KVCache& cache, torch::T
     }
     if (all_done || pos + 1 == total) break;
     if (model->config().pos == Positions::learned && cache.length() + 1 > model->config().max_seq) break;
-    if (lean) {
+    if (lean && n == 1) {
       logits = decode_step(model, next[0], cache).unsqueeze(0);  // [1,V]
+    } else if (lean) {
+      logits = decode_step_rows(model, torch::tensor(next, torch::kLong), cache);  // [N,V]
     } else {
       auto input = torch::tensor(next, torch::kLong).view({n, 1}).to(device);
       logits = model->forward(input, step).logits.select(1, 0);  // [N,V]

@@ -1,5 +1,5 @@
-// decode_step, the lean single-sequence decode path, against the full forward: the logits of
-// every step equal those of a forward over the whole sequence, for each architecture it runs.
+// decode_step and decode_step_rows, the lean decode paths, against the full forward: the logits
+// of every step equal those of a forward over the whole sequence, for each architecture they run.
 #include "garden/model/decode_step.h"
 
 #include <gtest/gtest.h>
@@ -46,6 +46,36 @@ TEST_P(DecodeStep, LogitsEqualTheFullForwardAtEveryStep) {
   }
 }
 
+TEST_P(DecodeStep, RowsEqualTheFullForwardOfEachRow) {
+  // Three sequences decoded together after a two-token prefill: row r's logits at every step
+  // equal a full forward over row r alone.
+  const auto p = GetParam();
+  auto c = testing::tiny_config();
+  c.n_heads = 4;
+  c.n_kv_heads = p.kv_heads;
+  c.norm = p.norm;
+  c.pos = p.pos;
+  c.mlp = p.mlp;
+  c.tie_embeddings = p.tied;
+  torch::manual_seed(5);
+  Transformer model(c);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const auto rows = torch::tensor({{1, 5, 3, 9, 2, 7}, {4, 4, 8, 1, 6, 2}, {7, 2, 2, 5, 3, 9}}, torch::kLong);
+  const auto full = model->forward(rows).logits;  // [3,T,V]
+  KVCache cache;
+  ForwardOptions prefill;
+  prefill.cache = &cache;
+  model->forward(rows.narrow(1, 0, 2), prefill);
+  for (int64_t i = 2; i < rows.size(1); ++i) {
+    const auto logits = decode_step_rows(model, rows.select(1, i).contiguous(), cache);  // [3,V]
+    EXPECT_EQ(cache.length(), i + 1);
+    const auto expected = full.select(1, i);
+    EXPECT_TRUE(torch::allclose(logits, expected, 1e-5, 1e-6)) << "step " << i << ": max difference "
+                                                               << (logits - expected).abs().max().item<double>();
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Architectures, DecodeStep,
                          ::testing::Values(StepCase{Norm::rmsnorm, Positions::rope, Mlp::swiglu, 0, true},
                                            StepCase{Norm::rmsnorm, Positions::rope, Mlp::swiglu, 2, false},
@@ -69,6 +99,9 @@ TEST(DecodeStepLimits, GatedModelsAndPaddedOrBatchedCachesAreRefused) {
   prefill.attention_mask = torch::tensor({{1, 0}}, torch::kLong);
   plain->forward(torch::tensor({{1, 2}}, torch::kLong), prefill);
   testing::expect_error_containing([&] { decode_step(plain, 1, padded); }, "one sequence without padding");
+  testing::expect_error_containing([&] { decode_step_rows(plain, torch::tensor({1}, torch::kLong), padded); }, "1 rows without padding");
+  testing::expect_error_containing([&] { decode_step_rows(plain, torch::tensor({1, 2, 3}, torch::kLong), cache); }, "3 rows without padding");
+  testing::expect_error_containing([&] { decode_step_rows(gated, torch::tensor({1}, torch::kLong), cache); }, "gated attention");
 }
 
 }  // namespace
