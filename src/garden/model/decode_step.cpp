@@ -31,23 +31,43 @@ class CallingThreadOnly {
 
 bool supports_decode_step(const TransformerConfig& config) { return config.attention_gate == AttentionGate::none; }
 
-torch::Tensor decode_step(Transformer& model, int64_t token, KVCache& cache) {
+namespace {
+
+// What both lean steps check and share: a cache of `rows` rows without padding, room for one
+// more position, and that position's RoPE angles (computed once for all layers).
+std::optional<RopeAngles> start_step(Transformer& model, const KVCache& cache, int64_t rows) {
   const auto& c = model->config();
   if (!supports_decode_step(c)) throw Error("decode_step: gated attention takes the full forward");
-  if (!cache.key_real.defined() || cache.key_real.size(0) != 1 || cache.has_padding)
-    throw Error("decode_step: needs a prefilled cache of one sequence without padding");
-  const int64_t position = cache.length(), h = c.n_heads, hkv = c.kv_heads(), d = c.head_dim();
+  if (!cache.key_real.defined() || cache.key_real.size(0) != rows || cache.has_padding)
+    throw Error(rows == 1 ? std::string("decode_step: needs a prefilled cache of one sequence without padding")
+                          : fmt::format("decode_step: needs a prefilled cache of {} rows without padding", rows));
+  const int64_t position = cache.length();
   if (c.pos == Positions::learned && position >= c.max_seq)
     throw Error("sequence of " + std::to_string(position + 1) + " tokens exceeds max_seq=" + std::to_string(c.max_seq));
-  auto device = model->token_embedding->weight.device();
+  std::optional<RopeAngles> rope;
+  const auto device = model->token_embedding->weight.device();
+  if (c.pos == Positions::rope)
+    rope.emplace(torch::full({1}, position, torch::TensorOptions().dtype(torch::kLong).device(device)), c.rope_base, c.head_dim());
+  return rope;
+}
+
+// Marks the position every row just appended as a real token.
+void finish_step(KVCache& cache) {
+  const int64_t rows = cache.key_real.size(0);
+  cache.key_real = torch::cat({cache.key_real, torch::ones({rows, 1}, cache.key_real.options())}, 1);
+}
+
+}  // namespace
+
+torch::Tensor decode_step(Transformer& model, int64_t token, KVCache& cache) {
+  const auto& c = model->config();
+  const int64_t position = cache.length(), h = c.n_heads, hkv = c.kv_heads(), d = c.head_dim();
   torch::Tensor x;
   {
     CallingThreadOnly one_thread;
+    auto rope = start_step(model, cache, 1);
     x = model->token_embedding->weight[token];  // [C]
     if (model->position_embedding) x = x + model->position_embedding->weight[position];
-    std::optional<RopeAngles> rope;
-    if (c.pos == Positions::rope)
-      rope.emplace(torch::full({1}, position, torch::TensorOptions().dtype(torch::kLong).device(device)), c.rope_base, d);
     const double scale = std::sqrt(static_cast<double>(d));
     int64_t layer = 0;
     for (const auto& module : *model->blocks) {
@@ -75,25 +95,16 @@ torch::Tensor decode_step(Transformer& model, int64_t token, KVCache& cache) {
     }
     x = model->final_norm(x);
   }
-  cache.key_real = torch::cat({cache.key_real, torch::ones({1, 1}, torch::TensorOptions().dtype(torch::kBool).device(device))}, 1);
+  finish_step(cache);
   return torch::mv(model->lm_head ? model->lm_head->weight : model->token_embedding->weight, x);  // [V]
 }
 
 torch::Tensor decode_step_rows(Transformer& model, const torch::Tensor& tokens, KVCache& cache) {
   const auto& c = model->config();
-  if (!supports_decode_step(c)) throw Error("decode_step: gated attention takes the full forward");
-  const int64_t n = tokens.numel();
-  if (!cache.key_real.defined() || cache.key_real.size(0) != n || cache.has_padding)
-    throw Error(fmt::format("decode_step: needs a prefilled cache of {} rows without padding", n));
-  const int64_t position = cache.length(), h = c.n_heads, hkv = c.kv_heads(), d = c.head_dim();
-  if (c.pos == Positions::learned && position >= c.max_seq)
-    throw Error("sequence of " + std::to_string(position + 1) + " tokens exceeds max_seq=" + std::to_string(c.max_seq));
-  auto device = model->token_embedding->weight.device();
-  auto x = model->token_embedding->weight.index_select(0, tokens.view({n}).to(device));  // [N,C]
+  const int64_t n = tokens.numel(), position = cache.length(), h = c.n_heads, hkv = c.kv_heads(), d = c.head_dim();
+  auto rope = start_step(model, cache, n);
+  auto x = model->token_embedding->weight.index_select(0, tokens.view({n}).to(model->token_embedding->weight.device()));  // [N,C]
   if (model->position_embedding) x = x + model->position_embedding->weight[position];
-  std::optional<RopeAngles> rope;
-  if (c.pos == Positions::rope)
-    rope.emplace(torch::full({1}, position, torch::TensorOptions().dtype(torch::kLong).device(device)), c.rope_base, d);
   const double scale = std::sqrt(static_cast<double>(d));
   int64_t layer = 0;
   // Unlike decode_step the layers keep every thread: products of N = 64 rows gain from two
@@ -121,7 +132,7 @@ torch::Tensor decode_step_rows(Transformer& model, const torch::Tensor& tokens, 
     x = x + block->mlp(block->norm_mlp(x));
     ++layer;
   }
-  cache.key_real = torch::cat({cache.key_real, torch::ones({n, 1}, torch::TensorOptions().dtype(torch::kBool).device(device))}, 1);
+  finish_step(cache);
   return model->logits(model->final_norm(x));  // [N,V]
 }
 

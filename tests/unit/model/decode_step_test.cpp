@@ -19,8 +19,8 @@ struct StepCase {
 
 class DecodeStep : public ::testing::TestWithParam<StepCase> {};
 
-TEST_P(DecodeStep, LogitsEqualTheFullForwardAtEveryStep) {
-  const auto p = GetParam();
+// A tiny model of the case's architecture, in eval mode.
+Transformer model_of(const StepCase& p, uint64_t seed) {
   auto c = testing::tiny_config();
   c.n_heads = 4;
   c.n_kv_heads = p.kv_heads;
@@ -28,9 +28,14 @@ TEST_P(DecodeStep, LogitsEqualTheFullForwardAtEveryStep) {
   c.pos = p.pos;
   c.mlp = p.mlp;
   c.tie_embeddings = p.tied;
-  torch::manual_seed(4);
+  torch::manual_seed(seed);
   Transformer model(c);
   model->eval();
+  return model;
+}
+
+TEST_P(DecodeStep, LogitsEqualTheFullForwardAtEveryStep) {
+  auto model = model_of(GetParam(), 4);
   torch::NoGradGuard no_grad;
   const std::vector<int64_t> tokens{1, 5, 3, 9, 2, 7, 7, 4};
   auto full = model->forward(torch::tensor(tokens, torch::kLong).view({1, -1})).logits[0];  // [T,V]
@@ -49,17 +54,7 @@ TEST_P(DecodeStep, LogitsEqualTheFullForwardAtEveryStep) {
 TEST_P(DecodeStep, RowsEqualTheFullForwardOfEachRow) {
   // Three sequences decoded together after a two-token prefill: row r's logits at every step
   // equal a full forward over row r alone.
-  const auto p = GetParam();
-  auto c = testing::tiny_config();
-  c.n_heads = 4;
-  c.n_kv_heads = p.kv_heads;
-  c.norm = p.norm;
-  c.pos = p.pos;
-  c.mlp = p.mlp;
-  c.tie_embeddings = p.tied;
-  torch::manual_seed(5);
-  Transformer model(c);
-  model->eval();
+  auto model = model_of(GetParam(), 5);
   torch::NoGradGuard no_grad;
   const auto rows = torch::tensor({{1, 5, 3, 9, 2, 7}, {4, 4, 8, 1, 6, 2}, {7, 2, 2, 5, 3, 9}}, torch::kLong);
   const auto full = model->forward(rows).logits;  // [3,T,V]
@@ -99,7 +94,7 @@ TEST(DecodeStepLimits, GatedModelsAndPaddedOrBatchedCachesAreRefused) {
   prefill.attention_mask = torch::tensor({{1, 0}}, torch::kLong);
   plain->forward(torch::tensor({{1, 2}}, torch::kLong), prefill);
   testing::expect_error_containing([&] { decode_step(plain, 1, padded); }, "one sequence without padding");
-  testing::expect_error_containing([&] { decode_step_rows(plain, torch::tensor({1}, torch::kLong), padded); }, "1 rows without padding");
+  testing::expect_error_containing([&] { decode_step_rows(plain, torch::tensor({1}, torch::kLong), padded); }, "one sequence without padding");
   testing::expect_error_containing([&] { decode_step_rows(plain, torch::tensor({1, 2, 3}, torch::kLong), cache); }, "3 rows without padding");
   testing::expect_error_containing([&] { decode_step_rows(gated, torch::tensor({1}, torch::kLong), cache); }, "gated attention");
 }
