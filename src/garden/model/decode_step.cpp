@@ -59,63 +59,27 @@ void finish_step(KVCache& cache) {
 
 }  // namespace
 
-torch::Tensor decode_step(Transformer& model, int64_t token, KVCache& cache) {
-  const auto& c = model->config();
-  const int64_t position = cache.length(), h = c.n_heads, hkv = c.kv_heads(), d = c.head_dim();
-  torch::Tensor x;
-  {
-    CallingThreadOnly one_thread;
-    auto rope = start_step(model, cache, 1);
-    x = model->token_embedding->weight[token];  // [C]
-    if (model->position_embedding) x = x + model->position_embedding->weight[position];
-    const double scale = std::sqrt(static_cast<double>(d));
-    int64_t layer = 0;
-    for (const auto& module : *model->blocks) {
-      auto* block = module->as<BlockImpl>();
-      auto& attention = *block->attention;
-      auto normed = block->norm_attention(x);
-      auto q = torch::mv(attention.q->weight, normed).view({h, 1, d});  // [H,1,D]
-      auto k = torch::mv(attention.k->weight, normed).view({1, hkv, 1, d});
-      auto v = torch::mv(attention.v->weight, normed).view({1, hkv, 1, d});
-      if (rope) {
-        q = rope->apply(q);
-        k = rope->apply(k);
-      }
-      cache.append(static_cast<size_t>(layer), k, v);
-      auto keys = cache.keys[static_cast<size_t>(layer)][0], values = cache.values[static_cast<size_t>(layer)][0];  // [Hkv,S,D]
-      if (hkv != h) {
-        keys = keys.repeat_interleave(h / hkv, 0);
-        values = values.repeat_interleave(h / hkv, 0);
-      }
-      auto probabilities = torch::softmax(torch::bmm(q, keys.transpose(1, 2)) / scale, -1);  // [H,1,S]
-      auto heads = torch::bmm(probabilities, values).view({h * d});                           // [H*D]
-      x = x + torch::mv(attention.o->weight, heads);
-      x = x + block->mlp->forward_vector(block->norm_mlp(x));
-      ++layer;
-    }
-    x = model->final_norm(x);
-  }
-  finish_step(cache);
-  return torch::mv(model->lm_head ? model->lm_head->weight : model->token_embedding->weight, x);  // [V]
-}
+namespace {
 
-torch::Tensor decode_step_rows(Transformer& model, const torch::Tensor& tokens, KVCache& cache) {
+// The layers and final norm of a lean step, for x [C] (one sequence: matrix-vector products,
+// and the heads' attention as H products of 1 x D by D x S) or x [N,C] (N rows: [N,C] x [C,F]
+// products, and each row's one query by broadcast multiply-and-sum).
+torch::Tensor lean_layers(Transformer& model, torch::Tensor x, KVCache& cache, std::optional<RopeAngles>& rope) {
   const auto& c = model->config();
-  const int64_t n = tokens.numel(), position = cache.length(), h = c.n_heads, hkv = c.kv_heads(), d = c.head_dim();
-  auto rope = start_step(model, cache, n);
-  auto x = model->token_embedding->weight.index_select(0, tokens.view({n}).to(model->token_embedding->weight.device()));  // [N,C]
-  if (model->position_embedding) x = x + model->position_embedding->weight[position];
+  const bool one = x.dim() == 1;
+  const int64_t n = one ? 1 : x.size(0), h = c.n_heads, hkv = c.kv_heads(), d = c.head_dim();
+  const auto project = [one](const torch::Tensor& weight, const torch::Tensor& input) {
+    return one ? torch::mv(weight, input) : torch::nn::functional::linear(input, weight);
+  };
   const double scale = std::sqrt(static_cast<double>(d));
   int64_t layer = 0;
-  // Unlike decode_step the layers keep every thread: products of N = 64 rows gain from two
-  // (on one thread a 64 x 64 sampled decode ran about 1.5x slower).
   for (const auto& module : *model->blocks) {
     auto* block = module->as<BlockImpl>();
     auto& attention = *block->attention;
     auto normed = block->norm_attention(x);
-    auto q = torch::nn::functional::linear(normed, attention.q->weight).view({n, h, 1, d});
-    auto k = torch::nn::functional::linear(normed, attention.k->weight).view({n, hkv, 1, d});
-    auto v = torch::nn::functional::linear(normed, attention.v->weight).view({n, hkv, 1, d});
+    auto q = project(attention.q->weight, normed).view({n, h, 1, d});
+    auto k = project(attention.k->weight, normed).view({n, hkv, 1, d});
+    auto v = project(attention.v->weight, normed).view({n, hkv, 1, d});
     if (rope) {
       q = rope->apply(q);
       k = rope->apply(k);
@@ -126,14 +90,48 @@ torch::Tensor decode_step_rows(Transformer& model, const torch::Tensor& tokens, 
       keys = keys.repeat_interleave(h / hkv, 1);
       values = values.repeat_interleave(h / hkv, 1);
     }
-    auto probabilities = torch::softmax((q * keys).sum(-1) / scale, -1);        // [N,H,S]
-    auto heads = (probabilities.unsqueeze(-1) * values).sum(-2).view({n, h * d});  // [N,H*D]
-    x = x + torch::nn::functional::linear(heads, attention.o->weight);
-    x = x + block->mlp(block->norm_mlp(x));
+    torch::Tensor heads;
+    if (one) {
+      auto probabilities = torch::softmax(torch::bmm(q[0], keys[0].transpose(1, 2)) / scale, -1);  // [H,1,S]
+      heads = torch::bmm(probabilities, values[0]).view({h * d});                                  // [H*D]
+    } else {
+      auto probabilities = torch::softmax((q * keys).sum(-1) / scale, -1);       // [N,H,S]
+      heads = (probabilities.unsqueeze(-1) * values).sum(-2).view({n, h * d});  // [N,H*D]
+    }
+    x = x + project(attention.o->weight, heads);
+    auto mlp_input = block->norm_mlp(x);
+    x = x + (one ? block->mlp->forward_vector(mlp_input) : block->mlp(mlp_input));
     ++layer;
   }
+  return model->final_norm(x);
+}
+
+}  // namespace
+
+torch::Tensor decode_step(Transformer& model, int64_t token, KVCache& cache) {
+  const int64_t position = cache.length();
+  torch::Tensor x;
+  {
+    CallingThreadOnly one_thread;
+    auto rope = start_step(model, cache, 1);
+    x = model->token_embedding->weight[token];  // [C]
+    if (model->position_embedding) x = x + model->position_embedding->weight[position];
+    x = lean_layers(model, x, cache, rope);
+  }
   finish_step(cache);
-  return model->logits(model->final_norm(x));  // [N,V]
+  return torch::mv(model->lm_head ? model->lm_head->weight : model->token_embedding->weight, x);  // [V]
+}
+
+torch::Tensor decode_step_rows(Transformer& model, const torch::Tensor& tokens, KVCache& cache) {
+  const int64_t n = tokens.numel(), position = cache.length();
+  auto rope = start_step(model, cache, n);
+  auto x = model->token_embedding->weight.index_select(0, tokens.view({n}).to(model->token_embedding->weight.device()));  // [N,C]
+  if (model->position_embedding) x = x + model->position_embedding->weight[position];
+  // Unlike decode_step the layers keep every thread: products of N = 64 rows gain from two
+  // (on one thread a 64 x 64 sampled decode ran about 1.5x slower).
+  x = lean_layers(model, x, cache, rope);
+  finish_step(cache);
+  return model->logits(x);  // [N,V]
 }
 
 }  // namespace garden::model

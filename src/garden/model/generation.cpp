@@ -65,13 +65,13 @@ torch::Tensor sample_rows(const torch::Tensor& probs, const std::vector<double>&
                                                           : probs.to(torch::kCPU, torch::kFloat64).contiguous();
   auto picked = torch::empty({n}, torch::kLong);
   int64_t* out = picked.data_ptr<int64_t>();
-  at::parallel_for(0, n, 8, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      const double u = uniforms[static_cast<size_t>(i)];
-      out[i] = rows.scalar_type() == torch::kFloat32 ? inverse_cdf(rows.data_ptr<float>() + i * vocab, vocab, u)
-                                                     : inverse_cdf(rows.data_ptr<double>() + i * vocab, vocab, u);
-    }
-  });
+  const auto walk_rows = [&](const auto* data) {
+    at::parallel_for(0, n, 8, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) out[i] = inverse_cdf(data + i * vocab, vocab, uniforms[static_cast<size_t>(i)]);
+    });
+  };
+  if (rows.scalar_type() == torch::kFloat32) walk_rows(rows.data_ptr<float>());
+  else walk_rows(rows.data_ptr<double>());
   return picked;
 }
 
