@@ -21,6 +21,15 @@
 //       FusedAdamW with the clipping folded in, each on its own copy, alternating which goes
 //       first, R rounds of 5 steps; median ms per step of each, and the largest difference
 //       between the two copies' parameters afterwards (above 1e-4 the run fails)
+//   attention --seq T --batch B --heads H --head-dim D [--bf16] [--threads N] [--rounds R]
+//             [--tile Q] [--bidirectional] [--only explicit|blockwise]
+//       causal (or unmasked) self-attention forward and backward on random q, k, v (seed 0), as the model
+//       runs it (bf16 under autocast): the written-out softmax(QK^T/sqrt(D)) V against
+//       blockwise_attention with Q x Q tiles (default: the model's), alternating which goes first, R
+//       rounds (default 5); median ms of each and the largest differences of the outputs and
+//       gradients relative to their largest magnitude (above 1e-4, or 2e-2 in bf16, the run
+//       fails). With --only, that side alone, and this process's peak resident memory: run
+//       each side in its own process to compare memory.
 #include <dlfcn.h>
 #include <fmt/core.h>
 #include <unistd.h>
@@ -42,6 +51,9 @@
 #include "garden/core/json.h"
 #include "garden/core/runtime.h"
 #include "garden/core/safetensors.h"
+#include "garden/model/attention.h"
+#include "garden/model/autocast.h"
+#include "garden/model/blockwise_attention.h"
 #include "garden/model/transformer.h"
 #include "garden/train/batches.h"
 #include "garden/train/fused_adamw.h"
@@ -72,7 +84,7 @@ Args parse(int argc, char** argv) {
     std::string key = argv[i];
     if (key.rfind("--", 0) != 0) throw garden::Error("unexpected argument " + key);
     key = key.substr(2);
-    if (key == "bf16" || key == "training") a.switches.insert(key);
+    if (key == "bf16" || key == "training" || key == "bidirectional") a.switches.insert(key);
     else if (i + 1 < argc) a.values[key] = argv[++i];
     else throw garden::Error("--" + key + " needs a value");
   }
@@ -334,6 +346,74 @@ int optimizer_step(const Args& a) {
   return 0;
 }
 
+int attention(const Args& a) {
+  garden::configure_threads(a.values.count("threads") ? static_cast<int>(a.integer("threads")) : 0);
+  const int64_t t = a.integer("seq"), b = a.integer("batch"), h = a.integer("heads"), d = a.integer("head-dim");
+  const int64_t rounds = a.values.count("rounds") ? a.integer("rounds") : 5;
+  const int64_t tile = a.values.count("tile") ? a.integer("tile") : garden::model::AttentionTiles{}.queries;
+  const std::string only = a.values.count("only") ? a.get("only") : "";
+  if (rounds < 1) throw garden::Error("--rounds must be >= 1");
+  if (!only.empty() && only != "explicit" && only != "blockwise") throw garden::Error("--only must be explicit or blockwise");
+  const bool bf16 = a.flag("bf16");
+  torch::manual_seed(0);
+  auto q = torch::randn({b, h, t, d}).requires_grad_(true), k = torch::randn({b, h, t, d}).requires_grad_(true),
+       v = torch::randn({b, h, t, d}).requires_grad_(true);
+  const auto grad_out = torch::randn({b, h, t, d});
+  const auto allowed = a.flag("bidirectional") ? torch::Tensor()
+                                               : garden::model::build_attention_mask(garden::model::MaskMode::causal, t, t, 0,
+                                                                                     torch::ones({1, t}, torch::kBool), {});
+  struct Result {
+    torch::Tensor out, dq, dk, dv;
+  };
+  const auto pass = [&](bool blockwise) {
+    for (auto* x : {&q, &k, &v}) x->mutable_grad() = torch::Tensor();
+    torch::Tensor out;
+    {
+      garden::model::AutocastScope autocast(bf16, torch::kCPU);
+      out = blockwise ? garden::model::blockwise_attention(q, k, v, allowed, 1.0 / std::sqrt(static_cast<double>(d)), {tile, tile})
+                      : torch::matmul(garden::model::attention_probabilities(q, k, allowed), v);
+    }
+    out.backward(grad_out.to(out.scalar_type()));
+    return Result{out.detach().to(torch::kFloat32), q.grad(), k.grad(), v.grad()};
+  };
+  const auto timed = [&](bool blockwise) {
+    const auto start = std::chrono::steady_clock::now();
+    pass(blockwise);
+    return 1e3 * seconds_since(start);
+  };
+  const auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  if (!only.empty()) {
+    const bool blockwise = only == "blockwise";
+    std::vector<double> ms;
+    for (int64_t round = 0; round <= rounds; ++round) {  // round 0 warms up
+      const double m = timed(blockwise);
+      if (round > 0) ms.push_back(m);
+    }
+    fmt::print("{}\n", garden::Json{{"variant", only}, {"ms", median(ms)}, {"ms_all", ms}, {"peak_rss_mb", static_cast<double>(bench::peak_resident_bytes()) / (1 << 20)}}.dump());
+    return 0;
+  }
+  const auto expected = pass(false), got = pass(true);
+  double gap = 0;
+  for (const auto& [x, y] : {std::pair{expected.out, got.out}, {expected.dq, got.dq}, {expected.dk, got.dk}, {expected.dv, got.dv}})
+    gap = std::max(gap, ((x - y).abs().max() / x.abs().max()).item<double>());
+  // Timings of two functions that do not compute the same thing compare nothing.
+  const double tolerance = bf16 ? 2e-2 : 1e-4;
+  if (!(gap <= tolerance)) throw garden::Error(fmt::format("blockwise attention differs from the explicit one by {:.2e} (relative)", gap));
+  std::vector<double> explicit_ms, blockwise_ms;
+  for (int64_t round = 0; round < rounds; ++round) {
+    const bool blockwise_first = round % 2 == 0;
+    const double first = timed(blockwise_first), second = timed(!blockwise_first);
+    blockwise_ms.push_back(blockwise_first ? first : second);
+    explicit_ms.push_back(blockwise_first ? second : first);
+  }
+  fmt::print("{}\n", garden::Json{{"explicit_ms", median(explicit_ms)}, {"blockwise_ms", median(blockwise_ms)},
+                                  {"explicit_ms_all", explicit_ms}, {"blockwise_ms_all", blockwise_ms}, {"max_relative_gap", gap}}.dump());
+  return 0;
+}
+
 int clock_rate() {
   // Each addition depends on the one before, so the loop runs at one per cycle whatever the
   // core's width; the empty asm keeps the compiler from folding or vectorising the chain.
@@ -364,7 +444,8 @@ int main(int argc, char** argv) {
     if (command == "gemm") return gemm(args);
     if (command == "clock") return clock_rate();
     if (command == "optimizer") return optimizer_step(args);
-    fmt::print(stderr, "usage: garden_bench_lm prepare|run|gemm|clock|optimizer ... (see bench/lm_train.py)\n");
+    if (command == "attention") return attention(args);
+    fmt::print(stderr, "usage: garden_bench_lm prepare|run|gemm|clock|optimizer|attention ... (see bench/lm_train.py)\n");
     return 2;
   } catch (const std::exception& e) {
     fmt::print(stderr, "garden_bench_lm: {}\n", e.what());

@@ -3,9 +3,29 @@
 #include <cmath>
 #include <optional>
 
+#include "garden/model/blockwise_attention.h"
 #include "garden/model/layers.h"
 
 namespace garden::model {
+
+bool uses_blockwise_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& allowed) {
+  const int64_t t = q.size(2), s = k.size(2);
+  if (t == 1) return false;
+  if (q.size(0) * q.size(1) * t * s >= kBlockwiseMemoryFrom) return true;
+  // The first query barred from the last key: the upper-right tiles are empty and skipped.
+  return t * s >= kBlockwiseSkippingFrom && allowed.defined() && !allowed.select(2, 0).select(-1, s - 1).any().item<bool>();
+}
+
+torch::Tensor attention_probabilities(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& allowed) {
+  // A decode step has one query per row. Its B*H products of 1 x D by D x S go through
+  // libtorch's small-matrix bmm, which selects every batch entry one by one (41% of a 64 x 64
+  // sampled decode); broadcast multiply-and-sum does the same arithmetic in a few kernels.
+  auto logits = (q.size(2) == 1 ? (q * k).sum(-1).unsqueeze(2) : torch::matmul(q, k.transpose(-2, -1))) /
+                std::sqrt(static_cast<double>(q.size(3)));  // [B,H,T,S]
+  // -inf is safe: every query may attend to itself, so no row is fully masked.
+  if (allowed.defined()) logits = logits.masked_fill(allowed.logical_not(), -std::numeric_limits<double>::infinity());
+  return torch::softmax(logits, -1);
+}
 
 AttentionImpl::AttentionImpl(const TransformerConfig& config) : config_(config) {
   const int64_t c = config.d_model, d = config.head_dim(), h = config.n_heads, hkv = config.kv_heads();
@@ -64,19 +84,16 @@ AttentionOutput AttentionImpl::forward(const torch::Tensor& x, const torch::Tens
     keys = keys.repeat_interleave(h / hkv, 1);  // [B,H,S,D]
     values = values.repeat_interleave(h / hkv, 1);
   }
-  // A decode step has one query per row. Its B*H products of 1 x D by D x S go through
-  // libtorch's small-matrix bmm, which selects every batch entry one by one (41% of a 64 x 64
-  // sampled decode); broadcast multiply-and-sum does the same arithmetic in a few kernels.
-  const bool one_query = t == 1;
-  auto logits = (one_query ? (queries * keys).sum(-1).unsqueeze(2) : torch::matmul(queries, keys.transpose(-2, -1))) /
-                std::sqrt(static_cast<double>(d));  // [B,H,T,S]
-  // -inf is safe: every query may attend to itself, so no row is fully masked.
-  if (allowed.defined()) logits = logits.masked_fill(allowed.logical_not(), -std::numeric_limits<double>::infinity());
-  auto probabilities = torch::softmax(logits, -1);
-  if (taps.probabilities) out.probabilities = probabilities;
-  probabilities = dropout(probabilities);
-  auto heads = one_query ? (probabilities.transpose(-2, -1) * values).sum(-2, /*keepdim=*/true)
-                         : torch::matmul(probabilities, values);  // [B,H,T,D]
+  const bool dropout_active = is_training() && dropout->options.p() > 0;
+  torch::Tensor heads;  // [B,H,T,D]
+  if (!taps.probabilities && !dropout_active && uses_blockwise_attention(queries, keys, allowed)) {
+    heads = blockwise_attention(queries, keys, values, allowed, 1.0 / std::sqrt(static_cast<double>(d)));
+  } else {
+    auto probabilities = attention_probabilities(queries, keys, allowed);
+    if (taps.probabilities) out.probabilities = probabilities;
+    probabilities = dropout(probabilities);
+    heads = t == 1 ? (probabilities.transpose(-2, -1) * values).sum(-2, /*keepdim=*/true) : torch::matmul(probabilities, values);
+  }
   heads = heads.transpose(1, 2);                               // [B,T,H,D]
   if (gate && config_.gate_position == GatePosition::sdpa) heads = heads * scores;  // G1: per head, before W_O
   out.output = dropout(o(heads.reshape({b, t, h * d})));  // [B,T,C]

@@ -1,7 +1,8 @@
 // Multi-head (optionally grouped-query) self-attention with the output gate of
-// "Gated Attention for LLMs" (Qiu et al., arXiv:2505.06708). Attention is written out as
-// softmax(QK^T/sqrt(D) + mask) V because libtorch 1.13 has no fused SDPA and because
-// the probabilities are needed for attention-sink statistics.
+// "Gated Attention for LLMs" (Qiu et al., arXiv:2505.06708). libtorch 1.13 has no fused
+// SDPA: attention is either written out as softmax(QK^T/sqrt(D) + mask) V (when the
+// probabilities are asked for, for attention-sink statistics, or dropped out, and for short
+// sequences) or computed tile by tile without the probability matrix (blockwise_attention.h).
 #pragma once
 
 #include <torch/torch.h>
@@ -13,6 +14,19 @@
 #include "garden/model/layers.h"
 
 namespace garden::model {
+
+// Whether attention runs blockwise (when neither its probabilities nor dropout on them are
+// needed), from `garden_bench_lm attention` (docs/performance.md): blockwise is faster from
+// 512 x 512 when the mask rules out the tiles above the diagonal (causal, prefix), slower
+// (0.65-0.8x) when every tile must be visited, and far smaller in memory either way, so
+// it also takes any attention whose explicit [B,H,T,S] matrix would pass 1 GiB.
+inline constexpr int64_t kBlockwiseSkippingFrom = 512 * 512;                     // queries x keys
+inline constexpr int64_t kBlockwiseMemoryFrom = (int64_t{1} << 30) / sizeof(float);  // B x H x T x S
+// q [B,H,T,D], k [B,H,S,D], allowed as AttentionImpl::forward's.
+bool uses_blockwise_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& allowed);
+
+// softmax(q k^T / sqrt(D) + mask) written out: q [B,H,T,D], k [B,H,S,D], allowed as below.
+torch::Tensor attention_probabilities(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& allowed);
 
 struct AttentionOutput {
   torch::Tensor output;         // [B,T,C]
