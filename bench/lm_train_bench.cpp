@@ -22,8 +22,9 @@
 //       first, R rounds of 5 steps; median ms per step of each, and the largest difference
 //       between the two copies' parameters afterwards (above 1e-4 the run fails)
 //   attention --seq T --batch B --heads H --head-dim D [--bf16] [--threads N] [--rounds R]
-//             [--tile Q] [--bidirectional] [--only explicit|blockwise]
-//       causal (or unmasked) self-attention forward and backward on random q, k, v (seed 0), as the model
+//             [--tile Q] [--bidirectional] [--inference] [--only explicit|blockwise]
+//       causal (or unmasked) self-attention forward and backward (forward alone without
+//       autograd with --inference) on random q, k, v (seed 0), as the model
 //       runs it (bf16 under autocast): the written-out softmax(QK^T/sqrt(D)) V against
 //       blockwise_attention with Q x Q tiles (default: the model's), alternating which goes first, R
 //       rounds (default 5); median ms of each and the largest differences of the outputs and
@@ -44,6 +45,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -84,7 +86,7 @@ Args parse(int argc, char** argv) {
     std::string key = argv[i];
     if (key.rfind("--", 0) != 0) throw garden::Error("unexpected argument " + key);
     key = key.substr(2);
-    if (key == "bf16" || key == "training" || key == "bidirectional") a.switches.insert(key);
+    if (key == "bf16" || key == "training" || key == "bidirectional" || key == "inference") a.switches.insert(key);
     else if (i + 1 < argc) a.values[key] = argv[++i];
     else throw garden::Error("--" + key + " needs a value");
   }
@@ -365,14 +367,18 @@ int attention(const Args& a) {
   struct Result {
     torch::Tensor out, dq, dk, dv;
   };
+  const bool inference = a.flag("inference");
   const auto pass = [&](bool blockwise) {
     for (auto* x : {&q, &k, &v}) x->mutable_grad() = torch::Tensor();
     torch::Tensor out;
     {
       garden::model::AutocastScope autocast(bf16, torch::kCPU);
+      std::optional<torch::NoGradGuard> no_grad;
+      if (inference) no_grad.emplace();
       out = blockwise ? garden::model::blockwise_attention(q, k, v, allowed, 1.0 / std::sqrt(static_cast<double>(d)), {tile, tile})
                       : torch::matmul(garden::model::attention_probabilities(q, k, allowed), v);
     }
+    if (inference) return Result{out.to(torch::kFloat32), {}, {}, {}};
     out.backward(grad_out.to(out.scalar_type()));
     return Result{out.detach().to(torch::kFloat32), q.grad(), k.grad(), v.grad()};
   };
@@ -397,8 +403,9 @@ int attention(const Args& a) {
   }
   const auto expected = pass(false), got = pass(true);
   double gap = 0;
-  for (const auto& [x, y] : {std::pair{expected.out, got.out}, {expected.dq, got.dq}, {expected.dk, got.dk}, {expected.dv, got.dv}})
-    gap = std::max(gap, ((x - y).abs().max() / x.abs().max()).item<double>());
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> compared{{expected.out, got.out}};
+  if (!inference) compared.insert(compared.end(), {{expected.dq, got.dq}, {expected.dk, got.dk}, {expected.dv, got.dv}});
+  for (const auto& [x, y] : compared) gap = std::max(gap, ((x - y).abs().max() / x.abs().max()).item<double>());
   // Timings of two functions that do not compute the same thing compare nothing.
   const double tolerance = bf16 ? 2e-2 : 1e-4;
   if (!(gap <= tolerance)) throw garden::Error(fmt::format("blockwise attention differs from the explicit one by {:.2e} (relative)", gap));
