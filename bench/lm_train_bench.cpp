@@ -355,6 +355,7 @@ int attention(const Args& a) {
   const int64_t tile = a.values.count("tile") ? a.integer("tile") : garden::model::AttentionTiles{}.queries;
   const std::string only = a.values.count("only") ? a.get("only") : "";
   if (rounds < 1) throw garden::Error("--rounds must be >= 1");
+  if (t < 1 || b < 1 || h < 1 || d < 1 || tile < 1) throw garden::Error("--seq, --batch, --heads, --head-dim and --tile must be >= 1");
   if (!only.empty() && only != "explicit" && only != "blockwise") throw garden::Error("--only must be explicit or blockwise");
   const bool bf16 = a.flag("bf16");
   torch::manual_seed(0);
