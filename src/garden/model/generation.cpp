@@ -14,7 +14,8 @@
 namespace garden::model {
 
 torch::Tensor filter_logits(const torch::Tensor& logits, double temperature, int64_t top_k, double top_p) {
-  auto out = logits.to(torch::kFloat32) / temperature;  // [N,V]
+  // Dividing by 1 changes nothing and cost a pass over [N,V] on every sampled step.
+  auto out = temperature == 1.0 ? logits.to(torch::kFloat32) : logits.to(torch::kFloat32) / temperature;  // [N,V]
   const double neg_inf = -std::numeric_limits<double>::infinity();
   const int64_t vocab = out.size(-1);
   if (top_k > 0 && top_k < vocab) {
@@ -36,19 +37,53 @@ torch::Tensor filter_logits(const torch::Tensor& logits, double temperature, int
 
 namespace {
 
-// The first token of `row` whose cumulative mass, summed in double, is strictly above
-// u * total; the last one when rounding leaves none.
+constexpr int64_t kSamplingBlock = 64;
+
+// The mass of n tokens in double, summed in four independent lanes so that the additions
+// pipeline and vectorise instead of each waiting for the one before.
+template <typename Scalar>
+double block_mass(const Scalar* x, int64_t n) {
+  double lanes[4] = {0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4)
+    for (int64_t lane = 0; lane < 4; ++lane) lanes[lane] += static_cast<double>(x[j + lane]);
+  double mass = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+  for (; j < n; ++j) mass += static_cast<double>(x[j]);
+  return mass;
+}
+
+// The first token of `row` whose cumulative mass (in double) is strictly above u * total;
+// -1 when the row has no positive finite total. The mass is accumulated a block of 64 tokens
+// at a time and only the block holding the target is walked token by token: a sequential
+// sum over the whole row was a chain of 8k dependent additions per row and step. Where
+// rounding leaves the walk short of the target, the last token with mass in that block (or
+// the row) is drawn, never a token of zero mass.
 template <typename Scalar>
 int64_t inverse_cdf(const Scalar* row, int64_t vocab, double u) {
   double total = 0;
-  for (int64_t j = 0; j < vocab; ++j) total += static_cast<double>(row[j]);
+  for (int64_t start = 0; start < vocab; start += kSamplingBlock)
+    total += block_mass(row + start, std::min(kSamplingBlock, vocab - start));
+  if (!(total > 0) || !std::isfinite(total)) return -1;
   const double target = u * total;
   double mass = 0;
-  for (int64_t j = 0; j < vocab; ++j) {
-    mass += static_cast<double>(row[j]);
-    if (mass > target) return j;
+  for (int64_t start = 0; start < vocab; start += kSamplingBlock) {
+    const int64_t end = std::min(start + kSamplingBlock, vocab);
+    const double block = block_mass(row + start, end - start);
+    if (!(mass + block > target)) {
+      mass += block;
+      continue;
+    }
+    int64_t last_with_mass = -1;
+    for (int64_t j = start; j < end; ++j) {
+      mass += static_cast<double>(row[j]);
+      if (mass > target) return j;
+      if (row[j] > 0) last_with_mass = j;
+    }
+    if (last_with_mass >= 0) return last_with_mass;
   }
-  return vocab - 1;
+  for (int64_t j = vocab - 1; j >= 0; --j)
+    if (row[j] > 0) return j;
+  return -1;
 }
 
 }  // namespace
@@ -56,9 +91,9 @@ int64_t inverse_cdf(const Scalar* row, int64_t vocab, double u) {
 torch::Tensor sample_rows(const torch::Tensor& probs, const std::vector<double>& uniforms) {
   const int64_t n = probs.size(0), vocab = probs.size(1);
   if (static_cast<int64_t>(uniforms.size()) != n) throw Error("sample_rows: one uniform per row is needed");
-  // Two sequential passes over each row in double, the arithmetic of cumsum followed by
-  // searchsorted(right = true), without building the [N,V] cumulative table: libtorch's
-  // cumsum took most of a 64 x 64 sampled decode once attention was fast. float32 rows are
+  // Two passes over each row in double, cumsum followed by searchsorted(right = true)
+  // without building the [N,V] cumulative table: libtorch's cumsum took most of a 64 x 64
+  // sampled decode once attention was fast. float32 rows are
   // read as they are (widening each element is exact, so no double copy is needed), and the
   // rows are split between threads.
   const auto rows = probs.scalar_type() == torch::kFloat32 ? probs.to(torch::kCPU).contiguous()
@@ -72,6 +107,8 @@ torch::Tensor sample_rows(const torch::Tensor& probs, const std::vector<double>&
   };
   if (rows.scalar_type() == torch::kFloat32) walk_rows(rows.data_ptr<float>());
   else walk_rows(rows.data_ptr<double>());
+  for (int64_t i = 0; i < n; ++i)
+    if (out[i] < 0) throw Error(fmt::format("sample_rows: row {} has no positive finite mass (NaN or all-zero probabilities)", i));
   return picked;
 }
 

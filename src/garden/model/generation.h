@@ -87,7 +87,8 @@ torch::Tensor filter_logits(const torch::Tensor& logits, double temperature, int
 
 // Inverse-CDF sampling of every row at once: row i of probs [N,V] (non-negative, any
 // positive total) gets the first token whose cumulative mass exceeds uniforms[i] (in [0, 1))
-// times the row's total; tokens of zero mass are never drawn. Returns [N] int64.
+// times the row's total; tokens of zero mass are never drawn. Returns [N] int64; a row
+// without positive finite mass (NaN, all zero) is an Error naming the row.
 torch::Tensor sample_rows(const torch::Tensor& probs, const std::vector<double>& uniforms);
 
 // log p(continuation[i] | context, continuation[<i]) for each i, in nats (float64 [n]).

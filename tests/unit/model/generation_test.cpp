@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "test_helpers.h"
 
@@ -171,6 +173,45 @@ TEST(SampleRows, InverseCdfPerRowByHand) {
   expect({0.6, 0.49, 0.4}, {2, 0, 1});
   expect({0.9999999, 0.9999999, 0.9999999}, {2, 2, 2});
   EXPECT_THROW(sample_rows(probs, {0.1}), Error);
+}
+
+TEST(SampleRows, LongRowsMatchCumsumAndSearchsorted) {
+  // Rows longer than the 64-token blocks the sampler sums by, with zero-mass runs and a
+  // zero-mass tail: every draw equals the written-out cumsum + searchsorted(right) in double,
+  // and no uniform, however close to 1, draws a token of zero mass.
+  torch::manual_seed(3);
+  const int64_t n = 40, vocab = 1000;
+  auto probs = torch::rand({n, vocab}, torch::kFloat32);
+  probs.narrow(1, 100, 150).zero_();
+  probs.narrow(1, vocab - 70, 70).zero_();
+  std::vector<double> u(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) u[static_cast<size_t>(i)] = i + 1 == n ? std::nextafter(1.0, 0.0) : (i + 0.5) / n;
+  const auto got = sample_rows(probs, u);
+  const auto cdf = probs.to(torch::kFloat64).cumsum(1);
+  for (int64_t i = 0; i < n; ++i) {
+    const double target = u[static_cast<size_t>(i)] * cdf[i][-1].item<double>();
+    const int64_t want = std::min(torch::searchsorted(cdf[i], torch::tensor({target}, torch::kFloat64), false, true)[0].item<int64_t>(),
+                                  vocab - 71);
+    EXPECT_EQ(got[i].item<int64_t>(), want) << "row " << i;
+    EXPECT_GT(probs[i][got[i].item<int64_t>()].item<float>(), 0.0f) << "row " << i;
+  }
+}
+
+TEST(SampleRows, ARowWithoutMassIsAnErrorNamingIt) {
+  auto probs = torch::ones({3, 100}, torch::kFloat32);
+  probs[1].zero_();
+  EXPECT_THROW(
+      {
+        try {
+          sample_rows(probs, {0.5, 0.5, 0.5});
+        } catch (const Error& e) {
+          EXPECT_NE(std::string(e.what()).find("row 1"), std::string::npos) << e.what();
+          throw;
+        }
+      },
+      Error);
+  probs[1].fill_(std::numeric_limits<float>::quiet_NaN());
+  EXPECT_THROW(sample_rows(probs, {0.5, 0.5, 0.5}), Error);
 }
 
 TEST(Generate, SampledFirstTokensFollowTheModelsDistribution) {
