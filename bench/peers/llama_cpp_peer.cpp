@@ -11,8 +11,16 @@
 // (garden's arithmetic); defaults: llama.cpp's own context defaults. Prints one JSON line:
 // {"seconds": [per round], "tokens": [the first round's completion(s)], "peak_rss_bytes"}. A round covers the
 // prompt's prefill and every decode step, as garden's timed region does.
+//
+// llama.cpp's threads are pinned to distinct CPUs (the first THREADS this process may run
+// on): on a 2-CPU virtual machine the scheduler was seen to keep both of its polling threads
+// on one CPU for a whole process, about 55 instead of 2,200 tokens/s with thousands of
+// involuntary context switches, in 1 to 4 of 5 single-stream processes. That measures the
+// scheduler, not llama.cpp. (garden's OpenMP threads do not poll that way and are not pinned.)
 #include <ggml-backend.h>
+#include <ggml-cpu.h>
 #include <llama.h>
+#include <sched.h>
 
 #include <chrono>
 #include <cstdio>
@@ -79,6 +87,37 @@ std::vector<std::vector<llama_token>> run(llama_context* ctx, llama_sampler* sam
   return out;
 }
 
+// A function of the CPU backend, which ggml_backend_load_all_from_path loads at run time (its
+// symbols are not linked).
+template <typename Function>
+Function cpu_backend_function(const char* name) {
+  ggml_backend_dev_t cpu = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+  if (!cpu) die("llama.cpp has no CPU backend");
+  auto* function = reinterpret_cast<Function>(ggml_backend_reg_get_proc_address(ggml_backend_dev_backend_reg(cpu), name));
+  if (!function) die(std::string("llama.cpp's CPU backend does not offer ") + name);
+  return function;
+}
+
+// A threadpool whose threads each keep to one CPU of those this process may use.
+ggml_threadpool* pinned_threadpool(int threads) {
+  auto* make = cpu_backend_function<decltype(&ggml_threadpool_new)>("ggml_threadpool_new");
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) die("cannot read this process's CPU affinity");
+  ggml_threadpool_params params = ggml_threadpool_params_default(threads);
+  int pinned = 0;
+  for (int c = 0; c < CPU_SETSIZE && c < GGML_MAX_N_THREADS && pinned < threads; ++c)
+    if (CPU_ISSET(c, &allowed)) {
+      params.cpumask[c] = true;
+      ++pinned;
+    }
+  if (pinned < threads) die("fewer CPUs available than the " + std::to_string(threads) + " threads asked for");
+  params.strict_cpu = true;
+  ggml_threadpool* pool = make(&params);
+  if (!pool) die("cannot create llama.cpp's threadpool");
+  return pool;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -109,6 +148,8 @@ int main(int argc, char** argv) {
   }
   llama_context* ctx = llama_init_from_model(model, params);
   if (!ctx) die("cannot create a context");
+  ggml_threadpool* pool = pinned_threadpool(threads);
+  llama_attach_threadpool(ctx, pool, pool);
   llama_sampler* sampler = llama_sampler_chain_init(llama_sampler_chain_default_params());
   if (mode == "single") {
     llama_sampler_chain_add(sampler, llama_sampler_init_greedy());
@@ -137,6 +178,7 @@ int main(int argc, char** argv) {
   std::printf("], \"peak_rss_bytes\": %lld}\n", static_cast<long long>(bench::peak_resident_bytes()));
   llama_sampler_free(sampler);
   llama_free(ctx);
+  cpu_backend_function<decltype(&ggml_threadpool_free)>("ggml_threadpool_free")(pool);
   llama_model_free(model);
   llama_backend_free();
   return 0;
