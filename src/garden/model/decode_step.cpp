@@ -90,14 +90,9 @@ torch::Tensor lean_layers(Transformer& model, torch::Tensor x, KVCache& cache, s
       keys = keys.repeat_interleave(h / hkv, 1);
       values = values.repeat_interleave(h / hkv, 1);
     }
-    torch::Tensor heads;
-    if (one) {
-      auto probabilities = torch::softmax(torch::bmm(q[0], keys[0].transpose(1, 2)) / scale, -1);  // [H,1,S]
-      heads = torch::bmm(probabilities, values[0]).view({h * d});                                  // [H*D]
-    } else {
-      auto probabilities = torch::softmax((q * keys).sum(-1) / scale, -1);       // [N,H,S]
-      heads = (probabilities.unsqueeze(-1) * values).sum(-2).view({n, h * d});  // [N,H*D]
-    }
+    auto probabilities = torch::softmax((q * keys).sum(-1) / scale, -1);      // [N,H,S]
+    auto heads = (probabilities.unsqueeze(-1) * values).sum(-2).view({n, h * d});  // [N,H*D]
+    if (one) heads = heads.view({h * d});
     x = x + project(attention.o->weight, heads);
     auto mlp_input = block->norm_mlp(x);
     x = x + (one ? block->mlp->forward_vector(mlp_input) : block->mlp(mlp_input));
