@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "garden/core/error.h"
+#include "garden/model/decode_kernels.h"
 #include "garden/model/layers.h"
 
 namespace garden::model {
@@ -61,6 +62,42 @@ void finish_step(KVCache& cache) {
 
 namespace {
 
+// RMSNorm by decode_kernels' loop when `loops` allows and the layer is one; the module else.
+torch::Tensor norm(NormLayer& layer, const torch::Tensor& x, bool loops) {
+  auto* rms = layer->rms();
+  if (!loops || !rms || rms->weight.scalar_type() != torch::kFloat32 || !x.is_contiguous()) return layer(x);
+  auto out = torch::empty_like(x);
+  const int64_t dim = x.size(-1);
+  rms_norm_rows(x.data_ptr<float>(), rms->weight.data_ptr<float>(), x.numel() / dim, dim, static_cast<float>(rms->eps()),
+                out.data_ptr<float>());
+  return out;
+}
+
+// x [..., D], freshly computed and contiguous, rotated in place when `loops` allows.
+torch::Tensor rotate(RopeAngles& rope, torch::Tensor x, bool loops) {
+  if (!loops || !x.is_contiguous()) return rope.apply(x);
+  const auto [cos, sin] = rope.tables(x);
+  const int64_t dim = x.size(-1);
+  rope_in_place(x.data_ptr<float>(), cos.data_ptr<float>(), sin.data_ptr<float>(), x.numel() / dim, dim);
+  return x;
+}
+
+// One sequence's query q [1,H,1,D] against its cached keys and values [1,Hkv,S,D] (key head
+// h / (H / Hkv) for query head h), head by head on the calling thread: [H*D].
+torch::Tensor attend_one(const torch::Tensor& q, const torch::Tensor& keys, const torch::Tensor& values) {
+  const int64_t h = q.size(1), d = q.size(3), group = h / keys.size(1), positions = keys.size(2);
+  const auto query = q.contiguous();
+  auto heads = torch::empty({h * d}, q.options());
+  std::vector<float> scratch(static_cast<size_t>(positions));
+  for (int64_t head = 0; head < h; ++head) {
+    const int64_t kv = head / group;
+    one_query_attention(query.data_ptr<float>() + head * d, keys.data_ptr<float>() + kv * keys.stride(1), keys.stride(2),
+                        values.data_ptr<float>() + kv * values.stride(1), values.stride(2), positions, d, scratch.data(),
+                        heads.data_ptr<float>() + head * d);
+  }
+  return heads;
+}
+
 // The layers and final norm of a lean step, for x [C] (one sequence: matrix-vector products,
 // and the heads' attention as H products of 1 x D by D x S) or x [N,C] (N rows: [N,C] x [C,F]
 // products, and each row's one query by broadcast multiply-and-sum).
@@ -72,33 +109,44 @@ torch::Tensor lean_layers(Transformer& model, torch::Tensor x, KVCache& cache, s
     return one ? torch::mv(weight, input) : torch::nn::functional::linear(input, weight);
   };
   const double scale = std::sqrt(static_cast<double>(d));
+  // Plain loops (decode_kernels.h) for RMSNorm, RoPE and a single sequence's attention where
+  // they apply: float32 on the CPU, nothing recorded for autograd.
+  const bool loops = x.scalar_type() == torch::kFloat32 && x.device().is_cpu() && !torch::GradMode::is_enabled();
   int64_t layer = 0;
   for (const auto& module : *model->blocks) {
     auto* block = module->as<BlockImpl>();
     auto& attention = *block->attention;
-    auto normed = block->norm_attention(x);
+    auto normed = norm(block->norm_attention, x, loops);
     auto q = project(attention.q->weight, normed).view({n, h, 1, d});
     auto k = project(attention.k->weight, normed).view({n, hkv, 1, d});
     auto v = project(attention.v->weight, normed).view({n, hkv, 1, d});
     if (rope) {
-      q = rope->apply(q);
-      k = rope->apply(k);
+      q = rotate(*rope, q, loops);
+      k = rotate(*rope, k, loops);
     }
     cache.append(static_cast<size_t>(layer), k, v);
     auto keys = cache.keys[static_cast<size_t>(layer)], values = cache.values[static_cast<size_t>(layer)];  // [N,Hkv,S,D]
-    if (hkv != h) {
-      keys = keys.repeat_interleave(h / hkv, 1);
-      values = values.repeat_interleave(h / hkv, 1);
+    torch::Tensor heads;
+    if (one && loops && keys.stride(3) == 1 && values.stride(3) == 1) {
+      heads = attend_one(q, keys, values);  // [H*D]
+    } else {
+      // Broadcast multiply-and-sum: libtorch's bmm of B*H products of 1 x D by D x S selects
+      // every batch entry on its own. (A loop like attend_one over rows and heads was slower
+      // for 64 rows: reading their cache is bound by memory, not by the operations.)
+      if (hkv != h) {
+        keys = keys.repeat_interleave(h / hkv, 1);
+        values = values.repeat_interleave(h / hkv, 1);
+      }
+      auto probabilities = torch::softmax((q * keys).sum(-1) / scale, -1);  // [N,H,S]
+      heads = (probabilities.unsqueeze(-1) * values).sum(-2).view({n, h * d});  // [N,H*D]
+      if (one) heads = heads.view({h * d});
     }
-    auto probabilities = torch::softmax((q * keys).sum(-1) / scale, -1);      // [N,H,S]
-    auto heads = (probabilities.unsqueeze(-1) * values).sum(-2).view({n, h * d});  // [N,H*D]
-    if (one) heads = heads.view({h * d});
     x = x + project(attention.o->weight, heads);
-    auto mlp_input = block->norm_mlp(x);
+    auto mlp_input = norm(block->norm_mlp, x, loops);
     x = x + (one ? block->mlp->forward_vector(mlp_input) : block->mlp(mlp_input));
     ++layer;
   }
-  return model->final_norm(x);
+  return norm(model->final_norm, x, loops);
 }
 
 }  // namespace

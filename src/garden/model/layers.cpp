@@ -43,11 +43,16 @@ RopeAngles::RopeAngles(const torch::Tensor& positions, double base, int64_t dim)
   sin64_ = torch::cat({angles.sin(), angles.sin()}, -1);
 }
 
-torch::Tensor RopeAngles::apply(const torch::Tensor& x) {
+std::pair<torch::Tensor, torch::Tensor> RopeAngles::tables(const torch::Tensor& x) {
   if (!cos_.defined() || cos_.scalar_type() != x.scalar_type() || cos_.device() != x.device()) {
     cos_ = cos64_.to(x.device(), x.scalar_type());
     sin_ = sin64_.to(x.device(), x.scalar_type());
   }
+  return {cos_, sin_};
+}
+
+torch::Tensor RopeAngles::apply(const torch::Tensor& x) {
+  tables(x);
   const int64_t half = x.size(-1) / 2;
   auto x1 = x.narrow(-1, 0, half), x2 = x.narrow(-1, half, half);
   auto rotated = torch::cat({-x2, x1}, -1);  // [B,H,T,D]

@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include <utility>
+
 #include "garden/model/config.h"
 
 namespace garden::model {
@@ -13,6 +15,7 @@ class RMSNormImpl : public torch::nn::Module {
  public:
   RMSNormImpl(int64_t dim, double eps);
   torch::Tensor forward(const torch::Tensor& x);  // [..., C] -> [..., C]
+  double eps() const { return eps_; }
   torch::Tensor weight;
 
  private:
@@ -25,6 +28,8 @@ class NormLayerImpl : public torch::nn::Module {
  public:
   NormLayerImpl(const TransformerConfig& config);
   torch::Tensor forward(const torch::Tensor& x);
+  // The RMSNorm behind this layer, null for LayerNorm (the decode step's own loop uses it).
+  RMSNormImpl* rms() { return rms_ ? rms_.get() : nullptr; }
 
  private:
   RMSNorm rms_{nullptr};
@@ -59,6 +64,8 @@ class RopeAngles {
   RopeAngles(const torch::Tensor& positions, double base, int64_t dim);
   // x: [B,H,T,D] rotated by the angles of its T positions.
   torch::Tensor apply(const torch::Tensor& x);
+  // The cos and sin [T,D] that apply multiplies by, in x's dtype and on its device.
+  std::pair<torch::Tensor, torch::Tensor> tables(const torch::Tensor& x);
 
  private:
   torch::Tensor cos64_, sin64_;  // [T,D]
