@@ -1,5 +1,8 @@
 #include "garden/model/layers.h"
 
+#include <cmath>
+#include <vector>
+
 namespace garden::model {
 
 RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : eps_(eps) {
@@ -36,6 +39,27 @@ torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
 
 RopeAngles::RopeAngles(const torch::Tensor& positions, double base, int64_t dim) {
   const int64_t half = dim / 2;
+  if (positions.device().is_cpu()) {
+    // Plain loops on the CPU: a decode step builds the angles of one position every step,
+    // where the dozen tensor operations below cost more than their arithmetic. The values
+    // are the same expressions in float64 (to the last bit or two of the libraries' pow/cos/sin).
+    const auto at = positions.to(torch::kLong).contiguous();
+    const int64_t count = at.numel();
+    const int64_t* position = at.data_ptr<int64_t>();
+    std::vector<double> inv_freq(static_cast<size_t>(half));
+    for (int64_t j = 0; j < half; ++j) inv_freq[static_cast<size_t>(j)] = std::pow(base, -static_cast<double>(j) / static_cast<double>(half));
+    cos64_ = torch::empty({count, dim}, torch::kFloat64);
+    sin64_ = torch::empty({count, dim}, torch::kFloat64);
+    double* cos = cos64_.data_ptr<double>();
+    double* sin = sin64_.data_ptr<double>();
+    for (int64_t i = 0; i < count; ++i)
+      for (int64_t j = 0; j < half; ++j) {
+        const double angle = static_cast<double>(position[i]) * inv_freq[static_cast<size_t>(j)];
+        cos[i * dim + j] = cos[i * dim + half + j] = std::cos(angle);
+        sin[i * dim + j] = sin[i * dim + half + j] = std::sin(angle);
+      }
+    return;
+  }
   auto opts = torch::TensorOptions().dtype(torch::kFloat64).device(positions.device());
   auto inv_freq = torch::pow(base, -torch::arange(0, half, opts) / static_cast<double>(half));  // [D/2]
   auto angles = positions.to(opts).unsqueeze(1) * inv_freq.unsqueeze(0);                      // [T,D/2]

@@ -115,6 +115,25 @@ TEST(Rope, HandComputedRotation) {
   EXPECT_NEAR(y[3].item<double>(), 4 * std::cos(a1) + 2 * std::sin(a1), 1e-12);
 }
 
+TEST(Rope, TablesOfManyPositionsEqualTheTensorFormula) {
+  // The CPU tables are built by loops; the tensor form of the same expressions (what other
+  // devices use) agrees to float64 rounding, and a position's row is the same whether it was
+  // built alone (a decode step) or among others (a full forward).
+  const auto positions = torch::tensor({0, 1, 7, 511, 100000}, torch::kLong);
+  RopeAngles all(positions, 10000.0, 16);
+  const auto like = torch::zeros({1}, torch::kFloat64);
+  const auto [cos, sin] = all.tables(like);
+  const auto inv_freq = torch::pow(10000.0, -torch::arange(0, 8, torch::kFloat64) / 8.0);
+  const auto angles = positions.to(torch::kFloat64).unsqueeze(1) * inv_freq.unsqueeze(0);
+  EXPECT_TRUE(torch::allclose(cos, torch::cat({angles.cos(), angles.cos()}, -1), 0, 1e-12));
+  EXPECT_TRUE(torch::allclose(sin, torch::cat({angles.sin(), angles.sin()}, -1), 0, 1e-12));
+  for (int64_t i = 0; i < positions.size(0); ++i) {
+    RopeAngles one(positions.narrow(0, i, 1), 10000.0, 16);
+    EXPECT_TRUE(torch::equal(one.tables(like).first[0], cos[i])) << "position " << positions[i].item<int64_t>();
+    EXPECT_TRUE(torch::equal(one.tables(like).second[0], sin[i]));
+  }
+}
+
 TEST(Rope, DotProductDependsOnlyOnRelativePosition) {
   torch::manual_seed(3);
   auto q = torch::randn({1, 1, 1, 8}, torch::kFloat64), k = torch::randn({1, 1, 1, 8}, torch::kFloat64);
