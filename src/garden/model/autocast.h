@@ -33,4 +33,23 @@ class AutocastScope {
   bool enabled_, cuda_;
 };
 
+// Autocast off (CPU and CUDA) for a scope, restored on exit: for code that picks each
+// product's dtype itself (model/blockwise_attention.cpp).
+class AutocastOff {
+ public:
+  AutocastOff() : cpu_(at::autocast::is_cpu_enabled()), gpu_(at::autocast::is_enabled()) {
+    at::autocast::set_cpu_enabled(false);
+    at::autocast::set_enabled(false);
+  }
+  ~AutocastOff() {
+    at::autocast::set_cpu_enabled(cpu_);
+    at::autocast::set_enabled(gpu_);
+  }
+  AutocastOff(const AutocastOff&) = delete;
+  AutocastOff& operator=(const AutocastOff&) = delete;
+
+ private:
+  bool cpu_, gpu_;
+};
+
 }  // namespace garden::model

@@ -1,37 +1,18 @@
 #include "garden/model/blockwise_attention.h"
 
-#include <ATen/autocast_mode.h>
 #include <fmt/core.h>
 
 #include <limits>
 #include <vector>
 
 #include "garden/core/error.h"
+#include "garden/model/autocast.h"
 
 namespace garden::model {
 namespace {
 
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
-
-// The function picks each product's dtype itself; autocast would otherwise recast the tiles
-// (and, in backward, act on whatever autocast state the caller left).
-class AutocastOff {
- public:
-  AutocastOff() : cpu_(at::autocast::is_cpu_enabled()), gpu_(at::autocast::is_enabled()) {
-    at::autocast::set_cpu_enabled(false);
-    at::autocast::set_enabled(false);
-  }
-  ~AutocastOff() {
-    at::autocast::set_cpu_enabled(cpu_);
-    at::autocast::set_enabled(gpu_);
-  }
-  AutocastOff(const AutocastOff&) = delete;
-  AutocastOff& operator=(const AutocastOff&) = delete;
-
- private:
-  bool cpu_, gpu_;
-};
 
 // Which tiles the mask leaves any key in (the others are skipped) and which it leaves whole
 // (no masking needed), from two reductions over the whole mask rather than one per tile.
@@ -85,6 +66,7 @@ class BlockwiseAttention : public torch::autograd::Function<BlockwiseAttention> 
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                const torch::Tensor& allowed, double scale, int64_t bq, int64_t bk) {
     const auto dtype = product_dtype(q, k, v), stats = statistics_dtype(dtype);
+    // The function picks each product's dtype itself; autocast would otherwise recast the tiles.
     AutocastOff autocast_off;
     const int64_t t = q.size(2), s = k.size(2);
     // The scale goes into the queries once rather than into every tile of scores.
@@ -127,6 +109,9 @@ class BlockwiseAttention : public torch::autograd::Function<BlockwiseAttention> 
     ctx->saved_data["scale"] = scale;
     ctx->saved_data["bq"] = bq;
     ctx->saved_data["bk"] = bk;
+    // The tile map is kept rather than recomputed from the mask (two reductions over [B,T,S]).
+    ctx->saved_data["tiles_any"] = std::vector<int64_t>(map.any.begin(), map.any.end());
+    ctx->saved_data["tiles_all"] = std::vector<int64_t>(map.all.begin(), map.all.end());
     ctx->saved_data["dtypes"] = std::vector<int64_t>{static_cast<int64_t>(q.scalar_type()), static_cast<int64_t>(k.scalar_type()),
                                                      static_cast<int64_t>(v.scalar_type())};
     return out.to(q.scalar_type());
@@ -135,7 +120,7 @@ class BlockwiseAttention : public torch::autograd::Function<BlockwiseAttention> 
   // With P = exp(S - lse) recomputed per tile and delta = rowsum(dO * O):
   // dV = P^T dO, dS = P * (dO V^T - delta), dQ = scale * dS K, dK = dS^T (scale * Q).
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    AutocastOff autocast_off;
+    AutocastOff autocast_off;  // whatever autocast state the caller of backward left
     const auto saved = ctx->get_saved_variables();
     const auto &scaled = saved[0], &keys = saved[1], &values = saved[2], &out = saved[3], &log_sum_exp = saved[4], &allowed = saved[5];
     const double scale = ctx->saved_data["scale"].toDouble();
@@ -143,7 +128,11 @@ class BlockwiseAttention : public torch::autograd::Function<BlockwiseAttention> 
     const auto dtypes = ctx->saved_data["dtypes"].toIntVector();
     const auto dtype = scaled.scalar_type(), stats = statistics_dtype(dtype);
     const int64_t t = scaled.size(2), s = keys.size(2);
-    const auto map = tile_map(allowed, t, s, bq, bk);
+    TileMap map;
+    map.rows = (t + bq - 1) / bq;
+    map.cols = (s + bk - 1) / bk;
+    for (const auto flag : ctx->saved_data["tiles_any"].toIntVector()) map.any.push_back(static_cast<uint8_t>(flag));
+    for (const auto flag : ctx->saved_data["tiles_all"].toIntVector()) map.all.push_back(static_cast<uint8_t>(flag));
     const auto grad_out = grads[0].to(dtype).contiguous();
     const auto delta = (grad_out.to(stats) * out.to(stats)).sum(-1, /*keepdim=*/true);  // [B,H,T,1]
     const auto wide = scaled.options().dtype(stats);
