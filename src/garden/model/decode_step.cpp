@@ -99,8 +99,8 @@ torch::Tensor attend_one(const torch::Tensor& q, const torch::Tensor& keys, cons
 }
 
 // The layers and final norm of a lean step, for x [C] (one sequence: matrix-vector products,
-// and the heads' attention as H products of 1 x D by D x S) or x [N,C] (N rows: [N,C] x [C,F]
-// products, and each row's one query by broadcast multiply-and-sum).
+// and the heads' attention by attend_one's loop) or x [N,C] (N rows: [N,C] x [C,F] products,
+// and each row's one query by broadcast multiply-and-sum).
 torch::Tensor lean_layers(Transformer& model, torch::Tensor x, KVCache& cache, std::optional<RopeAngles>& rope) {
   const auto& c = model->config();
   const bool one = x.dim() == 1;
