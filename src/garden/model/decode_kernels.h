@@ -1,9 +1,11 @@
-// Plain loops for the lean decode steps (model/decode_step.cpp), where a step is a few hundred
-// tensor operations of a few microseconds each and per-call costs, not arithmetic, set the
-// speed: RMSNorm was six libtorch calls, RoPE seven per tensor, one query's attention seven.
-// Kept free of libtorch so that they compile with -O3 -fno-math-errno (std::exp and
-// std::sqrt without an errno branch; loops that vectorise), like train/adamw_kernel.cpp.
-// float32, contiguous rows.
+// Plain loops for decoding (model/decode_step.cpp, model/generation.cpp), where a step is a
+// few hundred tensor operations of a few microseconds each and per-call costs, not
+// arithmetic, set the speed: RMSNorm was six libtorch calls, RoPE seven per tensor, one
+// query's attention seven. Kept free of libtorch so that they compile with -O3
+// -fno-math-errno (std::exp and std::sqrt without an errno branch; loops that vectorise) and
+// -fopenmp (the loops over rows split between OpenMP's threads, as many as the calling
+// thread's omp_get_max_threads(): torch::set_num_threads sets it), like train/adamw_kernel.cpp.
+// float32 unless said, contiguous rows.
 #pragma once
 
 #include <cstdint>
@@ -19,10 +21,43 @@ void rms_norm_rows(const float* x, const float* weight, int64_t rows, int64_t di
 // above (RopeAngles::apply's arithmetic, rotate-half form; cos and sin hold dim values).
 void rope_in_place(float* x, const float* cos, const float* sin, int64_t vectors, int64_t dim);
 
+// scores[s] = query . key_s / sqrt(dim) for `positions` keys, key_s at keys + s * key_stride.
+void attention_scores(const float* query, const float* keys, int64_t key_stride, int64_t positions, int64_t dim,
+                      float* scores);
+
+// out[0, dim) = sum_s weights[s] value_s over `positions` values, value_s at values + s * value_stride.
+void weighted_values(const float* weights, const float* values, int64_t value_stride, int64_t positions, int64_t dim,
+                     float* out);
+
+// Cached keys or values [rows, kv heads, positions, dim] by their first element and strides
+// (dim contiguous), as a KVCache's room holds them.
+struct CachedRows {
+  const float* data;
+  int64_t row_stride, head_stride, position_stride;
+};
+
+// The two products of one new query per row (N samples decoded together), with query head h
+// reading key and value head h / group: scores [rows, heads, positions] from queries [rows,
+// heads, dim], then out [rows, heads, dim] from the weights (the scores after a softmax,
+// which libtorch's vectorised exp does faster than a loop here). The (row, head) pairs are
+// split between threads.
+void rows_attention_scores(const float* queries, const CachedRows& keys, int64_t rows, int64_t heads, int64_t group,
+                           int64_t positions, int64_t dim, float* scores);
+void rows_weighted_values(const float* weights, const CachedRows& values, int64_t rows, int64_t heads, int64_t group,
+                          int64_t positions, int64_t dim, float* out);
+
 // out[0, dim) = sum_s softmax_s(query . key_s / sqrt(dim)) value_s over `positions` cached
 // positions, key_s at keys + s * key_stride and value_s at values + s * value_stride (dim
 // contiguous floats each). scratch holds `positions` floats.
 void one_query_attention(const float* query, const float* keys, int64_t key_stride, const float* values, int64_t value_stride,
                          int64_t positions, int64_t dim, float* scratch, float* out);
+
+// Inverse-CDF sampling of `rows` rows of `vocab` probabilities (float32 or double; need not
+// sum to 1): out[r] = the first token whose cumulative mass (in double) is strictly above
+// uniforms[r] * the row's total, or -1 where the row has no positive finite total. Where
+// rounding leaves the walk short of the target, the last token with mass is drawn, never a
+// token of zero mass. Rows are split between threads.
+void inverse_cdf_rows(const float* probs, int64_t rows, int64_t vocab, const double* uniforms, int64_t* out);
+void inverse_cdf_rows(const double* probs, int64_t rows, int64_t vocab, const double* uniforms, int64_t* out);
 
 }  // namespace garden::model

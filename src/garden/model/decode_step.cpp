@@ -98,9 +98,27 @@ torch::Tensor attend_one(const torch::Tensor& q, const torch::Tensor& keys, cons
   return heads;
 }
 
+// N rows' queries q [N,H,1,D] against their cached keys and values [N,Hkv,S,D]: the scores
+// and the weighted values by decode_kernels' loops over (row, head) pairs, split between
+// threads, and libtorch's softmax between them: [N,H*D]. Broadcast multiply-and-sum, the
+// path for other dtypes and devices, builds two [N,H,S,D] products and, for grouped heads,
+// copies of the whole cache.
+torch::Tensor attend_rows(const torch::Tensor& q, const torch::Tensor& keys, const torch::Tensor& values) {
+  const int64_t n = q.size(0), h = q.size(1), d = q.size(3), group = h / keys.size(1), positions = keys.size(2);
+  const auto queries = q.contiguous();
+  auto scores = torch::empty({n, h, positions}, q.options());
+  const CachedRows cached_keys{keys.data_ptr<float>(), keys.stride(0), keys.stride(1), keys.stride(2)};
+  rows_attention_scores(queries.data_ptr<float>(), cached_keys, n, h, group, positions, d, scores.data_ptr<float>());
+  const auto weights = torch::softmax(scores, -1).contiguous();
+  auto heads = torch::empty({n, h * d}, q.options());
+  const CachedRows cached_values{values.data_ptr<float>(), values.stride(0), values.stride(1), values.stride(2)};
+  rows_weighted_values(weights.data_ptr<float>(), cached_values, n, h, group, positions, d, heads.data_ptr<float>());
+  return heads;
+}
+
 // The layers and final norm of a lean step, for x [C] (one sequence: matrix-vector products,
 // and the heads' attention by attend_one's loop) or x [N,C] (N rows: [N,C] x [C,F] products,
-// and each row's one query by broadcast multiply-and-sum).
+// and each row's one query by attend_rows).
 torch::Tensor lean_layers(Transformer& model, torch::Tensor x, KVCache& cache, std::optional<RopeAngles>& rope) {
   const auto& c = model->config();
   const bool one = x.dim() == 1;
@@ -129,10 +147,11 @@ torch::Tensor lean_layers(Transformer& model, torch::Tensor x, KVCache& cache, s
     torch::Tensor heads;
     if (one && loops && keys.stride(3) == 1 && values.stride(3) == 1) {
       heads = attend_one(q, keys, values);  // [H*D]
+    } else if (loops && keys.stride(3) == 1 && values.stride(3) == 1) {
+      heads = attend_rows(q, keys, values);  // [N,H*D]
     } else {
       // Broadcast multiply-and-sum: libtorch's bmm of B*H products of 1 x D by D x S selects
-      // every batch entry on its own. (A loop like attend_one over rows and heads was slower
-      // for 64 rows: reading their cache is bound by memory, not by the operations.)
+      // every batch entry on its own.
       if (hkv != h) {
         keys = keys.repeat_interleave(h / hkv, 1);
         values = values.repeat_interleave(h / hkv, 1);

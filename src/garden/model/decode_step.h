@@ -28,7 +28,8 @@ torch::Tensor decode_step(Transformer& model, int64_t token, KVCache& cache);
 // The same for every row of a batched cache without padding (N samples of one prompt, or
 // prompts of one length): tokens [N] int64, one per row, returns the logits [N,V]. Matrix
 // products [N,C] x [C,F] take the rows together; the attention of each row's one query runs
-// as broadcast multiply-and-sum, and none of the full forward's masks, position tensors,
+// as loops over (row, head) pairs split between threads (float32 on the CPU; broadcast
+// multiply-and-sum elsewhere), and none of the full forward's masks, position tensors,
 // module calls or head transposes are built.
 torch::Tensor decode_step_rows(Transformer& model, const torch::Tensor& tokens, KVCache& cache);
 

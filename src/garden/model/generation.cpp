@@ -1,7 +1,6 @@
 #include "garden/model/generation.h"
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <ATen/Parallel.h>
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -9,6 +8,7 @@
 #include <limits>
 
 #include "garden/core/error.h"
+#include "garden/model/decode_kernels.h"
 #include "garden/model/decode_step.h"
 
 namespace garden::model {
@@ -35,78 +35,19 @@ torch::Tensor filter_logits(const torch::Tensor& logits, double temperature, int
   return out;
 }
 
-namespace {
-
-constexpr int64_t kSamplingBlock = 64;
-
-// The mass of n tokens in double, summed in four independent lanes so that the additions
-// pipeline and vectorise instead of each waiting for the one before.
-template <typename Scalar>
-double block_mass(const Scalar* x, int64_t n) {
-  double lanes[4] = {0, 0, 0, 0};
-  int64_t j = 0;
-  for (; j + 4 <= n; j += 4)
-    for (int64_t lane = 0; lane < 4; ++lane) lanes[lane] += static_cast<double>(x[j + lane]);
-  double mass = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
-  for (; j < n; ++j) mass += static_cast<double>(x[j]);
-  return mass;
-}
-
-// The first token of `row` whose cumulative mass (in double) is strictly above u * total;
-// -1 when the row has no positive finite total. The mass is accumulated a block of 64 tokens
-// at a time and only the block holding the target is walked token by token: a sequential
-// sum over the whole row was a chain of 8k dependent additions per row and step. Where
-// rounding leaves the walk short of the target, the last token with mass in that block (or
-// the row) is drawn, never a token of zero mass.
-template <typename Scalar>
-int64_t inverse_cdf(const Scalar* row, int64_t vocab, double u) {
-  double total = 0;
-  for (int64_t start = 0; start < vocab; start += kSamplingBlock)
-    total += block_mass(row + start, std::min(kSamplingBlock, vocab - start));
-  if (!(total > 0) || !std::isfinite(total)) return -1;
-  const double target = u * total;
-  double mass = 0;
-  for (int64_t start = 0; start < vocab; start += kSamplingBlock) {
-    const int64_t end = std::min(start + kSamplingBlock, vocab);
-    const double block = block_mass(row + start, end - start);
-    if (!(mass + block > target)) {
-      mass += block;
-      continue;
-    }
-    int64_t last_with_mass = -1;
-    for (int64_t j = start; j < end; ++j) {
-      mass += static_cast<double>(row[j]);
-      if (mass > target) return j;
-      if (row[j] > 0) last_with_mass = j;
-    }
-    if (last_with_mass >= 0) return last_with_mass;
-  }
-  for (int64_t j = vocab - 1; j >= 0; --j)
-    if (row[j] > 0) return j;
-  return -1;
-}
-
-}  // namespace
-
 torch::Tensor sample_rows(const torch::Tensor& probs, const std::vector<double>& uniforms) {
   const int64_t n = probs.size(0), vocab = probs.size(1);
   if (static_cast<int64_t>(uniforms.size()) != n) throw Error("sample_rows: one uniform per row is needed");
   // Two passes over each row in double, cumsum followed by searchsorted(right = true)
-  // without building the [N,V] cumulative table: libtorch's cumsum took most of a 64 x 64
-  // sampled decode once attention was fast. float32 rows are
-  // read as they are (widening each element is exact, so no double copy is needed), and the
-  // rows are split between threads.
+  // without building the [N,V] cumulative table (decode_kernels.h): libtorch's cumsum took
+  // most of a 64 x 64 sampled decode once attention was fast. float32 rows are read as they
+  // are (widening each element is exact, so no double copy is needed).
   const auto rows = probs.scalar_type() == torch::kFloat32 ? probs.to(torch::kCPU).contiguous()
                                                           : probs.to(torch::kCPU, torch::kFloat64).contiguous();
   auto picked = torch::empty({n}, torch::kLong);
   int64_t* out = picked.data_ptr<int64_t>();
-  const auto walk_rows = [&](const auto* data) {
-    at::parallel_for(0, n, 8, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) out[i] = inverse_cdf(data + i * vocab, vocab, uniforms[static_cast<size_t>(i)]);
-    });
-  };
-  if (rows.scalar_type() == torch::kFloat32) walk_rows(rows.data_ptr<float>());
-  else walk_rows(rows.data_ptr<double>());
+  if (rows.scalar_type() == torch::kFloat32) inverse_cdf_rows(rows.data_ptr<float>(), n, vocab, uniforms.data(), out);
+  else inverse_cdf_rows(rows.data_ptr<double>(), n, vocab, uniforms.data(), out);
   for (int64_t i = 0; i < n; ++i)
     if (out[i] < 0) throw Error(fmt::format("sample_rows: row {} has no positive finite mass (NaN or all-zero probabilities)", i));
   return picked;

@@ -6,6 +6,9 @@ namespace garden::train {
 
 void adamw_update(float* __restrict param, const float* __restrict grad, float* __restrict exp_avg, float* __restrict exp_avg_sq,
                   int64_t n, const AdamWCoefficients& c) {
+  // Split between OpenMP's threads from 32k elements up; smaller parameters (norm gains,
+  // biases) stay on the calling thread, where a fork-join would cost more than the update.
+#pragma omp parallel for schedule(static) if (n >= 32768)
   for (int64_t i = 0; i < n; ++i) {
     const float g = grad[i] * c.grad_scale;
     const float p = param[i] * c.decay;

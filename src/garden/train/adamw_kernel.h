@@ -1,6 +1,8 @@
 // The AdamW update of a run of float32 elements in one pass (train/fused_adamw.h drives it).
-// Kept free of libtorch so that it compiles with -O3 -fno-math-errno: without the latter
-// std::sqrt keeps an errno branch and the loop is not vectorised.
+// Kept free of libtorch so that it compiles with -O3 -fno-math-errno (without the latter
+// std::sqrt keeps an errno branch and the loop is not vectorised) and with OpenMP: the
+// parallel loops of libtorch's headers (at::parallel_for) run on one thread in a file built
+// without -fopenmp, as garden's libtorch sources are (they share a precompiled header).
 #pragma once
 
 #include <cstdint>

@@ -68,11 +68,7 @@ void FusedAdamW::step_scaled(double grad_scale) {
         const float* g = grad.data_ptr<float>();
         float* m = exp_avg.data_ptr<float>();
         float* v = exp_avg_sq.data_ptr<float>();
-        // Chunks of 32k elements: smaller parameters (norm gains, biases) run on the calling
-        // thread, where a fork-join would cost more than the update.
-        at::parallel_for(0, p.numel(), 32768, [&](int64_t begin, int64_t end) {
-          adamw_update(param + begin, g + begin, m + begin, v + begin, end - begin, c);
-        });
+        adamw_update(param, g, m, v, p.numel(), c);
         continue;
       }
       // Elsewhere (another device or dtype, a strided tensor) libtorch's own operations.

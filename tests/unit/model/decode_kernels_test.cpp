@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <omp.h>
+
 #include <cmath>
 #include <vector>
 
@@ -58,6 +60,41 @@ TEST(DecodeKernels, OneQueryAttentionEqualsSoftmaxInDouble) {
   one_query_attention(query.data_ptr<float>(), keys.data_ptr<float>(), stride, values.data_ptr<float>(), stride, 1, dim,
                       scratch.data(), out.data());
   for (int64_t i = 0; i < dim; ++i) EXPECT_FLOAT_EQ(out[static_cast<size_t>(i)], values[0][i].item<float>());
+}
+
+TEST(DecodeKernels, RowsAttentionEqualsSoftmaxInDoubleOnAnyNumberOfThreads) {
+  // 3 rows, 4 query heads over 2 key/value heads (grouped), a cache with room beyond its 9
+  // positions, as KVCache holds it: [N, Hkv, capacity, D].
+  torch::manual_seed(4);
+  const int64_t rows = 3, heads = 4, kv_heads = 2, group = heads / kv_heads, positions = 9, capacity = 16, dim = 8;
+  const auto queries = torch::randn({rows, heads, dim});
+  const auto key_room = torch::randn({rows, kv_heads, capacity, dim}) * 2, value_room = torch::randn({rows, kv_heads, capacity, dim});
+  const CachedRows keys{key_room.data_ptr<float>(), key_room.stride(0), key_room.stride(1), key_room.stride(2)};
+  const CachedRows values{value_room.data_ptr<float>(), value_room.stride(0), value_room.stride(1), value_room.stride(2)};
+  const auto run = [&](int threads) {
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    auto scores = torch::empty({rows, heads, positions});
+    rows_attention_scores(queries.data_ptr<float>(), keys, rows, heads, group, positions, dim, scores.data_ptr<float>());
+    const auto weights = torch::softmax(scores, -1).contiguous();
+    auto out = torch::empty({rows, heads, dim});
+    rows_weighted_values(weights.data_ptr<float>(), values, rows, heads, group, positions, dim, out.data_ptr<float>());
+    omp_set_num_threads(saved);
+    return std::make_pair(scores, out);
+  };
+  const auto [scores, out] = run(1);
+  // The reference in double: each query head against its group's key head.
+  const auto k = key_room.narrow(2, 0, positions).repeat_interleave(group, 1).to(torch::kFloat64);  // [N,H,S,D]
+  const auto v = value_room.narrow(2, 0, positions).repeat_interleave(group, 1).to(torch::kFloat64);
+  const auto expected_scores = k.matmul(queries.to(torch::kFloat64).unsqueeze(-1)).squeeze(-1) / std::sqrt(static_cast<double>(dim));
+  const auto expected = torch::softmax(expected_scores, -1).unsqueeze(-2).matmul(v).squeeze(-2);  // [N,H,D]
+  EXPECT_TRUE(torch::allclose(scores.to(torch::kFloat64), expected_scores, 1e-6, 1e-5))
+      << (scores.to(torch::kFloat64) - expected_scores).abs().max().item<double>();
+  EXPECT_TRUE(torch::allclose(out.to(torch::kFloat64), expected, 1e-6, 2e-6)) << (out.to(torch::kFloat64) - expected).abs().max().item<double>();
+  // Each (row, head) pair is computed alone, so splitting them between threads changes nothing.
+  const auto [scores_2, out_2] = run(2);
+  EXPECT_TRUE(torch::equal(scores, scores_2));
+  EXPECT_TRUE(torch::equal(out, out_2));
 }
 
 }  // namespace decode_kernels_test
