@@ -136,12 +136,14 @@ def cpu_flags():
 def nominal_flops_per_cycle(flags):
     """Peak FLOPs per cycle per core, fp32 and bf16, from the vector extensions: two FMA
     pipes of the widest vector (AVX-512: 16 fp32 lanes x 2 FLOPs x 2 pipes = 64), and twice
-    that in bf16 where the core has AVX512_BF16's dot products (pairs of bf16 per fp32 lane).
-    An assumption about the core (two full-width FMA pipes, as on Zen 5 and Intel's server
-    cores), stated in every report that uses it."""
+    that in bf16 where the core has AVX512_BF16's dot products (pairs of bf16 per fp32 lane),
+    or 1024 where it has AMX's bf16 tile products (TDPBF16PS: 16 x 16 x 32 multiply-adds,
+    one per 16 cycles), which oneDNN, libtorch's bf16 path, uses. An assumption about the
+    core (two full-width FMA pipes, as on Zen 5 and Intel's server cores), stated in every
+    report that uses it."""
     lanes = 16 if "avx512f" in flags else 8 if "avx2" in flags else 4
     fp32 = lanes * 2 * 2
-    bf16 = 2 * fp32 if "avx512_bf16" in flags else fp32
+    bf16 = 1024 if "amx_bf16" in flags else 2 * fp32 if "avx512_bf16" in flags else fp32
     return fp32, bf16
 
 
