@@ -99,6 +99,9 @@ void remove_dead_staging(const fs::path& path) {
 void claim_output_dir(const fs::path& dir, const std::string& owner, const std::string& flag) {
   remove_dead_staging(dir);
   const fs::path marker = dir / ".garden-output";
+  // A command killed while writing the marker leaves only the marker's staging in the folder;
+  // left there, it would make the folder look foreign to every later run.
+  remove_dead_staging(marker);
   if (fs::exists(dir) && !fs::is_directory(dir))
     usage_error(flag + " " + dir.string() + " is a file, not a folder");
   if (fs::exists(marker)) {

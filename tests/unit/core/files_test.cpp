@@ -74,6 +74,17 @@ std::vector<std::string> names_in(const std::filesystem::path& dir) {
   return names;
 }
 
+// Killed while writing its marker, a run leaves a folder holding only the marker's staging:
+// the next run claims it (a live process's staging is still refused).
+TEST(ClaimOutputDir, ClaimsAFolderHoldingOnlyADeadRunsMarkerStaging) {
+  testing::TempDir tmp;
+  write_file_atomic(tmp.path() / "out" / (".garden-output.tmp-" + std::to_string(dead_pid()) + "-0"), "garden lm train\n");
+  claim_output_dir(tmp.path() / "out", "garden lm train");
+  EXPECT_EQ(names_in(tmp.path() / "out"), std::vector<std::string>{".garden-output"});
+  write_file_atomic(tmp.path() / "busy" / (".garden-output.tmp-" + std::to_string(::getppid()) + "-0"), "x");
+  testing::expect_error_containing([&] { claim_output_dir(tmp.path() / "busy", "garden lm train"); }, "did not write");
+}
+
 TEST(WriteFileAtomic, ReplacesTheFileAndLeavesNoStaging) {
   testing::TempDir tmp;
   write_file_atomic(tmp.path() / "a.json", "old");
