@@ -8,7 +8,8 @@ of --reps repetitions, raw results in bench/results/).
 Both sides start from garden's initial weights and train on the same token batches
 (`garden_bench_lm prepare`); before any timing their losses on batch 0 must agree (1e-4 in
 fp32, 2e-2 under bf16 autocast), else the benchmark stops. Model-FLOPs utilisation is given
-against the matmul rate measured at the model's own shapes (`garden_bench_lm gemm`) and
+against the matmul rate measured at the model's own shapes with the products garden's
+linear layers run (`garden_bench_lm gemm --products garden`: oneDNN, model/onednn_linear.h) and
 against the nominal peak: cores x FLOPs per cycle (protocol.nominal_flops_per_cycle) x the
 clock measured by a dependent-addition chain (`garden_bench_lm clock`, best of 5).
 """
@@ -79,7 +80,7 @@ def main():
                                   "do not compute the same model" % (d, dtype, gap, losses["garden"][0], losses["pytorch"][0]))
                 gemm = statistics.median(protocol.run_json([binary, "gemm", "--d", str(d), "--layers", str(layers), "--seq",
                                                             str(SEQ), "--batch", str(BATCH), "--threads", str(a.threads),
-                                                            *bf16])["gflops"] for _ in range(3)) * 1e9
+                                                            "--products", "garden", *bf16])["gflops"] for _ in range(3)) * 1e9
                 tps = {name: [r["tokens_per_second"] for r in rs] for name, rs in results.items()}
                 rss = {name: max(r["peak_rss_mb"] for r in rs) for name, rs in results.items()}
                 ours, theirs = protocol.summary(tps["garden"]), protocol.summary(tps["pytorch"])

@@ -8,11 +8,14 @@
 //       the loss of batch 0 before any update (the peer must agree), then W + S steps of
 //       garden's own Trainer (AdamW on matrices with decay, clipping, cosine schedule) cycling
 //       over the batches; tokens/s over the last S steps from the Trainer's per-step times
-//   gemm --d D --seq T --batch B [--bf16] [--training]
+//   gemm --d D --seq T --batch B [--bf16] [--training] [--products libtorch|garden]
 //       the matmul rate at the model's own shapes (Q/K/V/O, MLP in and out, the tied head),
 //       weighted by their FLOPs: the measured ceiling for model-FLOPs utilisation. With
 //       --training also the two backward products of each (X^T G and G W^T, the layouts a
 //       training step runs), and the largest relative error of the products against float64.
+//       libtorch (default): torch::mm on operands already in the dtype; garden: the model's
+//       linear layer (model/onednn_linear.h) on float32 operands, forward (and backward with
+//       --training) as a training step runs it, bf16 casts under autocast included.
 //   clock
 //       the core clock, from a chain of dependent additions (one per cycle)
 //   optimizer --d D --layers L --heads H [--threads N] [--rounds R]
@@ -56,6 +59,7 @@
 #include "garden/model/attention.h"
 #include "garden/model/autocast.h"
 #include "garden/model/blockwise_attention.h"
+#include "garden/model/onednn_linear.h"
 #include "garden/model/transformer.h"
 #include "garden/train/batches.h"
 #include "garden/train/fused_adamw.h"
@@ -251,10 +255,34 @@ int gemm(const Args& a) {
     const auto exact = torch::mm(a.to(torch::kFloat64), b.to(torch::kFloat64));
     return ((got.to(torch::kFloat64) - exact).abs().max() / exact.abs().max()).item<double>();
   };
+  const auto products_of = a.values.count("products") ? a.get("products") : std::string("libtorch");
+  if (products_of != "libtorch" && products_of != "garden") throw garden::Error("--products must be libtorch or garden");
   for (const auto& s : shapes) {
+    const double f = 2.0 * static_cast<double>(rows * s.inner * s.outer);
+    if (products_of == "garden") {
+      const auto x = torch::randn({rows, s.inner}).requires_grad_(a.flag("training"));
+      const auto weight = torch::randn({s.outer, s.inner}).requires_grad_(a.flag("training"));
+      const auto g = torch::randn({rows, s.outer}).to(dtype);
+      const garden::model::AutocastScope autocast(a.flag("bf16"), torch::kCPU);
+      const auto run_once = [&] {
+        if (!a.flag("training")) {
+          torch::NoGradGuard no_grad;
+          return garden::model::apply_linear(x, weight);
+        }
+        auto out = garden::model::apply_linear(x, weight);
+        out.backward(g);
+        return out;
+      };
+      const int64_t count = a.flag("training") ? 3 : 1;
+      flops += f * static_cast<double>(count * s.count);
+      seconds += timed(run_once) * static_cast<double>(s.count);
+      // Against the exact products of the operands the products ran on (bf16-rounded under autocast).
+      torch::Tensor x_used = x.detach().to(dtype), w_used = weight.detach().to(dtype);
+      worst_error = std::max(worst_error, relative_error(garden::model::apply_linear(x.detach(), weight.detach()), x_used, w_used.t()));
+      continue;
+    }
     auto x = torch::randn({rows, s.inner}).to(dtype), w = torch::randn({s.inner, s.outer}).to(dtype);
     auto g = torch::randn({rows, s.outer}).to(dtype);
-    const double f = 2.0 * static_cast<double>(rows * s.inner * s.outer);
     std::vector<std::function<torch::Tensor()>> products = {[&] { return torch::mm(x, w); }};
     if (a.flag("training")) {
       products.push_back([&] { return torch::mm(x.t(), g); });  // the weight's gradient

@@ -5,6 +5,7 @@
 
 #include "garden/model/blockwise_attention.h"
 #include "garden/model/layers.h"
+#include "garden/model/onednn_linear.h"
 
 namespace garden::model {
 
@@ -44,7 +45,7 @@ AttentionImpl::AttentionImpl(const TransformerConfig& config) : config_(config) 
 
 torch::Tensor AttentionImpl::gate_scores(const torch::Tensor& x, int64_t heads) {
   const int64_t b = x.size(0), t = x.size(1);
-  auto logits = gate->forward(x);  // [B,T,H*D] or [B,T,H]
+  auto logits = apply_linear(x, gate->weight);  // [B,T,H*D] or [B,T,H]
   auto scores = config_.gate_activation == GateActivation::sigmoid ? torch::sigmoid(logits)
                                                                     : 0.5 + 0.5 * torch::sigmoid(logits);
   const int64_t per_head = config_.attention_gate == AttentionGate::elementwise ? config_.head_dim() : 1;
@@ -58,9 +59,9 @@ AttentionOutput AttentionImpl::forward(const torch::Tensor& x, const torch::Tens
   const int64_t h = config_.n_heads, hkv = config_.kv_heads();
   AttentionOutput out;
 
-  auto queries = q(x).view({b, t, h, d}).transpose(1, 2);    // [B,H,T,D]
-  auto keys = k(x).view({b, t, hkv, d}).transpose(1, 2);     // [B,Hkv,T,D]
-  auto values = v(x).view({b, t, hkv, d});                   // [B,T,Hkv,D]
+  auto queries = apply_linear(x, q->weight).view({b, t, h, d}).transpose(1, 2);    // [B,H,T,D]
+  auto keys = apply_linear(x, k->weight).view({b, t, hkv, d}).transpose(1, 2);     // [B,Hkv,T,D]
+  auto values = apply_linear(x, v->weight).view({b, t, hkv, d});                   // [B,T,Hkv,D]
   torch::Tensor scores;
   if (gate) {
     scores = gate_scores(x, config_.gate_position == GatePosition::sdpa ? h : hkv);
@@ -96,7 +97,7 @@ AttentionOutput AttentionImpl::forward(const torch::Tensor& x, const torch::Tens
   }
   heads = heads.transpose(1, 2);                               // [B,T,H,D]
   if (gate && config_.gate_position == GatePosition::sdpa) heads = heads * scores;  // G1: per head, before W_O
-  out.output = dropout(o(heads.reshape({b, t, h * d})));  // [B,T,C]
+  out.output = dropout(apply_linear(heads.reshape({b, t, h * d}), o->weight));  // [B,T,C]
   return out;
 }
 

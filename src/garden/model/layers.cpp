@@ -3,6 +3,8 @@
 #include <cmath>
 #include <vector>
 
+#include "garden/model/onednn_linear.h"
+
 namespace garden::model {
 
 RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : eps_(eps) {
@@ -33,8 +35,8 @@ FeedForwardImpl::FeedForwardImpl(const TransformerConfig& config) : kind_(config
 }
 
 torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
-  if (kind_ == model::Mlp::swiglu) return down(torch::silu(in_(x)) * up_(x));  // [B,T,F] -> [B,T,C]
-  return down(torch::gelu(in_(x)));
+  if (kind_ == model::Mlp::swiglu) return apply_linear(torch::silu(apply_linear(x, in_->weight)) * apply_linear(x, up_->weight), down->weight);  // [B,T,F] -> [B,T,C]
+  return apply_linear(torch::gelu(apply_linear(x, in_->weight)), down->weight);
 }
 
 RopeAngles::RopeAngles(const torch::Tensor& positions, double base, int64_t dim) {

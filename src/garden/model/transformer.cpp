@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "garden/core/error.h"
+#include "garden/model/onednn_linear.h"
 
 namespace garden::model {
 
@@ -168,7 +169,7 @@ TransformerOutput TransformerImpl::forward(const torch::Tensor& tokens, const Fo
 }
 
 torch::Tensor TransformerImpl::logits(const torch::Tensor& hidden) {
-  return lm_head ? lm_head(hidden) : torch::nn::functional::linear(hidden, token_embedding->weight);
+  return apply_linear(hidden, lm_head ? lm_head->weight : token_embedding->weight);
 }
 
 }  // namespace garden::model

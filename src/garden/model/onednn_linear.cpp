@@ -1,0 +1,189 @@
+#include "garden/model/onednn_linear.h"
+
+#include <ATen/autocast_mode.h>
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+
+#include "garden/model/autocast.h"
+
+namespace garden::model {
+namespace {
+
+using dnnl::memory;
+
+constexpr int64_t kMinimumRows = 16;
+
+memory::data_type onednn_type(torch::ScalarType type) {
+  return type == torch::kBFloat16 ? memory::data_type::bf16 : memory::data_type::f32;
+}
+
+// One product out[M,N] = op(a) op(b), op a transpose or not; a and b are row-major in memory,
+// so a transposed operand is the same buffer described column-major.
+struct ProductShape {
+  int64_t m, k, n;
+  bool a_transposed, b_transposed;
+  memory::data_type operands, out;
+  auto key() const { return std::tuple(m, k, n, a_transposed, b_transposed, operands, out); }
+  memory::desc a() const { return {{m, k}, operands, a_transposed ? memory::format_tag::ba : memory::format_tag::ab}; }
+  memory::desc b() const { return {{k, n}, operands, b_transposed ? memory::format_tag::ba : memory::format_tag::ab}; }
+  memory::desc result() const { return {{m, n}, out, memory::format_tag::ab}; }
+};
+
+struct Primitive {
+  dnnl::matmul matmul;
+  int64_t scratchpad_bytes = 0;
+};
+
+// oneDNN primitives by shape, built on first use: building one costs far more than running
+// it at these sizes. The scratchpad is the caller's (user mode), so one primitive may run on
+// several threads at once (an encoding server's workers).
+class Products {
+ public:
+  static Products& instance() {
+    static Products products;
+    return products;
+  }
+
+  // Empty when oneDNN has no optimised kernel for the shape (only its slow reference one):
+  // the caller then multiplies with libtorch. Shared, because the cache may be cleared while
+  // another thread still runs a primitive it found.
+  std::shared_ptr<const Primitive> find(const ProductShape& shape) {
+    std::lock_guard lock(mutex_);
+    const auto found = primitives_.find(shape.key());
+    if (found != primitives_.end()) return found->second;
+    // Inference sees a new row count with every batch shape; a bound keeps that finite.
+    if (primitives_.size() >= 512) primitives_.clear();
+    return primitives_.emplace(shape.key(), build(shape)).first->second;
+  }
+
+  const dnnl::engine& engine() const { return engine_; }
+
+ private:
+  Products() : engine_(dnnl::engine::kind::cpu, 0) {}
+
+  std::shared_ptr<const Primitive> build(const ProductShape& s) const {
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    try {
+#if DNNL_VERSION_MAJOR >= 3
+      const dnnl::matmul::primitive_desc pd(engine_, s.a(), s.b(), s.result(), attr);
+#else
+      const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(s.a(), s.b(), s.result()), attr, engine_);
+#endif
+      if (std::string(pd.impl_info_str()).find("ref") != std::string::npos) return nullptr;
+      return std::make_shared<const Primitive>(Primitive{dnnl::matmul(pd), static_cast<int64_t>(pd.scratchpad_desc().get_size())});
+    } catch (const dnnl::error&) {
+      return nullptr;
+    }
+  }
+
+  dnnl::engine engine_;
+  std::mutex mutex_;
+  std::map<decltype(ProductShape{}.key()), std::shared_ptr<const Primitive>> primitives_;
+};
+
+// op(a) op(b) in `out_type`; a and b contiguous matrices of one dtype (float32 or bf16).
+torch::Tensor product(const torch::Tensor& a, bool a_transposed, const torch::Tensor& b, bool b_transposed,
+                      torch::ScalarType out_type) {
+  const ProductShape shape{a_transposed ? a.size(1) : a.size(0),     a_transposed ? a.size(0) : a.size(1),
+                           b_transposed ? b.size(0) : b.size(1),     a_transposed,
+                           b_transposed,                             onednn_type(a.scalar_type()),
+                           onednn_type(out_type)};
+  const auto primitive = Products::instance().find(shape);
+  if (primitive == nullptr) return torch::mm(a_transposed ? a.t() : a, b_transposed ? b.t() : b).to(out_type);
+  auto out = torch::empty({shape.m, shape.n}, torch::TensorOptions().dtype(out_type));
+  const auto& engine = Products::instance().engine();
+  std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, memory(shape.a(), engine, a.data_ptr())},
+                                          {DNNL_ARG_WEIGHTS, memory(shape.b(), engine, b.data_ptr())},
+                                          {DNNL_ARG_DST, memory(shape.result(), engine, out.data_ptr())}};
+  torch::Tensor scratchpad;
+  if (primitive->scratchpad_bytes > 0) {
+    scratchpad = torch::empty({primitive->scratchpad_bytes}, torch::kUInt8);
+    args.emplace(DNNL_ARG_SCRATCHPAD,
+                 memory({{primitive->scratchpad_bytes}, memory::data_type::u8, memory::format_tag::a}, engine, scratchpad.data_ptr()));
+  }
+  dnnl::stream stream(engine);
+  primitive->matmul.execute(stream, args);
+  stream.wait();
+  return out;
+}
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// The products run in the dtype of `operands` (float32, or bf16 under autocast); the output
+// in that dtype too, the gradients in their tensors' own.
+class OnednnLinear : public torch::autograd::Function<OnednnLinear> {
+ public:
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& weight, int64_t operands) {
+    const auto type = static_cast<torch::ScalarType>(operands);
+    const auto rows = x.reshape({-1, x.size(-1)}).to(type).contiguous();  // [M,K]
+    const auto w = weight.to(type).contiguous();                           // [N,K]
+    ctx->save_for_backward({rows, w});
+    ctx->saved_data["x_sizes"] = x.sizes().vec();
+    ctx->saved_data["x_type"] = static_cast<int64_t>(x.scalar_type());
+    ctx->saved_data["weight_type"] = static_cast<int64_t>(weight.scalar_type());
+    auto sizes = x.sizes().vec();
+    sizes.back() = w.size(0);
+    return product(rows, false, w, true, type).view(sizes);
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& rows = saved[0];
+    const auto& w = saved[1];
+    const auto g = grads[0].reshape({-1, w.size(0)}).to(w.scalar_type()).contiguous();  // [M,N]
+    torch::Tensor dx, dw;
+    if (ctx->needs_input_grad(0)) {
+      const auto type = static_cast<torch::ScalarType>(ctx->saved_data["x_type"].toInt());
+      dx = product(g, false, w, false, type).view(ctx->saved_data["x_sizes"].toIntVector());
+    }
+    if (ctx->needs_input_grad(1)) {
+      const auto type = static_cast<torch::ScalarType>(ctx->saved_data["weight_type"].toInt());
+      dw = product(g, true, rows, false, type);
+    }
+    return {dx, dw, torch::Tensor()};
+  }
+};
+
+bool cpu_has_bf16_instructions() {
+  static const bool has = __builtin_cpu_supports("avx512bf16");
+  return has;
+}
+
+bool float_or_bf16(const torch::Tensor& t) { return t.scalar_type() == torch::kFloat || t.scalar_type() == torch::kBFloat16; }
+
+// The dtype the products run in, or nothing where oneDNN is not used.
+std::optional<torch::ScalarType> onednn_operands(const torch::Tensor& x, const torch::Tensor& weight) {
+  if (!x.device().is_cpu() || !weight.device().is_cpu() || weight.dim() != 2 || x.dim() < 1 || x.numel() == 0) return std::nullopt;
+  if (at::autocast::is_cpu_enabled()) {
+    if (at::autocast::get_autocast_cpu_dtype() != at::kBFloat16 || !float_or_bf16(x) || !float_or_bf16(weight) ||
+        !cpu_has_bf16_instructions())
+      return std::nullopt;
+    return torch::kBFloat16;
+  }
+  if (x.scalar_type() != torch::kFloat || weight.scalar_type() != torch::kFloat) return std::nullopt;
+  // Below a few rows (one decoding step) the call's own cost outweighs the kernel.
+  if (x.numel() / x.size(-1) < kMinimumRows) return std::nullopt;
+  return torch::kFloat;
+}
+
+}  // namespace
+
+bool onednn_linear_applies(const torch::Tensor& x, const torch::Tensor& weight) { return onednn_operands(x, weight).has_value(); }
+
+torch::Tensor apply_linear(const torch::Tensor& x, const torch::Tensor& weight) {
+  const auto operands = onednn_operands(x, weight);
+  if (!operands) return torch::nn::functional::linear(x, weight);
+  const AutocastOff plain;  // the function's own casts and fallback products are explicit
+  return OnednnLinear::apply(x, weight, static_cast<int64_t>(*operands));
+}
+
+}  // namespace garden::model

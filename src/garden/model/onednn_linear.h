@@ -1,0 +1,30 @@
+// x W^T (a bias-free linear layer) with its products run by oneDNN's matmul, called
+// directly, on the CPU.
+//
+// Why not libtorch's: libtorch 1.13 sends float32 products to the BLAS (OpenBLAS, whose
+// kernels this environment pins to Haswell's AVX2 ones on processors it does not know) and
+// reaches oneDNN only for bf16 ones. oneDNN picks its kernels from the instructions the
+// processor has (AVX-512, AMX) and is the library libtorch's bf16 products already run on;
+// docs/performance.md ("Products through oneDNN") has the measurements.
+//
+// Same math as torch::nn::functional::linear: float32 products accumulate in float32; under
+// CPU bf16 autocast the inputs and the weight are rounded to bf16 and the output is bf16, as
+// autocast's linear does, while the backward writes the gradients in their tensors' own dtype
+// (float32) from the products' float32 accumulators instead of rounding them to bf16 first.
+// Each shape's primitive is built once and kept.
+//
+// Everything else (CUDA tensors, float64, too few rows for it to pay, a shape oneDNN has
+// only its reference kernel for) goes to torch::nn::functional::linear.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace garden::model {
+
+// x [..., K], weight [N, K] -> [..., N]; differentiable in both.
+torch::Tensor apply_linear(const torch::Tensor& x, const torch::Tensor& weight);
+
+// Whether apply_linear() runs this call's products through oneDNN (tensors, autocast state).
+bool onednn_linear_applies(const torch::Tensor& x, const torch::Tensor& weight);
+
+}  // namespace garden::model

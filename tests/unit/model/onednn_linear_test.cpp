@@ -1,0 +1,99 @@
+// apply_linear (oneDNN's products) against float64 products of the same operands: outputs
+// and both gradients in float32, and under bf16 autocast, where the operands are rounded to
+// bf16 but the gradients must keep their float32 accumulation; where it hands over to
+// libtorch; odd sizes, batched and strided inputs, one input without gradient.
+#include "garden/model/onednn_linear.h"
+
+#include <gtest/gtest.h>
+
+#include "garden/model/autocast.h"
+
+namespace garden::model::onednn_linear_tests {
+
+double relative_gap(const torch::Tensor& expected, const torch::Tensor& got) {
+  const auto e = expected.to(torch::kFloat64), g = got.to(torch::kFloat64);
+  return ((e - g).abs().max() / e.abs().max()).item<double>();
+}
+
+struct Case {
+  torch::Tensor x, weight, grad_out;
+};
+
+// Sizes that no vector width divides; x [B,T,K], weight [N,K].
+Case make_case(int64_t b = 3, int64_t t = 7, int64_t k = 33, int64_t n = 20) {
+  torch::manual_seed(11);
+  return {torch::randn({b, t, k}).requires_grad_(true), torch::randn({n, k}).requires_grad_(true), torch::randn({b, t, n})};
+}
+
+// The float64 products of the operands as given (already rounded where the caller rounded them).
+struct Exact {
+  torch::Tensor out, dx, dw;
+};
+Exact exact(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& grad_out) {
+  const auto x64 = x.detach().to(torch::kFloat64), w64 = weight.detach().to(torch::kFloat64);
+  const auto g64 = grad_out.to(torch::kFloat64);
+  const auto rows = x64.reshape({-1, x64.size(-1)}), g = g64.reshape({-1, g64.size(-1)});
+  return {torch::matmul(x64, w64.t()), torch::matmul(g64, w64), g.t().mm(rows)};
+}
+
+TEST(OnednnLinear, Float32OutputAndGradientsEqualFloat64Products) {
+  auto c = make_case();
+  ASSERT_TRUE(onednn_linear_applies(c.x, c.weight));
+  const auto out = apply_linear(c.x, c.weight);
+  out.backward(c.grad_out);
+  const auto want = exact(c.x, c.weight, c.grad_out);
+  EXPECT_EQ(out.scalar_type(), torch::kFloat);
+  EXPECT_EQ(out.sizes(), torch::IntArrayRef({3, 7, 20}));
+  EXPECT_LT(relative_gap(want.out, out), 2e-6);
+  EXPECT_LT(relative_gap(want.dx, c.x.grad()), 2e-6);
+  EXPECT_LT(relative_gap(want.dw, c.weight.grad()), 2e-6);
+}
+
+TEST(OnednnLinear, StridedInputAndAnInputWithoutGradient) {
+  auto c = make_case(4, 5, 16, 9);
+  const auto strided = c.x.detach().transpose(0, 1);  // [5,4,16], not contiguous
+  ASSERT_FALSE(strided.is_contiguous());
+  const auto out = apply_linear(strided, c.weight);
+  const auto grad_out = torch::randn({5, 4, 9});
+  out.backward(grad_out);
+  const auto want = exact(strided, c.weight, grad_out);
+  EXPECT_LT(relative_gap(want.out, out), 2e-6);
+  EXPECT_LT(relative_gap(want.dw, c.weight.grad()), 2e-6);
+  EXPECT_FALSE(strided.grad().defined());
+}
+
+TEST(OnednnLinear, FewRowsAndOtherDtypesGoToLibtorch) {
+  torch::manual_seed(2);
+  const auto weight = torch::randn({6, 8});
+  const auto one_row = torch::randn({1, 8});
+  EXPECT_FALSE(onednn_linear_applies(one_row, weight));
+  EXPECT_TRUE(torch::equal(apply_linear(one_row, weight), torch::nn::functional::linear(one_row, weight)));
+  const auto doubles = torch::randn({64, 8}, torch::kFloat64);
+  EXPECT_FALSE(onednn_linear_applies(doubles, weight.to(torch::kFloat64)));
+  EXPECT_TRUE(torch::equal(apply_linear(doubles, weight.to(torch::kFloat64)),
+                           torch::nn::functional::linear(doubles, weight.to(torch::kFloat64))));
+  EXPECT_TRUE(onednn_linear_applies(torch::randn({64, 8}), weight));
+}
+
+TEST(OnednnLinear, Bf16AutocastRoundsOperandsButKeepsFloat32Gradients) {
+  auto c = make_case(2, 40, 72, 48);
+  const AutocastScope autocast(true, torch::kCPU);
+  if (!onednn_linear_applies(c.x, c.weight)) GTEST_SKIP() << "this processor has no bf16 instructions";
+  const auto out = apply_linear(c.x, c.weight);
+  EXPECT_EQ(out.scalar_type(), torch::kBFloat16);  // as autocast's linear
+  const auto g = torch::randn({2, 40, 48}).to(torch::kBFloat16);
+  out.backward(g);
+  EXPECT_EQ(c.x.grad().scalar_type(), torch::kFloat);
+  EXPECT_EQ(c.weight.grad().scalar_type(), torch::kFloat);
+  // The exact products of the bf16-rounded operands: the output differs from them by its own
+  // bf16 rounding; the gradients only by float32 accumulation, far below bf16's 2^-8 (which
+  // a gradient rounded to bf16 and cast back, as autocast's, would show).
+  const auto want = exact(c.x.to(torch::kBFloat16), c.weight.to(torch::kBFloat16), g);
+  EXPECT_LT(relative_gap(want.out, out), 8e-3);
+  EXPECT_LT(relative_gap(want.dx, c.x.grad()), 1e-5);
+  EXPECT_LT(relative_gap(want.dw, c.weight.grad()), 1e-5);
+  // And the output is autocast's linear's, up to that rounding.
+  EXPECT_LT(relative_gap(torch::nn::functional::linear(c.x, c.weight), out), 8e-3);
+}
+
+}  // namespace garden::model::onednn_linear_tests
