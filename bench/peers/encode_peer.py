@@ -24,7 +24,7 @@ SAMPLE = 16
 
 
 class Encoder(Model):
-    head = None  # ANCE's head: {"projection.weight", "projection.bias", "projection_norm.weight", "projection_norm.bias"}
+    ance_head = None  # ANCE's head (not the LM head the base class keeps as self.head): {"projection.weight", "projection.bias", "projection_norm.weight", "projection_norm.bias"}
 
     def encode(self, tokens, real):  # tokens, real: [B, T]; real = 1 for a token, 0 for padding
         b, t = tokens.shape
@@ -43,15 +43,15 @@ class Encoder(Model):
         x = self.rms(x, "final_norm.rms.weight")
         weights = real.float()[:, :, None]
         pooled = torch.nn.functional.normalize((x * weights).sum(1) / weights.sum(1), dim=-1)
-        if self.head is None:
+        if self.ance_head is None:
             return pooled
-        z = pooled @ self.head["projection.weight"].T + self.head["projection.bias"]
-        return torch.nn.functional.layer_norm(z, (z.shape[-1],), self.head["projection_norm.weight"], self.head["projection_norm.bias"], 1e-5)
+        z = pooled @ self.ance_head["projection.weight"].T + self.ance_head["projection.bias"]
+        return torch.nn.functional.layer_norm(z, (z.shape[-1],), self.ance_head["projection_norm.weight"], self.ance_head["projection_norm.bias"], 1e-5)
 
 
 def encode_all(model, rows, pad, batch):
     order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
-    dims = model.head["projection.weight"].shape[0] if model.head is not None else model.c["d_model"]
+    dims = model.ance_head["projection.weight"].shape[0] if model.ance_head is not None else model.c["d_model"]
     out = torch.empty(len(rows), dims)
     for start in range(0, len(order), batch):
         chunk = order[start : start + batch]
@@ -74,7 +74,7 @@ def main():
     model = Encoder(config, weights)
     if len(sys.argv) > 6:
         _, embedder_weights = load(sys.argv[6])
-        model.head = {k: v for k, v in embedder_weights.items() if k.startswith("projection")}
+        model.ance_head = {k: v for k, v in embedder_weights.items() if k.startswith("projection")}
     with torch.inference_mode():
         encode_all(model, data["rows"], data["pad_id"], batch)  # warm-up
         seconds = []

@@ -30,20 +30,29 @@ struct ProductShape {
   int64_t m, k, n;
   bool a_transposed, b_transposed;
   memory::data_type operands, out;
-  auto key() const { return std::tuple(m, k, n, a_transposed, b_transposed, operands, out); }
   memory::desc a() const { return {{m, k}, operands, a_transposed ? memory::format_tag::ba : memory::format_tag::ab}; }
   memory::desc b() const { return {{k, n}, operands, b_transposed ? memory::format_tag::ba : memory::format_tag::ab}; }
   memory::desc result() const { return {{m, n}, out, memory::format_tag::ab}; }
+  // bf16 products are built for their sizes (AMX's kernels are generated per shape, and
+  // only those beat libtorch's); float32 ones for any size.
+  bool sized() const { return operands == memory::data_type::bf16; }
+  // The product as its primitive is built: float32 sizes left to run time.
+  ProductShape built() const {
+    if (sized()) return *this;
+    return {DNNL_RUNTIME_DIM_VAL, DNNL_RUNTIME_DIM_VAL, DNNL_RUNTIME_DIM_VAL, a_transposed, b_transposed, operands, out};
+  }
+  auto kind() const {
+    const auto b = built();
+    return std::tuple(b.m, b.k, b.n, a_transposed, b_transposed, operands, out);
+  }
 };
 
-struct Primitive {
-  dnnl::matmul matmul;
-  int64_t scratchpad_bytes = 0;
-};
-
-// oneDNN primitives by shape, built on first use: building one costs far more than running
-// it at these sizes. The scratchpad is the caller's (user mode), so one primitive may run on
-// several threads at once (an encoding server's workers).
+// oneDNN primitives, built on first use: float32 ones with their sizes left to run time, one
+// per layout and dtype (primitives built for fixed sizes were no faster, but each holds
+// kernels generated for its shape: encoding, where every batch has its own row count, kept
+// hundreds of them and its peak memory went from 259 to 470-500 MB); bf16 ones per shape,
+// which only training asks for (onednn_operands), whose shapes repeat every step.
+// Executing a primitive is thread-safe: an encoding server's workers may share one.
 class Products {
  public:
   static Products& instance() {
@@ -51,16 +60,15 @@ class Products {
     return products;
   }
 
-  // Empty when oneDNN has no optimised kernel for the shape (only its slow reference one):
-  // the caller then multiplies with libtorch. Shared, because the cache may be cleared while
-  // another thread still runs a primitive it found.
-  std::shared_ptr<const Primitive> find(const ProductShape& shape) {
+  // Empty when oneDNN has no optimised kernel for the kind (only its slow reference one):
+  // the caller then multiplies with libtorch.
+  std::shared_ptr<const dnnl::matmul> find(const ProductShape& shape) {
     std::lock_guard lock(mutex_);
-    const auto found = primitives_.find(shape.key());
+    const auto found = primitives_.find(shape.kind());
     if (found != primitives_.end()) return found->second;
-    // Inference sees a new row count with every batch shape; a bound keeps that finite.
-    if (primitives_.size() >= 512) primitives_.clear();
-    return primitives_.emplace(shape.key(), build(shape)).first->second;
+    // A bound for a run whose batch shapes vary (variable-length training rows).
+    if (primitives_.size() >= 64) primitives_.clear();
+    return primitives_.emplace(shape.kind(), build(shape.built())).first->second;
   }
 
   const dnnl::engine& engine() const { return engine_; }
@@ -68,17 +76,15 @@ class Products {
  private:
   Products() : engine_(dnnl::engine::kind::cpu, 0) {}
 
-  std::shared_ptr<const Primitive> build(const ProductShape& s) const {
-    dnnl::primitive_attr attr;
-    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  std::shared_ptr<const dnnl::matmul> build(const ProductShape& s) const {
     try {
 #if DNNL_VERSION_MAJOR >= 3
-      const dnnl::matmul::primitive_desc pd(engine_, s.a(), s.b(), s.result(), attr);
+      const dnnl::matmul::primitive_desc pd(engine_, s.a(), s.b(), s.result());
 #else
-      const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(s.a(), s.b(), s.result()), attr, engine_);
+      const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(s.a(), s.b(), s.result()), engine_);
 #endif
       if (std::string(pd.impl_info_str()).find("ref") != std::string::npos) return nullptr;
-      return std::make_shared<const Primitive>(Primitive{dnnl::matmul(pd), static_cast<int64_t>(pd.scratchpad_desc().get_size())});
+      return std::make_shared<const dnnl::matmul>(pd);
     } catch (const dnnl::error&) {
       return nullptr;
     }
@@ -86,7 +92,7 @@ class Products {
 
   dnnl::engine engine_;
   std::mutex mutex_;
-  std::map<decltype(ProductShape{}.key()), std::shared_ptr<const Primitive>> primitives_;
+  std::map<decltype(ProductShape{}.kind()), std::shared_ptr<const dnnl::matmul>> primitives_;
 };
 
 // op(a) op(b) in `out_type`; a and b contiguous matrices of one dtype (float32 or bf16).
@@ -100,17 +106,10 @@ torch::Tensor product(const torch::Tensor& a, bool a_transposed, const torch::Te
   if (primitive == nullptr) return torch::mm(a_transposed ? a.t() : a, b_transposed ? b.t() : b).to(out_type);
   auto out = torch::empty({shape.m, shape.n}, torch::TensorOptions().dtype(out_type));
   const auto& engine = Products::instance().engine();
-  std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, memory(shape.a(), engine, a.data_ptr())},
-                                          {DNNL_ARG_WEIGHTS, memory(shape.b(), engine, b.data_ptr())},
-                                          {DNNL_ARG_DST, memory(shape.result(), engine, out.data_ptr())}};
-  torch::Tensor scratchpad;
-  if (primitive->scratchpad_bytes > 0) {
-    scratchpad = torch::empty({primitive->scratchpad_bytes}, torch::kUInt8);
-    args.emplace(DNNL_ARG_SCRATCHPAD,
-                 memory({{primitive->scratchpad_bytes}, memory::data_type::u8, memory::format_tag::a}, engine, scratchpad.data_ptr()));
-  }
   dnnl::stream stream(engine);
-  primitive->matmul.execute(stream, args);
+  primitive->execute(stream, {{DNNL_ARG_SRC, memory(shape.a(), engine, a.data_ptr())},
+                              {DNNL_ARG_WEIGHTS, memory(shape.b(), engine, b.data_ptr())},
+                              {DNNL_ARG_DST, memory(shape.result(), engine, out.data_ptr())}});
   stream.wait();
   return out;
 }
@@ -164,8 +163,12 @@ bool float_or_bf16(const torch::Tensor& t) { return t.scalar_type() == torch::kF
 std::optional<torch::ScalarType> onednn_operands(const torch::Tensor& x, const torch::Tensor& weight) {
   if (!x.device().is_cpu() || !weight.device().is_cpu() || weight.dim() != 2 || x.dim() < 1 || x.numel() == 0) return std::nullopt;
   if (at::autocast::is_cpu_enabled()) {
-    if (at::autocast::get_autocast_cpu_dtype() != at::kBFloat16 || !float_or_bf16(x) || !float_or_bf16(weight) ||
-        !cpu_has_bf16_instructions())
+    // Under bf16 autocast only while training: inference, whose batch shapes vary, would build
+    // a primitive per shape, and without a backward there is little to gain (libtorch reaches
+    // the same oneDNN kernels).
+    const bool training = torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad());
+    if (!training || at::autocast::get_autocast_cpu_dtype() != at::kBFloat16 || !float_or_bf16(x) ||
+        !float_or_bf16(weight) || !cpu_has_bf16_instructions())
       return std::nullopt;
     return torch::kBFloat16;
   }

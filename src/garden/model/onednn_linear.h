@@ -7,14 +7,16 @@
 // processor has (AVX-512, AMX) and is the library libtorch's bf16 products already run on;
 // docs/performance.md ("Products through oneDNN") has the measurements.
 //
-// Same math as torch::nn::functional::linear: float32 products accumulate in float32; under
-// CPU bf16 autocast the inputs and the weight are rounded to bf16 and the output is bf16, as
-// autocast's linear does, while the backward writes the gradients in their tensors' own dtype
-// (float32) from the products' float32 accumulators instead of rounding them to bf16 first.
-// Each shape's primitive is built once and kept.
+// Same math as torch::nn::functional::linear: float32 products accumulate in float32. While
+// training under CPU bf16 autocast, the inputs and the weight are rounded to bf16 and the
+// output is bf16, as autocast's linear does, while the backward writes the gradients in their
+// tensors' own dtype (float32) from the products' float32 accumulators instead of rounding
+// them to bf16 first.
 //
-// Everything else (CUDA tensors, float64, too few rows for it to pay, a shape oneDNN has
-// only its reference kernel for) goes to torch::nn::functional::linear.
+// Everything else goes to torch::nn::functional::linear: CUDA tensors, float64, fewer than 16
+// rows (a decoding step, where a call's own cost outweighs the kernel), inference under bf16
+// autocast (libtorch reaches the same oneDNN kernels there), a processor without bf16
+// instructions under autocast, and any product oneDNN has only its reference kernel for.
 #pragma once
 
 #include <torch/torch.h>

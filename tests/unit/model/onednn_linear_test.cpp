@@ -1,7 +1,7 @@
 // apply_linear (oneDNN's products) against float64 products of the same operands: outputs
-// and both gradients in float32, and under bf16 autocast, where the operands are rounded to
-// bf16 but the gradients must keep their float32 accumulation; where it hands over to
-// libtorch; odd sizes, batched and strided inputs, one input without gradient.
+// and both gradients in float32, and while training under bf16 autocast, where the operands
+// are rounded to bf16 but the gradients must keep their float32 accumulation; where it hands
+// over to libtorch; odd sizes, batched and strided inputs, one input without gradient.
 #include "garden/model/onednn_linear.h"
 
 #include <gtest/gtest.h>
@@ -47,6 +47,9 @@ TEST(OnednnLinear, Float32OutputAndGradientsEqualFloat64Products) {
   EXPECT_LT(relative_gap(want.out, out), 2e-6);
   EXPECT_LT(relative_gap(want.dx, c.x.grad()), 2e-6);
   EXPECT_LT(relative_gap(want.dw, c.weight.grad()), 2e-6);
+  // Another row count through the same primitive (built for sizes given at run time).
+  const auto other_rows = torch::randn({2, 9, 33});
+  EXPECT_LT(relative_gap(exact(other_rows, c.weight, torch::zeros({2, 9, 20})).out, apply_linear(other_rows, c.weight)), 2e-6);
 }
 
 TEST(OnednnLinear, StridedInputAndAnInputWithoutGradient) {
@@ -94,6 +97,14 @@ TEST(OnednnLinear, Bf16AutocastRoundsOperandsButKeepsFloat32Gradients) {
   EXPECT_LT(relative_gap(want.dw, c.weight.grad()), 1e-5);
   // And the output is autocast's linear's, up to that rounding.
   EXPECT_LT(relative_gap(torch::nn::functional::linear(c.x, c.weight), out), 8e-3);
+}
+
+TEST(OnednnLinear, InferenceUnderBf16AutocastIsAutocastsLinear) {
+  auto c = make_case(2, 40, 72, 48);
+  const AutocastScope autocast(true, torch::kCPU);
+  torch::NoGradGuard no_grad;
+  EXPECT_FALSE(onednn_linear_applies(c.x, c.weight));
+  EXPECT_TRUE(torch::equal(apply_linear(c.x, c.weight), torch::nn::functional::linear(c.x, c.weight)));
 }
 
 }  // namespace garden::model::onednn_linear_tests
