@@ -10,6 +10,7 @@
 #include "garden/core/error.h"
 #include "garden/model/decode_kernels.h"
 #include "garden/model/layers.h"
+#include "garden/model/onednn_linear.h"
 
 namespace garden::model {
 
@@ -124,7 +125,7 @@ torch::Tensor lean_layers(Transformer& model, torch::Tensor x, KVCache& cache, s
   const bool one = x.dim() == 1;
   const int64_t n = one ? 1 : x.size(0), h = c.n_heads, hkv = c.kv_heads(), d = c.head_dim();
   const auto project = [one](const torch::Tensor& weight, const torch::Tensor& input) {
-    return one ? torch::mv(weight, input) : torch::nn::functional::linear(input, weight);
+    return one ? torch::mv(weight, input) : apply_linear(input, weight);
   };
   const double scale = std::sqrt(static_cast<double>(d));
   // Plain loops (decode_kernels.h) for RMSNorm, RoPE and a single sequence's attention where
