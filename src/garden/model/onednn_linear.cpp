@@ -10,6 +10,7 @@
 #include <string>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_map>
 
 #include "garden/model/autocast.h"
 
@@ -47,12 +48,18 @@ struct ProductShape {
   }
 };
 
+// The scratchpad is the caller's (user mode), so that one primitive may run on several
+// threads at once (an encoding server's workers).
+struct Primitive {
+  dnnl::matmul matmul;
+  int64_t scratchpad_bytes = 0;
+};
+
 // oneDNN primitives, built on first use: float32 ones with their sizes left to run time, one
 // per layout and dtype (primitives built for fixed sizes were no faster, but each holds
 // kernels generated for its shape: encoding, where every batch has its own row count, kept
 // hundreds of them and its peak memory went from 259 to 470-500 MB); bf16 ones per shape,
 // which only training asks for (onednn_operands), whose shapes repeat every step.
-// Executing a primitive is thread-safe: an encoding server's workers may share one.
 class Products {
  public:
   static Products& instance() {
@@ -62,7 +69,7 @@ class Products {
 
   // Empty when oneDNN has no optimised kernel for the kind (only its slow reference one):
   // the caller then multiplies with libtorch.
-  std::shared_ptr<const dnnl::matmul> find(const ProductShape& shape) {
+  std::shared_ptr<const Primitive> find(const ProductShape& shape) {
     std::lock_guard lock(mutex_);
     const auto found = primitives_.find(shape.kind());
     if (found != primitives_.end()) return found->second;
@@ -76,15 +83,17 @@ class Products {
  private:
   Products() : engine_(dnnl::engine::kind::cpu, 0) {}
 
-  std::shared_ptr<const dnnl::matmul> build(const ProductShape& s) const {
+  std::shared_ptr<const Primitive> build(const ProductShape& s) const {
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     try {
 #if DNNL_VERSION_MAJOR >= 3
-      const dnnl::matmul::primitive_desc pd(engine_, s.a(), s.b(), s.result());
+      const dnnl::matmul::primitive_desc pd(engine_, s.a(), s.b(), s.result(), attr);
 #else
-      const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(s.a(), s.b(), s.result()), engine_);
+      const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(s.a(), s.b(), s.result()), attr, engine_);
 #endif
       if (std::string(pd.impl_info_str()).find("ref") != std::string::npos) return nullptr;
-      return std::make_shared<const dnnl::matmul>(pd);
+      return std::make_shared<const Primitive>(Primitive{dnnl::matmul(pd), static_cast<int64_t>(pd.scratchpad_desc().get_size())});
     } catch (const dnnl::error&) {
       return nullptr;
     }
@@ -92,7 +101,7 @@ class Products {
 
   dnnl::engine engine_;
   std::mutex mutex_;
-  std::map<decltype(ProductShape{}.kind()), std::shared_ptr<const dnnl::matmul>> primitives_;
+  std::map<decltype(ProductShape{}.kind()), std::shared_ptr<const Primitive>> primitives_;
 };
 
 // op(a) op(b) in `out_type`; a and b contiguous matrices of one dtype (float32 or bf16).
@@ -106,10 +115,17 @@ torch::Tensor product(const torch::Tensor& a, bool a_transposed, const torch::Te
   if (primitive == nullptr) return torch::mm(a_transposed ? a.t() : a, b_transposed ? b.t() : b).to(out_type);
   auto out = torch::empty({shape.m, shape.n}, torch::TensorOptions().dtype(out_type));
   const auto& engine = Products::instance().engine();
+  std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, memory(shape.a(), engine, a.data_ptr())},
+                                          {DNNL_ARG_WEIGHTS, memory(shape.b(), engine, b.data_ptr())},
+                                          {DNNL_ARG_DST, memory(shape.result(), engine, out.data_ptr())}};
+  torch::Tensor scratchpad;
+  if (primitive->scratchpad_bytes > 0) {
+    scratchpad = torch::empty({primitive->scratchpad_bytes}, torch::kUInt8);
+    args.emplace(DNNL_ARG_SCRATCHPAD,
+                 memory({{primitive->scratchpad_bytes}, memory::data_type::u8, memory::format_tag::a}, engine, scratchpad.data_ptr()));
+  }
   dnnl::stream stream(engine);
-  primitive->execute(stream, {{DNNL_ARG_SRC, memory(shape.a(), engine, a.data_ptr())},
-                              {DNNL_ARG_WEIGHTS, memory(shape.b(), engine, b.data_ptr())},
-                              {DNNL_ARG_DST, memory(shape.result(), engine, out.data_ptr())}});
+  primitive->matmul.execute(stream, args);
   stream.wait();
   return out;
 }

@@ -6,6 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <thread>
+#include <vector>
+
 #include "garden/model/autocast.h"
 
 namespace garden::model::onednn_linear_tests {
@@ -50,6 +54,24 @@ TEST(OnednnLinear, Float32OutputAndGradientsEqualFloat64Products) {
   // Another row count through the same primitive (built for sizes given at run time).
   const auto other_rows = torch::randn({2, 9, 33});
   EXPECT_LT(relative_gap(exact(other_rows, c.weight, torch::zeros({2, 9, 20})).out, apply_linear(other_rows, c.weight)), 2e-6);
+}
+
+// An encoding server's workers: two threads running the same primitive at once.
+TEST(OnednnLinear, TwoThreadsShareAPrimitive) {
+  torch::manual_seed(5);
+  const auto weight = torch::randn({48, 40});
+  std::vector<torch::Tensor> inputs = {torch::randn({300, 40}), torch::randn({300, 40})};
+  std::vector<double> worst(2, 0.0);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < 2; ++i)
+    threads.emplace_back([&, i] {
+      torch::NoGradGuard no_grad;
+      for (int round = 0; round < 20; ++round)
+        worst[i] = std::max(worst[i], relative_gap(exact(inputs[i], weight, torch::zeros({300, 48})).out, apply_linear(inputs[i], weight)));
+    });
+  for (auto& thread : threads) thread.join();
+  EXPECT_LT(worst[0], 2e-6);
+  EXPECT_LT(worst[1], 2e-6);
 }
 
 TEST(OnednnLinear, StridedInputAndAnInputWithoutGradient) {
