@@ -231,6 +231,8 @@ std::vector<std::string> loaded_blas() {
 int gemm(const Args& a) {
   garden::configure_threads(a.values.count("threads") ? static_cast<int>(a.integer("threads")) : 0);
   const int64_t c = a.integer("d"), rows = a.integer("seq") * a.integer("batch");
+  if (c < 1 || a.integer("layers") < 1 || a.integer("seq") < 1 || a.integer("batch") < 1)
+    throw garden::Error("--d, --layers, --seq and --batch must be >= 1");
   const auto dtype = a.flag("bf16") ? torch::kBFloat16 : torch::kFloat32;
   // (inner, outer, times per layer or once): Q, K, V, O; MLP in; MLP out; the head.
   struct Shape {

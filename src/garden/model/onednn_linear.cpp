@@ -177,7 +177,10 @@ bool float_or_bf16(const torch::Tensor& t) { return t.scalar_type() == torch::kF
 
 // The dtype the products run in, or nothing where oneDNN is not used.
 std::optional<torch::ScalarType> onednn_operands(const torch::Tensor& x, const torch::Tensor& weight) {
-  if (!x.device().is_cpu() || !weight.device().is_cpu() || weight.dim() != 2 || x.dim() < 1 || x.numel() == 0) return std::nullopt;
+  // Mismatched sizes go to libtorch too, whose error names them.
+  if (!x.device().is_cpu() || !weight.device().is_cpu() || weight.dim() != 2 || x.dim() < 1 || x.numel() == 0 ||
+      x.size(-1) != weight.size(1))
+    return std::nullopt;
   if (at::autocast::is_cpu_enabled()) {
     // Under bf16 autocast only while training: inference, whose batch shapes vary, would build
     // a primitive per shape, and without a backward there is little to gain (libtorch reaches

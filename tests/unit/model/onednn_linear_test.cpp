@@ -98,6 +98,10 @@ TEST(OnednnLinear, FewRowsAndOtherDtypesGoToLibtorch) {
   EXPECT_TRUE(torch::equal(apply_linear(doubles, weight.to(torch::kFloat64)),
                            torch::nn::functional::linear(doubles, weight.to(torch::kFloat64))));
   EXPECT_TRUE(onednn_linear_applies(torch::randn({64, 8}), weight));
+  // An input whose width is not the weight's: libtorch's error, not a product read past the end.
+  const auto too_wide = torch::randn({64, 9});
+  EXPECT_FALSE(onednn_linear_applies(too_wide, weight));
+  EXPECT_THROW(apply_linear(too_wide, weight), c10::Error);
 }
 
 TEST(OnednnLinear, Bf16AutocastRoundsOperandsButKeepsFloat32Gradients) {
