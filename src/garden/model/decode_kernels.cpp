@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
 
 namespace garden::model {
 
@@ -19,6 +22,28 @@ float dot(const float* a, const float* b, int64_t n) {
   return sum;
 }
 
+// exp(x) by range reduction and a degree-6 polynomial (within 2 ulp of std::exp over float's
+// range), written so that the loops calling it vectorise: std::exp stays a scalar call
+// without -ffast-math, and at 64 rows x 8k tokens a step's softmax is half a million of them.
+// Below -87.3 (exp under float's smallest normal, and -inf) it is 0; above 88.3, exp(88.3).
+inline float vector_exp(float x) {
+  constexpr float kLog2e = 1.44269504088896341f, kLn2High = 0.693359375f, kLn2Low = -2.12194440e-4f;
+  const float clamped = std::min(std::max(x, -87.3f), 88.3f);
+  const float n = std::floor(clamped * kLog2e + 0.5f);
+  const float r = clamped - n * kLn2High - n * kLn2Low;  // |r| <= ln 2 / 2
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const auto bits = static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return x < -87.3f ? 0.0f : p * scale;
+}
+
 constexpr int64_t kSamplingBlock = 64;
 
 // The mass of n tokens in double, summed in four independent lanes so that the additions
@@ -34,26 +59,25 @@ double block_mass(const Scalar* x, int64_t n) {
   return mass;
 }
 
-// One row of inverse_cdf_rows. The mass is accumulated a block of 64 tokens at a time and
-// only the block holding the target is walked token by token: a sequential sum over the
-// whole row was a chain of 8k dependent additions per row and step.
+int64_t block_count(int64_t vocab) { return (vocab + kSamplingBlock - 1) / kSamplingBlock; }
+
+// One row of inverse_cdf_rows, given the mass of each block of 64 tokens (`blocks`): only the
+// block holding the target is walked token by token (a sequential sum over the whole row was
+// a chain of 8k dependent additions per row and step).
 template <typename Scalar>
-int64_t inverse_cdf(const Scalar* row, int64_t vocab, double u) {
+int64_t inverse_cdf(const Scalar* row, int64_t vocab, double u, const double* blocks) {
   double total = 0;
-  for (int64_t start = 0; start < vocab; start += kSamplingBlock)
-    total += block_mass(row + start, std::min(kSamplingBlock, vocab - start));
+  for (int64_t b = 0; b < block_count(vocab); ++b) total += blocks[b];
   if (!(total > 0) || !std::isfinite(total)) return -1;
   const double target = u * total;
   double mass = 0;
-  for (int64_t start = 0; start < vocab; start += kSamplingBlock) {
-    const int64_t end = std::min(start + kSamplingBlock, vocab);
-    const double block = block_mass(row + start, end - start);
-    if (!(mass + block > target)) {
-      mass += block;
+  for (int64_t b = 0; b < block_count(vocab); ++b) {
+    if (!(mass + blocks[b] > target)) {
+      mass += blocks[b];
       continue;
     }
     int64_t last_with_mass = -1;
-    for (int64_t j = start; j < end; ++j) {
+    for (int64_t j = b * kSamplingBlock; j < std::min((b + 1) * kSamplingBlock, vocab); ++j) {
       mass += static_cast<double>(row[j]);
       if (mass > target) return j;
       if (row[j] > 0) last_with_mass = j;
@@ -63,6 +87,14 @@ int64_t inverse_cdf(const Scalar* row, int64_t vocab, double u) {
   for (int64_t j = vocab - 1; j >= 0; --j)
     if (row[j] > 0) return j;
   return -1;
+}
+
+template <typename Scalar>
+int64_t inverse_cdf(const Scalar* row, int64_t vocab, double u) {
+  std::vector<double> blocks(static_cast<size_t>(block_count(vocab)));
+  for (int64_t b = 0; b < block_count(vocab); ++b)
+    blocks[static_cast<size_t>(b)] = block_mass(row + b * kSamplingBlock, std::min(kSamplingBlock, vocab - b * kSamplingBlock));
+  return inverse_cdf(row, vocab, u, blocks.data());
 }
 
 template <typename Scalar>
@@ -112,37 +144,62 @@ void weighted_values(const float* weights, const float* values, int64_t value_st
   }
 }
 
-void rows_attention_scores(const float* queries, const CachedRows& keys, int64_t rows, int64_t heads, int64_t group,
-                           int64_t positions, int64_t dim, float* scores) {
-#pragma omp parallel for schedule(static)
-  for (int64_t pair = 0; pair < rows * heads; ++pair) {
-    const int64_t row = pair / heads, kv_head = pair % heads / group;
-    attention_scores(queries + pair * dim, keys.data + row * keys.row_stride + kv_head * keys.head_stride, keys.position_stride,
-                     positions, dim, scores + pair * positions);
-  }
-}
-
-void rows_weighted_values(const float* weights, const CachedRows& values, int64_t rows, int64_t heads, int64_t group,
-                          int64_t positions, int64_t dim, float* out) {
-#pragma omp parallel for schedule(static)
-  for (int64_t pair = 0; pair < rows * heads; ++pair) {
-    const int64_t row = pair / heads, kv_head = pair % heads / group;
-    weighted_values(weights + pair * positions, values.data + row * values.row_stride + kv_head * values.head_stride,
-                    values.position_stride, positions, dim, out + pair * dim);
-  }
-}
-
 void one_query_attention(const float* query, const float* keys, int64_t key_stride, const float* values, int64_t value_stride,
                          int64_t positions, int64_t dim, float* scratch, float* out) {
   attention_scores(query, keys, key_stride, positions, dim, scratch);
   const float highest = *std::max_element(scratch, scratch + positions);
-  float total = 0;
-  for (int64_t s = 0; s < positions; ++s) {
-    scratch[s] = std::exp(scratch[s] - highest);
-    total += scratch[s];
-  }
-  for (int64_t s = 0; s < positions; ++s) scratch[s] /= total;
+  const auto inverse_total = static_cast<float>(1.0 / shifted_exp(scratch, positions, highest, scratch));
   weighted_values(scratch, values, value_stride, positions, dim, out);
+  for (int64_t i = 0; i < dim; ++i) out[i] *= inverse_total;
+}
+
+double shifted_exp(const float* x, int64_t n, float shift, float* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = vector_exp(x[i] - shift);
+  return block_mass(out, n);
+}
+
+void softmax_sample_rows(const float* logits, int64_t rows, int64_t vocab, const double* uniforms, int64_t* out) {
+#pragma omp parallel if (rows >= 8)
+  {
+    std::vector<float> weights(static_cast<size_t>(vocab));
+    std::vector<double> blocks(static_cast<size_t>(block_count(vocab)));
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* row = logits + r * vocab;
+      float highest = -std::numeric_limits<float>::infinity();
+      int nans = 0;
+      for (int64_t j = 0; j < vocab; ++j) {
+        highest = std::max(highest, row[j]);
+        nans += row[j] != row[j];
+      }
+      // A NaN, or no token above -inf: no distribution to draw from.
+      if (nans > 0 || !std::isfinite(highest)) {
+        out[r] = -1;
+        continue;
+      }
+      // The weights and each block's mass (shifted_exp sums them by block_mass).
+      for (int64_t b = 0; b < block_count(vocab); ++b) {
+        const int64_t start = b * kSamplingBlock;
+        blocks[static_cast<size_t>(b)] = shifted_exp(row + start, std::min(kSamplingBlock, vocab - start), highest, weights.data() + start);
+      }
+      out[r] = inverse_cdf(weights.data(), vocab, uniforms[r], blocks.data());
+    }
+  }
+}
+
+void rows_attention(const float* queries, const CachedRows& keys, const CachedRows& values, int64_t rows, int64_t heads,
+                    int64_t group, int64_t positions, int64_t dim, float* out) {
+#pragma omp parallel
+  {
+    std::vector<float> scratch(static_cast<size_t>(positions));
+#pragma omp for schedule(static)
+    for (int64_t pair = 0; pair < rows * heads; ++pair) {
+      const int64_t row = pair / heads, kv_head = pair % heads / group;
+      one_query_attention(queries + pair * dim, keys.data + row * keys.row_stride + kv_head * keys.head_stride, keys.position_stride,
+                          values.data + row * values.row_stride + kv_head * values.head_stride, values.position_stride,
+                          positions, dim, scratch.data(), out + pair * dim);
+    }
+  }
 }
 
 void inverse_cdf_rows(const float* probs, int64_t rows, int64_t vocab, const double* uniforms, int64_t* out) {

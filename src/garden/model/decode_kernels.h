@@ -2,8 +2,8 @@
 // few hundred tensor operations of a few microseconds each and per-call costs, not
 // arithmetic, set the speed: RMSNorm was six libtorch calls, RoPE seven per tensor, one
 // query's attention seven. Kept free of libtorch so that they compile with -O3
-// -fno-math-errno (std::exp and std::sqrt without an errno branch; loops that vectorise) and
-// -fopenmp (the loops over rows split between OpenMP's threads, as many as the calling
+// -fno-math-errno -fno-trapping-math (loops that vectorise, with their own exp), -march=native
+// where GARDEN_NATIVE is on, and -fopenmp (the loops over rows split between OpenMP's threads, as many as the calling
 // thread's omp_get_max_threads(): torch::set_num_threads sets it), like train/adamw_kernel.cpp.
 // float32 unless said, contiguous rows.
 #pragma once
@@ -36,21 +36,28 @@ struct CachedRows {
   int64_t row_stride, head_stride, position_stride;
 };
 
-// The two products of one new query per row (N samples decoded together), with query head h
-// reading key and value head h / group: scores [rows, heads, positions] from queries [rows,
-// heads, dim], then out [rows, heads, dim] from the weights (the scores after a softmax,
-// which libtorch's vectorised exp does faster than a loop here). The (row, head) pairs are
-// split between threads.
-void rows_attention_scores(const float* queries, const CachedRows& keys, int64_t rows, int64_t heads, int64_t group,
-                           int64_t positions, int64_t dim, float* scores);
-void rows_weighted_values(const float* weights, const CachedRows& values, int64_t rows, int64_t heads, int64_t group,
-                          int64_t positions, int64_t dim, float* out);
+// One new query per row (N samples decoded together) against its row's cache, query head h
+// reading key and value head h / group: out [rows, heads, dim] from queries [rows, heads,
+// dim], each (row, head) pair by one_query_attention, the pairs split between threads.
+void rows_attention(const float* queries, const CachedRows& keys, const CachedRows& values, int64_t rows, int64_t heads,
+                    int64_t group, int64_t positions, int64_t dim, float* out);
 
 // out[0, dim) = sum_s softmax_s(query . key_s / sqrt(dim)) value_s over `positions` cached
 // positions, key_s at keys + s * key_stride and value_s at values + s * value_stride (dim
 // contiguous floats each). scratch holds `positions` floats.
 void one_query_attention(const float* query, const float* keys, int64_t key_stride, const float* values, int64_t value_stride,
                          int64_t positions, int64_t dim, float* scratch, float* out);
+
+// out[i] = exp(x[i] - shift) for n floats (within 2 ulp of std::exp up to 88.3; 0 below exp(-87.3),
+// and for -inf), returning their sum in double. out may be x.
+double shifted_exp(const float* x, int64_t n, float shift, float* out);
+
+// One draw per row from softmax(logits[r]) (`rows` rows of `vocab` logits, -inf for tokens
+// never drawn), by the inverse CDF of the row's exp(logit - max): out[r] = the first token
+// whose cumulative weight is strictly above uniforms[r] * the row's total, as
+// inverse_cdf_rows draws, without writing the probabilities out; -1 where the row holds a
+// NaN or no logit above -inf. Rows are split between threads.
+void softmax_sample_rows(const float* logits, int64_t rows, int64_t vocab, const double* uniforms, int64_t* out);
 
 // Inverse-CDF sampling of `rows` rows of `vocab` probabilities (float32 or double; need not
 // sum to 1): out[r] = the first token whose cumulative mass (in double) is strictly above

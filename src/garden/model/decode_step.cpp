@@ -99,21 +99,17 @@ torch::Tensor attend_one(const torch::Tensor& q, const torch::Tensor& keys, cons
   return heads;
 }
 
-// N rows' queries q [N,H,1,D] against their cached keys and values [N,Hkv,S,D]: the scores
-// and the weighted values by decode_kernels' loops over (row, head) pairs, split between
-// threads, and libtorch's softmax between them: [N,H*D]. Broadcast multiply-and-sum, the
-// path for other dtypes and devices, builds two [N,H,S,D] products and, for grouped heads,
-// copies of the whole cache.
+// N rows' queries q [N,H,1,D] against their cached keys and values [N,Hkv,S,D], each
+// (row, head) pair by decode_kernels' loop, the pairs split between threads: [N,H*D].
+// Broadcast multiply-and-sum, the path for other dtypes and devices, builds two [N,H,S,D]
+// products and, for grouped heads, copies of the whole cache.
 torch::Tensor attend_rows(const torch::Tensor& q, const torch::Tensor& keys, const torch::Tensor& values) {
   const int64_t n = q.size(0), h = q.size(1), d = q.size(3), group = h / keys.size(1), positions = keys.size(2);
   const auto queries = q.contiguous();
-  auto scores = torch::empty({n, h, positions}, q.options());
-  const CachedRows cached_keys{keys.data_ptr<float>(), keys.stride(0), keys.stride(1), keys.stride(2)};
-  rows_attention_scores(queries.data_ptr<float>(), cached_keys, n, h, group, positions, d, scores.data_ptr<float>());
-  const auto weights = torch::softmax(scores, -1).contiguous();
   auto heads = torch::empty({n, h * d}, q.options());
+  const CachedRows cached_keys{keys.data_ptr<float>(), keys.stride(0), keys.stride(1), keys.stride(2)};
   const CachedRows cached_values{values.data_ptr<float>(), values.stride(0), values.stride(1), values.stride(2)};
-  rows_weighted_values(weights.data_ptr<float>(), cached_values, n, h, group, positions, d, heads.data_ptr<float>());
+  rows_attention(queries.data_ptr<float>(), cached_keys, cached_values, n, h, group, positions, d, heads.data_ptr<float>());
   return heads;
 }
 

@@ -53,6 +53,18 @@ torch::Tensor sample_rows(const torch::Tensor& probs, const std::vector<double>&
   return picked;
 }
 
+torch::Tensor sample_softmax_rows(const torch::Tensor& logits, const std::vector<double>& uniforms) {
+  const int64_t n = logits.size(0), vocab = logits.size(1);
+  if (static_cast<int64_t>(uniforms.size()) != n) throw Error("sample_softmax_rows: one uniform per row is needed");
+  const auto rows = logits.to(torch::kCPU, torch::kFloat32).contiguous();
+  auto picked = torch::empty({n}, torch::kLong);
+  int64_t* out = picked.data_ptr<int64_t>();
+  softmax_sample_rows(rows.data_ptr<float>(), n, vocab, uniforms.data(), out);
+  for (int64_t i = 0; i < n; ++i)
+    if (out[i] < 0) throw Error(fmt::format("sample_softmax_rows: row {} has no finite logit to draw from (NaN or all -inf)", i));
+  return picked;
+}
+
 namespace {
 
 void check_options(const GenerateOptions& options) {
@@ -102,7 +114,7 @@ std::vector<Completion> decode_rows(Transformer& model, KVCache& cache, torch::T
         auto best = step_logits.argmax(-1);
         for (int64_t i = 0; i < n; ++i) next[static_cast<size_t>(i)] = best[i].item<int64_t>();
       } else {
-        auto probs = torch::softmax(filter_logits(step_logits, options.temperature, options.top_k, options.top_p), -1);
+        const auto filtered = filter_logits(step_logits, options.temperature, options.top_k, options.top_p);
         // One uniform per unfinished sample from its own generator (so a sample's tokens
         // depend on its seed alone, not on the batch), then one batched lookup: a
         // torch::multinomial call per row cost ~100 us and half of a 64-sample decode.
@@ -112,7 +124,7 @@ std::vector<Completion> decode_rows(Transformer& model, KVCache& cache, torch::T
           auto* generator = generators[static_cast<size_t>(i)].get<at::CPUGeneratorImpl>();
           uniforms[static_cast<size_t>(i)] = static_cast<double>(generator->random64() >> 11) * 0x1.0p-53;
         }
-        const auto picked = sample_rows(probs, uniforms);
+        const auto picked = sample_softmax_rows(filtered, uniforms);
         const auto picked_ids = picked.accessor<int64_t, 1>();
         for (int64_t i = 0; i < n; ++i)
           if (!finished[static_cast<size_t>(i)]) next[static_cast<size_t>(i)] = picked_ids[i];

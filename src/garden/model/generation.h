@@ -91,6 +91,11 @@ torch::Tensor filter_logits(const torch::Tensor& logits, double temperature, int
 // without positive finite mass (NaN, all zero) is an Error naming the row.
 torch::Tensor sample_rows(const torch::Tensor& probs, const std::vector<double>& uniforms);
 
+// The same draw from softmax(logits) [N,V] (-inf for tokens never drawn) without writing the
+// probabilities out: each row's exp(logit - max) feeds the inverse CDF directly, the way
+// decoding samples. A row holding a NaN or only -inf is an Error naming the row.
+torch::Tensor sample_softmax_rows(const torch::Tensor& logits, const std::vector<double>& uniforms);
+
 // log p(continuation[i] | context, continuation[<i]) for each i, in nats (float64 [n]).
 torch::Tensor score_continuation(Transformer& model, const std::vector<int64_t>& context,
                                  const std::vector<int64_t>& continuation);

@@ -7,6 +7,7 @@
 #include <omp.h>
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "garden/model/layers.h"
@@ -74,27 +75,84 @@ TEST(DecodeKernels, RowsAttentionEqualsSoftmaxInDoubleOnAnyNumberOfThreads) {
   const auto run = [&](int threads) {
     const int saved = omp_get_max_threads();
     omp_set_num_threads(threads);
-    auto scores = torch::empty({rows, heads, positions});
-    rows_attention_scores(queries.data_ptr<float>(), keys, rows, heads, group, positions, dim, scores.data_ptr<float>());
-    const auto weights = torch::softmax(scores, -1).contiguous();
     auto out = torch::empty({rows, heads, dim});
-    rows_weighted_values(weights.data_ptr<float>(), values, rows, heads, group, positions, dim, out.data_ptr<float>());
+    rows_attention(queries.data_ptr<float>(), keys, values, rows, heads, group, positions, dim, out.data_ptr<float>());
     omp_set_num_threads(saved);
-    return std::make_pair(scores, out);
+    return out;
   };
-  const auto [scores, out] = run(1);
+  const auto out = run(1);
   // The reference in double: each query head against its group's key head.
   const auto k = key_room.narrow(2, 0, positions).repeat_interleave(group, 1).to(torch::kFloat64);  // [N,H,S,D]
   const auto v = value_room.narrow(2, 0, positions).repeat_interleave(group, 1).to(torch::kFloat64);
-  const auto expected_scores = k.matmul(queries.to(torch::kFloat64).unsqueeze(-1)).squeeze(-1) / std::sqrt(static_cast<double>(dim));
-  const auto expected = torch::softmax(expected_scores, -1).unsqueeze(-2).matmul(v).squeeze(-2);  // [N,H,D]
-  EXPECT_TRUE(torch::allclose(scores.to(torch::kFloat64), expected_scores, 1e-6, 1e-5))
-      << (scores.to(torch::kFloat64) - expected_scores).abs().max().item<double>();
+  const auto scores = k.matmul(queries.to(torch::kFloat64).unsqueeze(-1)).squeeze(-1) / std::sqrt(static_cast<double>(dim));
+  const auto expected = torch::softmax(scores, -1).unsqueeze(-2).matmul(v).squeeze(-2);  // [N,H,D]
   EXPECT_TRUE(torch::allclose(out.to(torch::kFloat64), expected, 1e-6, 2e-6)) << (out.to(torch::kFloat64) - expected).abs().max().item<double>();
   // Each (row, head) pair is computed alone, so splitting them between threads changes nothing.
-  const auto [scores_2, out_2] = run(2);
-  EXPECT_TRUE(torch::equal(scores, scores_2));
-  EXPECT_TRUE(torch::equal(out, out_2));
+  EXPECT_TRUE(torch::equal(out, run(2)));
+}
+
+TEST(DecodeKernels, ShiftedExpIsWithinTwoUlpOfExpAndZeroBelowItsRange) {
+  // Floats from -87.3 to 88.3 in steps of about 1e-3, against exp in
+  // double: relative error within 2 ulp (2^-22); below -87.3 and at -inf exactly 0.
+  std::vector<float> x;
+  for (double v = -87.3; v <= 88.3; v += 0.000997) x.push_back(static_cast<float>(v));
+  std::vector<float> out(x.size());
+  const double total = shifted_exp(x.data(), static_cast<int64_t>(x.size()), 0.0f, out.data());
+  double worst = 0, sum = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double exact = std::exp(static_cast<double>(x[i]));
+    worst = std::max(worst, std::abs(out[i] - exact) / exact);
+    sum += out[i];
+  }
+  EXPECT_LT(worst, std::ldexp(1.0, -22)) << "worst relative error " << worst;
+  EXPECT_DOUBLE_EQ(total, sum);
+  const float shift = 3.5f;
+  std::vector<float> tail{shift - 87.25f, shift - 87.35f, -std::numeric_limits<float>::infinity(), shift};
+  shifted_exp(tail.data(), 4, shift, tail.data());  // in place
+  EXPECT_NEAR(tail[0], std::exp(-87.25), std::exp(-87.25) * 1e-5);
+  EXPECT_EQ(tail[1], 0.0f);
+  EXPECT_EQ(tail[2], 0.0f);
+  EXPECT_EQ(tail[3], 1.0f);
+}
+
+TEST(DecodeKernels, SoftmaxSampleRowsDrawsAsInverseCdfOfTheSoftmaxInDouble) {
+  // 40 rows of 1000 logits with -inf runs (top-k / top-p filtered tokens), uniforms spread
+  // over [0, 1): every draw is the token searchsorted(right) finds in the cumulative softmax
+  // in double, except where the target falls within float rounding of a boundary; -inf
+  // tokens are never drawn, and a row of NaN or all -inf is -1.
+  torch::manual_seed(5);
+  const int64_t n = 40, vocab = 1000;
+  auto logits = torch::randn({n, vocab}) * 3;
+  logits.narrow(1, 100, 150).fill_(-std::numeric_limits<float>::infinity());
+  logits.narrow(1, vocab - 70, 70).fill_(-std::numeric_limits<float>::infinity());
+  std::vector<double> u(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) u[static_cast<size_t>(i)] = i + 1 == n ? std::nextafter(1.0, 0.0) : (i + 0.5) / n;
+  for (const int threads : {1, 2}) {
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    std::vector<int64_t> got(static_cast<size_t>(n));
+    softmax_sample_rows(logits.data_ptr<float>(), n, vocab, u.data(), got.data());
+    omp_set_num_threads(saved);
+    const auto cdf = torch::softmax(logits.to(torch::kFloat64), 1).cumsum(1);
+    for (int64_t i = 0; i < n; ++i) {
+      const auto token = got[static_cast<size_t>(i)];
+      const int64_t want = std::min(torch::searchsorted(cdf[i], torch::tensor({u[static_cast<size_t>(i)]}, torch::kFloat64), false, true)[0].item<int64_t>(),
+                                    vocab - 71);
+      ASSERT_GE(token, 0) << "row " << i;
+      EXPECT_NE(logits[i][token].item<float>(), -std::numeric_limits<float>::infinity()) << "row " << i;
+      if (token != want) {  // only a target within rounding of the boundary between the two tokens
+        const double boundary = cdf[i][std::min(token, want)].item<double>();
+        EXPECT_NEAR(u[static_cast<size_t>(i)], boundary, 1e-6) << "row " << i << " drew " << token << ", expected " << want;
+      }
+    }
+  }
+  auto bad = torch::zeros({3, 10});
+  bad[0][4] = std::numeric_limits<float>::quiet_NaN();
+  bad[1].fill_(-std::numeric_limits<float>::infinity());
+  std::vector<double> half{0.5, 0.5, 0.5};
+  std::vector<int64_t> got(3);
+  softmax_sample_rows(bad.data_ptr<float>(), 3, 10, half.data(), got.data());
+  EXPECT_EQ(got, (std::vector<int64_t>{-1, -1, 5}));
 }
 
 }  // namespace decode_kernels_test

@@ -28,6 +28,24 @@ TEST(KvCacheAppend, EqualsConcatenationAndWritesInPlace) {
   EXPECT_EQ(cache.keys[0][0][0][45][0].item<float>(), 99);
 }
 
+TEST(KvCacheAppend, EveryRowHeadAndPositionLandsWhereConcatenationPutsIt) {
+  // Random appends of one and of several positions, contiguous (copied row by row) and a
+  // strided view (copied by libtorch), into keys of 3 rows x 2 heads.
+  torch::manual_seed(6);
+  KVCache cache;
+  const auto prompt = torch::randn({3, 2, 4, 5});
+  cache.append(0, prompt, -prompt);
+  std::vector<torch::Tensor> keys = {prompt}, values = {-prompt};
+  for (int i = 0; i < 30; ++i) {
+    const auto added = i % 3 == 2 ? torch::randn({3, 5, 2, 2}).permute({0, 2, 3, 1}) : torch::randn({3, 2, 1 + i % 2, 5});
+    cache.append(0, added, added * 3);
+    keys.push_back(added);
+    values.push_back(added * 3);
+  }
+  EXPECT_TRUE(torch::equal(cache.keys[0], torch::cat(keys, 2)));
+  EXPECT_TRUE(torch::equal(cache.values[0], torch::cat(values, 2)));
+}
+
 TEST(KvCacheAppend, ACopyNeverWritesIntoTheOriginal) {
   KVCache original;
   original.append(0, torch::zeros({1, 2, 3, 4}), torch::zeros({1, 2, 3, 4}));
