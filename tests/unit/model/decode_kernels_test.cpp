@@ -47,20 +47,25 @@ TEST(DecodeKernels, RopeInPlaceEqualsRopeAngles) {
 
 TEST(DecodeKernels, OneQueryAttentionEqualsSoftmaxInDouble) {
   torch::manual_seed(3);
-  const int64_t positions = 70, dim = 20, stride = 32;  // keys and values sit in wider rows, as in the cache's room
-  const auto query = torch::randn({dim});
-  const auto keys = torch::randn({positions, stride}) * 2, values = torch::randn({positions, stride});
-  std::vector<float> scratch(positions), out(dim);
-  one_query_attention(query.data_ptr<float>(), keys.data_ptr<float>(), stride, values.data_ptr<float>(), stride, positions, dim,
-                      scratch.data(), out.data());
-  const auto k = keys.narrow(1, 0, dim).to(torch::kFloat64), v = values.narrow(1, 0, dim).to(torch::kFloat64);
-  const auto weights = torch::softmax(k.matmul(query.to(torch::kFloat64)) / std::sqrt(static_cast<double>(dim)), 0);
-  const auto expected = weights.matmul(v);
-  for (int64_t i = 0; i < dim; ++i) EXPECT_NEAR(out[static_cast<size_t>(i)], expected[i].item<double>(), 2e-6) << "dim " << i;
-  // One position: its value, whatever the score.
-  one_query_attention(query.data_ptr<float>(), keys.data_ptr<float>(), stride, values.data_ptr<float>(), stride, 1, dim,
-                      scratch.data(), out.data());
-  for (int64_t i = 0; i < dim; ++i) EXPECT_FLOAT_EQ(out[static_cast<size_t>(i)], values[0][i].item<float>());
+  // Head widths below, at and past the 32 dimensions the weighted sum takes at a time, an odd
+  // number of positions; keys and values sit in wider rows, as in the cache's room.
+  for (const int64_t dim : {20, 32, 72}) {
+    const int64_t positions = 71, stride = dim + 12;
+    SCOPED_TRACE("dim " + std::to_string(dim));
+    const auto query = torch::randn({dim});
+    const auto keys = torch::randn({positions, stride}) * 2, values = torch::randn({positions, stride});
+    std::vector<float> scratch(positions), out(dim);
+    one_query_attention(query.data_ptr<float>(), keys.data_ptr<float>(), stride, values.data_ptr<float>(), stride, positions, dim,
+                        scratch.data(), out.data());
+    const auto k = keys.narrow(1, 0, dim).to(torch::kFloat64), v = values.narrow(1, 0, dim).to(torch::kFloat64);
+    const auto weights = torch::softmax(k.matmul(query.to(torch::kFloat64)) / std::sqrt(static_cast<double>(dim)), 0);
+    const auto expected = weights.matmul(v);
+    for (int64_t i = 0; i < dim; ++i) EXPECT_NEAR(out[static_cast<size_t>(i)], expected[i].item<double>(), 2e-6) << "element " << i;
+    // One position: its value, whatever the score.
+    one_query_attention(query.data_ptr<float>(), keys.data_ptr<float>(), stride, values.data_ptr<float>(), stride, 1, dim,
+                        scratch.data(), out.data());
+    for (int64_t i = 0; i < dim; ++i) EXPECT_FLOAT_EQ(out[static_cast<size_t>(i)], values[0][i].item<float>());
+  }
 }
 
 TEST(DecodeKernels, RowsAttentionEqualsSoftmaxInDoubleOnAnyNumberOfThreads) {
