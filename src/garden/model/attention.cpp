@@ -21,7 +21,7 @@ torch::Tensor attention_probabilities(const torch::Tensor& q, const torch::Tenso
   // A decode step has one query per row. Its B*H products of 1 x D by D x S go through
   // libtorch's small-matrix bmm, which selects every batch entry one by one (41% of a 64 x 64
   // sampled decode); broadcast multiply-and-sum does the same arithmetic in a few kernels.
-  auto logits = (q.size(2) == 1 ? (q * k).sum(-1).unsqueeze(2) : torch::matmul(q, k.transpose(-2, -1))) /
+  auto logits = (q.size(2) == 1 ? (q * k).sum(-1).unsqueeze(2) : batched_matmul(q, k.transpose(-2, -1))) /
                 std::sqrt(static_cast<double>(q.size(3)));  // [B,H,T,S]
   // -inf is safe: every query may attend to itself, so no row is fully masked.
   if (allowed.defined()) logits = logits.masked_fill(allowed.logical_not(), -std::numeric_limits<double>::infinity());
@@ -93,7 +93,7 @@ AttentionOutput AttentionImpl::forward(const torch::Tensor& x, const torch::Tens
     auto probabilities = attention_probabilities(queries, keys, allowed);
     if (taps.probabilities) out.probabilities = probabilities;
     probabilities = dropout(probabilities);
-    heads = t == 1 ? (probabilities.transpose(-2, -1) * values).sum(-2, /*keepdim=*/true) : torch::matmul(probabilities, values);
+    heads = t == 1 ? (probabilities.transpose(-2, -1) * values).sum(-2, /*keepdim=*/true) : batched_matmul(probabilities, values);
   }
   heads = heads.transpose(1, 2);                               // [B,T,H,D]
   if (gate && config_.gate_position == GatePosition::sdpa) heads = heads * scores;  // G1: per head, before W_O

@@ -3,6 +3,7 @@
 #include <ATen/autocast_mode.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -10,7 +11,7 @@
 #include <string>
 #include <tuple>
 #include <unordered_map>
-#include <unordered_map>
+#include <vector>
 
 #include "garden/model/autocast.h"
 
@@ -60,6 +61,39 @@ struct Primitive {
 // kernels generated for its shape: encoding, where every batch has its own row count, kept
 // hundreds of them and its peak memory went from 259 to 470-500 MB); bf16 ones per shape,
 // which only training asks for (onednn_operands), whose shapes repeat every step.
+// A matmul primitive with a user scratchpad, or nothing where oneDNN has only its reference
+// kernel for the operands (the caller then uses libtorch).
+std::shared_ptr<const Primitive> build_matmul(const dnnl::engine& engine, const memory::desc& a, const memory::desc& b,
+                                              const memory::desc& out) {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  try {
+#if DNNL_VERSION_MAJOR >= 3
+    const dnnl::matmul::primitive_desc pd(engine, a, b, out, attr);
+#else
+    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, out), attr, engine);
+#endif
+    if (std::string(pd.impl_info_str()).find("ref") != std::string::npos) return nullptr;
+    return std::make_shared<const Primitive>(Primitive{dnnl::matmul(pd), static_cast<int64_t>(pd.scratchpad_desc().get_size())});
+  } catch (const dnnl::error&) {
+    return nullptr;
+  }
+}
+
+// Runs `primitive` on a, b and out with a scratchpad of its own.
+void execute(const Primitive& primitive, const dnnl::engine& engine, memory a, memory b, memory out) {
+  std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, std::move(a)}, {DNNL_ARG_WEIGHTS, std::move(b)}, {DNNL_ARG_DST, std::move(out)}};
+  torch::Tensor scratchpad;
+  if (primitive.scratchpad_bytes > 0) {
+    scratchpad = torch::empty({primitive.scratchpad_bytes}, torch::kUInt8);
+    args.emplace(DNNL_ARG_SCRATCHPAD,
+                 memory({{primitive.scratchpad_bytes}, memory::data_type::u8, memory::format_tag::a}, engine, scratchpad.data_ptr()));
+  }
+  dnnl::stream stream(engine);
+  primitive.matmul.execute(stream, args);
+  stream.wait();
+}
+
 class Products {
  public:
   static Products& instance() {
@@ -83,21 +117,7 @@ class Products {
  private:
   Products() : engine_(dnnl::engine::kind::cpu, 0) {}
 
-  std::shared_ptr<const Primitive> build(const ProductShape& s) const {
-    dnnl::primitive_attr attr;
-    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    try {
-#if DNNL_VERSION_MAJOR >= 3
-      const dnnl::matmul::primitive_desc pd(engine_, s.a(), s.b(), s.result(), attr);
-#else
-      const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(s.a(), s.b(), s.result()), attr, engine_);
-#endif
-      if (std::string(pd.impl_info_str()).find("ref") != std::string::npos) return nullptr;
-      return std::make_shared<const Primitive>(Primitive{dnnl::matmul(pd), static_cast<int64_t>(pd.scratchpad_desc().get_size())});
-    } catch (const dnnl::error&) {
-      return nullptr;
-    }
-  }
+  std::shared_ptr<const Primitive> build(const ProductShape& s) const { return build_matmul(engine_, s.a(), s.b(), s.result()); }
 
   dnnl::engine engine_;
   std::mutex mutex_;
@@ -115,18 +135,8 @@ torch::Tensor product(const torch::Tensor& a, bool a_transposed, const torch::Te
   if (primitive == nullptr) return torch::mm(a_transposed ? a.t() : a, b_transposed ? b.t() : b).to(out_type);
   auto out = torch::empty({shape.m, shape.n}, torch::TensorOptions().dtype(out_type));
   const auto& engine = Products::instance().engine();
-  std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, memory(shape.a(), engine, a.data_ptr())},
-                                          {DNNL_ARG_WEIGHTS, memory(shape.b(), engine, b.data_ptr())},
-                                          {DNNL_ARG_DST, memory(shape.result(), engine, out.data_ptr())}};
-  torch::Tensor scratchpad;
-  if (primitive->scratchpad_bytes > 0) {
-    scratchpad = torch::empty({primitive->scratchpad_bytes}, torch::kUInt8);
-    args.emplace(DNNL_ARG_SCRATCHPAD,
-                 memory({{primitive->scratchpad_bytes}, memory::data_type::u8, memory::format_tag::a}, engine, scratchpad.data_ptr()));
-  }
-  dnnl::stream stream(engine);
-  primitive->matmul.execute(stream, args);
-  stream.wait();
+  execute(*primitive, engine, memory(shape.a(), engine, a.data_ptr()), memory(shape.b(), engine, b.data_ptr()),
+          memory(shape.result(), engine, out.data_ptr()));
   return out;
 }
 
@@ -168,6 +178,84 @@ class OnednnLinear : public torch::autograd::Function<OnednnLinear> {
   }
 };
 
+// Batched products a [..., M, K] x b [..., K, N] -> [..., M, N] with any positive strides
+// (attention's operands are transposed views: queries and keys [B,H,T,D] lie in memory as
+// [B,T,H,D]). oneDNN's optimised kernels need the strides fixed when the primitive is built,
+// so there is one per shape and layout; only training asks for them (batched_matmul), whose
+// shapes repeat every step.
+class BatchedProducts {
+ public:
+  static BatchedProducts& instance() {
+    static BatchedProducts products;
+    return products;
+  }
+
+  // Empty when oneDNN has only its reference kernel for the layout: the caller uses libtorch.
+  std::shared_ptr<const Primitive> find(const torch::Tensor& a, const torch::Tensor& b) {
+    std::vector<int64_t> key;
+    for (const auto* t : {&a, &b}) {
+      key.insert(key.end(), t->sizes().begin(), t->sizes().end());
+      key.insert(key.end(), t->strides().begin(), t->strides().end());
+    }
+    std::lock_guard lock(mutex_);
+    const auto found = primitives_.find(key);
+    if (found != primitives_.end()) return found->second;
+    if (primitives_.size() >= 64) primitives_.clear();  // a bound for shapes that vary
+    return primitives_.emplace(key, build(a, b)).first->second;
+  }
+
+  static memory::desc desc(const torch::Tensor& t) { return {t.sizes().vec(), memory::data_type::f32, t.strides().vec()}; }
+  static memory::desc out_desc(const torch::Tensor& a, const torch::Tensor& b) {
+    auto sizes = a.sizes().vec();
+    sizes.back() = b.size(-1);
+    std::vector<int64_t> strides(sizes.size(), 1);  // contiguous
+    for (auto i = static_cast<int64_t>(sizes.size()) - 2; i >= 0; --i)
+      strides[static_cast<size_t>(i)] = strides[static_cast<size_t>(i) + 1] * sizes[static_cast<size_t>(i) + 1];
+    return {sizes, memory::data_type::f32, strides};
+  }
+
+ private:
+  static std::shared_ptr<const Primitive> build(const torch::Tensor& a, const torch::Tensor& b) {
+    return build_matmul(Products::instance().engine(), desc(a), desc(b), out_desc(a, b));
+  }
+
+  std::mutex mutex_;
+  std::map<std::vector<int64_t>, std::shared_ptr<const Primitive>> primitives_;
+};
+
+// a x b for float32 CPU tensors of one batch shape; strides of 0 (broadcast) or below are
+// made contiguous first.
+torch::Tensor batched_product(torch::Tensor a, torch::Tensor b) {
+  for (auto* t : {&a, &b})
+    if (std::any_of(t->strides().begin(), t->strides().end(), [](int64_t stride) { return stride <= 0; })) *t = t->contiguous();
+  const auto primitive = BatchedProducts::instance().find(a, b);
+  if (primitive == nullptr) return torch::matmul(a, b);
+  auto sizes = a.sizes().vec();
+  sizes.back() = b.size(-1);
+  auto out = torch::empty(sizes, a.options());
+  const auto& engine = Products::instance().engine();
+  execute(*primitive, engine, memory(BatchedProducts::desc(a), engine, a.data_ptr()), memory(BatchedProducts::desc(b), engine, b.data_ptr()),
+          memory(BatchedProducts::out_desc(a, b), engine, out.data_ptr()));
+  return out;
+}
+
+class OnednnBatchedMatmul : public torch::autograd::Function<OnednnBatchedMatmul> {
+ public:
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& a, const torch::Tensor& b) {
+    ctx->save_for_backward({a, b});
+    return batched_product(a, b);
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto &a = saved[0], &b = saved[1];
+    torch::Tensor da, db;
+    if (ctx->needs_input_grad(0)) da = batched_product(grads[0], b.transpose(-2, -1));
+    if (ctx->needs_input_grad(1)) db = batched_product(a.transpose(-2, -1), grads[0]);
+    return {da, db};
+  }
+};
+
 bool cpu_has_bf16_instructions() {
   static const bool has = __builtin_cpu_supports("avx512bf16");
   return has;
@@ -198,6 +286,16 @@ std::optional<torch::ScalarType> onednn_operands(const torch::Tensor& x, const t
 }
 
 }  // namespace
+
+torch::Tensor batched_matmul(const torch::Tensor& a, const torch::Tensor& b) {
+  const bool training = torch::GradMode::is_enabled() && (a.requires_grad() || b.requires_grad());
+  const bool applies = training && !at::autocast::is_cpu_enabled() && a.device().is_cpu() && b.device().is_cpu() &&
+                       a.scalar_type() == torch::kFloat && b.scalar_type() == torch::kFloat && a.dim() >= 3 &&
+                       a.dim() == b.dim() && a.sizes().slice(0, a.dim() - 2) == b.sizes().slice(0, b.dim() - 2) &&
+                       a.size(-1) == b.size(-2) && a.numel() > 0 && b.numel() > 0;
+  if (!applies) return torch::matmul(a, b);
+  return OnednnBatchedMatmul::apply(a, b);
+}
 
 bool onednn_linear_applies(const torch::Tensor& x, const torch::Tensor& weight) { return onednn_operands(x, weight).has_value(); }
 

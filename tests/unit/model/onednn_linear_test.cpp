@@ -133,4 +133,53 @@ TEST(OnednnLinear, InferenceUnderBf16AutocastIsAutocastsLinear) {
   EXPECT_TRUE(torch::equal(apply_linear(c.x, c.weight), torch::nn::functional::linear(c.x, c.weight)));
 }
 
+TEST(OnednnBatchedMatmul, AttentionsStridedProductsAndGradientsEqualFloat64) {
+  // The attention's layouts: queries and keys [B,H,T,D] lying in memory as [B,T,H,D], keys
+  // transposed as a view, then probabilities [B,H,T,S] against values laid out like the keys;
+  // odd sizes, and an operand broadcast along a batch dimension (stride 0).
+  torch::manual_seed(12);
+  const int64_t b = 2, h = 3, t = 11, d = 9;
+  auto q = torch::randn({b, t, h, d}).transpose(1, 2).requires_grad_(true);  // a leaf with transposed strides
+  auto k = torch::randn({b, t, h, d}).transpose(1, 2).requires_grad_(true);
+  auto v = torch::randn({b, t, h, d}).transpose(1, 2).requires_grad_(true);
+  const auto scores = batched_matmul(q, k.transpose(-2, -1));  // [B,H,T,T]
+  const auto probabilities = torch::softmax(scores, -1);
+  const auto out = batched_matmul(probabilities, v);  // [B,H,T,D]
+  const auto g = torch::randn({b, h, t, d});
+  out.backward(g);
+  // The same in float64 by libtorch.
+  auto q64 = q.detach().to(torch::kFloat64).requires_grad_(true), k64 = k.detach().to(torch::kFloat64).requires_grad_(true);
+  auto v64 = v.detach().to(torch::kFloat64).requires_grad_(true);
+  const auto scores64 = torch::matmul(q64, k64.transpose(-2, -1));
+  const auto out64 = torch::matmul(torch::softmax(scores64, -1), v64);
+  out64.backward(g.to(torch::kFloat64));
+  EXPECT_LT(relative_gap(scores64, scores), 2e-6);
+  EXPECT_LT(relative_gap(out64, out), 2e-6);
+  EXPECT_LT(relative_gap(q64.grad(), q.grad()), 1e-5);
+  EXPECT_LT(relative_gap(k64.grad(), k.grad()), 1e-5);
+  EXPECT_LT(relative_gap(v64.grad(), v.grad()), 1e-5);
+  const auto broadcast = torch::randn({1, h, d, t}).expand({b, h, d, t});
+  const auto with_broadcast = batched_matmul(q, broadcast);
+  EXPECT_LT(relative_gap(torch::matmul(q.detach().to(torch::kFloat64), broadcast.to(torch::kFloat64)), with_broadcast), 2e-6);
+}
+
+TEST(OnednnBatchedMatmul, OutsideFloat32TrainingItIsLibtorchsMatmul) {
+  torch::manual_seed(13);
+  const auto a = torch::randn({2, 3, 5, 7}), c = torch::randn({2, 3, 7, 4});
+  EXPECT_TRUE(torch::equal(batched_matmul(a, c), torch::matmul(a, c)));  // nothing requires grad
+  const auto trained = a.clone().requires_grad_(true);
+  {
+    torch::NoGradGuard no_grad;
+    EXPECT_TRUE(torch::equal(batched_matmul(trained, c), torch::matmul(trained, c)));
+  }
+  {
+    const AutocastScope autocast(true, torch::kCPU);
+    const auto under_autocast = batched_matmul(trained, c);
+    EXPECT_EQ(under_autocast.scalar_type(), torch::kBFloat16);  // autocast's matmul
+    EXPECT_TRUE(torch::equal(under_autocast, torch::matmul(trained, c)));
+  }
+  // Mismatched sizes reach libtorch's own error.
+  EXPECT_THROW(batched_matmul(trained, torch::randn({2, 3, 6, 4})), c10::Error);
+}
+
 }  // namespace garden::model::onednn_linear_tests
