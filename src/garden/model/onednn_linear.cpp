@@ -56,11 +56,6 @@ struct Primitive {
   int64_t scratchpad_bytes = 0;
 };
 
-// oneDNN primitives, built on first use: float32 ones with their sizes left to run time, one
-// per layout and dtype (primitives built for fixed sizes were no faster, but each holds
-// kernels generated for its shape: encoding, where every batch has its own row count, kept
-// hundreds of them and its peak memory went from 259 to 470-500 MB); bf16 ones per shape,
-// which only training asks for (onednn_operands), whose shapes repeat every step.
 // A matmul primitive with a user scratchpad, or nothing where oneDNN has only its reference
 // kernel for the operands (the caller then uses libtorch).
 std::shared_ptr<const Primitive> build_matmul(const dnnl::engine& engine, const memory::desc& a, const memory::desc& b,
@@ -94,34 +89,30 @@ void execute(const Primitive& primitive, const dnnl::engine& engine, memory a, m
   stream.wait();
 }
 
-class Products {
+// The CPU engine every primitive is built for and runs on.
+const dnnl::engine& cpu_engine() {
+  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+// Primitives built on first use, keyed by what fixes them, shared between threads; cleared
+// when it holds 64, a bound for runs whose shapes vary (variable-length training rows). A null
+// primitive (only the reference kernel) is kept too, so its caller goes to libtorch at once.
+template <typename Key>
+class PrimitiveCache {
  public:
-  static Products& instance() {
-    static Products products;
-    return products;
-  }
-
-  // Empty when oneDNN has no optimised kernel for the kind (only its slow reference one):
-  // the caller then multiplies with libtorch.
-  std::shared_ptr<const Primitive> find(const ProductShape& shape) {
+  template <typename Build>
+  std::shared_ptr<const Primitive> find(const Key& key, const Build& build) {
     std::lock_guard lock(mutex_);
-    const auto found = primitives_.find(shape.kind());
+    const auto found = primitives_.find(key);
     if (found != primitives_.end()) return found->second;
-    // A bound for a run whose batch shapes vary (variable-length training rows).
     if (primitives_.size() >= 64) primitives_.clear();
-    return primitives_.emplace(shape.kind(), build(shape.built())).first->second;
+    return primitives_.emplace(key, build()).first->second;
   }
-
-  const dnnl::engine& engine() const { return engine_; }
 
  private:
-  Products() : engine_(dnnl::engine::kind::cpu, 0) {}
-
-  std::shared_ptr<const Primitive> build(const ProductShape& s) const { return build_matmul(engine_, s.a(), s.b(), s.result()); }
-
-  dnnl::engine engine_;
   std::mutex mutex_;
-  std::map<decltype(ProductShape{}.kind()), std::shared_ptr<const Primitive>> primitives_;
+  std::map<Key, std::shared_ptr<const Primitive>> primitives_;
 };
 
 // op(a) op(b) in `out_type`; a and b contiguous matrices of one dtype (float32 or bf16).
@@ -131,12 +122,20 @@ torch::Tensor product(const torch::Tensor& a, bool a_transposed, const torch::Te
                            b_transposed ? b.size(0) : b.size(1),     a_transposed,
                            b_transposed,                             onednn_type(a.scalar_type()),
                            onednn_type(out_type)};
-  const auto primitive = Products::instance().find(shape);
+  // oneDNN primitives, built on first use: float32 ones with their sizes left to run time, one
+  // per layout and dtype (primitives built for fixed sizes were no faster, but each holds
+  // kernels generated for its shape: encoding, where every batch has its own row count, kept
+  // hundreds of them and its peak memory went from 259 to 470-500 MB); bf16 ones per shape,
+  // which only training asks for (onednn_operands), whose shapes repeat every step.
+  static PrimitiveCache<decltype(shape.kind())> primitives;
+  const auto primitive = primitives.find(shape.kind(), [&] {
+    const auto built = shape.built();
+    return build_matmul(cpu_engine(), built.a(), built.b(), built.result());
+  });
   if (primitive == nullptr) return torch::mm(a_transposed ? a.t() : a, b_transposed ? b.t() : b).to(out_type);
   auto out = torch::empty({shape.m, shape.n}, torch::TensorOptions().dtype(out_type));
-  const auto& engine = Products::instance().engine();
-  execute(*primitive, engine, memory(shape.a(), engine, a.data_ptr()), memory(shape.b(), engine, b.data_ptr()),
-          memory(shape.result(), engine, out.data_ptr()));
+  execute(*primitive, cpu_engine(), memory(shape.a(), cpu_engine(), a.data_ptr()), memory(shape.b(), cpu_engine(), b.data_ptr()),
+          memory(shape.result(), cpu_engine(), out.data_ptr()));
   return out;
 }
 
@@ -178,64 +177,31 @@ class OnednnLinear : public torch::autograd::Function<OnednnLinear> {
   }
 };
 
-// Batched products a [..., M, K] x b [..., K, N] -> [..., M, N] with any positive strides
-// (attention's operands are transposed views: queries and keys [B,H,T,D] lie in memory as
-// [B,T,H,D]). oneDNN's optimised kernels need the strides fixed when the primitive is built,
-// so there is one per shape and layout; only training asks for them (batched_matmul), whose
-// shapes repeat every step.
-class BatchedProducts {
- public:
-  static BatchedProducts& instance() {
-    static BatchedProducts products;
-    return products;
-  }
+// A float32 tensor as oneDNN memory of its sizes and strides.
+memory::desc strided_desc(const torch::Tensor& t) { return {t.sizes().vec(), memory::data_type::f32, t.strides().vec()}; }
 
-  // Empty when oneDNN has only its reference kernel for the layout: the caller uses libtorch.
-  std::shared_ptr<const Primitive> find(const torch::Tensor& a, const torch::Tensor& b) {
-    std::vector<int64_t> key;
-    for (const auto* t : {&a, &b}) {
-      key.insert(key.end(), t->sizes().begin(), t->sizes().end());
-      key.insert(key.end(), t->strides().begin(), t->strides().end());
-    }
-    std::lock_guard lock(mutex_);
-    const auto found = primitives_.find(key);
-    if (found != primitives_.end()) return found->second;
-    if (primitives_.size() >= 64) primitives_.clear();  // a bound for shapes that vary
-    return primitives_.emplace(key, build(a, b)).first->second;
-  }
-
-  static memory::desc desc(const torch::Tensor& t) { return {t.sizes().vec(), memory::data_type::f32, t.strides().vec()}; }
-  static memory::desc out_desc(const torch::Tensor& a, const torch::Tensor& b) {
-    auto sizes = a.sizes().vec();
-    sizes.back() = b.size(-1);
-    std::vector<int64_t> strides(sizes.size(), 1);  // contiguous
-    for (auto i = static_cast<int64_t>(sizes.size()) - 2; i >= 0; --i)
-      strides[static_cast<size_t>(i)] = strides[static_cast<size_t>(i) + 1] * sizes[static_cast<size_t>(i) + 1];
-    return {sizes, memory::data_type::f32, strides};
-  }
-
- private:
-  static std::shared_ptr<const Primitive> build(const torch::Tensor& a, const torch::Tensor& b) {
-    return build_matmul(Products::instance().engine(), desc(a), desc(b), out_desc(a, b));
-  }
-
-  std::mutex mutex_;
-  std::map<std::vector<int64_t>, std::shared_ptr<const Primitive>> primitives_;
-};
-
-// a x b for float32 CPU tensors of one batch shape; strides of 0 (broadcast) or below are
-// made contiguous first.
+// a x b -> [..., M, N] for float32 CPU tensors [..., M, K] and [..., K, N] of one batch shape,
+// with any positive strides (attention's operands are transposed views: queries and keys
+// [B,H,T,D] lie in memory as [B,T,H,D]); strides of 0 (broadcast) or below are made
+// contiguous first. oneDNN's optimised kernels need the strides fixed when the primitive is
+// built, so there is one per shape and layout; only training asks for them (batched_matmul),
+// whose shapes repeat every step.
 torch::Tensor batched_product(torch::Tensor a, torch::Tensor b) {
   for (auto* t : {&a, &b})
     if (std::any_of(t->strides().begin(), t->strides().end(), [](int64_t stride) { return stride <= 0; })) *t = t->contiguous();
-  const auto primitive = BatchedProducts::instance().find(a, b);
-  if (primitive == nullptr) return torch::matmul(a, b);
   auto sizes = a.sizes().vec();
   sizes.back() = b.size(-1);
   auto out = torch::empty(sizes, a.options());
-  const auto& engine = Products::instance().engine();
-  execute(*primitive, engine, memory(BatchedProducts::desc(a), engine, a.data_ptr()), memory(BatchedProducts::desc(b), engine, b.data_ptr()),
-          memory(BatchedProducts::out_desc(a, b), engine, out.data_ptr()));
+  std::vector<int64_t> key;
+  for (const auto* t : {&a, &b}) {
+    key.insert(key.end(), t->sizes().begin(), t->sizes().end());
+    key.insert(key.end(), t->strides().begin(), t->strides().end());
+  }
+  static PrimitiveCache<std::vector<int64_t>> primitives;
+  const auto primitive = primitives.find(key, [&] { return build_matmul(cpu_engine(), strided_desc(a), strided_desc(b), strided_desc(out)); });
+  if (primitive == nullptr) return torch::matmul(a, b);
+  execute(*primitive, cpu_engine(), memory(strided_desc(a), cpu_engine(), a.data_ptr()), memory(strided_desc(b), cpu_engine(), b.data_ptr()),
+          memory(strided_desc(out), cpu_engine(), out.data_ptr()));
   return out;
 }
 

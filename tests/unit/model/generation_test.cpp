@@ -214,6 +214,22 @@ TEST(SampleRows, ARowWithoutMassIsAnErrorNamingIt) {
   EXPECT_THROW(sample_rows(probs, {0.5, 0.5, 0.5}), Error);
 }
 
+TEST(SampleSoftmaxRows, DrawsFromLogitsAndARowWithoutAFiniteLogitIsAnErrorNamingIt) {
+  // Logits log(0.2, 0.3, 0.5) and a -inf token: the draws of InverseCdfPerRowByHand.
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+  const auto logits = torch::tensor({{std::log(0.2f), std::log(0.3f), std::log(0.5f)}, {0.0f, neg_inf, 0.0f}});
+  const auto got = sample_softmax_rows(logits, {0.6, 0.49});
+  EXPECT_EQ(got[0].item<int64_t>(), 2);
+  EXPECT_EQ(got[1].item<int64_t>(), 0);
+  EXPECT_EQ(sample_softmax_rows(logits, {0.1, 0.51})[1].item<int64_t>(), 2);
+  EXPECT_THROW(sample_softmax_rows(logits, {0.1}), Error);
+  auto bad = torch::zeros({3, 10});
+  bad[2][3] = std::numeric_limits<float>::quiet_NaN();
+  testing::expect_error_containing([&] { sample_softmax_rows(bad, {0.5, 0.5, 0.5}); }, "row 2");
+  bad[2].fill_(neg_inf);
+  testing::expect_error_containing([&] { sample_softmax_rows(bad, {0.5, 0.5, 0.5}); }, "row 2");
+}
+
 TEST(Generate, SampledFirstTokensFollowTheModelsDistribution) {
   // 4000 samples of one token: each token's share within 4.5 standard errors of its
   // probability under the full forward's softmax at temperature 1.5.
