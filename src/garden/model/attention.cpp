@@ -6,6 +6,7 @@
 #include "garden/model/blockwise_attention.h"
 #include "garden/model/layers.h"
 #include "garden/model/onednn_linear.h"
+#include "garden/model/training_kernels.h"
 
 namespace garden::model {
 
@@ -17,15 +18,83 @@ bool uses_blockwise_attention(const torch::Tensor& q, const torch::Tensor& k, co
   return t * s >= kBlockwiseSkippingFrom && allowed.defined() && !allowed.select(2, 0).select(-1, s - 1).any().item<bool>();
 }
 
+namespace {
+
+bool fused_softmax_applies(const torch::Tensor& scores) {
+  return scores.device().is_cpu() && scores.dim() == 4 &&
+         (scores.scalar_type() == torch::kFloat32 || scores.scalar_type() == torch::kBFloat16);
+}
+
+// The mask's layout over scores [B,H,T,S]: `allowed` expanded to that shape (strides 0 on the
+// broadcast dimensions), made contiguous only if its last dimension is not.
+RowMask row_mask(const torch::Tensor& allowed, const torch::Tensor& scores, torch::Tensor& keep) {
+  RowMask mask;
+  if (!allowed.defined()) return mask;
+  keep = allowed.to(torch::kBool).expand(scores.sizes());
+  if (keep.stride(3) != 1) keep = keep.contiguous();
+  mask.data = keep.data_ptr<bool>();
+  mask.heads = scores.size(1);
+  mask.queries = scores.size(2);
+  mask.batch_stride = keep.stride(0);
+  mask.head_stride = keep.stride(1);
+  mask.query_stride = keep.stride(2);
+  return mask;
+}
+
+class MaskedSoftmax : public torch::autograd::Function<MaskedSoftmax> {
+ public:
+  // The mask as an optional: autograd refuses an undefined tensor among a function's inputs.
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& scores,
+                               const c10::optional<torch::Tensor>& allowed, double scale) {
+    const auto x = scores.contiguous();
+    auto out = torch::empty_like(x);
+    torch::Tensor keep;
+    const auto mask = row_mask(allowed.value_or(torch::Tensor()), x, keep);
+    const int64_t cols = x.size(3), rows = cols == 0 ? 0 : x.numel() / cols;
+    const auto factor = static_cast<float>(scale);
+    if (x.scalar_type() == torch::kFloat32)
+      masked_softmax_rows(x.data_ptr<float>(), mask, rows, cols, factor, out.data_ptr<float>());
+    else
+      masked_softmax_rows(reinterpret_cast<const uint16_t*>(x.data_ptr<at::BFloat16>()), mask, rows, cols, factor,
+                          reinterpret_cast<uint16_t*>(out.data_ptr<at::BFloat16>()));
+    ctx->save_for_backward({out});
+    ctx->saved_data["scale"] = scale;
+    return out;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    const auto p = ctx->get_saved_variables()[0];
+    const auto grad = grads[0].to(p.scalar_type()).contiguous();
+    auto grad_scores = torch::empty_like(p);
+    const int64_t cols = p.size(3), rows = cols == 0 ? 0 : p.numel() / cols;
+    const auto factor = static_cast<float>(ctx->saved_data["scale"].toDouble());
+    if (p.scalar_type() == torch::kFloat32)
+      masked_softmax_backward_rows(p.data_ptr<float>(), grad.data_ptr<float>(), rows, cols, factor, grad_scores.data_ptr<float>());
+    else
+      masked_softmax_backward_rows(reinterpret_cast<const uint16_t*>(p.data_ptr<at::BFloat16>()),
+                                   reinterpret_cast<const uint16_t*>(grad.data_ptr<at::BFloat16>()), rows, cols, factor,
+                                   reinterpret_cast<uint16_t*>(grad_scores.data_ptr<at::BFloat16>()));
+    return {grad_scores, torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+torch::Tensor masked_softmax(const torch::Tensor& scores, const torch::Tensor& allowed, double scale) {
+  if (fused_softmax_applies(scores))
+    return MaskedSoftmax::apply(scores, allowed.defined() ? c10::optional<torch::Tensor>(allowed) : c10::nullopt, scale);
+  auto logits = scores * scale;
+  if (allowed.defined()) logits = logits.masked_fill(allowed.logical_not(), -std::numeric_limits<double>::infinity());
+  return torch::softmax(logits, -1);
+}
+
 torch::Tensor attention_probabilities(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& allowed) {
   // A decode step has one query per row. Its B*H products of 1 x D by D x S go through
   // libtorch's small-matrix bmm, which selects every batch entry one by one (41% of a 64 x 64
   // sampled decode); broadcast multiply-and-sum does the same arithmetic in a few kernels.
-  auto logits = (q.size(2) == 1 ? (q * k).sum(-1).unsqueeze(2) : batched_matmul(q, k.transpose(-2, -1))) /
-                std::sqrt(static_cast<double>(q.size(3)));  // [B,H,T,S]
-  // -inf is safe: every query may attend to itself, so no row is fully masked.
-  if (allowed.defined()) logits = logits.masked_fill(allowed.logical_not(), -std::numeric_limits<double>::infinity());
-  return torch::softmax(logits, -1);
+  const auto scores = q.size(2) == 1 ? (q * k).sum(-1).unsqueeze(2) : batched_matmul(q, k.transpose(-2, -1));  // [B,H,T,S]
+  // Every query may attend to itself, so no row is fully masked.
+  return masked_softmax(scores, allowed, 1.0 / std::sqrt(static_cast<double>(q.size(3))));
 }
 
 AttentionImpl::AttentionImpl(const TransformerConfig& config) : config_(config) {

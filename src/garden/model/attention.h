@@ -28,6 +28,13 @@ bool uses_blockwise_attention(const torch::Tensor& q, const torch::Tensor& k, co
 // softmax(q k^T / sqrt(D) + mask) written out: q [B,H,T,D], k [B,H,S,D], allowed as below.
 torch::Tensor attention_probabilities(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& allowed);
 
+// softmax(scores * scale, with -inf where `allowed` is false) over the last dimension, as
+// one autograd function: scores [B,H,T,S], allowed bool broadcastable to it, or undefined for
+// none. On the CPU in float32 or bfloat16 it runs one pass forward and one backward
+// (model/training_kernels.h), in the scores' dtype with float32 arithmetic; elsewhere, as
+// libtorch's multiply, masked_fill and softmax.
+torch::Tensor masked_softmax(const torch::Tensor& scores, const torch::Tensor& allowed, double scale);
+
 struct AttentionOutput {
   torch::Tensor output;         // [B,T,C]
   torch::Tensor probabilities;  // [B,H,T,S], only when asked for
