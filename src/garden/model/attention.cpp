@@ -128,9 +128,10 @@ AttentionOutput AttentionImpl::forward(const torch::Tensor& x, const torch::Tens
   const int64_t h = config_.n_heads, hkv = config_.kv_heads();
   AttentionOutput out;
 
-  auto queries = apply_linear(x, q->weight).view({b, t, h, d}).transpose(1, 2);    // [B,H,T,D]
-  auto keys = apply_linear(x, k->weight).view({b, t, hkv, d}).transpose(1, 2);     // [B,Hkv,T,D]
-  auto values = apply_linear(x, v->weight).view({b, t, hkv, d});                   // [B,T,Hkv,D]
+  const auto projected = apply_linears(x, {q->weight, k->weight, v->weight});
+  auto queries = projected[0].view({b, t, h, d}).transpose(1, 2);    // [B,H,T,D]
+  auto keys = projected[1].view({b, t, hkv, d}).transpose(1, 2);     // [B,Hkv,T,D]
+  auto values = projected[2].view({b, t, hkv, d});                   // [B,T,Hkv,D]
   torch::Tensor scores;
   if (gate) {
     scores = gate_scores(x, config_.gate_position == GatePosition::sdpa ? h : hkv);

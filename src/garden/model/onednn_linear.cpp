@@ -177,6 +177,63 @@ class OnednnLinear : public torch::autograd::Function<OnednnLinear> {
   }
 };
 
+// apply_linear for several weights sharing one input (apply_linears): one product with the
+// weights stacked, whose output columns are returned as one output per weight, and one
+// product for the input's gradient from the outputs' gradients side by side.
+class StackedOnednnLinear : public torch::autograd::Function<StackedOnednnLinear> {
+ public:
+  static variable_list forward(AutogradContext* ctx, const torch::Tensor& x, at::TensorList weights, int64_t operands) {
+    const auto type = static_cast<torch::ScalarType>(operands);
+    const auto rows = x.reshape({-1, x.size(-1)}).to(type).contiguous();  // [M,K]
+    const auto w = torch::cat(weights, 0).to(type);                        // [sum N,K]
+    ctx->save_for_backward({rows, w});
+    std::vector<int64_t> widths;
+    for (const auto& weight : weights) widths.push_back(weight.size(0));
+    ctx->saved_data["widths"] = widths;
+    ctx->saved_data["x_sizes"] = x.sizes().vec();
+    ctx->saved_data["x_type"] = static_cast<int64_t>(x.scalar_type());
+    ctx->saved_data["weight_type"] = static_cast<int64_t>(weights.front().scalar_type());
+    const auto all = product(rows, false, w, true, type);  // [M, sum N]
+    variable_list out;
+    int64_t start = 0;
+    for (const int64_t width : widths) {
+      auto sizes = x.sizes().vec();
+      sizes.back() = width;
+      out.push_back(all.narrow(1, start, width).view(sizes));
+      start += width;
+    }
+    return out;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& rows = saved[0];
+    const auto& w = saved[1];
+    const auto widths = ctx->saved_data["widths"].toIntVector();
+    std::vector<torch::Tensor> parts;
+    for (size_t i = 0; i < widths.size(); ++i)  // an output not used has no gradient: zeros
+      parts.push_back(grads[i].defined() ? grads[i].reshape({rows.size(0), widths[i]}).to(w.scalar_type())
+                                         : torch::zeros({rows.size(0), widths[i]}, w.options()));
+    const auto g = torch::cat(parts, 1);  // [M, sum N]
+    torch::Tensor dx;
+    if (ctx->needs_input_grad(0)) {
+      const auto type = static_cast<torch::ScalarType>(ctx->saved_data["x_type"].toInt());
+      dx = product(g, false, w, false, type).view(ctx->saved_data["x_sizes"].toIntVector());
+    }
+    // The weights' gradients: row blocks of one product (each contiguous).
+    const auto type = static_cast<torch::ScalarType>(ctx->saved_data["weight_type"].toInt());
+    const auto dw = product(g, true, rows, false, type);  // [sum N, K]
+    variable_list out = {dx};
+    int64_t start = 0;
+    for (const int64_t width : widths) {
+      out.push_back(dw.narrow(0, start, width));
+      start += width;
+    }
+    out.emplace_back();  // operands
+    return out;
+  }
+};
+
 // A float32 tensor as oneDNN memory of its sizes and strides.
 memory::desc strided_desc(const torch::Tensor& t) { return {t.sizes().vec(), memory::data_type::f32, t.strides().vec()}; }
 
@@ -264,6 +321,23 @@ torch::Tensor batched_matmul(const torch::Tensor& a, const torch::Tensor& b) {
 }
 
 bool onednn_linear_applies(const torch::Tensor& x, const torch::Tensor& weight) { return onednn_operands(x, weight).has_value(); }
+
+std::vector<torch::Tensor> apply_linears(const torch::Tensor& x, const std::vector<torch::Tensor>& weights) {
+  const auto operands = weights.empty() ? std::nullopt : onednn_operands(x, weights.front());
+  const bool training = torch::GradMode::is_enabled() &&
+                        std::any_of(weights.begin(), weights.end(), [](const torch::Tensor& w) { return w.requires_grad(); });
+  const bool stackable = std::all_of(weights.begin(), weights.end(), [&](const torch::Tensor& w) {
+    return w.dim() == 2 && w.size(1) == weights.front().size(1) && w.scalar_type() == weights.front().scalar_type() &&
+           w.device() == weights.front().device();
+  });
+  if (!operands || !training || !stackable || weights.size() < 2) {
+    std::vector<torch::Tensor> out;
+    for (const auto& w : weights) out.push_back(apply_linear(x, w));
+    return out;
+  }
+  const AutocastOff plain;
+  return StackedOnednnLinear::apply(x, at::TensorList(weights), static_cast<int64_t>(*operands));
+}
 
 torch::Tensor apply_linear(const torch::Tensor& x, const torch::Tensor& weight) {
   const auto operands = onednn_operands(x, weight);

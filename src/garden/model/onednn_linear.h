@@ -21,10 +21,19 @@
 
 #include <torch/torch.h>
 
+#include <vector>
+
 namespace garden::model {
 
 // x [..., K], weight [N, K] -> [..., N]; differentiable in both.
 torch::Tensor apply_linear(const torch::Tensor& x, const torch::Tensor& weight);
+
+// apply_linear(x, w) for each of `weights` ([N_i, K] each, one dtype), returned in order. While
+// training through oneDNN (see onednn_linear_applies) as one product with the weights stacked,
+// whose outputs are views of one [..., sum N_i] tensor: one cast of x under autocast, one
+// primitive, and one input gradient instead of one per weight summed by autograd (the queries,
+// keys and values of a layer share their input).
+std::vector<torch::Tensor> apply_linears(const torch::Tensor& x, const std::vector<torch::Tensor>& weights);
 
 // Whether apply_linear() runs this call's products through oneDNN (tensors, autocast state).
 bool onednn_linear_applies(const torch::Tensor& x, const torch::Tensor& weight);

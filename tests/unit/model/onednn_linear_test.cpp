@@ -133,6 +133,75 @@ TEST(OnednnLinear, InferenceUnderBf16AutocastIsAutocastsLinear) {
   EXPECT_TRUE(torch::equal(apply_linear(c.x, c.weight), torch::nn::functional::linear(c.x, c.weight)));
 }
 
+// Queries, keys and values of one input, the last two narrower (grouped-query attention).
+struct Stacked {
+  torch::Tensor x;
+  std::vector<torch::Tensor> weights, grads;
+};
+Stacked make_stacked() {
+  torch::manual_seed(12);
+  Stacked s{torch::randn({3, 7, 33}).requires_grad_(true), {}, {}};
+  for (const int64_t n : {24, 8, 8}) {
+    s.weights.push_back(torch::randn({n, 33}).requires_grad_(true));
+    s.grads.push_back(torch::randn({3, 7, n}));
+  }
+  return s;
+}
+
+TEST(OnednnLinear, StackedWeightsGiveEachProductAndEveryGradient) {
+  auto s = make_stacked();
+  const auto outs = apply_linears(s.x, s.weights);
+  ASSERT_EQ(outs.size(), 3u);
+  torch::autograd::backward(outs, s.grads);
+  // The input's gradient is the sum over the three products.
+  torch::Tensor dx;
+  for (size_t i = 0; i < 3; ++i) {
+    const auto want = exact(s.x, s.weights[i], s.grads[i]);
+    EXPECT_EQ(outs[i].sizes(), torch::IntArrayRef({3, 7, s.weights[i].size(0)}));
+    EXPECT_LT(relative_gap(want.out, outs[i]), 2e-6) << i;
+    EXPECT_LT(relative_gap(want.dw, s.weights[i].grad()), 2e-6) << i;
+    dx = dx.defined() ? dx + want.dx : want.dx;
+  }
+  EXPECT_LT(relative_gap(dx, s.x.grad()), 2e-6);
+}
+
+TEST(OnednnLinear, StackedWeightsWithAnOutputUnused) {
+  auto s = make_stacked();
+  const auto outs = apply_linears(s.x, s.weights);
+  outs[0].backward(s.grads[0]);  // the keys and values get no gradient: theirs are zeros
+  EXPECT_LT(relative_gap(exact(s.x, s.weights[0], s.grads[0]).dx, s.x.grad()), 2e-6);
+  EXPECT_TRUE(torch::equal(s.weights[1].grad(), torch::zeros_like(s.weights[1])));
+}
+
+TEST(OnednnLinear, StackedWeightsUnderBf16AutocastKeepFloat32Gradients) {
+  auto s = make_stacked();
+  const AutocastScope autocast(true, torch::kCPU);
+  if (!onednn_linear_applies(s.x, s.weights[0])) GTEST_SKIP() << "this processor has no bf16 instructions";
+  const auto outs = apply_linears(s.x, s.weights);
+  std::vector<torch::Tensor> grads;
+  for (const auto& g : s.grads) grads.push_back(g.to(torch::kBFloat16));
+  torch::autograd::backward(outs, grads);
+  torch::Tensor dx;
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(outs[i].scalar_type(), torch::kBFloat16);
+    const auto want = exact(s.x.to(torch::kBFloat16), s.weights[i].to(torch::kBFloat16), grads[i]);
+    EXPECT_LT(relative_gap(want.out, outs[i]), 8e-3) << i;
+    EXPECT_EQ(s.weights[i].grad().scalar_type(), torch::kFloat);
+    EXPECT_LT(relative_gap(want.dw, s.weights[i].grad()), 1e-5) << i;
+    dx = dx.defined() ? dx + want.dx : want.dx;
+  }
+  EXPECT_LT(relative_gap(dx, s.x.grad()), 1e-5);
+}
+
+TEST(OnednnLinear, StackedWeightsOutsideTrainingAreOneProductEach) {
+  auto s = make_stacked();
+  torch::NoGradGuard no_grad;
+  const auto outs = apply_linears(s.x, s.weights);
+  for (size_t i = 0; i < 3; ++i) EXPECT_TRUE(torch::equal(outs[i], apply_linear(s.x, s.weights[i])));
+  // Weights of different input widths cannot be stacked and are refused by libtorch's linear.
+  EXPECT_THROW(apply_linears(s.x, {s.weights[0], torch::randn({4, 5})}), c10::Error);
+}
+
 TEST(OnednnBatchedMatmul, AttentionsStridedProductsAndGradientsEqualFloat64) {
   // The attention's layouts: queries and keys [B,H,T,D] lying in memory as [B,T,H,D], keys
   // transposed as a view, then probabilities [B,H,T,S] against values laid out like the keys;
