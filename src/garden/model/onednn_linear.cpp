@@ -142,50 +142,18 @@ torch::Tensor product(const torch::Tensor& a, bool a_transposed, const torch::Te
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-// The products run in the dtype of `operands` (float32, or bf16 under autocast); the output
-// in that dtype too, the gradients in their tensors' own.
+// x W_i^T for one or more weights sharing the input x, as one product with the weights stacked
+// (apply_linears; one weight is the plain layer), returned as one output per weight; backward,
+// one product for the input's gradient from the outputs' gradients side by side and one for
+// the stacked weights' gradient, whose row blocks are each weight's. The products run in the
+// dtype of `operands` (float32, or bf16 under autocast); the outputs in that dtype too, the
+// gradients in their tensors' own.
 class OnednnLinear : public torch::autograd::Function<OnednnLinear> {
- public:
-  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& weight, int64_t operands) {
-    const auto type = static_cast<torch::ScalarType>(operands);
-    const auto rows = x.reshape({-1, x.size(-1)}).to(type).contiguous();  // [M,K]
-    const auto w = weight.to(type).contiguous();                           // [N,K]
-    ctx->save_for_backward({rows, w});
-    ctx->saved_data["x_sizes"] = x.sizes().vec();
-    ctx->saved_data["x_type"] = static_cast<int64_t>(x.scalar_type());
-    ctx->saved_data["weight_type"] = static_cast<int64_t>(weight.scalar_type());
-    auto sizes = x.sizes().vec();
-    sizes.back() = w.size(0);
-    return product(rows, false, w, true, type).view(sizes);
-  }
-
-  static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    const auto saved = ctx->get_saved_variables();
-    const auto& rows = saved[0];
-    const auto& w = saved[1];
-    const auto g = grads[0].reshape({-1, w.size(0)}).to(w.scalar_type()).contiguous();  // [M,N]
-    torch::Tensor dx, dw;
-    if (ctx->needs_input_grad(0)) {
-      const auto type = static_cast<torch::ScalarType>(ctx->saved_data["x_type"].toInt());
-      dx = product(g, false, w, false, type).view(ctx->saved_data["x_sizes"].toIntVector());
-    }
-    if (ctx->needs_input_grad(1)) {
-      const auto type = static_cast<torch::ScalarType>(ctx->saved_data["weight_type"].toInt());
-      dw = product(g, true, rows, false, type);
-    }
-    return {dx, dw, torch::Tensor()};
-  }
-};
-
-// apply_linear for several weights sharing one input (apply_linears): one product with the
-// weights stacked, whose output columns are returned as one output per weight, and one
-// product for the input's gradient from the outputs' gradients side by side.
-class StackedOnednnLinear : public torch::autograd::Function<StackedOnednnLinear> {
  public:
   static variable_list forward(AutogradContext* ctx, const torch::Tensor& x, at::TensorList weights, int64_t operands) {
     const auto type = static_cast<torch::ScalarType>(operands);
-    const auto rows = x.reshape({-1, x.size(-1)}).to(type).contiguous();  // [M,K]
-    const auto w = torch::cat(weights, 0).to(type);                        // [sum N,K]
+    const auto rows = x.reshape({-1, x.size(-1)}).to(type).contiguous();                          // [M,K]
+    const auto w = (weights.size() == 1 ? weights.front() : torch::cat(weights, 0)).to(type).contiguous();  // [sum N,K]
     ctx->save_for_backward({rows, w});
     std::vector<int64_t> widths;
     for (const auto& weight : weights) widths.push_back(weight.size(0));
@@ -199,7 +167,7 @@ class StackedOnednnLinear : public torch::autograd::Function<StackedOnednnLinear
     for (const int64_t width : widths) {
       auto sizes = x.sizes().vec();
       sizes.back() = width;
-      out.push_back(all.narrow(1, start, width).view(sizes));
+      out.push_back((widths.size() == 1 ? all : all.narrow(1, start, width)).view(sizes));
       start += width;
     }
     return out;
@@ -214,22 +182,23 @@ class StackedOnednnLinear : public torch::autograd::Function<StackedOnednnLinear
     for (size_t i = 0; i < widths.size(); ++i)  // an output not used has no gradient: zeros
       parts.push_back(grads[i].defined() ? grads[i].reshape({rows.size(0), widths[i]}).to(w.scalar_type())
                                          : torch::zeros({rows.size(0), widths[i]}, w.options()));
-    const auto g = torch::cat(parts, 1);  // [M, sum N]
-    torch::Tensor dx;
+    const auto g = (parts.size() == 1 ? parts.front() : torch::cat(parts, 1)).contiguous();  // [M, sum N]
+    variable_list out(widths.size() + 2);  // x, the weights, operands
     if (ctx->needs_input_grad(0)) {
       const auto type = static_cast<torch::ScalarType>(ctx->saved_data["x_type"].toInt());
-      dx = product(g, false, w, false, type).view(ctx->saved_data["x_sizes"].toIntVector());
+      out[0] = product(g, false, w, false, type).view(ctx->saved_data["x_sizes"].toIntVector());
     }
-    // The weights' gradients: row blocks of one product (each contiguous).
-    const auto type = static_cast<torch::ScalarType>(ctx->saved_data["weight_type"].toInt());
-    const auto dw = product(g, true, rows, false, type);  // [sum N, K]
-    variable_list out = {dx};
-    int64_t start = 0;
-    for (const int64_t width : widths) {
-      out.push_back(dw.narrow(0, start, width));
-      start += width;
+    bool any_weight = false;
+    for (size_t i = 0; i < widths.size(); ++i) any_weight = any_weight || ctx->needs_input_grad(i + 1);
+    if (any_weight) {
+      const auto type = static_cast<torch::ScalarType>(ctx->saved_data["weight_type"].toInt());
+      const auto dw = product(g, true, rows, false, type);  // [sum N, K]
+      int64_t start = 0;
+      for (size_t i = 0; i < widths.size(); ++i) {
+        out[i + 1] = dw.narrow(0, start, widths[i]);  // a block of rows: contiguous
+        start += widths[i];
+      }
     }
-    out.emplace_back();  // operands
     return out;
   }
 };
@@ -336,14 +305,14 @@ std::vector<torch::Tensor> apply_linears(const torch::Tensor& x, const std::vect
     return out;
   }
   const AutocastOff plain;
-  return StackedOnednnLinear::apply(x, at::TensorList(weights), static_cast<int64_t>(*operands));
+  return OnednnLinear::apply(x, at::TensorList(weights), static_cast<int64_t>(*operands));
 }
 
 torch::Tensor apply_linear(const torch::Tensor& x, const torch::Tensor& weight) {
   const auto operands = onednn_operands(x, weight);
   if (!operands) return torch::nn::functional::linear(x, weight);
   const AutocastOff plain;  // the function's own casts and fallback products are explicit
-  return OnednnLinear::apply(x, weight, static_cast<int64_t>(*operands));
+  return OnednnLinear::apply(x, at::TensorList(weight), static_cast<int64_t>(*operands)).front();
 }
 
 }  // namespace garden::model
