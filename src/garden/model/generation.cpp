@@ -10,6 +10,7 @@
 #include "garden/core/error.h"
 #include "garden/model/decode_kernels.h"
 #include "garden/model/decode_step.h"
+#include "garden/model/onednn_linear.h"
 
 namespace garden::model {
 
@@ -92,6 +93,9 @@ std::vector<Completion> decode_rows(Transformer& model, KVCache& cache, torch::T
   ForwardOptions step;
   step.cache = &cache;  // decode steps are causal: each new token sees everything before it
   const bool lean = supports_decode_step(model->config()) && !cache.has_padding;
+  // Every step repeats the same product shapes on the same weights: their kernels are built
+  // for those shapes and the weights packed for them once, for the whole decode.
+  const DecodeProducts decode_products;
 
   const int64_t total = static_cast<int64_t>(options.forced_prefix.size()) + options.max_new_tokens;
   for (int64_t pos = 0; pos < total; ++pos) {

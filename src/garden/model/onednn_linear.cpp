@@ -54,6 +54,7 @@ struct ProductShape {
 struct Primitive {
   dnnl::matmul matmul;
   int64_t scratchpad_bytes = 0;
+  memory::desc weights;  // the layout its second operand must have (its own where asked for "any")
 };
 
 // A matmul primitive with a user scratchpad, or nothing where oneDNN has only its reference
@@ -69,7 +70,8 @@ std::shared_ptr<const Primitive> build_matmul(const dnnl::engine& engine, const 
     const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, out), attr, engine);
 #endif
     if (std::string(pd.impl_info_str()).find("ref") != std::string::npos) return nullptr;
-    return std::make_shared<const Primitive>(Primitive{dnnl::matmul(pd), static_cast<int64_t>(pd.scratchpad_desc().get_size())});
+    return std::make_shared<const Primitive>(
+        Primitive{dnnl::matmul(pd), static_cast<int64_t>(pd.scratchpad_desc().get_size()), pd.weights_desc()});
   } catch (const dnnl::error&) {
     return nullptr;
   }
@@ -115,6 +117,68 @@ class PrimitiveCache {
   std::map<Key, std::shared_ptr<const Primitive>> primitives_;
 };
 
+}  // namespace
+
+// The packed weights of one DecodeProducts scope: each weight's copy in the layout of the
+// primitive that reads it, made again when the weight has changed in place (its version).
+struct DecodeProducts::Packs {
+  struct Packed {
+    torch::Tensor weight;  // held, so that its address cannot be reused while the scope lives
+    int64_t version;
+    memory::desc layout;
+    torch::Tensor bytes;
+  };
+  std::vector<Packed> packed;  // a model's few dozen weights: a linear search costs nothing
+
+  const torch::Tensor& find(const torch::Tensor& weight, const memory::desc& weight_desc, const memory::desc& layout) {
+    // Inference tensors keep no version; they change only inside inference mode.
+    const auto version = weight.is_inference() ? -1 : static_cast<int64_t>(weight._version());
+    auto found = std::find_if(packed.begin(), packed.end(), [&](const Packed& p) {
+      return p.weight.unsafeGetTensorImpl() == weight.unsafeGetTensorImpl() && p.layout == layout;
+    });
+    if (found != packed.end() && found->version == version) return found->bytes;
+    auto bytes = torch::empty({static_cast<int64_t>(layout.get_size())}, torch::kUInt8);
+    memory from(weight_desc, cpu_engine(), weight.data_ptr()), to(layout, cpu_engine(), bytes.data_ptr());
+    dnnl::stream stream(cpu_engine());
+    dnnl::reorder(from, to).execute(stream, from, to);
+    stream.wait();
+    if (found == packed.end()) {
+      // A bound for weights made afresh at every call (a caller's processor running products
+      // of its own), which would otherwise pile up until the scope ends.
+      if (packed.size() >= 256) packed.clear();
+      packed.push_back({weight, version, layout, std::move(bytes)});
+      return packed.back().bytes;
+    }
+    found->version = version;
+    found->bytes = std::move(bytes);
+    return found->bytes;
+  }
+};
+
+namespace {
+
+// Set by DecodeProducts for the calling thread.
+thread_local DecodeProducts::Packs* decode_packs = nullptr;
+
+// x W^T for DecodeProducts: float32, built for this exact shape, W read from the scope's
+// packed copy. Nothing where oneDNN has only its reference kernel.
+std::optional<torch::Tensor> packed_product(const torch::Tensor& x, const torch::Tensor& weight, DecodeProducts::Packs& packs) {
+  const int64_t m = x.size(0), k = x.size(1), n = weight.size(0);
+  const memory::desc a({m, k}, memory::data_type::f32, memory::format_tag::ab);
+  const memory::desc b({k, n}, memory::data_type::f32, memory::format_tag::ba);
+  const memory::desc result({m, n}, memory::data_type::f32, memory::format_tag::ab);
+  static PrimitiveCache<std::tuple<int64_t, int64_t, int64_t>> primitives;
+  const auto primitive = primitives.find({m, k, n}, [&] {
+    return build_matmul(cpu_engine(), a, memory::desc({k, n}, memory::data_type::f32, memory::format_tag::any), result);
+  });
+  if (primitive == nullptr) return std::nullopt;
+  const auto& packed = packs.find(weight, b, primitive->weights);
+  auto out = torch::empty({m, n}, x.options());
+  execute(*primitive, cpu_engine(), memory(a, cpu_engine(), x.data_ptr()), memory(primitive->weights, cpu_engine(), packed.data_ptr()),
+          memory(result, cpu_engine(), out.data_ptr()));
+  return out;
+}
+
 // op(a) op(b) in `out_type`; a and b contiguous matrices of one dtype (float32 or bf16).
 torch::Tensor product(const torch::Tensor& a, bool a_transposed, const torch::Tensor& b, bool b_transposed,
                       torch::ScalarType out_type) {
@@ -122,6 +186,10 @@ torch::Tensor product(const torch::Tensor& a, bool a_transposed, const torch::Te
                            b_transposed ? b.size(0) : b.size(1),     a_transposed,
                            b_transposed,                             onednn_type(a.scalar_type()),
                            onednn_type(out_type)};
+  // Decoding (no gradients): a weight, not a product of the backward.
+  if (decode_packs != nullptr && !torch::GradMode::is_enabled() && !a_transposed && b_transposed &&
+      shape.operands == memory::data_type::f32 && shape.out == memory::data_type::f32)
+    if (auto packed = packed_product(a, b, *decode_packs)) return *packed;
   // oneDNN primitives, built on first use: float32 ones with their sizes left to run time, one
   // per layout and dtype (primitives built for fixed sizes were no faster, but each holds
   // kernels generated for its shape: encoding, where every batch has its own row count, kept
@@ -278,6 +346,10 @@ std::optional<torch::ScalarType> onednn_operands(const torch::Tensor& x, const t
 }
 
 }  // namespace
+
+DecodeProducts::DecodeProducts() : packs_(std::make_unique<Packs>()), saved_(decode_packs) { decode_packs = packs_.get(); }
+
+DecodeProducts::~DecodeProducts() { decode_packs = saved_; }
 
 torch::Tensor batched_matmul(const torch::Tensor& a, const torch::Tensor& b) {
   const bool training = torch::GradMode::is_enabled() && (a.requires_grad() || b.requires_grad());

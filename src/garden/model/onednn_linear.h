@@ -21,6 +21,7 @@
 
 #include <torch/torch.h>
 
+#include <memory>
 #include <vector>
 
 namespace garden::model {
@@ -37,6 +38,28 @@ std::vector<torch::Tensor> apply_linears(const torch::Tensor& x, const std::vect
 
 // Whether apply_linear() runs this call's products through oneDNN (tensors, autocast state).
 bool onednn_linear_applies(const torch::Tensor& x, const torch::Tensor& weight);
+
+// For a decoding loop: within its scope, on the calling thread, apply_linear's float32
+// products without gradients (16 rows or more) run on oneDNN kernels built for their exact shapes, reading each
+// weight from a copy packed once into the kernel's own layout, which the scope keeps (as much
+// memory again as the weights it meets) and frees when it ends. A weight changed in place is
+// packed again. Outside a scope products leave their sizes to run time (one primitive per
+// layout serves every row count) and read the weights as they are, repacking them inside
+// every call: right for encoding and training, whose row counts or weights change from call
+// to call, while a decode repeats the same shapes on the same weights at every step
+// (docs/performance.md, "Generation": the 64-row step's products took about half the time).
+class DecodeProducts {
+ public:
+  DecodeProducts();
+  ~DecodeProducts();
+  DecodeProducts(const DecodeProducts&) = delete;
+  DecodeProducts& operator=(const DecodeProducts&) = delete;
+  struct Packs;
+
+ private:
+  std::unique_ptr<Packs> packs_;
+  Packs* saved_;  // the enclosing scope's, restored at the end
+};
 
 // a [..., M, K] x b [..., K, N] -> [..., M, N] (same batch sizes, no broadcasting), the
 // attention's two products, differentiable in both. While training in float32 on the CPU

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "garden/model/onednn_linear.h"
 #include "test_helpers.h"
 
 namespace garden::model {
@@ -67,6 +68,27 @@ TEST_P(DecodeStep, RowsEqualTheFullForwardOfEachRow) {
     EXPECT_EQ(cache.length(), i + 1);
     const auto expected = full.select(1, i);
     EXPECT_TRUE(torch::allclose(logits, expected, 1e-5, 1e-6)) << "step " << i << ": max difference "
+                                                               << (logits - expected).abs().max().item<double>();
+  }
+}
+
+TEST_P(DecodeStep, SixteenRowsOrMoreWithPackedWeightsEqualTheFullForward) {
+  // 20 rows: enough for oneDNN's products, which inside DecodeProducts (as generate's decode
+  // loop runs) read weights packed once for the whole decode.
+  auto model = model_of(GetParam(), 6);
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(8);
+  const auto rows = torch::randint(0, model->config().vocab, {20, 6}, torch::kLong);
+  const auto full = model->forward(rows).logits;  // [20,T,V]
+  KVCache cache;
+  ForwardOptions prefill;
+  prefill.cache = &cache;
+  model->forward(rows.narrow(1, 0, 2), prefill);
+  const DecodeProducts packed;
+  for (int64_t i = 2; i < rows.size(1); ++i) {
+    const auto logits = decode_step_rows(model, rows.select(1, i).contiguous(), cache);  // [20,V]
+    const auto expected = full.select(1, i);
+    EXPECT_TRUE(torch::allclose(logits, expected, 1e-5, 1e-5)) << "step " << i << ": max difference "
                                                                << (logits - expected).abs().max().item<double>();
   }
 }

@@ -56,6 +56,40 @@ TEST(OnednnLinear, Float32OutputAndGradientsEqualFloat64Products) {
   EXPECT_LT(relative_gap(exact(other_rows, c.weight, torch::zeros({2, 9, 20})).out, apply_linear(other_rows, c.weight)), 2e-6);
 }
 
+TEST(DecodeProducts, PackedWeightsGiveFloat64ProductsAndFollowAWeightChangedInPlace) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(12);
+  auto weight = torch::randn({20, 33});
+  const auto other = torch::randn({20, 33});
+  const auto rows = torch::randn({64, 33}), batched = torch::randn({3, 7, 33}), few = torch::randn({5, 33});
+  const auto zeros = [](const torch::Tensor& x) { return torch::zeros({x.size(0), 20}); };
+  const DecodeProducts packed;
+  for (int round = 0; round < 2; ++round) {  // the second reads the packed copy
+    EXPECT_LT(relative_gap(exact(rows, weight, zeros(rows)).out, apply_linear(rows, weight)), 2e-6);
+    EXPECT_LT(relative_gap(exact(rows, other, zeros(rows)).out, apply_linear(rows, other)), 2e-6);
+  }
+  EXPECT_LT(relative_gap(exact(batched, weight, torch::zeros({3, 7, 20})).out, apply_linear(batched, weight)), 2e-6);
+  EXPECT_LT(relative_gap(exact(few, weight, zeros(few)).out, apply_linear(few, weight)), 2e-6);  // libtorch's
+  weight.mul_(-2).add_(1);  // a training step between two decodes: packed again
+  EXPECT_LT(relative_gap(exact(rows, weight, zeros(rows)).out, apply_linear(rows, weight)), 2e-6);
+  {
+    const DecodeProducts inner;  // its own packs, the outer's back after it
+    EXPECT_LT(relative_gap(exact(rows, other, zeros(rows)).out, apply_linear(rows, other)), 2e-6);
+  }
+  EXPECT_LT(relative_gap(exact(rows, weight, zeros(rows)).out, apply_linear(rows, weight)), 2e-6);
+}
+
+TEST(DecodeProducts, TrainingInsideTheScopeKeepsItsGradients) {
+  auto c = make_case(4, 8, 33, 20);  // 32 rows
+  const DecodeProducts packed;
+  const auto out = apply_linear(c.x, c.weight);
+  out.backward(c.grad_out);
+  const auto want = exact(c.x, c.weight, c.grad_out);
+  EXPECT_LT(relative_gap(want.out, out), 2e-6);
+  EXPECT_LT(relative_gap(want.dx, c.x.grad()), 2e-6);
+  EXPECT_LT(relative_gap(want.dw, c.weight.grad()), 2e-6);
+}
+
 // An encoding server's workers: two threads running the same primitive at once.
 TEST(OnednnLinear, TwoThreadsShareAPrimitive) {
   torch::manual_seed(5);
