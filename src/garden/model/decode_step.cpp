@@ -132,9 +132,20 @@ torch::Tensor lean_layers(Transformer& model, torch::Tensor x, KVCache& cache, s
     auto* block = module->as<BlockImpl>();
     auto& attention = *block->attention;
     auto normed = norm(block->norm_attention, x, loops);
-    auto q = project(attention.q->weight, normed).view({n, h, 1, d});
-    auto k = project(attention.k->weight, normed).view({n, hkv, 1, d});
-    auto v = project(attention.v->weight, normed).view({n, hkv, 1, d});
+    torch::Tensor q, k, v;
+    if (one) {
+      q = project(attention.q->weight, normed);
+      k = project(attention.k->weight, normed);
+      v = project(attention.v->weight, normed);
+    } else {  // one product for the three where apply_linears can (DecodeProducts); the loops want them contiguous
+      const auto qkv = apply_linears(normed, {attention.q->weight, attention.k->weight, attention.v->weight});
+      q = qkv[0].contiguous();
+      k = qkv[1].contiguous();
+      v = qkv[2].contiguous();
+    }
+    q = q.view({n, h, 1, d});
+    k = k.view({n, hkv, 1, d});
+    v = v.view({n, hkv, 1, d});
     if (rope) {
       q = rotate(*rope, q, loops);
       k = rotate(*rope, k, loops);

@@ -35,7 +35,15 @@ FeedForwardImpl::FeedForwardImpl(const TransformerConfig& config) : kind_(config
 }
 
 torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
-  if (kind_ == model::Mlp::swiglu) return apply_linear(torch::silu(apply_linear(x, in_->weight)) * apply_linear(x, up_->weight), down->weight);  // [B,T,F] -> [B,T,C]
+  if (kind_ == model::Mlp::swiglu) {
+    // The gate and up projections share their input: without gradients (a decode) one product
+    // of the two weights side by side where apply_linears can (DecodeProducts); training keeps
+    // two, which measured no slower than one stacked (docs/performance.md).
+    const auto gate_up = torch::GradMode::is_enabled()
+                             ? std::vector<torch::Tensor>{apply_linear(x, in_->weight), apply_linear(x, up_->weight)}
+                             : apply_linears(x, {in_->weight, up_->weight});
+    return apply_linear(torch::silu(gate_up[0]) * gate_up[1], down->weight);  // [B,T,F] -> [B,T,C]
+  }
   return apply_linear(torch::gelu(apply_linear(x, in_->weight)), down->weight);
 }
 

@@ -123,22 +123,31 @@ class PrimitiveCache {
 // primitive that reads it, made again when the weight has changed in place (its version).
 struct DecodeProducts::Packs {
   struct Packed {
-    torch::Tensor weight;  // held, so that its address cannot be reused while the scope lives
-    int64_t version;
+    std::vector<torch::Tensor> weights;  // held, so that their addresses cannot be reused while the scope lives
+    std::vector<int64_t> versions;
     memory::desc layout;
     torch::Tensor bytes;
   };
   std::vector<Packed> packed;  // a model's few dozen weights: a linear search costs nothing
 
-  const torch::Tensor& find(const torch::Tensor& weight, const memory::desc& weight_desc, const memory::desc& layout) {
-    // Inference tensors keep no version; they change only inside inference mode.
-    const auto version = weight.is_inference() ? -1 : static_cast<int64_t>(weight._version());
+  // Inference tensors keep no version; they change only inside inference mode.
+  static int64_t version(const torch::Tensor& t) { return t.is_inference() ? -1 : static_cast<int64_t>(t._version()); }
+
+  // The weights [N_i, K] stacked ([sum N_i, K]), in `layout`.
+  const torch::Tensor& find(const std::vector<torch::Tensor>& weights, const memory::desc& layout) {
+    std::vector<int64_t> versions;
+    for (const auto& w : weights) versions.push_back(version(w));
     auto found = std::find_if(packed.begin(), packed.end(), [&](const Packed& p) {
-      return p.weight.unsafeGetTensorImpl() == weight.unsafeGetTensorImpl() && p.layout == layout;
+      return p.layout == layout && std::equal(p.weights.begin(), p.weights.end(), weights.begin(), weights.end(),
+                                              [](const torch::Tensor& a, const torch::Tensor& b) {
+                                                return a.unsafeGetTensorImpl() == b.unsafeGetTensorImpl();
+                                              });
     });
-    if (found != packed.end() && found->version == version) return found->bytes;
+    if (found != packed.end() && found->versions == versions) return found->bytes;
+    const auto stacked = weights.size() == 1 ? weights.front().contiguous() : torch::cat(weights, 0);
+    const memory::desc rows({stacked.size(1), stacked.size(0)}, memory::data_type::f32, memory::format_tag::ba);
     auto bytes = torch::empty({static_cast<int64_t>(layout.get_size())}, torch::kUInt8);
-    memory from(weight_desc, cpu_engine(), weight.data_ptr()), to(layout, cpu_engine(), bytes.data_ptr());
+    memory from(rows, cpu_engine(), stacked.data_ptr()), to(layout, cpu_engine(), bytes.data_ptr());
     dnnl::stream stream(cpu_engine());
     dnnl::reorder(from, to).execute(stream, from, to);
     stream.wait();
@@ -146,10 +155,10 @@ struct DecodeProducts::Packs {
       // A bound for weights made afresh at every call (a caller's processor running products
       // of its own), which would otherwise pile up until the scope ends.
       if (packed.size() >= 256) packed.clear();
-      packed.push_back({weight, version, layout, std::move(bytes)});
+      packed.push_back({weights, std::move(versions), layout, std::move(bytes)});
       return packed.back().bytes;
     }
-    found->version = version;
+    found->versions = std::move(versions);
     found->bytes = std::move(bytes);
     return found->bytes;
   }
@@ -160,21 +169,24 @@ namespace {
 // Set by DecodeProducts for the calling thread.
 thread_local DecodeProducts::Packs* decode_packs = nullptr;
 
-// x W^T for DecodeProducts: float32, built for this exact shape, W read from the scope's
-// packed copy. Nothing where oneDNN has only its reference kernel.
-std::optional<torch::Tensor> packed_product(const torch::Tensor& x, const torch::Tensor& weight, DecodeProducts::Packs& packs) {
-  const int64_t m = x.size(0), k = x.size(1), n = weight.size(0);
+// rows [M,K] times the weights [N_i,K] stacked, transposed: [M, sum N_i], for DecodeProducts:
+// float32, built for this exact shape, the weights read from the scope's packed copy. Nothing
+// where oneDNN has only its reference kernel.
+std::optional<torch::Tensor> packed_product(const torch::Tensor& rows, const std::vector<torch::Tensor>& weights,
+                                            DecodeProducts::Packs& packs) {
+  const int64_t m = rows.size(0), k = rows.size(1);
+  int64_t n = 0;
+  for (const auto& w : weights) n += w.size(0);
   const memory::desc a({m, k}, memory::data_type::f32, memory::format_tag::ab);
-  const memory::desc b({k, n}, memory::data_type::f32, memory::format_tag::ba);
   const memory::desc result({m, n}, memory::data_type::f32, memory::format_tag::ab);
   static PrimitiveCache<std::tuple<int64_t, int64_t, int64_t>> primitives;
   const auto primitive = primitives.find({m, k, n}, [&] {
     return build_matmul(cpu_engine(), a, memory::desc({k, n}, memory::data_type::f32, memory::format_tag::any), result);
   });
   if (primitive == nullptr) return std::nullopt;
-  const auto& packed = packs.find(weight, b, primitive->weights);
-  auto out = torch::empty({m, n}, x.options());
-  execute(*primitive, cpu_engine(), memory(a, cpu_engine(), x.data_ptr()), memory(primitive->weights, cpu_engine(), packed.data_ptr()),
+  const auto& packed = packs.find(weights, primitive->weights);
+  auto out = torch::empty({m, n}, rows.options());
+  execute(*primitive, cpu_engine(), memory(a, cpu_engine(), rows.data_ptr()), memory(primitive->weights, cpu_engine(), packed.data_ptr()),
           memory(result, cpu_engine(), out.data_ptr()));
   return out;
 }
@@ -189,7 +201,7 @@ torch::Tensor product(const torch::Tensor& a, bool a_transposed, const torch::Te
   // Decoding (no gradients): a weight, not a product of the backward.
   if (decode_packs != nullptr && !torch::GradMode::is_enabled() && !a_transposed && b_transposed &&
       shape.operands == memory::data_type::f32 && shape.out == memory::data_type::f32)
-    if (auto packed = packed_product(a, b, *decode_packs)) return *packed;
+    if (auto packed = packed_product(a, {b}, *decode_packs)) return *packed;
   // oneDNN primitives, built on first use: float32 ones with their sizes left to run time, one
   // per layout and dtype (primitives built for fixed sizes were no faster, but each holds
   // kernels generated for its shape: encoding, where every batch has its own row count, kept
@@ -371,6 +383,22 @@ std::vector<torch::Tensor> apply_linears(const torch::Tensor& x, const std::vect
     return w.dim() == 2 && w.size(1) == weights.front().size(1) && w.scalar_type() == weights.front().scalar_type() &&
            w.device() == weights.front().device();
   });
+  const bool decoding = decode_packs != nullptr && !torch::GradMode::is_enabled() && operands == torch::kFloat;
+  if (decoding && stackable && weights.size() >= 2) {
+    // One product of the weights packed side by side, for the outputs as views.
+    const auto rows = x.reshape({-1, x.size(-1)}).contiguous();
+    if (const auto all = packed_product(rows, weights, *decode_packs)) {
+      std::vector<torch::Tensor> out;
+      int64_t start = 0;
+      for (const auto& w : weights) {
+        auto sizes = x.sizes().vec();
+        sizes.back() = w.size(0);
+        out.push_back(all->narrow(1, start, w.size(0)).view(sizes));
+        start += w.size(0);
+      }
+      return out;
+    }
+  }
   if (!operands || !training || !stackable || weights.size() < 2) {
     std::vector<torch::Tensor> out;
     for (const auto& w : weights) out.push_back(apply_linear(x, w));

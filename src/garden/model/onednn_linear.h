@@ -33,7 +33,8 @@ torch::Tensor apply_linear(const torch::Tensor& x, const torch::Tensor& weight);
 // training through oneDNN (see onednn_linear_applies) as one product with the weights stacked,
 // whose outputs are views of one [..., sum N_i] tensor: one cast of x under autocast, one
 // primitive, and one input gradient instead of one per weight summed by autograd (the queries,
-// keys and values of a layer share their input).
+// keys and values of a layer share their input). Inside DecodeProducts, without gradients, also
+// one product, of the weights packed side by side once for the scope; elsewhere one per weight.
 std::vector<torch::Tensor> apply_linears(const torch::Tensor& x, const std::vector<torch::Tensor>& weights);
 
 // Whether apply_linear() runs this call's products through oneDNN (tensors, autocast state).

@@ -236,6 +236,26 @@ TEST(OnednnLinear, StackedWeightsOutsideTrainingAreOneProductEach) {
   EXPECT_THROW(apply_linears(s.x, {s.weights[0], torch::randn({4, 5})}), c10::Error);
 }
 
+TEST(DecodeProducts, StackedWeightsAreOnePackedProductWithEachOutputItsOwn) {
+  auto s = make_stacked();  // 21 rows: enough for oneDNN
+  torch::NoGradGuard no_grad;
+  const DecodeProducts packed;
+  for (int round = 0; round < 2; ++round) {  // packed, then read from the pack
+    const auto outs = apply_linears(s.x, s.weights);
+    ASSERT_EQ(outs.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) {
+      EXPECT_EQ(outs[i].sizes(), torch::IntArrayRef({3, 7, s.weights[i].size(0)}));
+      EXPECT_LT(relative_gap(exact(s.x, s.weights[i], s.grads[i]).out, outs[i]), 2e-6) << "output " << i;
+    }
+  }
+  s.weights[1].mul_(3);  // one of the three changed in place: the stack is packed again
+  EXPECT_LT(relative_gap(exact(s.x, s.weights[1], s.grads[1]).out, apply_linears(s.x, s.weights)[1]), 2e-6);
+  // The same weights in another order are another stack.
+  const auto swapped = apply_linears(s.x, {s.weights[2], s.weights[0]});
+  EXPECT_LT(relative_gap(exact(s.x, s.weights[2], s.grads[2]).out, swapped[0]), 2e-6);
+  EXPECT_LT(relative_gap(exact(s.x, s.weights[0], s.grads[0]).out, swapped[1]), 2e-6);
+}
+
 TEST(OnednnBatchedMatmul, AttentionsStridedProductsAndGradientsEqualFloat64) {
   // The attention's layouts: queries and keys [B,H,T,D] lying in memory as [B,T,H,D], keys
   // transposed as a view, then probabilities [B,H,T,S] against values laid out like the keys;
