@@ -41,14 +41,15 @@ std::vector<torch::Tensor> apply_linears(const torch::Tensor& x, const std::vect
 bool onednn_linear_applies(const torch::Tensor& x, const torch::Tensor& weight);
 
 // For a decoding loop: within its scope, on the calling thread, apply_linear's float32
-// products without gradients (16 rows or more) run on oneDNN kernels built for their exact shapes, reading each
-// weight from a copy packed once into the kernel's own layout, which the scope keeps (as much
-// memory again as the weights it meets) and frees when it ends. A weight changed in place is
-// packed again. Outside a scope products leave their sizes to run time (one primitive per
-// layout serves every row count) and read the weights as they are, repacking them inside
-// every call: right for encoding and training, whose row counts or weights change from call
-// to call, while a decode repeats the same shapes on the same weights at every step
-// (docs/performance.md, "Generation": the 64-row step's products took about half the time).
+// products without gradients (16 rows or more) run on oneDNN kernels built for their exact
+// shapes, reading each weight from a copy packed once into the kernel's own layout, which the
+// scope keeps (as much memory again as the weights it meets) and frees when it ends. A weight
+// changed in place (its version counter; not through .data()) is packed again. Outside a
+// scope products leave their sizes to run time (one primitive per layout serves every row
+// count) and read the weights as they are, repacking them inside every call: right for
+// encoding and training, whose row counts or weights change from call to call, while a decode
+// repeats the same shapes on the same weights at every step (docs/performance.md,
+// "Generation": the 64-row step's products took about half the time).
 class DecodeProducts {
  public:
   DecodeProducts();
