@@ -44,12 +44,14 @@ bool onednn_linear_applies(const torch::Tensor& x, const torch::Tensor& weight);
 // products without gradients (16 rows or more) run on oneDNN kernels built for their exact
 // shapes, reading each weight from a copy packed once into the kernel's own layout, which the
 // scope keeps (as much memory again as the weights it meets) and frees when it ends. A weight
-// changed in place (its version counter; not through .data()) is packed again. Outside a
-// scope products leave their sizes to run time (one primitive per layout serves every row
-// count) and read the weights as they are, repacking them inside every call: right for
-// encoding and training, whose row counts or weights change from call to call, while a decode
-// repeats the same shapes on the same weights at every step (docs/performance.md,
-// "Generation": the 64-row step's products took about half the time).
+// changed in place by a tensor operation (its version counter) is packed again; writes through
+// .data() or a raw pointer (FusedAdamW's) are not seen, so a scope must not span a training
+// step (generate's lasts one decode). Outside a scope products leave their sizes to run time
+// (one primitive per layout serves every row count) and read the weights as they are,
+// repacking them inside every call: right for encoding and training, whose row counts or
+// weights change from call to call, while a decode repeats the same shapes on the same weights
+// at every step (docs/performance.md, "Generation": the 64-row step's products took about
+// half the time).
 class DecodeProducts {
  public:
   DecodeProducts();
