@@ -68,6 +68,24 @@ TEST(DecodeKernels, OneQueryAttentionEqualsSoftmaxInDouble) {
   }
 }
 
+TEST(DecodeKernels, AttentionScoresEqualScaledDotProductsInDouble) {
+  // Head widths that fill whole 16-float registers (sixteen positions at a time, then the
+  // rest one by one) and widths that do not; position counts below, at and past 16.
+  torch::manual_seed(6);
+  for (const int64_t dim : {16, 32, 64, 20}) {
+    for (const int64_t positions : {5, 16, 37}) {
+      SCOPED_TRACE("dim " + std::to_string(dim) + ", positions " + std::to_string(positions));
+      const int64_t stride = dim + 8;
+      const auto query = torch::randn({dim});
+      const auto keys = torch::randn({positions, stride});
+      std::vector<float> scores(static_cast<size_t>(positions));
+      attention_scores(query.data_ptr<float>(), keys.data_ptr<float>(), stride, positions, dim, scores.data());
+      const auto expected = keys.narrow(1, 0, dim).to(torch::kFloat64).matmul(query.to(torch::kFloat64)) / std::sqrt(static_cast<double>(dim));
+      for (int64_t s = 0; s < positions; ++s) EXPECT_NEAR(scores[static_cast<size_t>(s)], expected[s].item<double>(), 1e-5) << "position " << s;
+    }
+  }
+}
+
 TEST(DecodeKernels, RowsAttentionEqualsSoftmaxInDoubleOnAnyNumberOfThreads) {
   // 3 rows, 4 query heads over 2 key/value heads (grouped), a cache with room beyond its 9
   // positions, as KVCache holds it: [N, Hkv, capacity, D].
@@ -151,13 +169,16 @@ TEST(DecodeKernels, SoftmaxSampleRowsDrawsAsInverseCdfOfTheSoftmaxInDouble) {
       }
     }
   }
-  auto bad = torch::zeros({3, 10});
+  // Rows of 40: a NaN among the first 32 (read sixteen at a time) or in the last 8, all -inf,
+  // and forty equal logits (u = 0.5 draws token 20).
+  auto bad = torch::zeros({4, 40});
   bad[0][4] = std::numeric_limits<float>::quiet_NaN();
   bad[1].fill_(-std::numeric_limits<float>::infinity());
-  std::vector<double> half{0.5, 0.5, 0.5};
-  std::vector<int64_t> got(3);
-  softmax_sample_rows(bad.data_ptr<float>(), 3, 10, half.data(), got.data());
-  EXPECT_EQ(got, (std::vector<int64_t>{-1, -1, 5}));
+  bad[3][37] = std::numeric_limits<float>::quiet_NaN();
+  std::vector<double> half{0.5, 0.5, 0.5, 0.5};
+  std::vector<int64_t> got(4);
+  softmax_sample_rows(bad.data_ptr<float>(), 4, 40, half.data(), got.data());
+  EXPECT_EQ(got, (std::vector<int64_t>{-1, -1, 20, -1}));
 }
 
 }  // namespace decode_kernels_test
