@@ -317,6 +317,36 @@ TEST(Trainer, GradientAccumulationEqualsOneLargeBatch) {
   EXPECT_FALSE(torch::allclose(whole.linear->weight, Regression().linear->weight));  // it trained
 }
 
+TEST(Trainer, AParameterLeftWithoutAGradientKeepsMovingAsWithAZeroGradient) {
+  // The Trainer zeroes gradients between steps: a parameter that had one and gets none in a
+  // step still takes AdamW's step with a zero gradient (its momentum and decay), where
+  // dropping the gradients (PyTorch's set_to_none) would skip it. `extra` is in the loss at
+  // step 1 only.
+  const RegressionData data;
+  struct WithExtra : Regression {
+    WithExtra() { extra = register_parameter("extra", torch::full({2, 2}, 0.5)); }
+    torch::Tensor extra;
+  };
+  testing::TempDir dir;
+  WithExtra module;
+  torch::Tensor after_step_one;
+  Objective o = regression_objective(module, data, [](int64_t) { return torch::arange(8); });
+  const auto plain = o.micro_step;
+  o.micro_step = [&module, &after_step_one, plain](int64_t index) {
+    auto step = plain(index);
+    if (index == 0) step.loss = step.loss + module.extra.pow(2).sum();
+    if (index == 1) after_step_one = module.extra.detach().clone();
+    return step;
+  };
+  Trainer t(regression_train(2), dir.path());
+  t.quiet = true;
+  t.fit(module, o, false);
+  ASSERT_TRUE(after_step_one.defined());
+  EXPECT_FALSE(torch::allclose(after_step_one, torch::full({2, 2}, 0.5)));  // step 1 moved it
+  // Step 2 (no gradient): AdamW with g = 0 moves it on by lr * (m / (sqrt(v) + eps) + decay * w).
+  EXPECT_GT((module.extra.detach() - after_step_one).abs().min().item<double>(), 1e-3);
+}
+
 TEST(Trainer, ClippingAndDecoupledDecayOfMatricesOnlyMatchAHandComputedAdamWStep) {
   const RegressionData data;
   Regression module;
