@@ -66,7 +66,7 @@ float max_and_nans(const float* x, int64_t n, int& nans) {
 
 // Lane p of the result is the sum of v[p]'s sixteen lanes: four rounds of pairwise
 // two-register shuffles and additions, each halving the registers and doubling the vectors
-// each holds (a horizontal sum per vector is four dependent shuffle-adds).
+// each holds (a horizontal sum per vector is four dependent shuffle-adds). v is overwritten.
 Floats16 lane_sums(Floats16 v[kLanes]) {
   for (int i = 0; i < 8; ++i)
     v[i] = __builtin_shufflevector(v[2 * i], v[2 * i + 1], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +
