@@ -376,7 +376,8 @@ torch::Tensor batched_matmul(const torch::Tensor& a, const torch::Tensor& b) {
 bool onednn_linear_applies(const torch::Tensor& x, const torch::Tensor& weight) { return onednn_operands(x, weight).has_value(); }
 
 std::vector<torch::Tensor> apply_linears(const torch::Tensor& x, const std::vector<torch::Tensor>& weights) {
-  const auto operands = weights.empty() ? std::nullopt : onednn_operands(x, weights.front());
+  std::optional<torch::ScalarType> operands;
+  if (!weights.empty()) operands = onednn_operands(x, weights.front());
   const bool training = torch::GradMode::is_enabled() &&
                         std::any_of(weights.begin(), weights.end(), [](const torch::Tensor& w) { return w.requires_grad(); });
   const bool stackable = std::all_of(weights.begin(), weights.end(), [&](const torch::Tensor& w) {
