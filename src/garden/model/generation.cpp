@@ -1,7 +1,9 @@
 #include "garden/model/generation.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/ThreadLocalState.h>
 #include <fmt/core.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -175,6 +177,51 @@ std::vector<Completion> decode_rows(Transformer& model, KVCache& cache, torch::T
 
 namespace {
 
+// Rows per thread from which a decode splits its rows between the threads: groups of fewer
+// rows would take libtorch's products instead of oneDNN's, and at 16 rows two groups of 8 ran
+// slower than one batch and drew other tokens (docs/performance.md, "Rows split between the
+// threads").
+constexpr int64_t kMinRowsPerThread = kOnednnMinimumRows;
+
+// decode_rows, with the rows split between threads as decode_threads says. Rows never
+// interact in a decode (each has its cache and its generator), so each group of rows decodes
+// as a batch of its own, and the threads no longer meet at the end of each of a step's
+// hundred-odd operations (in a 64-row decode on two threads, a quarter of their time was
+// spent waiting in OpenMP). Left-padded batches keep one batch (the lean step does not take padding).
+std::vector<Completion> decode_rows_on_threads(Transformer& model, KVCache& cache, const torch::Tensor& logits,
+                                               std::vector<at::Generator>& generators, const GenerateOptions& options) {
+  const auto n = static_cast<int64_t>(generators.size());
+  const int64_t groups = cache.has_padding ? 1 : decode_threads(model, n, options);
+  if (groups == 1) return decode_rows(model, cache, logits, generators, options);
+  std::vector<KVCache> caches(static_cast<size_t>(groups));
+  std::vector<torch::Tensor> group_logits(static_cast<size_t>(groups));
+  std::vector<std::vector<at::Generator>> group_generators(static_cast<size_t>(groups));
+  for (int64_t g = 0; g < groups; ++g) {
+    const int64_t start = n * g / groups, end = n * (g + 1) / groups;
+    const auto slot = static_cast<size_t>(g);
+    caches[slot] = cache;  // a copy shares the tensors and gets no room; select_rows makes its own
+    caches[slot].select_rows(torch::arange(start, end, torch::kLong));
+    group_logits[slot] = logits.narrow(0, start, end - start);
+    group_generators[slot].assign(generators.begin() + start, generators.begin() + end);
+  }
+  cache = KVCache{};  // its rows now live in the groups'
+  // Inference mode and the other thread-local settings of the caller hold on every thread.
+  const at::ThreadLocalState caller_state;
+  std::vector<std::vector<Completion>> results(static_cast<size_t>(groups));
+  run_tasks_on_threads(groups, [&](int64_t g) {
+    const at::ThreadLocalStateGuard state(caller_state);
+    const auto slot = static_cast<size_t>(g);
+    results[slot] = decode_rows(model, caches[slot], group_logits[slot], group_generators[slot], options);
+  });
+  std::vector<Completion> completions;
+  for (auto& part : results) std::move(part.begin(), part.end(), std::back_inserter(completions));
+  return completions;
+}
+
+}  // namespace
+
+namespace {
+
 // Prefills one prompt (token ids, or vectors in place of their embeddings), copies its cache
 // to every sample and decodes them.
 std::vector<Completion> prefill_and_decode(Transformer& model, const torch::Tensor& tokens, const torch::Tensor& embeddings,
@@ -199,12 +246,19 @@ std::vector<Completion> prefill_and_decode(Transformer& model, const torch::Tens
 
   std::vector<at::Generator> generators;
   for (int64_t i = 0; i < n; ++i) generators.push_back(at::make_generator<at::CPUGeneratorImpl>(options.seed + static_cast<uint64_t>(i)));
-  auto completions = decode_rows(model, cache, logits, generators, options);
+  auto completions = decode_rows_on_threads(model, cache, logits, generators, options);
   if (was_training) model->train();
   return completions;
 }
 
 }  // namespace
+
+int64_t decode_threads(Transformer& model, int64_t rows, const GenerateOptions& options) {
+  if (omp_in_parallel() || !model->token_embedding->weight.device().is_cpu() || !supports_decode_step(model->config()) ||
+      options.logits_processor || options.on_token)
+    return 1;
+  return std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), rows / kMinRowsPerThread));
+}
 
 std::vector<Completion> generate(Transformer& model, const std::vector<int64_t>& prompt, const GenerateOptions& options) {
   if (prompt.empty()) throw Error("generate: the prompt is empty (add a BOS token)");
@@ -298,7 +352,7 @@ std::vector<Completion> generate_batch(Transformer& model, const std::vector<std
   auto logits = model->forward(tokens.to(device), prefill).logits.select(1, -1).contiguous();  // [N,V]
   std::vector<at::Generator> generators;
   for (auto seed : seeds) generators.push_back(at::make_generator<at::CPUGeneratorImpl>(seed));
-  auto completions = decode_rows(model, cache, logits, generators, options);
+  auto completions = decode_rows_on_threads(model, cache, logits, generators, options);
   if (was_training) model->train();
   return completions;
 }

@@ -24,7 +24,7 @@ struct GenerateOptions {
   double temperature = 1.0;  // 0 = greedy (argmax)
   int64_t top_k = 0;         // 0 = off
   double top_p = 1.0;        // nucleus threshold; 1 = off
-  int64_t n_samples = 1;     // completions of the same prompt, decoded as one batch
+  int64_t n_samples = 1;     // completions of the same prompt, decoded as one batch (see decode_threads)
   uint64_t seed = 0;         // sample i draws from its own generator seeded seed + i
   std::vector<int64_t> forced_prefix;  // tokens every completion starts with
   std::vector<int64_t> stop_tokens;    // a completion ends after emitting one of these
@@ -55,6 +55,14 @@ struct Completion {
 };
 
 std::vector<Completion> generate(Transformer& model, const std::vector<int64_t>& prompt, const GenerateOptions& options);
+
+// How many threads a decode of `rows` rows (n_samples, or generate_batch's prompts) is split
+// between, each thread decoding its consecutive share of the rows as a batch of its own, on
+// itself alone: the calling thread's OpenMP thread count, at most one thread per 16 rows, and
+// 1 (one batch on every thread) where the model takes the full forward at each step, on a GPU,
+// with a logits processor or on_token (they see the whole batch, on the calling thread), or
+// when called inside a parallel region. A row's tokens do not depend on the split.
+int64_t decode_threads(Transformer& model, int64_t rows, const GenerateOptions& options);
 
 // The same from a soft prompt: `prompt` [P,C] holds the vectors the model reads in place of
 // P token embeddings (a compressed text, trainable special tokens), as ForwardOptions::

@@ -20,8 +20,6 @@ namespace {
 
 using dnnl::memory;
 
-constexpr int64_t kMinimumRows = 16;
-
 memory::data_type onednn_type(torch::ScalarType type) {
   return type == torch::kBFloat16 ? memory::data_type::bf16 : memory::data_type::f32;
 }
@@ -353,7 +351,7 @@ std::optional<torch::ScalarType> onednn_operands(const torch::Tensor& x, const t
   }
   if (x.scalar_type() != torch::kFloat || weight.scalar_type() != torch::kFloat) return std::nullopt;
   // Below a few rows (one decoding step) the call's own cost outweighs the kernel.
-  if (x.numel() / x.size(-1) < kMinimumRows) return std::nullopt;
+  if (x.numel() / x.size(-1) < kOnednnMinimumRows) return std::nullopt;
   return torch::kFloat;
 }
 

@@ -26,6 +26,9 @@
 
 namespace garden::model {
 
+// Products of fewer rows than this go to libtorch (see above).
+constexpr int64_t kOnednnMinimumRows = 16;
+
 // x [..., K], weight [N, K] -> [..., N]; differentiable in both.
 torch::Tensor apply_linear(const torch::Tensor& x, const torch::Tensor& weight);
 

@@ -124,6 +124,81 @@ TEST(Generate, SeedsMakeSamplesReproducibleAndBatchedEqualsSingle) {
   EXPECT_EQ(generate(m, {1, 2, 3}, single)[0].tokens, batch[1].tokens);
 }
 
+TEST(Generate, RowsSplitBetweenThreadsDecodeAsOneBatch) {
+  // 40 samples on two threads decode as two groups of 20 rows, each a batch of its own on one
+  // thread; on_token (a no-op here) keeps them one batch on both threads. Every sample's tokens,
+  // stops and top log-probabilities are the same either way: the rows never meet. The same
+  // for generate_batch's 32 prompts, whose rows start from caches and logits of their own.
+  auto c = testing::tiny_config();
+  c.pos = Positions::rope;
+  c.max_seq = 32;
+  torch::manual_seed(8);
+  Transformer m(c);
+  {
+    // Peaked next-token distributions that depend on the context, so that a row decoded from
+    // another row's state or generator would draw other tokens.
+    torch::NoGradGuard no_grad;
+    m->token_embedding->weight.mul_(8);
+  }
+  const int saved = at::get_num_threads();
+  at::set_num_threads(2);
+  GenerateOptions o;
+  o.n_samples = 40;
+  o.max_new_tokens = 10;
+  o.seed = 3;
+  o.stop_tokens = {4};
+  o.top_logprobs = 2;
+  GenerateOptions one_batch = o;
+  one_batch.on_token = [](int64_t, int64_t) { return false; };
+  EXPECT_EQ(decode_threads(m, 40, o), 2);
+  EXPECT_EQ(decode_threads(m, 40, one_batch), 1);
+  EXPECT_EQ(decode_threads(m, 31, o), 1);  // fewer than 16 rows a thread
+  const auto split = generate(m, {1, 2, 3}, o), whole = generate(m, {1, 2, 3}, one_batch);
+  ASSERT_EQ(split.size(), 40u);
+  ASSERT_EQ(whole.size(), 40u);
+  int stopped = 0;
+  for (size_t i = 0; i < split.size(); ++i) {
+    EXPECT_EQ(split[i].tokens, whole[i].tokens) << "sample " << i;
+    EXPECT_EQ(split[i].finish_reason, whole[i].finish_reason) << "sample " << i;
+    ASSERT_EQ(split[i].top_logprobs.size(), whole[i].top_logprobs.size());
+    for (size_t t = 0; t < split[i].top_logprobs.size(); ++t)
+      for (size_t k = 0; k < 2; ++k) {
+        EXPECT_EQ(split[i].top_logprobs[t][k].token, whole[i].top_logprobs[t][k].token);
+        EXPECT_NEAR(split[i].top_logprobs[t][k].logprob, whole[i].top_logprobs[t][k].logprob, 1e-5);
+      }
+    stopped += split[i].finish_reason == "stop";
+  }
+  EXPECT_GT(stopped, 0);  // the stop token ended some samples early
+  // Sample i still draws with seed + i: sample 25 (the second group's) as a batch of one.
+  GenerateOptions alone = o;
+  alone.n_samples = 1;
+  alone.seed = 28;
+  EXPECT_EQ(generate(m, {1, 2, 3}, alone)[0].tokens, split[25].tokens);
+  // generate_batch's rows start from their own prompts' logits: 32 prompts of one length.
+  std::vector<std::vector<int64_t>> prompts;
+  std::vector<uint64_t> seeds;
+  for (int64_t i = 0; i < 32; ++i) {
+    prompts.push_back({1, i % 10, (i * 3) % 7});
+    seeds.push_back(static_cast<uint64_t>(100 + i));
+  }
+  GenerateOptions per_prompt = o;
+  per_prompt.n_samples = 1;
+  GenerateOptions per_prompt_one_batch = one_batch;
+  per_prompt_one_batch.n_samples = 1;
+  const auto batch_split = generate_batch(m, prompts, seeds, per_prompt),
+             batch_whole = generate_batch(m, prompts, seeds, per_prompt_one_batch);
+  ASSERT_EQ(batch_split.size(), 32u);
+  for (size_t i = 0; i < 32; ++i) {
+    EXPECT_EQ(batch_split[i].tokens, batch_whole[i].tokens) << "prompt " << i;
+    ASSERT_EQ(batch_split[i].top_logprobs.size(), batch_whole[i].top_logprobs.size());
+    for (size_t t = 0; t < batch_split[i].top_logprobs.size(); ++t)
+      EXPECT_NEAR(batch_split[i].top_logprobs[t][0].logprob, batch_whole[i].top_logprobs[t][0].logprob, 1e-5) << "prompt " << i;
+  }
+  at::set_num_threads(1);
+  EXPECT_EQ(decode_threads(m, 40, o), 1);
+  at::set_num_threads(saved);
+}
+
 TEST(GenerateBatch, LeftPaddedPromptsDecodeAsEachPromptAlone) {
   // Prompts of different lengths in one batch, each with its own seed: under RoPE the tokens
   // and the stop equal those of generate() on the prompt alone, greedy and sampled.
