@@ -1,11 +1,8 @@
 #include "garden/model/decode_kernels.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <exception>
 #include <limits>
 #include <vector>
 
@@ -264,24 +261,6 @@ void inverse_cdf_rows(const float* probs, int64_t rows, int64_t vocab, const dou
 
 void inverse_cdf_rows(const double* probs, int64_t rows, int64_t vocab, const double* uniforms, int64_t* out) {
   inverse_cdf_rows_of(probs, rows, vocab, uniforms, out);
-}
-
-void run_tasks_on_threads(int64_t count, const std::function<void(int64_t)>& task) {
-  std::vector<std::exception_ptr> errors(static_cast<size_t>(count));
-#pragma omp parallel num_threads(static_cast<int>(count))
-  {
-    omp_set_num_threads(1);  // this thread's own count (an implicit task's), not the caller's
-#pragma omp for schedule(static, 1)
-    for (int64_t i = 0; i < count; ++i) {
-      try {
-        task(i);
-      } catch (...) {
-        errors[static_cast<size_t>(i)] = std::current_exception();
-      }
-    }
-  }
-  for (const auto& error : errors)
-    if (error) std::rethrow_exception(error);
 }
 
 }  // namespace garden::model

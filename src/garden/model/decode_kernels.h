@@ -9,7 +9,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 
 namespace garden::model {
 
@@ -67,13 +66,5 @@ void softmax_sample_rows(const float* logits, int64_t rows, int64_t vocab, const
 // token of zero mass. Rows are split between threads.
 void inverse_cdf_rows(const float* probs, int64_t rows, int64_t vocab, const double* uniforms, int64_t* out);
 void inverse_cdf_rows(const double* probs, int64_t rows, int64_t vocab, const double* uniforms, int64_t* out);
-
-// Runs task(0) .. task(count - 1) at once, each on an OpenMP thread of its own (the caller
-// chooses `count`), with OpenMP's thread count of that thread set to 1 so that the parallel
-// regions inside a task (these loops', libtorch's, oneDNN's) stay on its thread: for work that
-// splits into independent parts, where a part per thread beats every operation forking and
-// joining both threads. The first exception a task throws is rethrown once every task has
-// ended.
-void run_tasks_on_threads(int64_t count, const std::function<void(int64_t)>& task);
 
 }  // namespace garden::model

@@ -13,6 +13,7 @@
 #include "garden/model/decode_kernels.h"
 #include "garden/model/decode_step.h"
 #include "garden/model/onednn_linear.h"
+#include "garden/model/thread_tasks.h"
 
 namespace garden::model {
 

@@ -32,6 +32,9 @@ struct TrainResult {
   // update (forward, loss, backward, clipping, AdamW); logging, evaluation and checkpoints
   // are outside. Benchmarks time the real step with it.
   std::vector<double> step_seconds;
+  // Threads each micro-batch's rows were split between (Objective::micro_step_shares); 1 where
+  // they trained as one batch.
+  int64_t row_shares = 1;
   // Data-parallel: seconds this rank spent waiting in collectives (the loss sums, and the part
   // of the gradient all-reduce that backward did not hide, including waiting for slower ranks).
   double collective_seconds = 0;
@@ -58,6 +61,13 @@ struct Objective {
   // pure function of the index (and the module's weights and the global RNG), so a resumed
   // run sees the same batches.
   std::function<MicroStep(int64_t index)> micro_step;
+  // Optional: micro-batch `index` as `parts` shares of its rows, each a function that runs the
+  // share's forward and returns its loss, scaled so that the shares' losses add up to
+  // micro_step's. The loop then runs the shares at once, one per thread, each followed by its
+  // backward (on the CPU, in one process, with at least two threads): the shares must change
+  // nothing shared but the gradients their backward accumulates. micro_step's own arithmetic
+  // is kept otherwise; the split changes only the rounding of the sums.
+  std::function<std::vector<std::function<MicroStep()>>(int64_t index, int64_t parts)> micro_step_shares;
   // Writes the model into a folder; its weights must go to dir/model.safetensors as
   // module_tensors(module), which is what a resume loads back.
   std::function<void(const std::filesystem::path& dir)> save;

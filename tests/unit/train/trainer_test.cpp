@@ -75,6 +75,85 @@ TEST(Trainer, ResumeContinuesBitForBit) {
   EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), static_cast<long>(n + 3));  // n train lines + evals at 3, 6, 8
 }
 
+// TokenWindows with rows 0 and 1 of every training batch left uncounted by the loss mask.
+class FirstRowsMasked final : public BatchSource {
+ public:
+  explicit FirstRowsMasked(const TokenWindows& windows) : windows_(windows) {}
+  Batch train_batch(int64_t step) const override {
+    auto batch = windows_.train_batch(step);
+    batch.loss_mask = torch::ones(batch.target.sizes());
+    batch.loss_mask.narrow(0, 0, 2).zero_();
+    return batch;
+  }
+  std::vector<Batch> eval_batches() const override { return windows_.eval_batches(); }
+  std::string describe() const override { return windows_.describe(); }
+
+ private:
+  const TokenWindows& windows_;
+};
+
+TEST(Trainer, RowsSplitBetweenThreadsTrainAsOneBatch) {
+  // Without dropout, on two threads, each step's 4 rows train as two shares of 2, one per
+  // thread; on one thread as one batch. Losses and weights agree to rounding (fp32, bf16, and
+  // a loss mask that leaves the first share nothing to count), and a second split run repeats
+  // the first to the bit: the shares' gradients add up in either order.
+  testing::TempDir dir;
+  TokenWindows windows(cyclic_tokens(400), cyclic_tokens(100), 10, 8, 4, 4, 5);
+  const FirstRowsMasked masked(windows);
+  const int saved = torch::get_num_threads();
+  int run = 0;
+  const auto train = [&](int threads, const BatchSource& data, bool bf16, double dropout) {
+    torch::set_num_threads(threads);
+    auto c = testing::tiny_config();
+    c.dropout = dropout;
+    torch::manual_seed(21);
+    model::Transformer m(c);
+    auto config = small_lm_train(6);
+    config.bf16 = bf16;
+    Trainer trainer(config, dir.path() / std::to_string(run++));
+    trainer.quiet = true;
+    const auto result = trainer.fit(m, data, false);
+    return std::make_pair(m, result);
+  };
+  for (const BatchSource* data : {static_cast<const BatchSource*>(&windows), static_cast<const BatchSource*>(&masked)})
+    for (bool bf16 : {false, true}) {
+      const double tolerance = bf16 ? 2e-2 : 1e-5;
+      const auto [split, split_result] = train(2, *data, bf16, 0.0);
+      const auto [whole, whole_result] = train(1, *data, bf16, 0.0);
+      const auto [again, again_result] = train(2, *data, bf16, 0.0);
+      EXPECT_EQ(split_result.row_shares, 2);
+      EXPECT_EQ(whole_result.row_shares, 1);
+      ASSERT_EQ(split_result.step_losses.size(), whole_result.step_losses.size());
+      for (size_t i = 0; i < split_result.step_losses.size(); ++i)
+        EXPECT_NEAR(split_result.step_losses[i], whole_result.step_losses[i], tolerance) << "step " << i + 1 << (bf16 ? " bf16" : "");
+      EXPECT_EQ(split_result.step_losses, again_result.step_losses);
+      auto split_parameters = split->named_parameters(), whole_parameters = whole->named_parameters(), again_parameters = again->named_parameters();
+      for (const auto& item : split_parameters) {
+        EXPECT_TRUE(torch::allclose(item.value(), whole_parameters[item.key()], 0, bf16 ? 1e-2 : 1e-5)) << item.key();
+        EXPECT_TRUE(torch::equal(item.value(), again_parameters[item.key()])) << item.key();
+      }
+    }
+  // Dropout keeps one batch on any number of threads.
+  EXPECT_EQ(train(2, windows, false, 0.1).second.row_shares, 1);
+  // So does bf16 from 8M parameters (d=512, 3 layers: 9.4M), while fp32 splits it.
+  torch::set_num_threads(2);
+  auto big = testing::tiny_config();
+  big.d_model = 512;
+  big.n_heads = 8;
+  big.n_layers = 3;
+  big.d_ff = 2048;
+  for (bool bf16 : {true, false}) {
+    model::Transformer m(big);
+    auto config = small_lm_train(1);
+    config.warmup = 0;
+    config.bf16 = bf16;
+    Trainer trainer(config, dir.path() / std::to_string(run++));
+    trainer.quiet = true;
+    EXPECT_EQ(trainer.fit(m, windows, false).row_shares, bf16 ? 1 : 2);
+  }
+  torch::set_num_threads(saved);
+}
+
 TEST(Trainer, NonFiniteLossStopsAndKeepsTheLastCheckpoint) {
   testing::TempDir dir;
   TokenWindows data(cyclic_tokens(400), cyclic_tokens(100), 10, 8, 4, 4, 5);

@@ -16,4 +16,8 @@ struct LmLoss {
 // Cross-entropy is computed in float32 even under bf16 autocast.
 LmLoss lm_loss(const torch::Tensor& logits, const torch::Tensor& targets, const torch::Tensor& loss_mask = {});
 
+// lm_loss's sum alone, which may count no target (a share of a batch's rows whose targets are
+// all masked).
+torch::Tensor lm_loss_sum(const torch::Tensor& logits, const torch::Tensor& targets, const torch::Tensor& loss_mask = {});
+
 }  // namespace garden::train
