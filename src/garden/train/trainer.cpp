@@ -242,9 +242,10 @@ TrainResult Trainer::fit(model::Transformer& model, const BatchSource& data, boo
       const double counted =
           batch->loss_mask.defined() ? batch->loss_mask.sum().item<double>() : static_cast<double>(batch->target.numel());
       if (counted <= 0) throw Error("lm loss: the batch has no counted target tokens (loss mask is all zero)");
+      const int64_t rows = batch->input.size(0), count = std::min(parts, rows);  // no empty share
       std::vector<std::function<MicroStep()>> shares;
-      for (int64_t part = 0; part < parts; ++part) {
-        const auto [begin, end] = rank_share(batch->input.size(0), part, parts);
+      for (int64_t part = 0; part < count; ++part) {
+        const auto [begin, end] = rank_share(rows, part, count);
         shares.emplace_back([&model, device, batch, begin = begin, end = end, counted] {
           const Batch share = batch->rows(begin, end);
           auto out = model->forward(share.input.to(device), forward_options(share, device));

@@ -26,9 +26,10 @@ namespace {
 using testing::cyclic_tokens;
 using testing::small_lm_train;
 
-model::Transformer fresh_model() {
+// Dropout 0.1 by default, so that a resumed run must also restore the dropout generator.
+model::Transformer fresh_model(double dropout = 0.1) {
   auto c = testing::tiny_config(model::AttentionGate::elementwise);
-  c.dropout = 0.1;  // so the resumed run must also restore the dropout generator
+  c.dropout = dropout;
   torch::manual_seed(21);
   return model::Transformer(c);
 }
@@ -155,26 +156,32 @@ TEST(Trainer, RowsSplitBetweenThreadsTrainAsOneBatch) {
 }
 
 TEST(Trainer, NonFiniteLossStopsAndKeepsTheLastCheckpoint) {
-  testing::TempDir dir;
-  TokenWindows data(cyclic_tokens(400), cyclic_tokens(100), 10, 8, 4, 4, 5);
-  auto m = fresh_model();
-  auto config = small_lm_train(6);
-  config.checkpoint_every = 2;
-  // Poison the model after step 3 (via the eval hook): the next loss is NaN.
-  config.eval_every = 3;
-  Trainer t(config, dir.path());
-  t.quiet = true;
-  testing::expect_error_containing(
-      [&] {
-        t.fit(m, data, false, [](model::Transformer& model, int64_t, Json&) {
-          torch::NoGradGuard no_grad;
-          model->token_embedding->weight.fill_(std::numeric_limits<float>::quiet_NaN());
-        });
-      },
-      "loss is NaN at step 4");
-  EXPECT_EQ(read_file(dir.path() / "checkpoints" / "latest"), "step_00000002\n");
-  auto loaded = model::load_model(model_folder(dir.path()));
-  EXPECT_FALSE(torch::isnan(loaded.model->token_embedding->weight).any().item<bool>());
+  // With dropout (one batch) and without it on two threads (the rows split between them).
+  const int saved = torch::get_num_threads();
+  torch::set_num_threads(2);
+  for (double dropout : {0.1, 0.0}) {
+    testing::TempDir dir;
+    TokenWindows data(cyclic_tokens(400), cyclic_tokens(100), 10, 8, 4, 4, 5);
+    auto m = fresh_model(dropout);
+    auto config = small_lm_train(6);
+    config.checkpoint_every = 2;
+    // Poison the model after step 3 (via the eval hook): the next loss is NaN.
+    config.eval_every = 3;
+    Trainer t(config, dir.path());
+    t.quiet = true;
+    testing::expect_error_containing(
+        [&] {
+          t.fit(m, data, false, [](model::Transformer& model, int64_t, Json&) {
+            torch::NoGradGuard no_grad;
+            model->token_embedding->weight.fill_(std::numeric_limits<float>::quiet_NaN());
+          });
+        },
+        "loss is NaN at step 4");
+    EXPECT_EQ(read_file(dir.path() / "checkpoints" / "latest"), "step_00000002\n");
+    auto loaded = model::load_model(model_folder(dir.path()));
+    EXPECT_FALSE(torch::isnan(loaded.model->token_embedding->weight).any().item<bool>());
+  }
+  torch::set_num_threads(saved);
 }
 
 TEST(Trainer, SigintCheckpointsAndStops) {
