@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <csignal>
+#include <utility>
 
 #include "garden/core/files.h"
 #include "garden/core/json.h"
@@ -35,45 +36,51 @@ model::Transformer fresh_model(double dropout = 0.1) {
 }
 
 TEST(Trainer, ResumeContinuesBitForBit) {
-  torch::set_num_threads(1);
-  testing::TempDir dir;
-  TokenWindows data(cyclic_tokens(400), cyclic_tokens(100), 10, 8, 4, 4, 5);
-  const int64_t n = 8, k = 3;
+  // With dropout on one thread (its generator restored), and without it on two threads, where
+  // each step's rows are split between them.
+  const int saved = torch::get_num_threads();
+  for (const auto& [dropout, threads] : {std::pair{0.1, 1}, std::pair{0.0, 2}}) {
+    torch::set_num_threads(threads);
+    testing::TempDir dir;
+    TokenWindows data(cyclic_tokens(400), cyclic_tokens(100), 10, 8, 4, 4, 5);
+    const int64_t n = 8, k = 3;
 
-  auto straight = fresh_model();
-  Trainer a(small_lm_train(n), dir.path() / "straight");
-  a.quiet = true;
-  a.fit(straight, data, false);
+    auto straight = fresh_model(dropout);
+    Trainer a(small_lm_train(n), dir.path() / "straight");
+    a.quiet = true;
+    EXPECT_EQ(a.fit(straight, data, false).row_shares, threads);
 
-  auto first = fresh_model();
-  auto interrupted = small_lm_train(n);
-  interrupted.stop_after = k;
-  Trainer b1(interrupted, dir.path() / "resumed");
-  b1.quiet = true;
-  auto partial = b1.fit(first, data, false);
-  EXPECT_TRUE(partial.interrupted);
-  EXPECT_EQ(partial.steps_done, k);
-  // One wall time per step done in this process, each within the run's own time.
-  ASSERT_EQ(partial.step_seconds.size(), static_cast<size_t>(k));
-  double stepped = 0;
-  for (double s : partial.step_seconds) {
-    EXPECT_GT(s, 0.0);
-    stepped += s;
+    auto first = fresh_model(dropout);
+    auto interrupted = small_lm_train(n);
+    interrupted.stop_after = k;
+    Trainer b1(interrupted, dir.path() / "resumed");
+    b1.quiet = true;
+    auto partial = b1.fit(first, data, false);
+    EXPECT_TRUE(partial.interrupted);
+    EXPECT_EQ(partial.steps_done, k);
+    // One wall time per step done in this process, each within the run's own time.
+    ASSERT_EQ(partial.step_seconds.size(), static_cast<size_t>(k));
+    double stepped = 0;
+    for (double s : partial.step_seconds) {
+      EXPECT_GT(s, 0.0);
+      stepped += s;
+    }
+    EXPECT_LE(stepped, partial.seconds);
+
+    torch::manual_seed(999);  // a different global generator state, which resume must restore
+    auto second = fresh_model(dropout);
+    Trainer b2(small_lm_train(n), dir.path() / "resumed");
+    b2.quiet = true;
+    auto finished = b2.fit(second, data, true);
+    EXPECT_EQ(finished.steps_done, n);
+
+    auto pa = straight->named_parameters(), pb = second->named_parameters();
+    for (const auto& item : pa) EXPECT_TRUE(torch::equal(item.value(), pb[item.key()])) << item.key() << ", dropout " << dropout;
+    // The metrics log of the resumed run has each step once.
+    const auto log = read_file(dir.path() / "resumed" / "metrics.jsonl");
+    EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), static_cast<long>(n + 3));  // n train lines + evals at 3, 6, 8
   }
-  EXPECT_LE(stepped, partial.seconds);
-
-  torch::manual_seed(999);  // a different global generator state, which resume must restore
-  auto second = fresh_model();
-  Trainer b2(small_lm_train(n), dir.path() / "resumed");
-  b2.quiet = true;
-  auto finished = b2.fit(second, data, true);
-  EXPECT_EQ(finished.steps_done, n);
-
-  auto pa = straight->named_parameters(), pb = second->named_parameters();
-  for (const auto& item : pa) EXPECT_TRUE(torch::equal(item.value(), pb[item.key()])) << item.key();
-  // The metrics log of the resumed run has each step once.
-  const auto log = read_file(dir.path() / "resumed" / "metrics.jsonl");
-  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), static_cast<long>(n + 3));  // n train lines + evals at 3, 6, 8
+  torch::set_num_threads(saved);
 }
 
 // TokenWindows with rows 0 and 1 of every training batch left uncounted by the loss mask.
