@@ -137,6 +137,24 @@ void rms_norm_rows(const float* x, const float* weight, int64_t rows, int64_t di
   }
 }
 
+void swiglu_rows(const float* gate_up, int64_t rows, int64_t width, float* out) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* gate = gate_up + r * 2 * width;
+    const float* up = gate + width;
+    float* result = out + r * width;
+    for (int64_t f = 0; f < width; ++f) result[f] = gate[f] / (1.0f + vector_exp(-gate[f])) * up[f];
+  }
+}
+
+void gelu_in_place(float* x, int64_t n) {
+  constexpr float kInverseSqrt2 = 0.70710678118654752f;
+  for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * kInverseSqrt2));
+}
+
+void add_in_place(float* x, const float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] += y[i];
+}
+
 void rope_in_place(float* x, const float* cos, const float* sin, int64_t vectors, int64_t dim) {
   const int64_t half = dim / 2;
   for (int64_t v = 0; v < vectors; ++v) {
@@ -157,18 +175,22 @@ void attention_scores(const float* query, const float* keys, int64_t key_stride,
   // Sixteen positions at a time where dim fills whole registers: each position's products
   // summed lane-wise, then the sixteen horizontal sums at once (lane_sums). One horizontal
   // sum per position, through the stack, was most of a 64-row decode step's attention.
-  if (dim % kLanes == 0)
-    for (; s + kLanes <= positions; s += kLanes) {
+  // The last, partial block too: its missing positions read the last key again and their
+  // scores are dropped (a dot product per position with its own horizontal sum, as before,
+  // cost as much as the whole blocks of a 40-position row).
+  if (dim % kLanes == 0) {
+    for (; s < positions; s += kLanes) {
       Floats16 products[kLanes];
       for (int64_t p = 0; p < kLanes; ++p) {
-        const float* key = keys + (s + p) * key_stride;
+        const float* key = keys + std::min(s + p, positions - 1) * key_stride;
         Floats16 sum = load16(query) * load16(key);
         for (int64_t i = kLanes; i < dim; i += kLanes) sum += load16(query + i) * load16(key + i);
         products[p] = sum;
       }
       const Floats16 row = lane_sums(products) * inverse_scale;
-      std::memcpy(scores + s, &row, sizeof row);
+      std::memcpy(scores + s, &row, static_cast<size_t>(std::min(kLanes, positions - s)) * sizeof(float));
     }
+  }
   for (; s < positions; ++s) scores[s] = dot(query, keys + s * key_stride, dim) * inverse_scale;
 }
 

@@ -16,6 +16,16 @@ namespace garden::model {
 // (RMSNormImpl::forward's arithmetic; the mean is summed in another order). out may be x.
 void rms_norm_rows(const float* x, const float* weight, int64_t rows, int64_t dim, float eps, float* out);
 
+// out[r, f] = silu(gate_up[r, f]) * gate_up[r, width + f] for `rows` rows of 2 * width floats
+// (a SwiGLU layer's gate and up projections side by side), silu(g) = g / (1 + exp(-g)).
+void swiglu_rows(const float* gate_up, int64_t rows, int64_t width, float* out);
+
+// x[i] = gelu(x[i]) = x[i] / 2 * (1 + erf(x[i] / sqrt(2))) for n floats, in place (torch::gelu's exact form).
+void gelu_in_place(float* x, int64_t n);
+
+// x[i] += y[i] for n floats (a residual connection).
+void add_in_place(float* x, const float* y, int64_t n);
+
 // RoPE of `vectors` vectors of `dim` floats at one position, in place: with half = dim / 2,
 // x[i] * cos[i] - x[i + half] * sin[i] for i < half and x[i] * cos[i] + x[i - half] * sin[i]
 // above (RopeAngles::apply's arithmetic, rotate-half form; cos and sin hold dim values).

@@ -13,6 +13,7 @@
 #include "garden/model/decode_kernels.h"
 #include "garden/model/decode_step.h"
 #include "garden/model/onednn_linear.h"
+#include "garden/model/rows_decoder.h"
 #include "garden/model/thread_tasks.h"
 
 namespace garden::model {
@@ -99,6 +100,8 @@ std::vector<Completion> decode_rows(Transformer& model, KVCache& cache, torch::T
   // Every step repeats the same product shapes on the same weights: their kernels are built
   // for those shapes and the weights packed for them once, for the whole decode.
   const DecodeProducts decode_products;
+  // Two rows or more: a step on the decoder's own buffers where it runs the model.
+  const auto rows_decoder = lean && n > 1 ? RowsDecoder::start(model, cache) : nullptr;
 
   const int64_t total = static_cast<int64_t>(options.forced_prefix.size()) + options.max_new_tokens;
   for (int64_t pos = 0; pos < total; ++pos) {
@@ -156,9 +159,12 @@ std::vector<Completion> decode_rows(Transformer& model, KVCache& cache, torch::T
       all_done = all_done && finished[idx];
     }
     if (all_done || pos + 1 == total) break;
-    if (model->config().pos == Positions::learned && cache.length() + 1 > model->config().max_seq) break;
+    const int64_t length = rows_decoder ? rows_decoder->length() : cache.length();
+    if (model->config().pos == Positions::learned && length + 1 > model->config().max_seq) break;
     if (lean && n == 1) {
       logits = decode_step(model, next[0], cache).unsqueeze(0);  // [1,V]
+    } else if (rows_decoder) {
+      logits = rows_decoder->step(next);  // [N,V]
     } else if (lean) {
       logits = decode_step_rows(model, torch::tensor(next, torch::kLong), cache);  // [N,V]
     } else {
@@ -166,6 +172,7 @@ std::vector<Completion> decode_rows(Transformer& model, KVCache& cache, torch::T
       logits = model->forward(input, step).logits.select(1, 0);  // [N,V]
     }
   }
+  if (rows_decoder) rows_decoder->finish();
   for (int64_t i = 0; i < n; ++i) {
     const auto idx = static_cast<size_t>(i);
     completions[idx].tokens = generated[idx];
@@ -178,11 +185,13 @@ std::vector<Completion> decode_rows(Transformer& model, KVCache& cache, torch::T
 
 namespace {
 
-// Rows per thread from which a decode splits its rows between the threads: groups of fewer
-// rows would take libtorch's products instead of oneDNN's, and at 16 rows two groups of 8 ran
-// slower than one batch and drew other tokens (docs/performance.md, "Rows split between the
-// threads").
-constexpr int64_t kMinRowsPerThread = kOnednnMinimumRows;
+// Rows per thread from which a decode splits its rows between the threads. Where the rows
+// decoder runs the model, two: its products are oneDNN's at any row count, and 4, 8 and 16
+// rows ran 1.27x, 1.39x and 1.33x faster as two groups than as one batch on both threads,
+// with the same tokens (2 rows as two single streams gained nothing). Elsewhere 16: groups of
+// fewer rows would take libtorch's products instead of oneDNN's, and two groups of 8 ran
+// slower than one batch of 16 (docs/performance.md, "Rows split between the threads").
+int64_t min_rows_per_thread(Transformer& model) { return RowsDecoder::runs(model) ? 2 : kOnednnMinimumRows; }
 
 // decode_rows, with the rows split between threads as decode_threads says. Rows never
 // interact in a decode (each has its cache and its generator), so each group of rows decodes
@@ -258,7 +267,7 @@ int64_t decode_threads(Transformer& model, int64_t rows, const GenerateOptions& 
   if (omp_in_parallel() || !model->token_embedding->weight.device().is_cpu() || !supports_decode_step(model->config()) ||
       options.logits_processor || options.on_token)
     return 1;
-  return std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), rows / kMinRowsPerThread));
+  return std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), rows / min_rows_per_thread(model)));
 }
 
 std::vector<Completion> generate(Transformer& model, const std::vector<int64_t>& prompt, const GenerateOptions& options) {

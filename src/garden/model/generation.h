@@ -58,7 +58,8 @@ std::vector<Completion> generate(Transformer& model, const std::vector<int64_t>&
 
 // How many threads a decode of `rows` rows (n_samples, or generate_batch's prompts) is split
 // between, each thread decoding its consecutive share of the rows as a batch of its own, on
-// itself alone: the calling thread's OpenMP thread count, at most one thread per 16 rows, and
+// itself alone: the calling thread's OpenMP thread count, at most one thread per 2 rows where
+// the rows decoder runs the model (RowsDecoder::runs) and per 16 rows elsewhere, and
 // 1 (one batch on every thread) where the model takes the full forward at each step, on a GPU,
 // with a logits processor or on_token (they see the whole batch, on the calling thread), or
 // when called inside a parallel region. A row's tokens do not depend on the split.

@@ -32,6 +32,20 @@ void copy_into_room(torch::Tensor& buffer, int64_t at, const torch::Tensor& adde
         std::memcpy(to + (b * room.stride(0) + h * room.stride(1) + t * room.stride(2)) * element, from, row_bytes);
 }
 
+// Makes `held` [B,H,S,D] (a view of the first positions of `buffer`, or a tensor of its own) a
+// view of `buffer` with room for `extra` more positions: a new buffer of `capacity` positions
+// where the present one is not held's or is too short.
+void make_room(torch::Tensor& held, torch::Tensor& buffer, int64_t extra, int64_t capacity) {
+  const int64_t length = held.size(2);
+  const bool fits = buffer.defined() && held.data_ptr() == buffer.data_ptr() && held.strides() == buffer.strides() &&
+                    held.size(0) == buffer.size(0) && held.size(1) == buffer.size(1) && held.size(3) == buffer.size(3) &&
+                    held.scalar_type() == buffer.scalar_type() && buffer.size(2) >= length + extra;
+  if (fits) return;
+  buffer = torch::empty({held.size(0), held.size(1), capacity, held.size(3)}, held.options());
+  buffer.narrow(2, 0, length).copy_(held);
+  held = buffer.narrow(2, 0, length);
+}
+
 // `held` (a view of the first positions of `buffer`, or a tensor of its own) with `added` after it.
 void append_along_keys(torch::Tensor& held, torch::Tensor& buffer, const torch::Tensor& added) {
   if (!held.defined()) {
@@ -43,13 +57,7 @@ void append_along_keys(torch::Tensor& held, torch::Tensor& buffer, const torch::
     return;
   }
   const int64_t length = held.size(2), t = added.size(2);
-  const bool fits = buffer.defined() && held.data_ptr() == buffer.data_ptr() && held.strides() == buffer.strides() &&
-                    held.size(0) == buffer.size(0) && held.size(1) == buffer.size(1) && held.size(3) == buffer.size(3) &&
-                    held.scalar_type() == buffer.scalar_type() && buffer.size(2) >= length + t;
-  if (!fits) {
-    buffer = torch::empty({held.size(0), held.size(1), std::max<int64_t>(2 * (length + t), 64), held.size(3)}, held.options());
-    buffer.narrow(2, 0, length).copy_(held);
-  }
+  make_room(held, buffer, t, std::max<int64_t>(2 * (length + t), 64));
   copy_into_room(buffer, length, added);
   held = buffer.narrow(2, 0, length + t);
 }
@@ -67,6 +75,18 @@ void KVCache::append(size_t layer, const torch::Tensor& new_keys, const torch::T
   }
   append_along_keys(keys[layer], room.keys[layer], new_keys);
   append_along_keys(values[layer], room.values[layer], new_values);
+}
+
+void KVCache::reserve(int64_t positions) {
+  if (room.keys.size() < keys.size()) {
+    room.keys.resize(keys.size());
+    room.values.resize(values.size());
+  }
+  for (size_t layer = 0; layer < keys.size(); ++layer) {
+    const int64_t capacity = keys[layer].size(2) + positions;
+    make_room(keys[layer], room.keys[layer], positions, capacity);
+    make_room(values[layer], room.values[layer], positions, capacity);
+  }
 }
 
 void KVCache::repeat_batch(int64_t times) {

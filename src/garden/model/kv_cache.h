@@ -39,6 +39,11 @@ struct KVCache {
   // positions rather than the whole cache (torch::cat copied all of it every step, a growing
   // share of a batched decode); with autograd on tensors that need gradients it concatenates.
   void append(size_t layer, const torch::Tensor& new_keys, const torch::Tensor& new_values);
+  // Without autograd: makes every layer's keys and values views of room with space for
+  // `positions` more (copying them into a buffer of exactly that size where the present room
+  // is shorter), so that a decoder writing raw positions after them (model/rows_decoder.h)
+  // needs no allocation.
+  void reserve(int64_t positions);
   // Repeats every cached row `times` times (batch b -> rows b*times ..), e.g. to sample
   // many completions from one prefilled prompt.
   void repeat_batch(int64_t times);

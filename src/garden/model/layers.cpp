@@ -47,6 +47,15 @@ torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
   return apply_linear(torch::gelu(apply_linear(x, in_->weight)), down->weight);
 }
 
+void rope_angles(int64_t position, double base, int64_t dim, double* cos, double* sin) {
+  const int64_t half = dim / 2;
+  for (int64_t j = 0; j < half; ++j) {
+    const double angle = static_cast<double>(position) * std::pow(base, -static_cast<double>(j) / static_cast<double>(half));
+    cos[j] = cos[half + j] = std::cos(angle);
+    sin[j] = sin[half + j] = std::sin(angle);
+  }
+}
+
 RopeAngles::RopeAngles(const torch::Tensor& positions, double base, int64_t dim) {
   const int64_t half = dim / 2;
   if (positions.device().is_cpu()) {
@@ -56,18 +65,9 @@ RopeAngles::RopeAngles(const torch::Tensor& positions, double base, int64_t dim)
     const auto at = positions.to(torch::kLong).contiguous();
     const int64_t count = at.numel();
     const int64_t* position = at.data_ptr<int64_t>();
-    std::vector<double> inv_freq(static_cast<size_t>(half));
-    for (int64_t j = 0; j < half; ++j) inv_freq[static_cast<size_t>(j)] = std::pow(base, -static_cast<double>(j) / static_cast<double>(half));
     cos64_ = torch::empty({count, dim}, torch::kFloat64);
     sin64_ = torch::empty({count, dim}, torch::kFloat64);
-    double* cos = cos64_.data_ptr<double>();
-    double* sin = sin64_.data_ptr<double>();
-    for (int64_t i = 0; i < count; ++i)
-      for (int64_t j = 0; j < half; ++j) {
-        const double angle = static_cast<double>(position[i]) * inv_freq[static_cast<size_t>(j)];
-        cos[i * dim + j] = cos[i * dim + half + j] = std::cos(angle);
-        sin[i * dim + j] = sin[i * dim + half + j] = std::sin(angle);
-      }
+    for (int64_t i = 0; i < count; ++i) rope_angles(position[i], base, dim, cos64_.data_ptr<double>() + i * dim, sin64_.data_ptr<double>() + i * dim);
     return;
   }
   auto opts = torch::TensorOptions().dtype(torch::kFloat64).device(positions.device());

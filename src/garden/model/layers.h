@@ -45,6 +45,10 @@ class FeedForwardImpl : public torch::nn::Module {
   // The same for one position, x: [C] -> [C], with matrix-vector products (decode_step.h).
   torch::Tensor forward_vector(const torch::Tensor& x);
   torch::nn::Linear down{nullptr};                // F -> C, the residual projection
+  model::Mlp kind() const { return kind_; }
+  // The input projections' weights [F,C]: gelu's one (and an undefined up), swiglu's gate and up.
+  const torch::Tensor& in_weight() const { return in_->weight; }
+  torch::Tensor up_weight() const { return up_ ? up_->weight : torch::Tensor(); }
 
  private:
   model::Mlp kind_;
@@ -71,6 +75,11 @@ class RopeAngles {
   torch::Tensor cos64_, sin64_;  // [T,D]
   torch::Tensor cos_, sin_;      // the last dtype asked for
 };
+
+// The cos and sin of one position's angles for head dim `dim` (dim values each, entries j and
+// j + dim / 2 equal), in float64: the values RopeAngles multiplies by, for loops that rotate
+// on buffers of their own (model/rows_decoder.cpp).
+void rope_angles(int64_t position, double base, int64_t dim, double* cos, double* sin);
 
 // The same rotation for one tensor: RopeAngles(positions, base, D).apply(x).
 torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& positions, double base);

@@ -167,6 +167,17 @@ namespace {
 // Set by DecodeProducts for the calling thread.
 thread_local DecodeProducts::Packs* decode_packs = nullptr;
 
+// The float32 product [M,K] x [K,N] -> [M,N] built for its exact sizes, its second operand in
+// the layout the kernel picks (packed weights); null where oneDNN has only its reference kernel.
+std::shared_ptr<const Primitive> sized_product(int64_t m, int64_t k, int64_t n) {
+  static PrimitiveCache<std::tuple<int64_t, int64_t, int64_t>> primitives;
+  return primitives.find({m, k, n}, [&] {
+    return build_matmul(cpu_engine(), memory::desc({m, k}, memory::data_type::f32, memory::format_tag::ab),
+                        memory::desc({k, n}, memory::data_type::f32, memory::format_tag::any),
+                        memory::desc({m, n}, memory::data_type::f32, memory::format_tag::ab));
+  });
+}
+
 // rows [M,K] times the weights [N_i,K] stacked, transposed: [M, sum N_i], for DecodeProducts:
 // float32, built for this exact shape, the weights read from the scope's packed copy. Nothing
 // where oneDNN has only its reference kernel.
@@ -177,10 +188,7 @@ std::optional<torch::Tensor> packed_product(const torch::Tensor& rows, const std
   for (const auto& w : weights) n += w.size(0);
   const memory::desc a({m, k}, memory::data_type::f32, memory::format_tag::ab);
   const memory::desc result({m, n}, memory::data_type::f32, memory::format_tag::ab);
-  static PrimitiveCache<std::tuple<int64_t, int64_t, int64_t>> primitives;
-  const auto primitive = primitives.find({m, k, n}, [&] {
-    return build_matmul(cpu_engine(), a, memory::desc({k, n}, memory::data_type::f32, memory::format_tag::any), result);
-  });
+  const auto primitive = sized_product(m, k, n);
   if (primitive == nullptr) return std::nullopt;
   const auto& packed = packs.find(weights, primitive->weights);
   auto out = torch::empty({m, n}, rows.options());
@@ -356,6 +364,56 @@ std::optional<torch::ScalarType> onednn_operands(const torch::Tensor& x, const t
 }
 
 }  // namespace
+
+struct PackedProduct::State {
+  dnnl::matmul matmul;
+  torch::Tensor packed;                 // the weights in the kernel's layout
+  std::vector<uint8_t> scratchpad;
+  memory a, out;                        // their buffers set at every run
+  std::unordered_map<int, memory> args;
+  dnnl::stream stream;
+};
+
+PackedProduct::PackedProduct(int64_t rows, const std::vector<torch::Tensor>& weights) {
+  if (weights.empty() || rows < 1 || weights.front().dim() != 2) return;
+  const int64_t k = weights.front().size(1);
+  for (const auto& w : weights) {
+    if (w.dim() != 2 || w.size(1) != k || w.scalar_type() != torch::kFloat || !w.device().is_cpu()) return;
+    width_ += w.size(0);
+  }
+  const auto primitive = sized_product(rows, k, width_);
+  if (primitive == nullptr) return;
+  auto state = std::make_unique<State>();
+  state->matmul = primitive->matmul;
+  const auto stacked = weights.size() == 1 ? weights.front().contiguous() : torch::cat(weights, 0);
+  const memory::desc layout = primitive->weights;
+  state->packed = torch::empty({static_cast<int64_t>(layout.get_size())}, torch::kUInt8);
+  const memory::desc plain({k, width_}, memory::data_type::f32, memory::format_tag::ba);
+  memory from(plain, cpu_engine(), stacked.data_ptr()), to(layout, cpu_engine(), state->packed.data_ptr());
+  state->stream = dnnl::stream(cpu_engine());
+  dnnl::reorder(from, to).execute(state->stream, from, to);
+  state->stream.wait();
+  state->scratchpad.resize(static_cast<size_t>(primitive->scratchpad_bytes));
+  state->a = memory({{rows, k}, memory::data_type::f32, memory::format_tag::ab}, cpu_engine(), nullptr);
+  state->out = memory({{rows, width_}, memory::data_type::f32, memory::format_tag::ab}, cpu_engine(), nullptr);
+  state->args = {{DNNL_ARG_SRC, state->a}, {DNNL_ARG_WEIGHTS, memory(layout, cpu_engine(), state->packed.data_ptr())},
+                 {DNNL_ARG_DST, state->out}};
+  if (!state->scratchpad.empty())
+    state->args.emplace(DNNL_ARG_SCRATCHPAD, memory({{primitive->scratchpad_bytes}, memory::data_type::u8, memory::format_tag::a},
+                                                    cpu_engine(), state->scratchpad.data()));
+  state_ = std::move(state);
+}
+
+PackedProduct::~PackedProduct() = default;
+PackedProduct::PackedProduct(PackedProduct&&) noexcept = default;
+PackedProduct& PackedProduct::operator=(PackedProduct&&) noexcept = default;
+
+void PackedProduct::run(const float* x, float* out) const {
+  state_->a.set_data_handle(const_cast<float*>(x));
+  state_->out.set_data_handle(out);
+  state_->matmul.execute(state_->stream, state_->args);
+  state_->stream.wait();
+}
 
 DecodeProducts::DecodeProducts() : packs_(std::make_unique<Packs>()), saved_(decode_packs) { decode_packs = packs_.get(); }
 

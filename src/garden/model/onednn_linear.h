@@ -68,6 +68,33 @@ class DecodeProducts {
   Packs* saved_;  // the enclosing scope's, restored at the end
 };
 
+// out = x W^T for a fixed row count M and fixed float32 CPU weights [N_i, K] (stacked, so that
+// several weights sharing an input are one product [M, sum N_i]), on the caller's buffers: the
+// kernel built for the exact shape and the weights packed into its layout once, at
+// construction; each run sets two buffer addresses and executes. For decoding loops on buffers
+// of their own (model/rows_decoder.h), where even DecodeProducts' per-call tensor work (an
+// output tensor, a scratchpad, the packed weights' lookup, a stream) costs more than a 32-row
+// product of a small model. The weights are read once: a later change to them is not seen.
+class PackedProduct {
+ public:
+  // valid() is false where oneDNN has only its reference kernel, or for weights that are not
+  // float32 CPU matrices of one width K.
+  PackedProduct(int64_t rows, const std::vector<torch::Tensor>& weights);
+  ~PackedProduct();
+  PackedProduct(PackedProduct&&) noexcept;
+  PackedProduct& operator=(PackedProduct&&) noexcept;
+  bool valid() const { return state_ != nullptr; }
+  int64_t width() const { return width_; }  // sum N_i
+  // out [M, width()] = x [M, K] times the weights transposed; both contiguous float32. On the
+  // calling thread's OpenMP threads.
+  void run(const float* x, float* out) const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+  int64_t width_ = 0;
+};
+
 // a [..., M, K] x b [..., K, N] -> [..., M, N] (same batch sizes, no broadcasting), the
 // attention's two products, differentiable in both. While training in float32 on the CPU
 // (grad mode on, an operand requiring grad, no autocast) oneDNN runs them and their backward

@@ -45,6 +45,33 @@ TEST(DecodeKernels, RopeInPlaceEqualsRopeAngles) {
   }
 }
 
+TEST(DecodeKernels, SwigluGeluAndResidualAddEqualLibtorch) {
+  torch::manual_seed(4);
+  // Rows of gate | up, with gates far into exp's range on both sides and at 0.
+  auto gate_up = torch::randn({3, 2 * 37}) * 4;
+  gate_up[0][0] = -100;
+  gate_up[0][1] = 100;
+  gate_up[0][2] = 0;
+  gate_up[1][3] = -90;
+  const auto gate = gate_up.narrow(1, 0, 37), up = gate_up.narrow(1, 37, 37);
+  auto out = torch::empty({3, 37});
+  swiglu_rows(gate_up.data_ptr<float>(), 3, 37, out.data_ptr<float>());
+  const auto expected = torch::silu(gate) * up;
+  EXPECT_TRUE(torch::allclose(out, expected, 1e-6, 1e-6)) << (out - expected).abs().max().item<float>();
+  EXPECT_TRUE(torch::isfinite(out).all().item<bool>());
+
+  auto x = torch::randn({101}) * 3;
+  x[0] = -30;
+  auto activated = x.clone();
+  gelu_in_place(activated.data_ptr<float>(), 101);
+  EXPECT_TRUE(torch::allclose(activated, torch::gelu(x), 1e-6, 1e-6)) << (activated - torch::gelu(x)).abs().max().item<float>();
+
+  const auto y = torch::randn({101});
+  auto sum = x.clone();
+  add_in_place(sum.data_ptr<float>(), y.data_ptr<float>(), 101);
+  EXPECT_TRUE(torch::equal(sum, x + y));
+}
+
 TEST(DecodeKernels, OneQueryAttentionEqualsSoftmaxInDouble) {
   torch::manual_seed(3);
   // Head widths below, at and past the 32 dimensions the weighted sum takes at a time, an odd

@@ -152,7 +152,13 @@ TEST(Generate, RowsSplitBetweenThreadsDecodeAsOneBatch) {
   one_batch.on_token = [](int64_t, int64_t) { return false; };
   EXPECT_EQ(decode_threads(m, 40, o), 2);
   EXPECT_EQ(decode_threads(m, 40, one_batch), 1);
-  EXPECT_EQ(decode_threads(m, 31, o), 1);  // fewer than 16 rows a thread
+  EXPECT_EQ(decode_threads(m, 4, o), 2);  // the rows decoder runs this model: from 2 rows a thread
+  EXPECT_EQ(decode_threads(m, 3, o), 1);
+  auto layer_norm_config = c;
+  layer_norm_config.norm = Norm::layernorm;
+  Transformer layer_norm(layer_norm_config);
+  EXPECT_EQ(decode_threads(layer_norm, 31, o), 1);  // decode_step_rows: from 16 rows a thread
+  EXPECT_EQ(decode_threads(layer_norm, 32, o), 2);
   const auto split = generate(m, {1, 2, 3}, o), whole = generate(m, {1, 2, 3}, one_batch);
   ASSERT_EQ(split.size(), 40u);
   ASSERT_EQ(whole.size(), 40u);

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
 #include <thread>
 #include <vector>
 
@@ -303,6 +304,45 @@ TEST(OnednnBatchedMatmul, OutsideFloat32TrainingItIsLibtorchsMatmul) {
   }
   // Mismatched sizes reach libtorch's own error.
   EXPECT_THROW(batched_matmul(trained, torch::randn({2, 3, 6, 4})), c10::Error);
+}
+
+}  // namespace garden::model::onednn_linear_tests
+
+namespace garden::model::onednn_linear_tests {
+
+TEST(PackedProduct, StackedWeightsOnTheCallersBuffersGiveFloat64Products) {
+  // Row counts from one up, widths no vector width divides, two weights stacked; each run
+  // reads the buffers it is given, the weights as they were at construction.
+  torch::manual_seed(13);
+  auto first = torch::randn({20, 33});
+  const auto second = torch::randn({7, 33});
+  for (const int64_t rows : {1, 5, 32}) {
+    SCOPED_TRACE("rows " + std::to_string(rows));
+    const PackedProduct product(rows, {first, second});
+    ASSERT_TRUE(product.valid());
+    EXPECT_EQ(product.width(), 27);
+    const auto expected_weight = torch::cat({first, second}, 0);
+    for (int round = 0; round < 2; ++round) {
+      const auto x = torch::randn({rows, 33});
+      auto out = torch::full({rows, 27}, std::numeric_limits<float>::quiet_NaN());
+      product.run(x.data_ptr<float>(), out.data_ptr<float>());
+      EXPECT_LT(relative_gap(exact(x, expected_weight, torch::zeros({rows, 27})).out, out), 2e-6);
+    }
+  }
+  const PackedProduct packed(4, {first});
+  first.mul_(-1);  // not seen: packed once
+  const auto x = torch::randn({4, 33});
+  auto out = torch::empty({4, 20});
+  packed.run(x.data_ptr<float>(), out.data_ptr<float>());
+  EXPECT_LT(relative_gap(exact(x, -first, torch::zeros({4, 20})).out, out), 2e-6);
+}
+
+TEST(PackedProduct, OnlyFloat32MatricesOfOneWidth) {
+  EXPECT_FALSE(PackedProduct(4, {torch::randn({3, 8}).to(torch::kBFloat16)}).valid());
+  EXPECT_FALSE(PackedProduct(4, {torch::randn({3, 8}), torch::randn({3, 9})}).valid());
+  EXPECT_FALSE(PackedProduct(4, {torch::randn({8})}).valid());
+  EXPECT_FALSE(PackedProduct(4, {}).valid());
+  EXPECT_FALSE(PackedProduct(0, {torch::randn({3, 8})}).valid());
 }
 
 }  // namespace garden::model::onednn_linear_tests
