@@ -67,7 +67,9 @@ float max_and_nans(const float* x, int64_t n, int& nans) {
 // Lane p of the result is the sum of v[p]'s sixteen lanes: four rounds of pairwise
 // two-register shuffles and additions, each halving the registers and doubling the vectors
 // each holds (a horizontal sum per vector is four dependent shuffle-adds). v is overwritten.
-Floats16 lane_sums(Floats16 v[kLanes]) {
+// Inlined: called from a template, GCC kept it out of line and passed the sixteen vectors
+// through memory.
+[[gnu::always_inline]] inline Floats16 lane_sums(Floats16 v[kLanes]) {
   for (int i = 0; i < 8; ++i)
     v[i] = __builtin_shufflevector(v[2 * i], v[2 * i + 1], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +
            __builtin_shufflevector(v[2 * i], v[2 * i + 1], 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
@@ -168,34 +170,86 @@ void rope_in_place(float* x, const float* cos, const float* sin, int64_t vectors
   }
 }
 
+namespace {
+
+// attention_scores for a head width of Dim floats (a multiple of 16) known when compiling: the
+// query held in registers and each key's products unrolled, where a loop over the width
+// left each position waiting on its key's load and the loop's own bookkeeping (the scores
+// took about 40% of the attention's time at 32 dimensions). Sixteen positions at a time: each
+// position's products summed lane-wise, then the sixteen horizontal sums at once
+// (lane_sums). The last, partial block too: its missing positions read the last key again
+// and their scores are dropped.
+template <int64_t Dim>
+void scores_of_width(const float* query, const float* keys, int64_t key_stride, int64_t positions, float inverse_scale,
+                     float* scores) {
+  constexpr int64_t kParts = Dim / kLanes;
+  Floats16 q[kParts];
+  for (int64_t i = 0; i < kParts; ++i) q[i] = load16(query + i * kLanes);
+  for (int64_t s = 0; s < positions; s += kLanes) {
+    Floats16 products[kLanes];
+    for (int64_t p = 0; p < kLanes; ++p) {
+      const float* key = keys + std::min(s + p, positions - 1) * key_stride;
+      Floats16 sum = q[0] * load16(key);
+      for (int64_t i = 1; i < kParts; ++i) sum += q[i] * load16(key + i * kLanes);
+      products[p] = sum;
+    }
+    const Floats16 row = lane_sums(products) * inverse_scale;
+    std::memcpy(scores + s, &row, static_cast<size_t>(std::min(kLanes, positions - s)) * sizeof(float));
+  }
+}
+
+}  // namespace
+
 void attention_scores(const float* query, const float* keys, int64_t key_stride, int64_t positions, int64_t dim,
                       float* scores) {
   const auto inverse_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(dim)));
+  switch (dim) {
+    case 16: return scores_of_width<16>(query, keys, key_stride, positions, inverse_scale, scores);
+    case 32: return scores_of_width<32>(query, keys, key_stride, positions, inverse_scale, scores);
+    case 64: return scores_of_width<64>(query, keys, key_stride, positions, inverse_scale, scores);
+    case 128: return scores_of_width<128>(query, keys, key_stride, positions, inverse_scale, scores);
+    default:
+      for (int64_t s = 0; s < positions; ++s) scores[s] = dot(query, keys + s * key_stride, dim) * inverse_scale;
+  }
+}
+
+namespace {
+
+// weighted_values for a head width of Dim floats (a multiple of 16) known when compiling: the
+// sums in registers, unrolled over the width (the same additions, in the same order, as the
+// loop over 32 dimensions at a time below).
+template <int64_t Dim>
+void weighted_of_width(const float* weights, const float* values, int64_t value_stride, int64_t positions, float* out) {
+  constexpr int64_t kParts = Dim / kLanes;
+  Floats16 even[kParts] = {}, odd[kParts] = {};
   int64_t s = 0;
-  // Sixteen positions at a time where dim fills whole registers: each position's products
-  // summed lane-wise, then the sixteen horizontal sums at once (lane_sums). One horizontal
-  // sum per position, through the stack, was most of a 64-row decode step's attention.
-  // The last, partial block too: its missing positions read the last key again and their
-  // scores are dropped (a dot product per position with its own horizontal sum, as before,
-  // cost as much as the whole blocks of a 40-position row).
-  if (dim % kLanes == 0) {
-    for (; s < positions; s += kLanes) {
-      Floats16 products[kLanes];
-      for (int64_t p = 0; p < kLanes; ++p) {
-        const float* key = keys + std::min(s + p, positions - 1) * key_stride;
-        Floats16 sum = load16(query) * load16(key);
-        for (int64_t i = kLanes; i < dim; i += kLanes) sum += load16(query + i) * load16(key + i);
-        products[p] = sum;
-      }
-      const Floats16 row = lane_sums(products) * inverse_scale;
-      std::memcpy(scores + s, &row, static_cast<size_t>(std::min(kLanes, positions - s)) * sizeof(float));
+  for (; s + 2 <= positions; s += 2) {
+    const float* value = values + s * value_stride;
+    const float* next = value + value_stride;
+    for (int64_t i = 0; i < kParts; ++i) {
+      even[i] += weights[s] * load16(value + i * kLanes);
+      odd[i] += weights[s + 1] * load16(next + i * kLanes);
     }
   }
-  for (; s < positions; ++s) scores[s] = dot(query, keys + s * key_stride, dim) * inverse_scale;
+  if (s < positions)
+    for (int64_t i = 0; i < kParts; ++i) even[i] += weights[s] * load16(values + s * value_stride + i * kLanes);
+  for (int64_t i = 0; i < kParts; ++i) {
+    const Floats16 sum = even[i] + odd[i];
+    std::memcpy(out + i * kLanes, &sum, sizeof sum);
+  }
 }
+
+}  // namespace
 
 void weighted_values(const float* weights, const float* values, int64_t value_stride, int64_t positions, int64_t dim,
                      float* out) {
+  switch (dim) {
+    case 16: return weighted_of_width<16>(weights, values, value_stride, positions, out);
+    case 32: return weighted_of_width<32>(weights, values, value_stride, positions, out);
+    case 64: return weighted_of_width<64>(weights, values, value_stride, positions, out);
+    case 128: return weighted_of_width<128>(weights, values, value_stride, positions, out);
+    default: break;
+  }
   // 32 dimensions at a time summed in registers over every position, even and odd positions
   // apart: adding into `out` made each position wait for the previous one's store.
   constexpr int64_t kChunk = 32;
