@@ -130,6 +130,8 @@ void inverse_cdf_rows_of(const Scalar* probs, int64_t rows, int64_t vocab, const
 
 }  // namespace
 
+int64_t padded_positions(int64_t positions) { return (positions + kLanes - 1) / kLanes * kLanes; }
+
 void rms_norm_rows(const float* x, const float* weight, int64_t rows, int64_t dim, float eps, float* out) {
   for (int64_t r = 0; r < rows; ++r) {
     const float* row = x + r * dim;
@@ -280,8 +282,14 @@ void weighted_values(const float* weights, const float* values, int64_t value_st
 void one_query_attention(const float* query, const float* keys, int64_t key_stride, const float* values, int64_t value_stride,
                          int64_t positions, int64_t dim, float* scratch, float* out) {
   attention_scores(query, keys, key_stride, positions, dim, scratch);
-  const float highest = *std::max_element(scratch, scratch + positions);
-  const auto inverse_total = static_cast<float>(1.0 / shifted_exp(scratch, positions, highest, scratch));
+  // Padded to whole registers with scores of -inf (weights of 0): the maximum and the
+  // exponentials then run without a scalar tail, which at a few dozen positions was as long
+  // as their vector part.
+  const int64_t padded = padded_positions(positions);
+  std::fill(scratch + positions, scratch + padded, -std::numeric_limits<float>::infinity());
+  int nans = 0;
+  const float highest = max_and_nans(scratch, padded, nans);
+  const auto inverse_total = static_cast<float>(1.0 / shifted_exp(scratch, padded, highest, scratch));
   weighted_values(scratch, values, value_stride, positions, dim, out);
   for (int64_t i = 0; i < dim; ++i) out[i] *= inverse_total;
 }
@@ -320,7 +328,7 @@ void rows_attention(const float* queries, const CachedRows& keys, const CachedRo
                     int64_t group, int64_t positions, int64_t dim, float* out) {
 #pragma omp parallel
   {
-    std::vector<float> scratch(static_cast<size_t>(positions));
+    std::vector<float> scratch(static_cast<size_t>(padded_positions(positions)));
 #pragma omp for schedule(static)
     for (int64_t pair = 0; pair < rows * heads; ++pair) {
       const int64_t row = pair / heads, kv_head = pair % heads / group;

@@ -52,9 +52,13 @@ struct CachedRows {
 void rows_attention(const float* queries, const CachedRows& keys, const CachedRows& values, int64_t rows, int64_t heads,
                     int64_t group, int64_t positions, int64_t dim, float* out);
 
+// The floats one_query_attention's scratch holds for `positions` positions: rounded up to a
+// multiple of 16.
+int64_t padded_positions(int64_t positions);
+
 // out[0, dim) = sum_s softmax_s(query . key_s / sqrt(dim)) value_s over `positions` cached
 // positions, key_s at keys + s * key_stride and value_s at values + s * value_stride (dim
-// contiguous floats each). scratch holds `positions` floats.
+// contiguous floats each). scratch holds padded_positions(positions) floats.
 void one_query_attention(const float* query, const float* keys, int64_t key_stride, const float* values, int64_t value_stride,
                          int64_t positions, int64_t dim, float* scratch, float* out);
 

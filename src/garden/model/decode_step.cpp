@@ -89,7 +89,7 @@ torch::Tensor attend_one(const torch::Tensor& q, const torch::Tensor& keys, cons
   const int64_t h = q.size(1), d = q.size(3), group = h / keys.size(1), positions = keys.size(2);
   const auto query = q.contiguous();
   auto heads = torch::empty({h * d}, q.options());
-  std::vector<float> scratch(static_cast<size_t>(positions));
+  std::vector<float> scratch(static_cast<size_t>(padded_positions(positions)));
   for (int64_t head = 0; head < h; ++head) {
     const int64_t kv = head / group;
     one_query_attention(query.data_ptr<float>() + head * d, keys.data_ptr<float>() + kv * keys.stride(1), keys.stride(2),

@@ -81,7 +81,8 @@ TEST(DecodeKernels, OneQueryAttentionEqualsSoftmaxInDouble) {
     SCOPED_TRACE("dim " + std::to_string(dim));
     const auto query = torch::randn({dim});
     const auto keys = torch::randn({positions, stride}) * 2, values = torch::randn({positions, stride});
-    std::vector<float> scratch(positions), out(dim);
+    std::vector<float> scratch(static_cast<size_t>(padded_positions(positions))), out(dim);
+    EXPECT_EQ(scratch.size(), 80u);
     one_query_attention(query.data_ptr<float>(), keys.data_ptr<float>(), stride, values.data_ptr<float>(), stride, positions, dim,
                         scratch.data(), out.data());
     const auto k = keys.narrow(1, 0, dim).to(torch::kFloat64), v = values.narrow(1, 0, dim).to(torch::kFloat64);
