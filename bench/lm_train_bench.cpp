@@ -18,6 +18,10 @@
 //       --training) as a training step runs it, bf16 casts under autocast included.
 //   clock
 //       the core clock, from a chain of dependent additions (one per cycle)
+//   peak [--threads N]
+//       FLOPs per cycle per core that the multiply-adds the nominal peak counts reach with
+//       their operands in registers, on N threads at once (default 2): the widest fp32 FMA,
+//       and AVX512_BF16's dot product where the core has it (null otherwise; AMX not measured)
 //   optimizer --d D --layers L --heads H [--threads N] [--rounds R]
 //       the optimizer step alone on the model's parameters with fixed random gradients:
 //       libtorch's AdamW after clip_grad_norm_ (what the Trainer ran before) against garden's
@@ -51,6 +55,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "garden/core/error.h"
 #include "garden/core/json.h"
@@ -95,6 +101,11 @@ Args parse(int argc, char** argv) {
     else throw garden::Error("--" + key + " needs a value");
   }
   return a;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
@@ -366,10 +377,6 @@ int optimizer_step(const Args& a) {
   for (size_t i = 0; i < plain.size(); ++i) gap = std::max(gap, (plain[i].detach() - fused[i].detach()).abs().max().item<double>());
   // Timings of two optimizers that did not take the same steps compare nothing.
   if (!(gap <= 1e-4)) throw garden::Error(fmt::format("the two optimizers' parameters differ by {:.2e} after the timed steps", gap));
-  const auto median = [](std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-  };
   int64_t parameters = 0;
   for (const auto& p : plain) parameters += p.numel();
   fmt::print("{}\n", garden::Json{{"parameters", parameters}, {"tensors", plain.size()}, {"libtorch_ms", median(libtorch_ms)},
@@ -418,10 +425,6 @@ int attention(const Args& a) {
     pass(blockwise);
     return 1e3 * seconds_since(start);
   };
-  const auto median = [](std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-  };
   if (!only.empty()) {
     const bool blockwise = only == "blockwise";
     std::vector<double> ms;
@@ -452,22 +455,101 @@ int attention(const Args& a) {
   return 0;
 }
 
-int clock_rate() {
-  // Each addition depends on the one before, so the loop runs at one per cycle whatever the
-  // core's width; the empty asm keeps the compiler from folding or vectorising the chain.
-  const int64_t n = 400'000'000;
-  double best = 0;
-  for (int round = 0; round < 3; ++round) {
-    uint64_t x = 0;
-    const auto start = std::chrono::steady_clock::now();
-    for (int64_t i = 0; i < n; ++i) {
-      x += 1;
-      asm volatile("" : "+r"(x));
-    }
-    best = std::max(best, static_cast<double>(n) / seconds_since(start));
-    if (x != static_cast<uint64_t>(n)) return 1;
+// Seconds for n additions each depending on the one before: one per cycle whatever the core's
+// width; the empty asm keeps the compiler from folding or vectorising the chain.
+double chain_seconds(int64_t n) {
+  uint64_t x = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < n; ++i) {
+    x += 1;
+    asm volatile("" : "+r"(x));
   }
-  fmt::print("{}\n", garden::Json{{"ghz", best / 1e9}}.dump());
+  const double seconds = seconds_since(start);
+  if (x != static_cast<uint64_t>(n)) throw garden::Error("the clock's addition chain miscounted");
+  return seconds;
+}
+
+// The core clock, the best of 3 chains: contention can only lower it.
+double measured_ghz() {
+  constexpr int64_t n = 400'000'000;
+  double best = 0;
+  for (int round = 0; round < 3; ++round) best = std::max(best, n / chain_seconds(n));
+  return best / 1e9;
+}
+
+int clock_rate() {
+  fmt::print("{}\n", garden::Json{{"ghz", measured_ghz()}}.dump());
+  return 0;
+}
+
+// Register-only throughput of the multiply-adds the nominal peak counts, to check its
+// assumption (two full-width pipes) on the machine at hand: independent accumulators, more than
+// latency x pipes, written in asm (GAS's .irp repeats the instruction for each register) so the
+// compiler can neither fold nor spill them. Each function returns the FLOPs it did.
+#define GARDEN_FMAS_INTO_0_TO_11(width) \
+  ".irp r,0,1,2,3,4,5,6,7,8,9,10,11\n vfmadd231ps %%" width "14, %%" width "15, %%" width "\\r\n .endr\n"
+#define GARDEN_REGISTERS_0_TO_11 "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11"
+
+__attribute__((target("avx512f"))) double fma512_flops(int64_t iterations) {
+  for (int64_t i = 0; i < iterations; ++i) asm volatile(GARDEN_FMAS_INTO_0_TO_11("zmm")::: GARDEN_REGISTERS_0_TO_11);
+  return static_cast<double>(iterations) * 12 * 16 * 2;
+}
+
+__attribute__((target("avx2,fma"))) double fma256_flops(int64_t iterations) {
+  for (int64_t i = 0; i < iterations; ++i) asm volatile(GARDEN_FMAS_INTO_0_TO_11("ymm")::: GARDEN_REGISTERS_0_TO_11);
+  return static_cast<double>(iterations) * 12 * 8 * 2;
+}
+
+// VDPBF16PS has a longer latency than an FMA: with 12 accumulators Zen 5 reached 90% of its
+// two per cycle, with 24 all of it.
+__attribute__((target("avx512f,avx512bf16"))) double dpbf16_flops(int64_t iterations) {
+  for (int64_t i = 0; i < iterations; ++i)
+    asm volatile(".irp r,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23\n"
+                 " vdpbf16ps %%zmm30, %%zmm31, %%zmm\\r\n .endr\n" ::
+                     : GARDEN_REGISTERS_0_TO_11, "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19",
+                       "xmm20", "xmm21", "xmm22", "xmm23");
+  return static_cast<double>(iterations) * 24 * 16 * 2 * 2;
+}
+
+// The loop on every thread at once (as a training step runs both cores), in 30 short stretches,
+// each after the addition chain. FLOPs per cycle per core: the median stretch's rate over the
+// fastest clock the chain saw, averaged over the threads. The fastest clock, as for the nominal
+// peak: time taken from this virtual machine by others slows a stretch or a chain, never
+// speeds one up, and a slowed chain would credit the loop with cycles it did not have.
+double flops_per_cycle(double (*loop)(int64_t), int threads) {
+  constexpr int64_t kChain = 10'000'000, kIterations = 500'000, kStretches = 30;
+  std::vector<double> per_thread(threads);
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t)
+    workers.emplace_back([&per_thread, loop, t] {
+      std::vector<double> rates;
+      double fastest_hz = 0;
+      for (int64_t stretch = 0; stretch < kStretches; ++stretch) {
+        fastest_hz = std::max(fastest_hz, kChain / chain_seconds(kChain));
+        const auto start = std::chrono::steady_clock::now();
+        const double flops = loop(kIterations);
+        rates.push_back(flops / seconds_since(start));
+      }
+      per_thread[t] = median(rates) / fastest_hz;
+    });
+  for (auto& worker : workers) worker.join();
+  double sum = 0;
+  for (double r : per_thread) sum += r;
+  return sum / threads;
+}
+
+int instruction_peak(const Args& a) {
+  const int threads = a.values.count("threads") ? static_cast<int>(a.integer("threads")) : 2;
+  if (threads < 1) throw garden::Error("--threads must be at least 1");
+  garden::Json out{{"threads", threads}};
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) out["fp32_flops_per_cycle"] = flops_per_cycle(fma512_flops, threads);
+  else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    out["fp32_flops_per_cycle"] = flops_per_cycle(fma256_flops, threads);
+  else out["fp32_flops_per_cycle"] = nullptr;
+  out["bf16_flops_per_cycle"] = __builtin_cpu_supports("avx512bf16") ? garden::Json(flops_per_cycle(dpbf16_flops, threads))
+                                                                      : garden::Json(nullptr);
+  fmt::print("{}\n", out.dump());
   return 0;
 }
 
@@ -481,9 +563,10 @@ int main(int argc, char** argv) {
     if (command == "run") return run(args);
     if (command == "gemm") return gemm(args);
     if (command == "clock") return clock_rate();
+    if (command == "peak") return instruction_peak(args);
     if (command == "optimizer") return optimizer_step(args);
     if (command == "attention") return attention(args);
-    fmt::print(stderr, "usage: garden_bench_lm prepare|run|gemm|clock|optimizer|attention ... (see bench/lm_train.py)\n");
+    fmt::print(stderr, "usage: garden_bench_lm prepare|run|gemm|clock|peak|optimizer|attention ... (see bench/lm_train.py)\n");
     return 2;
   } catch (const std::exception& e) {
     fmt::print(stderr, "garden_bench_lm: {}\n", e.what());
