@@ -108,10 +108,6 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
 // The GPT-2-style model of the peer: pre-norm LayerNorm, learned positions, GELU MLP (4C),
 // tied embeddings, no biases in the linear layers.
 garden::model::TransformerConfig gpt_config(const Args& a) {
@@ -260,7 +256,7 @@ int gemm(const Args& a) {
       const int reps = 10;
       const auto start = std::chrono::steady_clock::now();
       for (int i = 0; i < reps; ++i) product();
-      best = std::min(best, seconds_since(start) / reps);
+      best = std::min(best, bench::seconds_since(start) / reps);
     }
     return best;
   };
@@ -360,7 +356,7 @@ int optimizer_step(const Args& a) {
       restore(ps);
       const auto start = std::chrono::steady_clock::now();
       step();
-      seconds += seconds_since(start);
+      seconds += bench::seconds_since(start);
     }
     return 1e3 * seconds / 5;
   };
@@ -423,7 +419,7 @@ int attention(const Args& a) {
   const auto timed = [&](bool blockwise) {
     const auto start = std::chrono::steady_clock::now();
     pass(blockwise);
-    return 1e3 * seconds_since(start);
+    return 1e3 * bench::seconds_since(start);
   };
   if (!only.empty()) {
     const bool blockwise = only == "blockwise";
@@ -464,7 +460,7 @@ double chain_seconds(int64_t n) {
     x += 1;
     asm volatile("" : "+r"(x));
   }
-  const double seconds = seconds_since(start);
+  const double seconds = bench::seconds_since(start);
   if (x != static_cast<uint64_t>(n)) throw garden::Error("the clock's addition chain miscounted");
   return seconds;
 }
@@ -528,7 +524,7 @@ double flops_per_cycle(double (*loop)(int64_t), int threads) {
         fastest_hz = std::max(fastest_hz, kChain / chain_seconds(kChain));
         const auto start = std::chrono::steady_clock::now();
         const double flops = loop(kIterations);
-        rates.push_back(flops / seconds_since(start));
+        rates.push_back(flops / bench::seconds_since(start));
       }
       per_thread[t] = median(rates) / fastest_hz;
     });
