@@ -86,7 +86,18 @@ struct Args {
     if (it == values.end()) throw garden::Error("missing --" + key);
     return it->second;
   }
-  int64_t integer(const std::string& key) const { return std::stoll(get(key)); }
+  int64_t integer(const std::string& key) const {
+    const std::string text = get(key);
+    size_t used = 0;
+    int64_t value = 0;
+    try {
+      value = std::stoll(text, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != text.size()) throw garden::Error("--" + key + " needs an integer, got '" + text + "'");
+    return value;
+  }
   bool flag(const std::string& key) const { return switches.count(key) > 0; }
 };
 
@@ -535,8 +546,11 @@ double flops_per_cycle(double (*loop)(int64_t), int threads) {
 }
 
 int instruction_peak(const Args& a) {
-  const int threads = a.values.count("threads") ? static_cast<int>(a.integer("threads")) : 2;
-  if (threads < 1) throw garden::Error("--threads must be at least 1");
+  const int64_t requested = a.values.count("threads") ? a.integer("threads") : 2;
+  // One thread per core: more would share a core's pipes and report a fraction of them.
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (requested < 1 || requested > cores) throw garden::Error(fmt::format("--threads must be between 1 and {} (the cores), got {}", cores, requested));
+  const int threads = static_cast<int>(requested);
   garden::Json out{{"threads", threads}};
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f")) out["fp32_flops_per_cycle"] = flops_per_cycle(fma512_flops, threads);
